@@ -1,0 +1,97 @@
+"""Atomic outputs: write under a temporary name beside the target, then rename.
+
+A crash or Ctrl-C at any moment leaves either the old output or nothing at the target
+path, never a half-written file or folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from terrabit.errors import OutputExistsError
+
+__all__ = ["atomic_dir", "atomic_file", "check_output"]
+
+
+def check_output(path: str | os.PathLike[str], *, overwrite: bool, option: str = "OUT") -> Path:
+    """Refuse an existing ``path`` unless ``overwrite``; return it as a :class:`Path`.
+
+    Examples
+    --------
+    >>> check_output("/nonexistent/terrabit-out", overwrite=False).name
+    'terrabit-out'
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{option} {str(target)!r} already exists; pass --overwrite to replace it "
+            "or choose another path"
+        )
+    return target
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces ``path``.
+
+    On any exception (including ``KeyboardInterrupt``) the temporary folder is removed and
+    ``path`` is left untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_dir(root / "out") as tmp:
+    ...     _ = (tmp / "a.txt").write_text("hi")
+    >>> (root / "out" / "a.txt").read_text()
+    'hi'
+    """
+    target = check_output(path, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary file path beside ``path``; on success it is renamed to ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with atomic_file(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    target = check_output(path, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)

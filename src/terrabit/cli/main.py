@@ -1,0 +1,74 @@
+"""The ``terrabit`` click group: global options, error handling, command registry."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from terrabit import __version__
+from terrabit._progress import set_quiet
+from terrabit.cli.options import quiet_option, verbose_option
+from terrabit.errors import TerrabitError
+
+__all__ = ["cli"]
+
+log = logging.getLogger("terrabit")
+
+
+#: Every command, as ``name -> "module:attribute"``; modules are imported only when used,
+#: so ``terrabit --help`` stays fast and one command's heavy imports never slow another.
+COMMANDS: dict[str, str] = {
+    "world": "terrabit.cli.world:world",
+    "evaluate": "terrabit.cli.evaluate:evaluate",
+}
+
+
+class TerrabitGroup(click.Group):
+    """A lazy group: TerrabitError becomes one line and exit 1, Ctrl-C exit 130."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TerrabitError as exc:
+            if (ctx.obj or {}).get("verbose", 0) >= 2:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing half-written was left behind.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=TerrabitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="terrabit")
+@verbose_option
+@quiet_option
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """terrabit: compress, evaluate, publish and search Earth embeddings."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+    set_quiet(quiet)
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose:
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(level)
