@@ -28,7 +28,7 @@ def check_choice(name: str, value: str, choices: Iterable[T]) -> T:
     if value not in options:
         valid = ", ".join(repr(c) for c in options)
         raise InvalidInputError(f"{name} must be one of {valid}; got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_int_range(name: str, value: int, low: int, high: int | None = None) -> int:

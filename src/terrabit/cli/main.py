@@ -70,5 +70,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
         level = logging.ERROR
     elif verbose:
         level = logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s"
+    )
     log.setLevel(level)

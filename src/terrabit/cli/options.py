@@ -34,7 +34,7 @@ class BBoxType(click.ParamType):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> tuple[float, float, float, float]:
         if isinstance(value, tuple):
-            return value  # type: ignore[return-value]
+            return value
         parts = str(value).replace(" ", "").split(",")
         try:
             nums = [float(p) for p in parts]

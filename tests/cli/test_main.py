@@ -1,0 +1,102 @@
+"""The CLI group: version, help, errors as one line, Ctrl-C as exit 130, shared options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from terrabit import __version__
+from terrabit.cli.main import COMMANDS, TerrabitGroup, cli
+from terrabit.cli.options import BBOX, bbox_option, echo_json, json_option
+from terrabit.errors import InvalidInputError
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"terrabit, version {__version__}"
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "terrabit", "--version"], capture_output=True, text=True, check=True
+    )
+    assert __version__ in proc.stdout
+
+
+def test_every_registered_command_resolves() -> None:
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        assert cli.get_command(ctx, name) is not None, name
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+
+
+def _group_with(fn: object) -> click.Group:
+    @click.group(cls=TerrabitGroup)
+    @click.option("-v", "--verbose", count=True)
+    @click.pass_context
+    def group(ctx: click.Context, verbose: int) -> None:
+        ctx.ensure_object(dict)["verbose"] = verbose
+
+    @group.command()
+    @bbox_option()
+    @json_option
+    def run(bbox: tuple[float, float, float, float] | None, as_json: bool) -> None:
+        fn()  # type: ignore[operator]
+        echo_json({"bbox": bbox})
+
+    return group
+
+
+def test_terrabit_error_is_one_line_and_exit_1() -> None:
+    def fail() -> None:
+        raise InvalidInputError("--dim must be between 64 and 1024, got 8")
+
+    result = CliRunner().invoke(_group_with(fail), ["run"])
+    assert result.exit_code == 1
+    assert result.output == "Error: --dim must be between 64 and 1024, got 8\n"
+
+
+def test_traceback_with_vv() -> None:
+    def fail() -> None:
+        raise InvalidInputError("bad")
+
+    result = CliRunner().invoke(_group_with(fail), ["-vv", "run"])
+    assert isinstance(result.exception, InvalidInputError)
+
+
+def test_keyboard_interrupt_exits_130() -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(_group_with(interrupt), ["run"])
+    assert result.exit_code == 130
+
+
+def test_bbox_option_parses_and_prints_json() -> None:
+    result = CliRunner().invoke(_group_with(lambda: None), ["run", "--bbox", "170,-10,-170,10"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"bbox": [170.0, -10.0, -170.0, 10.0]}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,2,3", "has 3 numbers"),
+        ("a,b,c,d", "not four comma-separated numbers"),
+        ("0,10,5,5", "miny (10.0) must be less than maxy (5.0)"),
+        ("0,0,200,5", "longitudes must lie in [-180, 180]"),
+        ("0,-95,5,5", "latitudes must lie in [-90, 90]"),
+        ("3,0,3,5", "no width"),
+        ("nan,0,3,5", "non-finite"),
+    ],
+)
+def test_bad_bbox_names_the_fix(text: str, message: str) -> None:
+    with pytest.raises(click.BadParameter) as info:
+        BBOX.convert(text, None, None)
+    assert message in info.value.message
