@@ -100,3 +100,12 @@ def test_bad_bbox_names_the_fix(text: str, message: str) -> None:
     with pytest.raises(click.BadParameter) as info:
         BBOX.convert(text, None, None)
     assert message in info.value.message
+
+
+def test_usage_error_is_one_line_naming_the_option() -> None:
+    result = CliRunner().invoke(_group_with(lambda: None), ["run", "--bbox", "1,2,3"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "Invalid value for '--bbox'" in lines[0]
+    assert "has 3 numbers" in lines[0]

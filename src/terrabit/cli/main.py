@@ -49,6 +49,11 @@ class TerrabitGroup(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:
+            # one line naming the option and the fix (click's default adds usage lines)
+            where = exc.ctx.command_path if exc.ctx is not None else "terrabit"
+            click.echo(f"Error: {exc.format_message()} (see `{where} --help`)", err=True)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing half-written was left behind.", err=True)
             ctx.exit(130)
