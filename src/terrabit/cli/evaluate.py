@@ -1,0 +1,132 @@
+"""``terrabit evaluate``: measure codecs on labelled embeddings (a thin tool over
+:func:`terrabit.evaluate.evaluate_data`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from terrabit._atomic import check_output
+from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
+
+__all__ = ["evaluate"]
+
+DEFAULT_CODECS = "float32,float16,int8,int4,int2,binary"
+
+
+@click.command("evaluate")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "--codecs",
+    "codecs_text",
+    default=None,
+    help="Codec specs separated by ',' or ';' (a ',name=value' token continues the previous "
+    f"codec: 'float32,pq:m=8,bits=8,pca:64+int8'). Default: {DEFAULT_CODECS}.",
+)
+@click.option(
+    "--codec",
+    "codec_list",
+    multiple=True,
+    help="One codec spec; repeat the option for several (added to --codecs).",
+)
+@click.option(
+    "--tasks",
+    default="all",
+    show_default=True,
+    help="Comma-separated subset of knn,probe,significance,recall,id,storage,speed.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write report.md, results.json and the PNG plots into (atomically).",
+)
+@click.option("--label-col", default="label", show_default=True, help="Parquet label column.")
+@click.option(
+    "--embedding-col", default="embedding", show_default=True, help="Parquet embedding column."
+)
+@click.option(
+    "--split-col",
+    default="split",
+    show_default=True,
+    help="Parquet column holding 'train'/'test'; without it the split is spatial "
+    "(by geometry blocks) or random.",
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of Parquet rows held out for testing when there is no split column.",
+)
+@json_option
+@seed_option
+@overwrite_option
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    input_path: Path,
+    codecs_text: str | None,
+    codec_list: tuple[str, ...],
+    tasks: str,
+    out_dir: Path | None,
+    label_col: str,
+    embedding_col: str,
+    split_col: str,
+    test_fraction: float,
+    as_json: bool,
+    seed: int,
+    overwrite: bool,
+) -> None:
+    """Measure how much each codec costs in accuracy, recall, storage and speed.
+
+    INPUT is a labelled .npz (x_train, y_train, x_test, y_test), a Parquet file with
+    embedding and label columns, or a GeoParquet patch-corpus folder (patches/*.parquet).
+
+    \b
+    Example:
+      terrabit evaluate world/labelled.npz --codecs float32,int8,int4,binary,itq+binary -o eval
+    """
+    from rich.console import Console
+
+    from terrabit.evaluate import evaluate_data, load_input, parse_tasks, split_codec_list
+
+    if out_dir is not None:
+        check_output(out_dir, overwrite=overwrite, option="--out")
+    specs: list[str] = []
+    if codecs_text is not None or not codec_list:
+        specs += split_codec_list(codecs_text or DEFAULT_CODECS)
+    specs += [c.strip() for c in codec_list]
+    task_list = parse_tasks(tasks)
+    from terrabit.codecs import parse
+
+    for spec in specs:
+        parse(spec)  # a typo fails here, before the input is read
+    data = load_input(
+        input_path,
+        embedding_col=embedding_col,
+        label_col=label_col,
+        split_col=split_col,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
+    quiet = bool((ctx.obj or {}).get("quiet"))
+    err = Console(stderr=True)
+
+    def log(message: str) -> None:
+        if (ctx.obj or {}).get("verbose", 0) >= 1 and not quiet:
+            err.print(f"[dim]{message}[/dim]")
+
+    report = evaluate_data(data, specs, task_list, seed=seed, log=log)
+    if out_dir is not None:
+        report.write(out_dir, overwrite=overwrite)
+        if not quiet:
+            err.print(f"wrote {out_dir}/report.md, results.json and plots")
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        Console(file=sys.stdout, width=max(160, Console().width)).print(report.table())
