@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from terrabit._validation import check_choice
+from terrabit.search.hamming import hamming_distances, hamming_topk
 
 __all__ = ["METRICS", "Metric", "hamming_distances", "search", "select_topk"]
 
@@ -48,34 +49,6 @@ def select_topk(dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(sel, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
-def _as_words(codes: np.ndarray) -> np.ndarray:
-    """Bit-packed uint8 codes as uint64 words (zero-padded; padding never changes Hamming)."""
-    codes = np.ascontiguousarray(codes, dtype=np.uint8)
-    pad = (-codes.shape[1]) % 8
-    if pad:
-        codes = np.concatenate([codes, np.zeros((codes.shape[0], pad), np.uint8)], axis=1)
-    return codes.view(np.uint64)
-
-
-def hamming_distances(queries: np.ndarray, database: np.ndarray) -> np.ndarray:
-    """All-pairs Hamming distances between bit-packed uint8 codes, as int32 ``[nq, nd]``.
-
-    Examples
-    --------
-    >>> q = np.array([[0b1010_0000]], dtype=np.uint8)
-    >>> db = np.array([[0b1010_0000], [0b0101_0000], [0b1111_1111]], dtype=np.uint8)
-    >>> hamming_distances(q, db).tolist()
-    [[0, 4, 6]]
-    """
-    qw, dw = _as_words(queries), _as_words(database)
-    out = np.empty((qw.shape[0], dw.shape[0]), dtype=np.int32)
-    block = max(1, _BLOCK_BYTES // max(1, dw.shape[0] * dw.shape[1] * 8))
-    for start in range(0, qw.shape[0], block):
-        x = np.bitwise_xor(qw[start : start + block, None, :], dw[None, :, :])
-        out[start : start + block] = np.bitwise_count(x).sum(axis=2, dtype=np.int32)
-    return out
-
-
 def _normalize(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0  # a zero vector has cosine distance 1 to everything (as sklearn)
@@ -93,7 +66,8 @@ def search(
     """Exact k-nearest neighbours of ``queries`` in ``database``.
 
     ``cosine`` returns ``1 - cos``, ``euclidean`` the L2 distance, ``hamming`` the bit
-    count (inputs: bit-packed uint8 codes). Float metrics compute in ``dtype``.
+    count (inputs: bit-packed uint8 codes, scanned by :func:`terrabit.search.hamming_topk`).
+    Float metrics compute in ``dtype``.
 
     Examples
     --------
@@ -107,13 +81,10 @@ def search(
     k = min(k, n_db)
     dist_out: np.ndarray | None = None
     idx_out = np.empty((n_q, k), dtype=np.int64)
-    if metric == "hamming":
-        dist_out = np.empty((n_q, k), dtype=np.int32)
-        block = max(1, _BLOCK_BYTES // max(1, n_db * 4))
-        for s in range(0, n_q, block):
-            d, i = select_topk(hamming_distances(queries[s : s + block], database), k)
-            dist_out[s : s + block], idx_out[s : s + block] = d, i
-        return dist_out, idx_out
+    if metric == "hamming":  # the search layer's exact kernel, faiss order
+        return hamming_topk(
+            np.ascontiguousarray(queries, np.uint8), np.ascontiguousarray(database, np.uint8), k
+        )
     db = np.asarray(database, dtype=dtype)
     qs = np.asarray(queries, dtype=dtype)
     if metric == "cosine":
