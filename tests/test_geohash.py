@@ -490,7 +490,7 @@ def test_cover_errors() -> None:
         gh.cover((0, 10, 1, 5), 3)
     with pytest.raises(RegionError, match=r"minx > maxx"):
         gh.cover((0, 0, 200, 5), 3)
-    with pytest.raises(RegionError, match="4 numbers"):
+    with pytest.raises(RegionError, match="has 3 numbers; it must be four numbers"):
         gh.cover((0, 0, 1), 3)
     with pytest.raises(RegionError, match="finite"):
         gh.cover((0, 0, np.nan, 1), 3)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from terrabit.errors import InvalidInputError
+from terrabit.errors import InvalidInputError, RegionError
 
-__all__ = ["check_choice", "check_int_range"]
+__all__ = ["check_bbox", "check_choice", "check_int_range"]
 
 T = TypeVar("T", bound=str)
 
@@ -49,3 +50,103 @@ def check_int_range(name: str, value: int, low: int, high: int | None = None) ->
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InvalidInputError(f"{name} must be {bound}, got {value}")
     return value
+
+
+def check_bbox(
+    bbox: Any,
+    *,
+    name: str = "bbox",
+    allow_antimeridian: bool = True,
+    allow_degenerate: bool = False,
+) -> tuple[float, float, float, float]:
+    """Return ``bbox`` as four floats ``(minx, miny, maxx, maxy)`` in lon/lat degrees, or raise.
+
+    The bbox must be four finite numbers with longitudes in ``[-180, 180]``, latitudes in
+    ``[-90, 90]``, ``miny < maxy`` and ``minx != maxx``. ``minx > maxx`` is a region that
+    crosses the antimeridian; it is refused when ``allow_antimeridian`` is false.
+    ``allow_degenerate`` accepts zero-width or zero-height boxes (``miny == maxy``,
+    ``minx == maxx``: a segment or a point).
+
+    Parameters
+    ----------
+    bbox : sequence of 4 numbers
+        ``(minx, miny, maxx, maxy)``.
+    name : str
+        What to call it in messages (an argument or option name).
+    allow_antimeridian : bool
+        Whether ``minx > maxx`` (crossing the antimeridian) is allowed.
+    allow_degenerate : bool
+        Whether a box without width or height is allowed.
+
+    Raises
+    ------
+    RegionError
+        Saying what is wrong and how to write the bbox instead.
+
+    Examples
+    --------
+    >>> check_bbox([170, -10, -170, 10])
+    (170.0, -10.0, -170.0, 10.0)
+    >>> check_bbox((0, 10, 5, 5))
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.RegionError: bbox miny (10.0) must be less than maxy (5.0): \
+need -90 <= miny < maxy <= 90 (the order is minx, miny, maxx, maxy)
+    >>> check_bbox((170, -10, -170, 10), name="aef_bbox", allow_antimeridian=False)
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.RegionError: aef_bbox minx (170.0) must be less than maxx (-170.0): \
+need -180 <= minx < maxx <= 180, as regions crossing the antimeridian are not supported \
+here; split the region in two at 180°
+    """
+    if isinstance(bbox, str | bytes):
+        raise RegionError(f"{name} must be four numbers (minx, miny, maxx, maxy); got {bbox!r}")
+    try:
+        nums = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise RegionError(
+            f"{name} must be four numbers (minx, miny, maxx, maxy) in lon/lat degrees; got {bbox!r}"
+        ) from exc
+    if len(nums) != 4:
+        raise RegionError(
+            f"{name} has {len(nums)} numbers; it must be four numbers (minx, miny, maxx, maxy) "
+            "in lon/lat degrees, e.g. (-10, 35, 30, 60)"
+        )
+    minx, miny, maxx, maxy = nums
+    if not all(math.isfinite(v) for v in nums):
+        raise RegionError(f"{name} holds a non-finite number: {nums}; give finite lon/lat degrees")
+    if not (-180.0 <= minx <= 180.0 and -180.0 <= maxx <= 180.0):
+        fix = (
+            "to cross the antimeridian give minx > maxx, e.g. (170, -10, -170, 10)"
+            if allow_antimeridian
+            else "regions crossing the antimeridian are not supported here; split the region "
+            "in two at 180°"
+        )
+        raise RegionError(
+            f"{name} is out of range: longitudes must lie in [-180, 180]; got minx={minx}, "
+            f"maxx={maxx} ({fix})"
+        )
+    if not (-90.0 <= miny <= 90.0 and -90.0 <= maxy <= 90.0):
+        raise RegionError(
+            f"{name} is out of range: latitudes must lie in [-90, 90]; got miny={miny}, "
+            f"maxy={maxy} (the order is minx, miny, maxx, maxy)"
+        )
+    if miny > maxy or (miny == maxy and not allow_degenerate):
+        need = "must not exceed" if allow_degenerate else "must be less than"
+        rule = "-90 <= miny <= maxy <= 90" if allow_degenerate else "-90 <= miny < maxy <= 90"
+        raise RegionError(
+            f"{name} miny ({miny}) {need} maxy ({maxy}): need {rule} "
+            "(the order is minx, miny, maxx, maxy)"
+        )
+    if minx > maxx and not allow_antimeridian:
+        raise RegionError(
+            f"{name} minx ({minx}) must be less than maxx ({maxx}): need -180 <= minx < maxx "
+            "<= 180, as regions crossing the antimeridian are not supported here; split the "
+            "region in two at 180°"
+        )
+    if minx == maxx and not allow_degenerate:
+        raise RegionError(
+            f"{name} has no width: minx and maxx are both {minx}; give minx < maxx"
+            + (" (or minx > maxx to cross the antimeridian)" if allow_antimeridian else "")
+        )
+    return (minx, miny, maxx, maxy)

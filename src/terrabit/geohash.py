@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from terrabit._validation import check_choice, check_int_range
+from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.errors import InvalidInputError, RegionError
 
 __all__ = [
@@ -508,25 +508,7 @@ def parent(hash: npt.ArrayLike) -> npt.NDArray[np.str_] | str:
 
 
 def _bbox_geometry(values: Sequence[Any] | npt.NDArray[Any]) -> shapely.Geometry:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in values)
-    except (TypeError, ValueError) as exc:
-        raise RegionError(
-            f"a bbox region is 4 numbers (minx, miny, maxx, maxy); got {values!r}"
-        ) from exc
-    coords = np.array([minx, miny, maxx, maxy])
-    if not np.isfinite(coords).all():
-        raise RegionError(f"bbox must be finite numbers; got {tuple(coords.tolist())}")
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise RegionError(
-            f"bbox longitudes must be in [-180, 180]; got minx={minx}, maxx={maxx} "
-            "(a bbox crossing the antimeridian has minx > maxx, e.g. (170, -10, -170, 10))"
-        )
-    if not (-90 <= miny <= maxy <= 90):
-        raise RegionError(
-            f"bbox latitudes must satisfy -90 <= miny <= maxy <= 90; got miny={miny}, "
-            f"maxy={maxy} (order is minx, miny, maxx, maxy)"
-        )
+    minx, miny, maxx, maxy = check_bbox(values, allow_degenerate=True)
     if minx > maxx:  # crosses the antimeridian: split there (exact, no lon + 360 rounding)
         if minx == 180.0:  # the meridian 180 is -180: nothing east of it but [-180, maxx]
             minx = -180.0
@@ -567,10 +549,6 @@ def _region_geometry(region: Any) -> shapely.Geometry:
                 "{'type': 'Polygon', 'coordinates': [[[lon, lat], ...]]}"
             ) from exc
     elif isinstance(region, Sequence | np.ndarray) and not isinstance(region, str):
-        if len(region) != 4:
-            raise RegionError(
-                f"a bbox region has 4 numbers (minx, miny, maxx, maxy); got {len(region)}"
-            )
         geom, from_bbox = _bbox_geometry(region), True
     else:
         raise RegionError(

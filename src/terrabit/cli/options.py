@@ -7,11 +7,13 @@ validation are the same everywhere.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
 import click
+
+from terrabit._validation import check_bbox
+from terrabit.errors import RegionError
 
 __all__ = [
     "BBOX",
@@ -34,36 +36,21 @@ class BBoxType(click.ParamType):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> tuple[float, float, float, float]:
         if isinstance(value, tuple):
-            return value
-        parts = str(value).replace(" ", "").split(",")
+            nums: Any = value
+        else:
+            try:
+                nums = [float(p) for p in str(value).replace(" ", "").split(",")]
+            except ValueError:
+                self.fail(
+                    f"{value!r} is not four comma-separated numbers; "
+                    "write it as minx,miny,maxx,maxy, e.g. --bbox -10,35,30,60",
+                    param,
+                    ctx,
+                )
         try:
-            nums = [float(p) for p in parts]
-        except ValueError:
-            self.fail(
-                f"{value!r} is not four comma-separated numbers; "
-                "write it as minx,miny,maxx,maxy, e.g. --bbox -10,35,30,60",
-                param,
-                ctx,
-            )
-        if len(nums) != 4:
-            self.fail(
-                f"{value!r} has {len(nums)} numbers; write it as minx,miny,maxx,maxy, "
-                "e.g. --bbox -10,35,30,60",
-                param,
-                ctx,
-            )
-        minx, miny, maxx, maxy = nums
-        if not all(math.isfinite(v) for v in nums):
-            self.fail(f"{value!r} holds a non-finite number", param, ctx)
-        if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-            self.fail(f"longitudes must lie in [-180, 180]; got {minx} and {maxx}", param, ctx)
-        if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-            self.fail(f"latitudes must lie in [-90, 90]; got {miny} and {maxy}", param, ctx)
-        if miny >= maxy:
-            self.fail(f"miny ({miny}) must be less than maxy ({maxy})", param, ctx)
-        if minx == maxx:
-            self.fail(f"minx and maxx are equal ({minx}): the box has no width", param, ctx)
-        return (minx, miny, maxx, maxy)
+            return check_bbox(nums)
+        except RegionError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 BBOX = BBoxType()

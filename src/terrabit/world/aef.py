@@ -58,13 +58,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 
 from terrabit._atomic import atomic_file
 from terrabit._progress import progress_bar
 from terrabit.errors import InvalidInputError, RegionError
+from terrabit.geoparquet import write_geoparquet
+from terrabit.world._geometry import check_utm_bbox, densified_ring
+from terrabit.world._seeds import seed_int
 from terrabit.world.embedding import EmbeddingModel
 from terrabit.world.landcover import YEARS, classify, classify_years, is_land
 
@@ -226,28 +228,6 @@ class _TileCell:
         return f"{year}/{self.zone}/{image_id}-{self.yoff:010d}-{self.xoff:010d}.tiff"
 
 
-def _check_bbox(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-    except (TypeError, ValueError) as exc:
-        raise RegionError(
-            f"bbox must be four numbers (minx, miny, maxx, maxy) in lon/lat degrees, got {bbox!r}"
-        ) from exc
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise RegionError(f"bbox values must be finite, got {bbox!r}")
-    if not (-180.0 <= minx < maxx <= 180.0):
-        raise RegionError(
-            f"bbox longitudes must satisfy -180 <= minx < maxx <= 180, got minx={minx}, "
-            f"maxx={maxx}; AEF regions may not cross the antimeridian, split them in two"
-        )
-    if not (-80.0 <= miny < maxy <= 84.0):
-        raise RegionError(
-            f"bbox latitudes must satisfy -80 <= miny < maxy <= 84 (the UTM range), got "
-            f"miny={miny}, maxy={maxy}"
-        )
-    return (minx, miny, maxx, maxy)
-
-
 def _check_years(years: Sequence[int] | None) -> list[int]:
     if years is None:
         return list(YEARS)
@@ -267,12 +247,6 @@ def _check_years(years: Sequence[int] | None) -> list[int]:
     return out
 
 
-def _seed_int(*parts: object) -> int:
-    """A stable 63-bit integer from ``parts`` (not Python's salted ``hash``)."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
-
 def _image_id(seed: int, year: int, zone: str) -> str:
     digest = hashlib.blake2b(f"aef:{seed}:{year}:{zone}".encode(), digest_size=11).digest()
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -282,19 +256,6 @@ def _image_id(seed: int, year: int, zone: str) -> str:
         n, r = divmod(n, 36)
         chars.append(alphabet[r])
     return "x" + "".join(chars)
-
-
-def _densified_ring(
-    minx: float, miny: float, maxx: float, maxy: float, n: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    t = np.linspace(0.0, 1.0, n, endpoint=False)
-    xs = np.concatenate(
-        [minx + (maxx - minx) * t, np.full(n, maxx), maxx - (maxx - minx) * t, np.full(n, minx)]
-    )
-    ys = np.concatenate(
-        [np.full(n, miny), miny + (maxy - miny) * t, np.full(n, maxy), maxy - (maxy - miny) * t]
-    )
-    return xs, ys
 
 
 def _zone_parts(
@@ -325,7 +286,7 @@ def _plan_tiles(
     plan = []
     for epsg, zone, part in _zone_parts(bbox):
         fwd = Transformer.from_crs(4326, epsg, always_xy=True)
-        xs, ys = fwd.transform(*_densified_ring(*part))
+        xs, ys = fwd.transform(*densified_ring(*part))
         col0, col1 = math.floor(np.min(xs) / size_m), math.ceil(np.max(xs) / size_m)
         row0, row1 = math.floor(np.min(ys) / size_m), math.ceil(np.max(ys) / size_m)
         for row in range(row1 - 1, row0 - 1, -1):
@@ -381,7 +342,7 @@ class _ClassGrid:
         for year in years:
             cls = np.asarray(per_year[year], dtype=np.int16)
             emb = np.asarray(
-                model.embed(cls, lon, lat, noise_seed=_seed_int("aef-cells", seed, year)),
+                model.embed(cls, lon, lat, noise_seed=seed_int("aef-cells", seed, year)),
                 dtype=np.float32,
             )
             emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
@@ -442,7 +403,7 @@ def _render_cell(
     out = {}
     for year in years:
         rng = np.random.default_rng(
-            _seed_int("aef-strip", seed, year, cell.zone, cell.col, cell.row)
+            seed_int("aef-strip", seed, year, cell.zone, cell.col, cell.row)
         )
         keep = idx
         if rng.random() < _STRIP_PROB:
@@ -609,40 +570,6 @@ def _write_flip_vrt(path: Path) -> None:
             tmp.write_text(xml)
 
 
-def _geo_metadata(geoms: np.ndarray, *, geometry_types: list[str]) -> bytes:
-    """GeoParquet 1.1 ``geo`` metadata for a WKB ``geometry`` column in CRS84."""
-    import json
-
-    bounds = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)
-    meta = {
-        "version": "1.1.0",
-        "primary_column": "geometry",
-        "columns": {
-            "geometry": {
-                "encoding": "WKB",
-                "geometry_types": geometry_types,
-                "crs": CRS.from_user_input("OGC:CRS84").to_json_dict(),
-                "edges": "planar",
-                "bbox": [float(v) for v in bounds],
-            }
-        },
-    }
-    return json.dumps(meta, sort_keys=True).encode()
-
-
-def _write_geoparquet(
-    path: Path, columns: dict[str, pa.Array], geoms: np.ndarray, *, geometry_types: list[str]
-) -> None:
-    """Write ``columns`` plus a WKB ``geometry`` column (CRS84) as GeoParquet, atomically."""
-    wkb = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, flavor="iso")
-    table = pa.table({**columns, "geometry": pa.array(list(wkb), type=pa.binary())})
-    table = table.replace_schema_metadata(
-        {b"geo": _geo_metadata(geoms, geometry_types=geometry_types)}
-    )
-    with atomic_file(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
-
-
 def write_aef_tiles(
     out_dir: Path | str,
     *,
@@ -696,7 +623,7 @@ def write_aef_tiles(
     """
     from terrabit._validation import check_int_range
 
-    region = _check_bbox(AEF_DEFAULT_BBOX if bbox is None else bbox)
+    region = check_utm_bbox(AEF_DEFAULT_BBOX if bbox is None else bbox)
     year_list = _check_years(years)
     check_int_range("tile_px", tile_px, 128, 2048)
     if tile_px % 128:
@@ -774,7 +701,7 @@ def _write_index(path: Path, records: list[tuple[int, str, _TileCell]], size_m: 
     for year, rel, cell in records:
         west, south, east, north = cell.bounds(size_m)
         inv = Transformer.from_crs(cell.epsg, 4326, always_xy=True)
-        lons, lats = inv.transform(*_densified_ring(west, south, east, north, n=8))
+        lons, lats = inv.transform(*densified_ring(west, south, east, north, n=8))
         footprints.append(shapely.Polygon(np.column_stack([lons, lats])))
         values = (
             rel,
@@ -794,4 +721,4 @@ def _write_index(path: Path, records: list[tuple[int, str, _TileCell]], size_m: 
             rows[name].append(value)
     columns = {name: pa.array(rows[name], type=kind) for name, kind in _INDEX_COLUMNS.items()}
     geoms = np.array(footprints, dtype=object)
-    _write_geoparquet(path, columns, geoms, geometry_types=["Polygon"])
+    write_geoparquet(columns, path, geometry=geoms, geometry_types=["Polygon"], edges="planar")

@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,8 +36,8 @@ import pyarrow.parquet as pq
 
 from terrabit._atomic import atomic_dir, check_output
 from terrabit._progress import progress_bar
-from terrabit._validation import check_int_range
-from terrabit.errors import InvalidInputError, RegionError
+from terrabit._validation import check_bbox, check_int_range
+from terrabit.errors import InvalidInputError
 from terrabit.world.embedding import EmbeddingModel, estimate_intrinsic_dim
 from terrabit.world.labelled import LabelledSampler, block_deg_for, write_npz
 from terrabit.world.landcover import CHANGES, CLASSES, YEARS, change_kinds, classify_years
@@ -117,27 +116,6 @@ class WorldSummary:
         return out
 
 
-def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
-    if bbox is None:
-        return None
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-    except (TypeError, ValueError) as exc:
-        raise RegionError(
-            f"bbox must be four numbers (minx, miny, maxx, maxy); got {bbox!r}"
-        ) from exc
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise RegionError(f"bbox holds a non-finite number: {bbox!r}")
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise RegionError(
-            f"bbox {bbox!r} is not (minx, miny, maxx, maxy) with longitudes in [-180, 180], "
-            "latitudes in [-90, 90] and miny < maxy"
-        )
-    if minx == maxx:
-        raise RegionError(f"bbox {bbox!r} has no width (minx == maxx)")
-    return (minx, miny, maxx, maxy)
-
-
 def _check_n(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise InvalidInputError(f"--n must be an integer, got {n!r}")
@@ -199,7 +177,7 @@ def generate_world(
     t0 = time.perf_counter()
     n = _check_n(n)
     dim = check_int_range("--dim", dim, 64, 1024)
-    region = _check_bbox(bbox)
+    region = None if bbox is None else check_bbox(bbox)
     target = check_output(out, overwrite=overwrite)
     n_places = n // 2
     cells = sample_cells(n_places, seed=seed, bbox=region)

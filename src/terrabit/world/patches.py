@@ -37,6 +37,7 @@ import pyarrow as pa
 import shapely
 from numpy.typing import NDArray
 
+from terrabit import geoparquet
 from terrabit.errors import InvalidInputError, RegionError
 from terrabit.world.landcover import is_land
 
@@ -246,12 +247,6 @@ def _check_enough(available: int, n_places: int, where: str, *, exact: bool) -> 
 # --------------------------------------------------------------------------- GeoParquet
 
 
-def _crs84_projjson() -> dict[str, Any]:
-    from pyproj import CRS
-
-    return dict(CRS("OGC:CRS84").to_json_dict())
-
-
 def patch_schema(dim: int, *, geo: bytes | None = None) -> pa.Schema:
     """The Arrow schema of a patch file of ``dim``-dimensional embeddings.
 
@@ -260,7 +255,6 @@ def patch_schema(dim: int, *, geo: bytes | None = None) -> pa.Schema:
     >>> patch_schema(64).field("embedding").type
     FixedSizeListType(fixed_size_list<item: float>[64])
     """
-    bbox_type = pa.struct([(name, pa.float64()) for name in ("xmin", "ymin", "xmax", "ymax")])
     schema = pa.schema(
         [
             pa.field("id", pa.string(), nullable=False),
@@ -269,14 +263,17 @@ def patch_schema(dim: int, *, geo: bytes | None = None) -> pa.Schema:
             pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
             pa.field("label", pa.string(), nullable=False),
             pa.field("year", pa.int16(), nullable=False),
-            pa.field("bbox", bbox_type, nullable=False),
+            pa.field("bbox", geoparquet.bbox_type(), nullable=False),
         ]
     )
-    return schema.with_metadata({b"geo": geo}) if geo is not None else schema
+    return schema.with_metadata({geoparquet.GEO_KEY: geo}) if geo is not None else schema
 
 
 def geo_metadata(bbox: tuple[float, float, float, float]) -> bytes:
-    """GeoParquet 1.1 ``geo`` metadata for a patch file whose extent is ``bbox``.
+    """GeoParquet 1.1 ``geo`` metadata for a patch file whose extent is ``bbox``, as JSON bytes.
+
+    Polygon footprints in CRS84, counterclockwise, with the ``bbox`` covering column
+    (:func:`terrabit.geoparquet.geo_metadata`).
 
     Examples
     --------
@@ -285,15 +282,7 @@ def geo_metadata(bbox: tuple[float, float, float, float]) -> bytes:
     >>> meta["version"], meta["columns"]["geometry"]["covering"]["bbox"]["xmin"]
     ('1.1.0', ['bbox', 'xmin'])
     """
-    column = {
-        "encoding": "WKB",
-        "geometry_types": ["Polygon"],
-        "crs": _crs84_projjson(),
-        "orientation": "counterclockwise",
-        "bbox": [float(v) for v in bbox],
-        "covering": {"bbox": {key: ["bbox", key] for key in ("xmin", "ymin", "xmax", "ymax")}},
-    }
-    meta = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
+    meta = geoparquet.geo_metadata(bbox, ["Polygon"], orientation="counterclockwise")
     return json.dumps(meta, sort_keys=True).encode()
 
 
@@ -331,9 +320,7 @@ def patch_table(
     epoch_day = june1[inverse] + rng_day
     millis = epoch_day * 86_400_000 + 12 * 3_600_000
     flat = pa.array(np.ascontiguousarray(embedding, dtype=np.float32).reshape(-1))
-    bbox = pa.StructArray.from_arrays(
-        [pa.array(v) for v in (xmin, ymin, xmax, ymax)], names=["xmin", "ymin", "xmax", "ymax"]
-    )
+    bbox = geoparquet.bbox_column(np.column_stack([xmin, ymin, xmax, ymax]))
     columns = [
         pa.array(ids.tolist(), type=pa.string()),
         pa.array(wkb, type=pa.binary()),

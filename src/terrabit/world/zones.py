@@ -47,7 +47,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from terrabit.errors import InvalidInputError
-from terrabit.world.aef import _check_bbox, _densified_ring, _seed_int, _write_geoparquet
+from terrabit.geoparquet import write_geoparquet
+from terrabit.world._geometry import check_utm_bbox, densified_ring
+from terrabit.world._seeds import seed_int
 from terrabit.world.landcover import CLASSES, YEARS, classify, is_land
 
 __all__ = ["ZONE_COLUMNS", "write_zones"]
@@ -269,7 +271,7 @@ def write_zones(
     >>> info["crs"], info["zones"] == info["urban"] + info["rural"]
     ('OGC:CRS84', True)
     """
-    bbox = _check_bbox(aef_bbox)
+    bbox = check_utm_bbox(aef_bbox, name="aef_bbox")
     year = YEARS[0] if year is None else year
     if year not in YEARS:
         raise InvalidInputError(f"year must be one of {YEARS[0]}, {YEARS[1]}; got {year!r}")
@@ -283,7 +285,7 @@ def write_zones(
     laea = _laea(bbox)
     to_laea = Transformer.from_crs("OGC:CRS84", laea, always_xy=True)
     to_lonlat = Transformer.from_crs(laea, "OGC:CRS84", always_xy=True)
-    ring = np.column_stack(to_laea.transform(*_densified_ring(*bbox, n=64)))
+    ring = np.column_stack(to_laea.transform(*densified_ring(*bbox, n=64)))
     region = shapely.Polygon(ring)
     n_cells = region.area / float(cell_m) ** 2
     if n_cells > 4_000_000:
@@ -292,7 +294,7 @@ def write_zones(
             "region or a larger cell_m"
         )
     grid = _Grid(bbox, region, to_lonlat, cell_m=float(cell_m), year=year, seed=seed)
-    rng = np.random.default_rng(_seed_int("zones", seed, year, bbox))
+    rng = np.random.default_rng(seed_int("zones", seed, year, bbox))
     land_pts, sea_pts = _settlements(grid, rng)
 
     land_poly = _land_polygon(grid, region)
@@ -342,7 +344,7 @@ def write_zones(
     }
     types = sorted({g.geom_type for g in lonlat})
     target = Path(path)
-    _write_geoparquet(target, columns, lonlat, geometry_types=types)
+    write_geoparquet(columns, target, geometry=lonlat, geometry_types=types, edges="planar")
     return {
         "zones": len(blocks),
         "path": os.fspath(target),
