@@ -24,6 +24,9 @@ log = logging.getLogger("terrabit")
 COMMANDS: dict[str, str] = {
     "world": "terrabit.cli.world:world",
     "evaluate": "terrabit.cli.evaluate:evaluate",
+    "publish": "terrabit.cli.publish:publish",
+    "info": "terrabit.cli.info:info",
+    "validate": "terrabit.cli.info:validate",
 }
 
 

@@ -1,0 +1,228 @@
+"""Corpus benchmark: bytes per row, publish speed, region-read bytes, peak RSS.
+
+    python benchmarks/corpus_publish.py --rows 200000 --dims 1024 [--rss-rows 1000000]
+
+1. **Bytes on disk** of a world-like input (square ~2 km patch footprints as WKB
+   polygons, clustered around towns; 11-character ids; a datetime) published with
+   1024-bit ``binary`` codes, with a per-column breakdown from the Parquet footers.
+2. **Publish speed** in rows/s for float32 input (end to end, in a fresh process).
+3. **Region reads**: bytes fetched from the source by ``Corpus.read`` for boxes of
+   several sizes, against the bytes of the rows inside the box (rows x the shards'
+   average compressed bytes per row of the columns read); manifest and footers are
+   counted apart, as the issue's goal allows.
+4. **Peak RSS** of ``publish``: ``VmHWM`` of the child process (its own high-water mark;
+   ``ru_maxrss`` would carry the parent's peak across ``exec``).
+
+Everything is seeded; numbers vary with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from terrabit.corpus import open as open_corpus
+from terrabit.corpus._fixture import write_input
+
+_CHILD = """
+import json, sys, resource
+from terrabit.corpus import publish
+r = publish(sys.argv[1], sys.argv[2], codec=sys.argv[3], max_rows=int(sys.argv[4]),
+            row_group_rows=int(sys.argv[5]), show_progress=False)
+d = r.to_dict()
+# VmHWM is this process's own peak (ru_maxrss can carry the parent's peak across exec)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+d["maxrss_kib"] = int(hwm[0].split()[1]) if hwm else peak
+print(json.dumps(d))
+"""
+
+
+def run_publish(
+    src: Path, out: Path, codec: str, max_rows: int, row_group_rows: int
+) -> dict[str, float]:
+    """Publish in a fresh process; return its result plus peak RSS and wall time."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(src),
+            str(out),
+            codec,
+            str(max_rows),
+            str(row_group_rows),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = round(time.perf_counter() - started, 2)
+    result["rows_per_s"] = round(result["rows"] / result["seconds"])
+    result["peak_rss_mib"] = round(result.pop("maxrss_kib") / 1024, 1)
+    return result
+
+
+def breakdown(corpus: Path) -> dict[str, float]:
+    """Compressed bytes per row of each column, and of footers (from the Parquet footers)."""
+    sizes: dict[str, int] = {}
+    rows = 0
+    other = 0
+    for path in sorted(corpus.glob("shards/*.parquet")):
+        md = pq.read_metadata(path)
+        rows += md.num_rows
+        col_total = 0
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            for j in range(rg.num_columns):
+                col = rg.column(j)
+                name = col.path_in_schema.split(".")[0]
+                sizes[name] = sizes.get(name, 0) + col.total_compressed_size
+                col_total += col.total_compressed_size
+        other += path.stat().st_size - col_total
+    out = {k: round(v / rows, 2) for k, v in sizes.items()}
+    out["footers+headers"] = round(other / rows, 2)
+    return out
+
+
+def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
+    """Bytes fetched for boxes of several sizes vs the bytes of the rows inside them."""
+    rng = np.random.default_rng(seed)
+    results = []
+    columns = ["id", "geometry", "bbox", "embedding"]  # what a bbox read of id+code fetches
+    with open_corpus(corpus, verify="footer") as c:
+        manifest_bytes = c.bytes_read
+        anchors = c.read(columns=["bbox"]).column("bbox")
+        picks = rng.choice(len(anchors), 5, replace=False)
+        per_row: dict[str, float] = {}
+        for path in c.manifest.column("path").to_pylist():
+            md = c.footer(path)
+            leaves = {md.schema.column(j).path.split(".")[0] for j in range(md.num_columns)}
+            total = sum(
+                md.row_group(g).column(j).total_compressed_size
+                for g in range(md.num_row_groups)
+                for j in range(md.num_columns)
+                if md.schema.column(j).path.split(".")[0] in columns
+            )
+            assert set(columns) <= leaves
+            per_row[path] = total / md.num_rows
+        for size in (0.05, 0.25, 1.0, 4.0, 16.0):
+            fetched, inside, rows, footer = 0, 0.0, 0, 0
+            for k in picks:
+                b = anchors[int(k)].as_py()
+                cx, cy = (b["xmin"] + b["xmax"]) / 2, (b["ymin"] + b["ymax"]) / 2
+                box = (
+                    max(-180.0, cx - size / 2),
+                    max(-90.0, cy - size / 4),
+                    min(180.0, cx + size / 2),
+                    min(90.0, cy + size / 4),
+                )
+                shards = c.select_shards(box).column("path").to_pylist()
+                # footers are fetched once per shard and cached; count them apart
+                c.source.close()
+                c._footers.clear()
+                c.source.bytes_read = 0
+                for path in shards:
+                    c.footer(path)
+                footer += c.source.bytes_read
+                c.source.close()
+                c.source.bytes_read = 0
+                table = c.read(box, columns=["id", "embedding"])
+                fetched += c.source.bytes_read
+                rows += table.num_rows
+                # the bytes of the rows inside: their shard's average bytes/row
+                for path in shards:
+                    t = c._read_shard(path, [box], ["bbox"])
+                    if t.num_rows:
+                        n = c._filter(t, [box], None, None).num_rows
+                        inside += n * per_row[path]
+                c.source.close()
+            results.append(
+                {
+                    "box_deg": size,
+                    "rows": rows,
+                    "fetched_bytes": fetched,
+                    "inside_bytes": round(inside),
+                    "ratio": round(fetched / inside, 2) if inside else None,
+                    "footer_bytes": footer,
+                    "manifest_bytes": manifest_bytes,
+                }
+            )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--dims", type=int, default=1024)
+    parser.add_argument("--codec", default="binary")
+    parser.add_argument("--rss-rows", type=int, default=0, help="Also publish this many rows.")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-rows", type=int, default=100_000)
+    parser.add_argument("--row-group-rows", type=int, default=512)
+    parser.add_argument(
+        "--noise", type=float, default=0.2, help="Embedding noise; 100 gives random codes."
+    )
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="terrabit-bench-"))
+    report: dict[str, object] = {
+        "rows": args.rows,
+        "dims": args.dims,
+        "codec": args.codec,
+        "noise": args.noise,
+        "max_rows": args.max_rows,
+        "row_group_rows": args.row_group_rows,
+        "load_average": list(os.getloadavg()),
+        "cpus": os.cpu_count(),
+    }
+
+    src = work / f"in-{args.rows}-{args.dims}-{args.noise}.parquet"
+    if not src.exists():
+        write_input(src, rows=args.rows, dims=args.dims, seed=args.seed, noise=args.noise)
+    out = work / "corpus"
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    res = run_publish(src, out, args.codec, args.max_rows, args.row_group_rows)
+    report["publish"] = res
+    float_bytes = args.dims * 4
+    report["bytes_per_row"] = res["bytes_per_row"]
+    report["compression_vs_float32"] = round(float_bytes / res["bytes_per_row"], 1)
+    report["breakdown_bytes_per_row"] = breakdown(out)
+    report["region_reads"] = region_reads(out, args.seed)
+    if args.rss_rows:
+        big = work / f"in-{args.rss_rows}-{args.dims}-{args.noise}.parquet"
+        if not big.exists():
+            write_input(
+                big, rows=args.rss_rows, dims=args.dims, seed=args.seed + 1, noise=args.noise
+            )
+        big_out = work / "corpus-big"
+        if big_out.exists():
+            import shutil
+
+            shutil.rmtree(big_out)
+        report["publish_big"] = run_publish(
+            big, big_out, args.codec, args.max_rows, args.row_group_rows
+        )
+    report["self_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``terrabit info`` and ``terrabit validate``: describe and deep-check a corpus (thin
+tools over :func:`terrabit.corpus.open`)."""
+
+from __future__ import annotations
+
+import click
+
+from terrabit._progress import progress_bar
+from terrabit.cli.options import echo_json, json_option
+from terrabit.errors import CorpusIntegrityError
+
+__all__ = ["info", "validate"]
+
+
+@click.command("info")
+@click.argument("corpus", metavar="CORPUS")
+@json_option
+def info(corpus: str, as_json: bool) -> None:
+    """Counts, codec, extent and size of CORPUS (a folder, http(s):// or s3:// root)."""
+    from terrabit.corpus import open as open_corpus
+
+    with open_corpus(corpus) as c:
+        data = c.info()
+    if as_json:
+        echo_json(data)
+        return
+    bbox = data["bbox"] or [float("nan")] * 4
+    lines = [
+        f"corpus     {data['uri']}",
+        f"format     {data['format_version']}",
+        f"rows       {data['rows']:,} in {data['shards']:,} shards",
+        f"size       {data['bytes']:,} bytes ({data['bytes_per_row']:.1f} B/row)",
+        f"codec      {data['codec']} ({data['dims']} dims -> {data['code_size']} bytes)",
+        f"rerank     {data['rerank_codec'] or '-'}",
+        f"extent     {bbox[0]:.4f}, {bbox[1]:.4f}, {bbox[2]:.4f}, {bbox[3]:.4f}",
+        f"time       {data['tmin'] or '-'} .. {data['tmax'] or '-'}",
+        f"columns    {', '.join(data['columns'])}",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command("validate")
+@click.argument("corpus", metavar="CORPUS")
+@json_option
+def validate(corpus: str, as_json: bool) -> None:
+    """Deep-check CORPUS: every shard against the manifest and spec/corpus-v1.md."""
+    from terrabit.corpus import open as open_corpus
+    from terrabit.corpus import validate_corpus
+
+    with open_corpus(corpus, verify="full") as c:
+        with progress_bar("validating shards", len(c.manifest)) as bar:
+            problems = validate_corpus(c, on_shard=lambda _: bar.advance())
+        shards = len(c.manifest)
+    if as_json:
+        echo_json({"valid": not problems, "shards": shards, "problems": problems})
+        if problems:
+            raise SystemExit(1)
+        return
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise CorpusIntegrityError(
+            f"{corpus}: {len(problems)} problems: {shown}{more}; republish the corpus with "
+            "`terrabit publish`"
+        )
+    click.echo(f"{corpus}: valid ({shards} shards)")

@@ -1,0 +1,111 @@
+"""``terrabit publish``: GeoParquet embeddings -> a static corpus (a thin tool over
+:func:`terrabit.corpus.publish`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
+from terrabit.corpus import format as fmt
+
+__all__ = ["publish"]
+
+
+@click.command("publish")
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Corpus folder to write (manifest.parquet + shards/).",
+)
+@click.option("--codec", default="binary", show_default=True, help="Codec spec of the codes.")
+@click.option("--rerank", default=None, help="Codec spec of an extra re-ranking code, e.g. int8.")
+@click.option(
+    "--max-rows",
+    type=int,
+    default=fmt.DEFAULT_MAX_ROWS,
+    show_default=True,
+    help="Split a geohash cell into its 32 children while it holds more rows.",
+)
+@click.option(
+    "--row-group-rows",
+    type=int,
+    default=fmt.DEFAULT_ROW_GROUP_ROWS,
+    show_default=True,
+    help="Rows per Parquet row group inside a shard.",
+)
+@click.option("--id-col", default="id", show_default=True, help="Input id column.")
+@click.option("--geometry-col", default="geometry", show_default=True, help="WKB column.")
+@click.option("--embedding-col", default="embedding", show_default=True, help="Float vectors.")
+@click.option("--time-col", default=None, help="Timestamp column [default: datetime if present].")
+@click.option("--keep", multiple=True, help="Input column to pass through (repeatable).")
+@click.option(
+    "--drop-invalid",
+    is_flag=True,
+    help="Drop (and count) rows with NaN/inf/null embeddings or bad geometries instead of failing.",
+)
+@click.option(
+    "--sample-rows",
+    type=int,
+    default=32768,
+    show_default=True,
+    help="Rows of the seeded sample the codec is fitted on (once).",
+)
+@seed_option
+@overwrite_option
+@json_option
+def publish(
+    inputs: tuple[str, ...],
+    out: Path,
+    codec: str,
+    rerank: str | None,
+    max_rows: int,
+    row_group_rows: int,
+    id_col: str,
+    geometry_col: str,
+    embedding_col: str,
+    time_col: str | None,
+    keep: tuple[str, ...],
+    drop_invalid: bool,
+    sample_rows: int,
+    seed: int,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Publish GeoParquet embeddings INPUT... (files, folders, globs) as a corpus."""
+    from terrabit.corpus.writer import publish as run
+
+    result = run(
+        list(inputs),
+        out,
+        codec=codec,
+        rerank=rerank,
+        max_rows=max_rows,
+        row_group_rows=row_group_rows,
+        id_col=id_col,
+        geometry_col=geometry_col,
+        embedding_col=embedding_col,
+        time_col=time_col,
+        keep=keep,
+        drop_invalid=drop_invalid,
+        sample_rows=sample_rows,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    if as_json:
+        data = result.to_dict()
+        echo_json(
+            {k: data[k] for k in ("rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped")}
+        )
+        return
+    click.echo(
+        f"published {result.rows:,} rows in {result.shards} shards to {result.path} "
+        f"({result.bytes:,} bytes, {result.bytes_per_row:.1f} B/row, {result.seconds:.1f} s"
+        + (f", {result.dropped:,} invalid rows dropped" if result.dropped else "")
+        + ")"
+    )

@@ -1,0 +1,166 @@
+"""Deep validation of a corpus against its manifest and ``spec/corpus-v1.md``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+from terrabit import geohash
+from terrabit.corpus import format as fmt
+from terrabit.corpus.reader import Corpus
+from terrabit.errors import CorpusError
+
+__all__ = ["validate_corpus"]
+
+
+def _cells_prefix_free(cells: list[str]) -> list[str]:
+    problems = []
+    ordered = sorted(cells)
+    for a, b in itertools.pairwise(ordered):
+        if b.startswith(a):
+            problems.append(
+                f"manifest: cell {a!r} is a prefix of cell {b!r} (cells must be prefix-free)"
+            )
+    return problems
+
+
+def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = None) -> list[str]:
+    """Check every shard against the manifest and the spec; return the problems found.
+
+    Checks: manifest schema and metadata; cells prefix-free and paths as the spec names
+    them; per shard: size, SHA-256, footer checksum, row count, schema (columns and types
+    as the metadata lists), ``geo`` metadata (GeoParquet 1.1 rules) and its bbox equal to
+    the manifest extent, ``bbox`` covering containing each geometry, every row inside the
+    shard's cell, rows sorted by (sort key, id), row groups within ``row_group_rows`` with
+    ``bbox`` statistics, the summary code and radius, the time range; ids unique across
+    the corpus; totals in the metadata.
+    """
+    problems: list[str] = []
+    meta = corpus.metadata
+    manifest = corpus.manifest
+    cells = manifest.column("geohash").to_pylist()
+    problems += _cells_prefix_free(cells)
+    code_size = int(meta["code_size"])
+    expected = fmt.shard_schema(
+        code_size,
+        time="datetime" in meta["columns"],
+        rerank_code_size=meta.get("rerank_code_size"),
+    )
+    seen_ids: set[int] = set()
+    dup_ids: list[str] = []
+    row_group_rows = int(meta.get("row_group_rows") or fmt.DEFAULT_ROW_GROUP_ROWS)
+    hamming = bool(corpus.codec.hamming)
+    for row in manifest.to_pylist():
+        path, cell = row["path"], row["geohash"]
+        if on_shard is not None:
+            on_shard(path)
+        if path != fmt.shard_path(cell):
+            problems.append(f"{path}: path should be {fmt.shard_path(cell)!r} for cell {cell!r}")
+        try:
+            md = corpus.footer(path)
+            corpus.check_checksum(path)
+        except CorpusError as exc:
+            problems.append(str(exc))
+            continue
+        table = pq.ParquetFile(corpus.source.open(path), metadata=md).read()
+        problems += _check_schema(path, table.schema, expected, meta["columns"])
+        geo_raw = (md.metadata or {}).get(fmt.GEO_KEY)
+        if geo_raw is None:
+            problems.append(f"{path}: no 'geo' metadata (not GeoParquet)")
+        else:
+            geo = json.loads(geo_raw)
+            problems += [
+                f"{path}: geo metadata: {p}" for p in fmt.validate_geo_metadata(geo, table.schema)
+            ]
+            gbox = geo.get("columns", {}).get("geometry", {}).get("bbox")
+            mbox = [row[k] for k in fmt.BBOX_FIELDS]
+            if gbox is None or not np.allclose(gbox, mbox, rtol=0, atol=1e-9):
+                problems.append(f"{path}: geo bbox {gbox} differs from the manifest extent {mbox}")
+        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        bounds = shapely.bounds(geoms)
+        box = table.column("bbox").combine_chunks()
+        cov = np.column_stack(
+            [box.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS]
+        )
+        outside = (cov[:, 0] > bounds[:, 0]) | (cov[:, 1] > bounds[:, 1])
+        outside |= (cov[:, 2] < bounds[:, 2]) | (cov[:, 3] < bounds[:, 3])
+        if outside.any():
+            problems.append(
+                f"{path}: {int(outside.sum())} bbox covering values do not contain their geometry"
+            )
+        extent = [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
+        if not np.allclose(extent, [row[k] for k in fmt.BBOX_FIELDS], rtol=0, atol=1e-9):
+            problems.append(f"{path}: true extent {extent} differs from the manifest")
+        keys = geohash.encode(
+            (bounds[:, 0] + bounds[:, 2]) / 2,
+            (bounds[:, 1] + bounds[:, 3]) / 2,
+            precision=fmt.SORT_KEY_PRECISION,
+        )
+        if not np.char.startswith(keys, cell).all():
+            problems.append(f"{path}: rows whose anchor point lies outside cell {cell!r}")
+        ids = np.asarray(table.column("id").to_numpy(zero_copy_only=False), dtype=object)
+        order = np.lexsort((ids.astype(str), keys))
+        if not np.array_equal(order, np.arange(len(order))):
+            problems.append(f"{path}: rows are not sorted by (geohash-12 anchor, id)")
+        for i in range(md.num_row_groups):
+            rg = md.row_group(i)
+            if rg.num_rows > row_group_rows:
+                problems.append(f"{path}: row group {i} has {rg.num_rows} rows > {row_group_rows}")
+            names = {rg.column(j).path_in_schema: rg.column(j) for j in range(rg.num_columns)}
+            for leaf in (f"bbox.{n}" for n in fmt.BBOX_FIELDS):
+                col = names.get(leaf)
+                if col is None or col.statistics is None or not col.statistics.has_min_max:
+                    problems.append(f"{path}: row group {i} lacks min/max statistics for {leaf}")
+                    break
+        for value in ids:
+            h = hash(value)
+            if h in seen_ids:
+                dup_ids.append(str(value))
+            seen_ids.add(h)
+        if hamming and table.num_rows:
+            codes = np.frombuffer(
+                table.column("embedding").combine_chunks().buffers()[1], dtype=np.uint8
+            )[: table.num_rows * code_size].reshape(-1, code_size)
+            centre, radius = fmt.summary_code(codes)
+            if centre != row["summary_code"] or radius != row["summary_radius_bits"]:
+                problems.append(f"{path}: summary code or radius differs from the manifest")
+        if "datetime" in table.column_names:
+            t = table.column("datetime")
+            mm = pa.compute.min_max(t)
+            if (mm["min"].as_py(), mm["max"].as_py()) != (row["tmin"], row["tmax"]):
+                problems.append(f"{path}: time range differs from the manifest")
+    if dup_ids:
+        problems.append(f"ids occur in more than one row: {dup_ids[:10]}")
+    totals = {
+        "rows": sum(manifest.column("rows").to_pylist()),
+        "shards": manifest.num_rows,
+        "bytes": sum(manifest.column("bytes").to_pylist()),
+    }
+    for key, value in totals.items():
+        if int(meta[key]) != value:
+            problems.append(
+                f"manifest metadata {key}={meta[key]} but the manifest rows sum to {value}"
+            )
+    return problems
+
+
+def _check_schema(path: str, schema: pa.Schema, expected: pa.Schema, columns: Any) -> list[str]:
+    problems = []
+    if schema.names != list(columns):
+        problems.append(
+            f"{path}: columns {schema.names} differ from the manifest's {list(columns)}"
+        )
+    for field in expected:
+        if field.name in schema.names and not schema.field(field.name).type.equals(field.type):
+            problems.append(
+                f"{path}: column {field.name!r} is {schema.field(field.name).type}, the spec "
+                f"says {field.type}"
+            )
+    return problems

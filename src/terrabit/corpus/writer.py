@@ -1,0 +1,686 @@
+"""``publish``: float embeddings (GeoParquet) -> a static corpus (``spec/corpus-v1.md``).
+
+Publishing streams with bounded memory, in three steps:
+
+1. **sample and count** — the codec (and the rerank codec) is fitted once on a seeded
+   sample of rows drawn from randomly chosen row groups; then a pass over the geometry
+   column alone counts rows per precision-5 geohash cell (a dense 2^25 counter) and
+   hashes the ids to find duplicates. The adaptive cells are chosen from the counts.
+2. **map** — a second pass reads batches of every column, validates them, encodes the
+   embeddings and appends each batch's rows to per-cell Arrow part files (buffered up to
+   ``buffer_bytes``).
+3. **reduce** — each cell's parts are sorted by the 12-character geohash of the row's
+   anchor point (then id), split further while above ``max_rows``, and written as one
+   GeoParquet shard; the manifest comes last.
+
+Everything is written inside a temporary sibling folder that replaces the output only on
+success, so an interrupted publish leaves the old corpus (or nothing), never a manifest
+that lies; the same inputs, options and seed give the same bytes.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from terrabit.corpus._fixture import write_input
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = write_input(tmp / "in.parquet", rows=300, dims=32, seed=0)
+>>> result = publish([tmp / "in.parquet"], tmp / "corpus", max_rows=100)
+>>> result.rows, result.shards > 1
+(300, True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from terrabit import __version__, geohash
+from terrabit._atomic import atomic_dir
+from terrabit._progress import progress_bar
+from terrabit._validation import check_int_range
+from terrabit.codecs import Codec, parse
+from terrabit.corpus import format as fmt
+from terrabit.corpus._inputs import Batch, InputSet, first_items
+from terrabit.errors import InvalidInputError, OutputExistsError
+from terrabit.geoparquet import bbox_column
+
+__all__ = ["PublishResult", "publish"]
+
+_COUNT_PRECISION = 5
+_KEY = "__key"
+_EXACT = ("__xmin", "__ymin", "__xmax", "__ymax")  # exact float64 bounds, parts only
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What :func:`publish` wrote (the ``--json`` output of ``terrabit publish``)."""
+
+    rows: int
+    shards: int
+    bytes: int
+    bytes_per_row: float
+    seconds: float
+    dropped: int
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_out(out: Path, *, overwrite: bool) -> None:
+    if out.is_file():
+        raise OutputExistsError(
+            f"-o {str(out)!r} is a file, not a corpus folder; choose a folder path"
+        )
+    if not out.exists():
+        return
+    if (out / fmt.MANIFEST_NAME).is_file():
+        if not overwrite:
+            raise OutputExistsError(
+                f"-o {str(out)!r} already holds a corpus; pass --overwrite to replace it or "
+                "choose another folder"
+            )
+        return
+    if any(out.iterdir()):
+        raise OutputExistsError(
+            f"-o {str(out)!r} exists and is not a terrabit corpus (no {fmt.MANIFEST_NAME}); "
+            "refusing to replace it even with --overwrite; choose a new or empty folder"
+        )
+
+
+def _anchor(bounds: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], ...]:
+    lon = (bounds[:, 0] + bounds[:, 2]) / 2.0
+    lat = (bounds[:, 1] + bounds[:, 3]) / 2.0
+    return lon, lat
+
+
+def _hash_ints(hashes: npt.NDArray[np.str_], precision: int) -> npt.NDArray[np.int64]:
+    """Geohash strings of one precision -> their integer values (base 32)."""
+    chars = np.ascontiguousarray(hashes, dtype=f"<U{precision}").view(np.uint32)
+    table = np.zeros(128, dtype=np.int64)
+    table[[ord(c) for c in geohash.ALPHABET]] = np.arange(32)
+    digits = table[chars.reshape(-1, precision)]
+    weights = 32 ** np.arange(precision - 1, -1, -1, dtype=np.int64)
+    return np.asarray(digits @ weights, dtype=np.int64)
+
+
+def _int_hash(value: int, precision: int) -> str:
+    return "".join(
+        geohash.ALPHABET[(value >> (5 * (precision - 1 - i))) & 31] for i in range(precision)
+    )
+
+
+def _choose_cells(counts: npt.NDArray[np.uint32], max_rows: int) -> list[tuple[str, int, int]]:
+    """Adaptive cells from precision-5 counts: ``(geohash, first code5, end code5)``."""
+    codes = np.flatnonzero(counts)
+    csum = np.concatenate([[0], np.cumsum(counts[codes], dtype=np.int64)])
+    cells: list[tuple[str, int, int]] = []
+
+    def visit(code: int, precision: int) -> None:
+        span = 32 ** (_COUNT_PRECISION - precision)
+        start, end = code * span, (code + 1) * span
+        lo, hi = np.searchsorted(codes, [start, end])
+        n = int(csum[hi] - csum[lo])
+        if n == 0:
+            return
+        if n > max_rows and precision < _COUNT_PRECISION:
+            for child in range(32):
+                visit(code * 32 + child, precision + 1)
+            return
+        cells.append((_int_hash(code, precision), start, end))
+
+    for top in range(32):
+        visit(top, 1)
+    return cells
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when under it (reproducible), else absolute."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _created(paths: Sequence[Path]) -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    stamp = float(epoch) if epoch else max(p.stat().st_mtime for p in paths)
+    return datetime.fromtimestamp(stamp, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------------ step 1: sample
+
+
+def _sample(inputs: InputSet, n_sample: int, seed: int) -> npt.NDArray[np.float32]:
+    """A seeded sample of valid embedding rows from randomly chosen row groups.
+
+    Row groups are visited in a seeded random order and a seeded random share (at least
+    a quarter) of each one's rows is kept until ``n_sample`` rows are in, so the sample
+    spreads over the input while reading at most about four times its size.
+    """
+    rng = np.random.default_rng(seed)
+    groups = [(i, g) for i, f in enumerate(inputs.files) for g in range(f.num_row_groups)]
+    order = rng.permutation(len(groups))
+    # rows from each chosen row group: at least a quarter, so reading costs <= 4x the sample
+    frac = 1.0 if inputs.rows <= 4 * n_sample else 0.25
+    parts: list[npt.NDArray[np.float32]] = []
+    have = 0
+    for k in order:
+        if have >= n_sample:
+            break
+        i, g = groups[int(k)]
+        reader = pq.ParquetFile(
+            inputs.paths[i], pre_buffer=False, metadata=inputs.files[i].metadata
+        )
+        table = reader.read_row_group(g, columns=[inputs.embedding_col, inputs.id_col])
+        if table.num_rows == 0:
+            continue
+        take = np.flatnonzero(rng.random(table.num_rows) < frac)
+        if not len(take):
+            continue
+        col = table.column(0).combine_chunks().take(pa.array(take))
+        ids = table.column(1).combine_chunks().take(pa.array(take))
+        id_list = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+        X, invalid, _ = inputs._embedding(inputs.paths[i], col, id_list)
+        parts.append(X[~invalid])
+        have += int((~invalid).sum())
+    if not have:
+        raise InvalidInputError(
+            "no valid embedding to fit the codec on: every sampled row has a null, NaN or "
+            "infinite embedding; fix the input"
+        )
+    X = np.concatenate(parts)
+    if len(X) > n_sample:
+        X = X[np.sort(rng.choice(len(X), n_sample, replace=False))]
+    return X
+
+
+# ------------------------------------------------------------------------- step 1: count
+
+
+def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArray[np.uint32], int]:
+    import duckdb
+
+    counts = np.zeros(32**_COUNT_PRECISION, dtype=np.uint32)
+    id_hashes: list[npt.NDArray[np.uint64]] = []
+    con = duckdb.connect()
+    total = 0
+    with progress_bar("publish: counting", inputs.rows, show=show) as bar:
+        for batch in inputs.iter_batches(embeddings=False, extra=False, cache=cache):
+            lon, lat = _anchor(batch.bounds)
+            codes = _hash_ints(geohash.encode(lon, lat, precision=_COUNT_PRECISION), 5)
+            uniq, n = np.unique(codes, return_counts=True)
+            counts[uniq] += n.astype(np.uint32)
+            ids = pa.table({"id": batch.ids})  # noqa: F841 - read by duckdb by name
+            h = con.execute("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"]
+            id_hashes.append(np.asarray(h, dtype=np.uint64))
+            total += len(batch.ids)
+            bar.advance(len(batch.ids) + batch.dropped)
+    _check_duplicates(inputs, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64))
+    return counts, total
+
+
+def _check_duplicates(inputs: InputSet, hashes: npt.NDArray[np.uint64]) -> None:
+    hashes = np.sort(hashes)
+    dup_hash = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    if not len(dup_hash):
+        return
+    import duckdb
+
+    con = duckdb.connect()
+    seen: dict[str, int] = {}
+    for path, pfile in zip(inputs.paths, inputs.files, strict=True):
+        reader = pq.ParquetFile(path, pre_buffer=False, metadata=pfile.metadata)
+        for rb in reader.iter_batches(batch_size=65536, columns=[inputs.id_col]):
+            ids = pa.table({"id": pc.cast(rb.column(0), pa.string())})
+            h = np.asarray(con.execute("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"])
+            hit = np.isin(h, dup_hash)
+            for value in ids.column(0).filter(pa.array(hit)).to_pylist():
+                seen[value] = seen.get(value, 0) + 1
+    dups = sorted(k for k, v in seen.items() if v > 1)
+    if dups:
+        raise InvalidInputError(
+            f"{len(dups)} ids occur more than once ({first_items(dups)}); ids must be unique "
+            "across all inputs — deduplicate them or publish the files separately"
+        )
+
+
+# --------------------------------------------------------------------------- step 2: map
+
+
+class _Parts:
+    """Per-cell Arrow IPC part files, buffered in memory up to ``buffer_bytes``."""
+
+    def __init__(self, root: Path, schema: pa.Schema, buffer_bytes: int) -> None:
+        self.root = root
+        self.schema = schema
+        self.buffer_bytes = buffer_bytes
+        self.buffers: dict[int, list[pa.RecordBatch]] = {}
+        self.buffered = 0
+        self.files: dict[int, list[Path]] = {}
+        self.rows: dict[int, int] = {}
+        self.seq = 0
+
+    def add(self, cell: int, batch: pa.RecordBatch) -> None:
+        self.buffers.setdefault(cell, []).append(batch)
+        self.rows[cell] = self.rows.get(cell, 0) + batch.num_rows
+        self.buffered += batch.nbytes
+        if self.buffered >= self.buffer_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        for cell, batches in sorted(self.buffers.items()):
+            path = self.root / f"{cell:06d}-{self.seq:06d}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, self.schema) as writer:
+                for b in batches:
+                    writer.write_batch(b)
+            self.files.setdefault(cell, []).append(path)
+            self.seq += 1
+        self.buffers.clear()
+        self.buffered = 0
+
+    def read(self, cell: int) -> pa.Table:
+        tables = []
+        for path in self.files.get(cell, []):
+            with pa.memory_map(str(path)) as source:
+                tables.append(ipc.open_file(source).read_all())
+        return pa.concat_tables(tables).combine_chunks() if tables else self.schema.empty_table()
+
+    def drop(self, cell: int) -> None:
+        for path in self.files.pop(cell, []):
+            path.unlink(missing_ok=True)
+
+
+def _row_batch(
+    batch: Batch, codec: Codec, rerank: Codec | None, schema: pa.Schema
+) -> tuple[pa.RecordBatch, npt.NDArray[np.int64]]:
+    assert batch.embedding is not None
+    n = len(batch.ids)
+    lon, lat = _anchor(batch.bounds)
+    keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
+    code5 = (
+        _hash_ints(np.char.ljust(keys, 5)[:, None].astype("<U5").ravel(), 5)
+        if n
+        else (np.zeros(0, np.int64))
+    )
+    codes = codec.encode(batch.embedding)
+    bbox = bbox_column(batch.bounds, type=schema.field("bbox").type)
+    arrays: dict[str, pa.Array] = {
+        _KEY: pa.array(keys.astype(object), pa.string()),
+        "id": batch.ids,
+        "geometry": batch.wkb,
+        "bbox": bbox,
+        "embedding": pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(codec.code_size), n, [None, pa.py_buffer(np.ascontiguousarray(codes))]
+        ),
+    }
+    if "datetime" in schema.names:
+        assert batch.time is not None
+        arrays["datetime"] = pc.cast(batch.time, pa.timestamp("us", tz="UTC"))
+    if rerank is not None:
+        rcodes = rerank.encode(batch.embedding)
+        arrays["rerank"] = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(rerank.code_size), n, [None, pa.py_buffer(np.ascontiguousarray(rcodes))]
+        )
+    arrays.update(batch.keep)
+    for j, name in enumerate(_EXACT):
+        arrays[name] = pa.array(batch.bounds[:, j])
+    columns = [arrays[name] for name in schema.names]
+    return pa.RecordBatch.from_arrays(columns, schema=schema), code5
+
+
+# ------------------------------------------------------------------------ step 3: reduce
+
+
+def _split(table: pa.Table, cell: str, max_rows: int) -> list[tuple[str, pa.Table]]:
+    """Split a sorted cell table into child cells while it holds more than ``max_rows``."""
+    if table.num_rows <= max_rows or len(cell) >= fmt.SORT_KEY_PRECISION:
+        return [(cell, table)]
+    prefix = pc.utf8_slice_codeunits(table.column(_KEY), 0, len(cell) + 1)
+    out: list[tuple[str, pa.Table]] = []
+    for child in geohash.children(cell):
+        sub = table.filter(pc.equal(prefix, child))
+        if sub.num_rows:
+            out.extend(_split(sub, child, max_rows))
+    return out
+
+
+def _write_shard(
+    table: pa.Table,
+    cell: str,
+    root: Path,
+    *,
+    codec: Codec,
+    row_group_rows: int,
+    keep: Sequence[str],
+) -> dict[str, Any]:
+    exact = [table.column(name).to_numpy() for name in _EXACT]
+    extent = (
+        float(exact[0].min()),
+        float(exact[1].min()),
+        float(exact[2].max()),
+        float(exact[3].max()),
+    )
+    table = table.drop_columns([_KEY, *_EXACT]).replace_schema_metadata(None)
+    type_names = _wkb_types(table.column("geometry").combine_chunks())
+    rel = fmt.shard_path(cell)
+    target = root / rel
+    tmp = target.with_name(f".{target.name}.tmp")
+    stats = [f"bbox.{name}" for name in fmt.BBOX_FIELDS]
+    if "datetime" in table.column_names:
+        stats.append("datetime")
+    _write_parquet(
+        table,
+        tmp,
+        {fmt.GEO_KEY: json.dumps(fmt.geo_metadata(extent, type_names)).encode()},
+        row_group_size=row_group_rows,
+        compression="zstd",
+        compression_level=_ZSTD_LEVEL,
+        use_dictionary=list(keep),
+        write_statistics=stats,
+        column_encoding={name: "BYTE_STREAM_SPLIT" for name in stats if name.startswith("bbox.")},
+    )
+    data = tmp.read_bytes()
+    os.replace(tmp, target)
+    footer_len = int.from_bytes(data[-8:-4], "little")
+    row: dict[str, Any] = {
+        "path": rel,
+        "geohash": cell,
+        "rows": table.num_rows,
+        "bytes": len(data),
+        "xmin": extent[0],
+        "ymin": extent[1],
+        "xmax": extent[2],
+        "ymax": extent[3],
+        "tmin": None,
+        "tmax": None,
+        "checksum": fmt.sha256_hex(data),
+        "footer_checksum": fmt.sha256_hex(data[-8 - footer_len :]),
+        "summary_code": None,
+        "summary_radius_bits": None,
+    }
+    if "datetime" in table.column_names:
+        bounds_t = pc.min_max(table.column("datetime"))
+        row["tmin"], row["tmax"] = bounds_t["min"].as_py(), bounds_t["max"].as_py()
+    if codec.hamming:
+        col = table.column("embedding").combine_chunks()
+        codes = np.frombuffer(col.buffers()[1], dtype=np.uint8)[
+            col.offset * codec.code_size : (col.offset + len(col)) * codec.code_size
+        ].reshape(-1, codec.code_size)
+        row["summary_code"], row["summary_radius_bits"] = fmt.summary_code(codes)
+    return row
+
+
+def _write_parquet(
+    table: pa.Table, path: Path, metadata: dict[bytes, bytes], **options: Any
+) -> None:
+    """Write ``table`` with ``metadata`` as the only key-value metadata (no ARROW:schema)."""
+    row_group_size = options.pop("row_group_size", None)
+    writer = pq.ParquetWriter(path, table.schema, store_schema=False, **options)
+    try:
+        writer.write_table(table, row_group_size=row_group_size)
+        writer.add_key_value_metadata(metadata)
+    finally:
+        writer.close()
+
+
+def _wkb_types(col: pa.Array) -> list[str]:
+    """Distinct GeoParquet geometry type names of little-endian ISO WKB values."""
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col)]
+    data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
+    code = np.zeros(len(offsets), dtype=np.uint32)
+    for k in range(4):
+        code |= data[offsets + 1 + k].astype(np.uint32) << np.uint32(8 * k)
+    names = []
+    for value in np.unique(code).tolist():
+        suffix = " Z" if value // 1000 in (1, 3) else ""  # GeoParquet has no M types
+        names.append(_TYPE_NAMES[value % 1000] + suffix)
+    return sorted(set(names))
+
+
+_TYPE_NAMES = {
+    1: "Point",
+    2: "LineString",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+_ZSTD_LEVEL = 9
+
+
+# ------------------------------------------------------------------------------ publish
+
+
+def publish(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    codec: str = "binary",
+    rerank: str | None = None,
+    max_rows: int = fmt.DEFAULT_MAX_ROWS,
+    row_group_rows: int = fmt.DEFAULT_ROW_GROUP_ROWS,
+    id_col: str = "id",
+    geometry_col: str = "geometry",
+    embedding_col: str = "embedding",
+    time_col: str | None = None,
+    keep: Sequence[str] = (),
+    drop_invalid: bool = False,
+    sample_rows: int = 32768,
+    seed: int = 0,
+    overwrite: bool = False,
+    buffer_bytes: int = 256 << 20,
+    show_progress: bool | None = None,
+) -> PublishResult:
+    """Publish GeoParquet embeddings as a static corpus (``spec/corpus-v1.md``).
+
+    Parameters
+    ----------
+    inputs : path, glob or folder, or a sequence of them
+        GeoParquet files with an id, a WKB geometry (any CRS; reprojected to CRS84) and
+        a float embedding (list or fixed-size list) column.
+    out : path
+        The corpus folder to write. An existing corpus is replaced only with
+        ``overwrite``; an existing non-empty folder that is not a corpus is refused.
+    codec, rerank : str
+        Codec spec of the ``embedding`` column, and optionally of a ``rerank`` column;
+        both are fitted once on the same seeded sample of ``sample_rows`` rows.
+    max_rows : int
+        A geohash cell with more rows is split into its 32 children.
+    row_group_rows : int
+        Rows per Parquet row group inside a shard.
+    id_col, geometry_col, embedding_col, time_col : str
+        Input column names (``time_col=None``: ``datetime`` if present, else no time).
+    keep : sequence of str
+        Input columns passed through to the shards.
+    drop_invalid : bool
+        Drop (and count) rows with a NaN/inf/null embedding or a bad geometry instead of
+        failing.
+    seed : int
+        Seed of the codec sample (same seed, same bytes).
+    buffer_bytes : int
+        Memory for per-cell buffers of encoded rows before they spill to part files.
+
+    Returns
+    -------
+    PublishResult
+
+    Raises
+    ------
+    InvalidInputError
+        Bad or inconsistent input (the message names the rows, columns or files).
+    OutputExistsError
+        ``out`` exists and ``overwrite`` was not given, or it is not a corpus.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from terrabit.corpus._fixture import write_input
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_input(tmp / "in.parquet", rows=50, dims=16, seed=1)
+    >>> publish(tmp / "in.parquet", tmp / "c").to_dict()["rows"]
+    50
+    """
+    started = time.perf_counter()
+    check_int_range("--max-rows", max_rows, 1)
+    check_int_range("--row-group-rows", row_group_rows, 16)
+    check_int_range("--sample-rows", sample_rows, 1)
+    target = Path(out)
+    _check_out(target, overwrite=overwrite)
+    items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    source = InputSet(
+        items,
+        id_col=id_col,
+        geometry_col=geometry_col,
+        embedding_col=embedding_col,
+        time_col=time_col,
+        keep=keep,
+        drop_invalid=drop_invalid,
+    )
+    if source.rows == 0:
+        raise InvalidInputError(
+            f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
+        )
+    sample = _sample(source, sample_rows, seed)
+    fitted = parse(codec).fit(sample)
+    fitted_rerank = parse(rerank).fit(sample) if rerank else None
+    del sample
+    shard = fmt.shard_schema(
+        fitted.code_size,
+        time=source.time_col is not None,
+        rerank_code_size=None if fitted_rerank is None else fitted_rerank.code_size,
+        extra=source.keep_fields,
+    )
+    part_schema = pa.schema(
+        [pa.field(_KEY, pa.string()), *shard, *(pa.field(n, pa.float64()) for n in _EXACT)]
+    )
+    dropped = 0
+    with atomic_dir(target, overwrite=True) as tmp:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+        work = tmp / "_work"
+        work.mkdir()
+        counts, counted = _count(source, show_progress, work)
+        if counted == 0:
+            raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
+        cells = _choose_cells(counts, max_rows)
+        del counts
+        starts = np.array([c[1] for c in cells], dtype=np.int64)
+        (tmp / fmt.SHARDS_DIR).mkdir()
+        parts = _Parts(work, part_schema, buffer_bytes)
+        with progress_bar("publish: encoding", source.rows, show=show_progress) as bar:
+            for batch in source.iter_batches(embeddings=True, extra=True, cache=work):
+                dropped += batch.dropped
+                bar.advance(len(batch.ids) + batch.dropped)
+                if not len(batch.ids):
+                    continue
+                rb, code5 = _row_batch(batch, fitted, fitted_rerank, part_schema)
+                cell_idx = np.searchsorted(starts, code5, side="right") - 1
+                order = np.argsort(cell_idx, kind="stable")
+                sorted_idx = cell_idx[order]
+                rb = rb.take(pa.array(order))
+                bounds = np.flatnonzero(np.diff(sorted_idx)) + 1
+                for lo, hi in zip(
+                    np.concatenate([[0], bounds]),
+                    np.concatenate([bounds, [len(order)]]),
+                    strict=True,
+                ):
+                    parts.add(int(sorted_idx[lo]), rb.slice(int(lo), int(hi - lo)))
+        parts.flush()
+        rows_out: list[dict[str, Any]] = []
+        with progress_bar("publish: writing shards", len(cells), show=show_progress) as bar:
+            for i, (cell, _, _) in enumerate(cells):
+                table = parts.read(i)
+                parts.drop(i)
+                bar.advance()
+                if not table.num_rows:
+                    continue
+                order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
+                table = table.take(order)
+                for sub_cell, sub in _split(table, cell, max_rows):
+                    rows_out.append(
+                        _write_shard(
+                            sub,
+                            sub_cell,
+                            tmp,
+                            codec=fitted,
+                            row_group_rows=row_group_rows,
+                            keep=source.keep,
+                        )
+                    )
+                del table
+        shutil.rmtree(parts.root)
+        total_rows = sum(r["rows"] for r in rows_out)
+        total_bytes = sum(r["bytes"] for r in rows_out)
+        manifest = pa.Table.from_pylist(rows_out, schema=fmt.manifest_schema(fitted.code_size))
+        manifest = manifest.sort_by("geohash")
+        tmins = [r["tmin"] for r in rows_out if r["tmin"] is not None]
+        tmaxs = [r["tmax"] for r in rows_out if r["tmax"] is not None]
+        meta = {
+            "format_version": fmt.FORMAT_VERSION,
+            "codec": fitted.to_dict(),
+            "rerank_codec": None if fitted_rerank is None else fitted_rerank.to_dict(),
+            "dims": int(fitted.d_in),
+            "code_size": int(fitted.code_size),
+            "rerank_code_size": None if fitted_rerank is None else fitted_rerank.code_size,
+            "rows": total_rows,
+            "shards": len(rows_out),
+            "bytes": total_bytes,
+            "bbox": [
+                min(r["xmin"] for r in rows_out),
+                min(r["ymin"] for r in rows_out),
+                max(r["xmax"] for r in rows_out),
+                max(r["ymax"] for r in rows_out),
+            ],
+            "tmin": min(tmins).isoformat() if tmins else None,
+            "tmax": max(tmaxs).isoformat() if tmaxs else None,
+            "columns": shard.names,
+            "max_rows": max_rows,
+            "row_group_rows": row_group_rows,
+            "checksum_algorithm": fmt.CHECKSUM_ALGORITHM,
+            "provenance": {
+                "inputs": [_display(p) for p in source.paths],
+                "created": _created(source.paths),
+                "terrabit_version": __version__,
+                "seed": seed,
+                "sample_rows": sample_rows,
+                "dropped_rows": dropped,
+            },
+        }
+        mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
+        _write_parquet(
+            manifest,
+            mtmp,
+            {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
+            compression="zstd",
+        )
+        os.replace(mtmp, tmp / fmt.MANIFEST_NAME)
+    seconds = time.perf_counter() - started
+    return PublishResult(
+        rows=total_rows,
+        shards=len(rows_out),
+        bytes=total_bytes,
+        bytes_per_row=round(total_bytes / max(total_rows, 1), 2),
+        seconds=round(seconds, 3),
+        dropped=dropped,
+        path=str(target),
+    )

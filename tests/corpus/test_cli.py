@@ -1,0 +1,98 @@
+"""``terrabit publish``, ``info`` and ``validate`` through a click group like the real one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from terrabit.cli.info import info, validate
+from terrabit.cli.main import TerrabitGroup
+from terrabit.cli.publish import publish
+from terrabit.corpus import format as fmt
+
+
+@click.group(cls=TerrabitGroup)
+def cli() -> None:
+    """Test group with the corpus commands (the real group registers them lazily)."""
+
+
+cli.add_command(publish)
+cli.add_command(info)
+cli.add_command(validate)
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_publish_json_info_and_validate(input_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    code, stdout, _ = _run("publish", input_file, "-o", out, "--max-rows", "500", "--json")
+    assert code == 0, stdout
+    data = json.loads(stdout)
+    assert set(data) >= {"rows", "shards", "bytes", "bytes_per_row", "seconds"}
+    assert data["rows"] == 3000
+    assert data["bytes"] == sum(p.stat().st_size for p in out.glob("shards/*.parquet"))
+    assert data["bytes_per_row"] == pytest.approx(data["bytes"] / 3000, abs=0.01)
+    assert data["shards"] == len(pq.read_table(out / fmt.MANIFEST_NAME))
+
+    code, stdout, _ = _run("info", out, "--json")
+    assert code == 0
+    meta = json.loads(stdout)
+    assert (meta["rows"], meta["shards"], meta["codec"], meta["dims"]) == (
+        3000,
+        data["shards"],
+        "binary",
+        64,
+    )
+    code, stdout, _ = _run("info", out)
+    assert code == 0 and "binary" in stdout
+
+    code, stdout, _ = _run("validate", out, "--json")
+    assert code == 0 and json.loads(stdout) == {
+        "valid": True,
+        "shards": data["shards"],
+        "problems": [],
+    }
+
+
+def test_publish_refuses_existing_corpus_and_bad_columns(input_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    assert _run("publish", input_file, "-o", out)[0] == 0
+    code, _, stderr = _run("publish", input_file, "-o", out)
+    assert code == 1
+    assert stderr.startswith("Error: -o ") and "pass --overwrite" in stderr
+    code, _, stderr = _run("publish", input_file, "-o", tmp_path / "d", "--id-col", "key")
+    assert code == 1 and "no column 'key' (--id-col)" in stderr
+    code, stdout, _ = _run(
+        "publish", input_file, "-o", out, "--overwrite", "--codec", "int4", "--json"
+    )
+    assert code == 0 and json.loads(stdout)["rows"] == 3000
+
+
+def test_validate_reports_a_corrupted_shard(corpus_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus_dir, copy)
+    shard = sorted(copy.glob("shards/*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    data[20] ^= 1
+    shard.write_bytes(bytes(data))
+    code, _, stderr = _run("validate", copy)
+    assert code == 1
+    assert f"shard shards/{shard.name}" in stderr and "checksum" in stderr
+    code, stdout, _ = _run("validate", copy, "--json")
+    report = json.loads(stdout)
+    assert code == 1 and not report["valid"] and len(report["problems"]) == 1
+
+
+def test_info_on_a_folder_without_manifest(tmp_path: Path) -> None:
+    code, _, stderr = _run("info", tmp_path)
+    assert code == 1
+    assert stderr.strip().endswith("or run `terrabit publish` first")

@@ -1,0 +1,254 @@
+"""``open`` / ``Corpus.read``: pruning, exact results against a brute-force oracle,
+integrity errors, and the local, HTTP and object-store sources."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from terrabit.corpus import ObjectStoreSource, open_source
+from terrabit.corpus import format as fmt
+from terrabit.corpus import open as open_corpus
+from terrabit.errors import (
+    CorpusIntegrityError,
+    CorpusNotFoundError,
+    InvalidInputError,
+    RangeNotSupportedError,
+    RegionError,
+)
+
+
+def _all_rows(corpus_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    tables = [pq.read_table(p) for p in sorted(corpus_dir.glob("shards/*.parquet"))]
+    ids = [i for t in tables for i in t.column("id").to_pylist()]
+    geoms = np.concatenate(
+        [shapely.from_wkb(t.column("geometry").to_numpy(zero_copy_only=False)) for t in tables]
+    )
+    times = np.concatenate(
+        [t.column("datetime").to_numpy().astype("datetime64[us]") for t in tables]
+    )
+    return ids, geoms, times
+
+
+REGIONS = [
+    (0.0, 0.0, 60.0, 60.0),
+    (-180.0, -90.0, 180.0, 90.0),
+    (150.0, -60.0, -150.0, 60.0),  # crosses the antimeridian
+    (10.0, 10.0, 10.5, 10.5),  # probably empty
+    shapely.Polygon([(-100, -20), (40, -40), (20, 50), (-100, -20)]),
+    {
+        "type": "Polygon",
+        "coordinates": [[[170, -50], [200, -50], [200, 50], [170, 50], [170, -50]]],
+    },
+]
+
+
+@pytest.mark.parametrize("region", REGIONS, ids=range(len(REGIONS)))
+def test_read_matches_brute_force(corpus_dir: Path, region: object) -> None:
+    ids, geoms, _ = _all_rows(corpus_dir)
+    if isinstance(region, tuple):
+        x0, y0, x1, y1 = region
+        geom = (
+            shapely.box(x0, y0, x1, y1)
+            if x0 <= x1
+            else shapely.union(shapely.box(x0, y0, 180, y1), shapely.box(-180, y0, x1, y1))
+        )
+    elif isinstance(region, dict):  # 170..200 -> 170..180 and -180..-160
+        geom = shapely.union(shapely.box(170, -50, 180, 50), shapely.box(-180, -50, -160, 50))
+    else:
+        geom = region
+    expected = sorted(i for i, g in zip(ids, geoms, strict=True) if g.intersects(geom))
+    with open_corpus(corpus_dir) as c:
+        got = c.read(region, columns=["id"]).column("id").to_pylist()
+    assert sorted(got) == expected
+    assert len(got) == len(set(got))
+
+
+def test_time_filter_matches_brute_force(corpus_dir: Path) -> None:
+    ids, _, times = _all_rows(corpus_dir)
+    start, end = np.datetime64("2023-06-01", "us"), np.datetime64("2024-03-01", "us")
+    expected = sorted(i for i, t in zip(ids, times, strict=True) if start <= t < end)
+    with open_corpus(corpus_dir) as c:
+        got = c.read(columns=["id"], time=("2023-06-01", "2024-03-01")).column("id").to_pylist()
+        assert sorted(got) == expected
+        assert len(c.select_shards(time=("2030-01-01", None))) == 0
+
+
+def test_region_read_prunes_shards_row_groups_and_columns(corpus_dir: Path) -> None:
+    total = sum(p.stat().st_size for p in corpus_dir.glob("shards/*.parquet"))
+    with open_corpus(corpus_dir, verify="footer") as c:
+        after_manifest = c.bytes_read
+        # a small box around one row
+        row = c.read(columns=["bbox"]).column("bbox")[100].as_py()
+        c.source.close()
+        c.source.bytes_read = 0
+        box = (row["xmin"], row["ymin"], row["xmax"], row["ymax"])
+        shards = c.select_shards(box)
+        assert 1 <= len(shards) < len(c.manifest)
+        got = c.read(box, columns=["id"])
+        assert got.num_rows >= 1
+        assert 0 < c.bytes_read < total / 10
+        assert after_manifest > 0
+
+
+def test_columns_are_checked_and_only_requested_ones_returned(corpus_dir: Path) -> None:
+    with open_corpus(corpus_dir) as c:
+        assert c.read((0, 0, 90, 90), columns=["embedding"]).column_names == ["embedding"]
+        empty = c.read((10.0, 10.0, 10.0001, 10.0001), columns=["id", "embedding"])
+        assert empty.num_rows == 0 and empty.column_names == ["id", "embedding"]
+        with pytest.raises(
+            InvalidInputError,
+            match=r"unknown columns \['emb'\]; this corpus has columns \['id', 'geometry'",
+        ):
+            c.read(columns=["emb"])
+        with pytest.raises(RegionError, match="out of range"):
+            c.read((0, 0, 200, 10))
+        with pytest.raises(InvalidInputError, match="is not a date"):
+            c.read(time=("soon", None))
+
+
+def test_not_a_corpus(tmp_path: Path, corpus_dir: Path) -> None:
+    with pytest.raises(
+        CorpusNotFoundError,
+        match=r"does not exist; pass the corpus root, the folder holding manifest.parquet, "
+        r"or run `terrabit publish` first$",
+    ):
+        open_corpus(tmp_path)
+    with pytest.raises(CorpusNotFoundError):
+        open_corpus(corpus_dir / "shards")
+    with open_corpus(corpus_dir / fmt.MANIFEST_NAME) as c:  # the manifest itself is fine
+        assert c.rows == 3000
+    assert "3000 rows" in repr(c)
+
+
+@pytest.fixture
+def corrupt_copy(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus_dir, copy)
+    path = pq.read_table(copy / fmt.MANIFEST_NAME).column("path")[0].as_py()
+    yield copy, path
+
+
+def test_flipped_byte_is_caught_by_the_checksum(corrupt_copy: tuple[Path, str]) -> None:
+    copy, path = corrupt_copy
+    data = bytearray((copy / path).read_bytes())
+    data[10] ^= 0xFF
+    (copy / path).write_bytes(bytes(data))
+    with (
+        open_corpus(copy) as c,
+        pytest.raises(
+            CorpusIntegrityError, match=rf"shard {path} .*checksum .* differs from the manifest"
+        ),
+    ):
+        c.read()
+    with open_corpus(copy, verify="footer") as c:  # a data-page flip passes the footer check
+        c.footer(path)
+
+
+def test_replaced_shard_is_caught_by_rows_or_footer(
+    corrupt_copy: tuple[Path, str], corpus_dir: Path
+) -> None:
+    copy, path = corrupt_copy
+    other = pq.read_table(copy / fmt.MANIFEST_NAME).column("path")[1].as_py()
+    shutil.copy(copy / other, copy / path)
+    with (
+        open_corpus(copy, verify="footer") as c,
+        pytest.raises(CorpusIntegrityError, match=rf"shard {path} "),
+    ):
+        c.read()
+    (copy / path).unlink()
+    with (
+        open_corpus(copy) as c,
+        pytest.raises(CorpusIntegrityError, match=rf"shard {path} .*the file is missing"),
+    ):
+        c.read()
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    honour_range = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        header = self.headers.get("Range")
+        if header and self.honour_range:
+            start, end = (int(v) for v in header.removeprefix("bytes=").split("-"))
+            chunk = data[start : end + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{start + len(chunk) - 1}/{len(data)}")
+        else:
+            chunk = data
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(chunk)))
+        self.end_headers()
+        self.wfile.write(chunk)
+
+
+class _NoRangeHandler(_RangeHandler):
+    honour_range = False
+
+
+@pytest.fixture(params=[_RangeHandler, _NoRangeHandler], ids=["range", "no-range"])
+def server(request: pytest.FixtureRequest, corpus_dir: Path) -> Iterator[tuple[str, bool]]:
+    handler = functools.partial(request.param, directory=str(corpus_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", request.param.honour_range
+    httpd.shutdown()
+
+
+def test_http_source(server: tuple[str, bool], corpus_dir: Path) -> None:
+    url, honours = server
+    box = (0.0, 0.0, 60.0, 60.0)
+    with open_corpus(corpus_dir) as local:
+        expected = sorted(local.read(box, columns=["id"]).column("id").to_pylist())
+    if not honours:
+        with pytest.raises(
+            RangeNotSupportedError, match=r"answered 200 to a Range request instead of 206"
+        ):
+            open_corpus(url)
+        return
+    with open_corpus(url) as c:
+        assert c.verify == "auto"
+        got = sorted(c.read(box, columns=["id"]).column("id").to_pylist())
+        assert got == expected
+        requests = c.source.requests
+        c.read(box, columns=["id"])  # ranges are cached: no new request
+        assert c.source.requests == requests
+    with pytest.raises(CorpusNotFoundError, match="run `terrabit publish` first"):
+        open_corpus(url + "/nothing-here")
+
+
+def test_object_store_source_reads_ranges(corpus_dir: Path) -> None:
+    pytest.importorskip("obstore")
+    src = ObjectStoreSource(corpus_dir.resolve().as_uri())
+    data = (corpus_dir / fmt.MANIFEST_NAME).read_bytes()
+    assert src.size(fmt.MANIFEST_NAME) == len(data)
+    assert src.read_range(fmt.MANIFEST_NAME, 4, 10) == data[4:14]
+    assert not src.exists("nope.parquet")
+
+
+def test_range_file_and_open_source() -> None:
+    with pytest.raises(InvalidInputError, match="unsupported corpus location"):
+        open_source("ftp://x/y")
+    pytest.importorskip("obstore")
+    assert type(open_source("s3://bucket/prefix")).__name__ == "ObjectStoreSource"
