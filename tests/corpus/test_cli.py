@@ -96,3 +96,12 @@ def test_info_on_a_folder_without_manifest(tmp_path: Path) -> None:
     code, _, stderr = _run("info", tmp_path)
     assert code == 1
     assert stderr.strip().endswith("or run `terrabit publish` first")
+
+
+def test_publish_keep_accepts_commas_and_repeats(input_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "k"
+    code, stdout, _ = _run("publish", input_file, "-o", out, "--keep", "label,year", "--json")
+    assert code == 0, stdout
+    shard = next(out.glob("shards/*.parquet"))
+    names = pq.read_schema(shard).names
+    assert names[-2:] == ["label", "year"]

@@ -43,7 +43,11 @@ __all__ = ["publish"]
 @click.option("--geometry-col", default="geometry", show_default=True, help="WKB column.")
 @click.option("--embedding-col", default="embedding", show_default=True, help="Float vectors.")
 @click.option("--time-col", default=None, help="Timestamp column [default: datetime if present].")
-@click.option("--keep", multiple=True, help="Input column to pass through (repeatable).")
+@click.option(
+    "--keep",
+    multiple=True,
+    help="Input columns to pass through: repeat it or separate names with commas.",
+)
 @click.option(
     "--drop-invalid",
     is_flag=True,
@@ -91,7 +95,7 @@ def publish(
         geometry_col=geometry_col,
         embedding_col=embedding_col,
         time_col=time_col,
-        keep=keep,
+        keep=tuple(name for value in keep for name in value.split(",") if name),
         drop_invalid=drop_invalid,
         sample_rows=sample_rows,
         seed=seed,
