@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "publish": "terrabit.cli.publish:publish",
     "info": "terrabit.cli.info:info",
     "validate": "terrabit.cli.info:validate",
+    "zonal": "terrabit.cli.zonal:zonal",
 }
 
 

@@ -1,0 +1,471 @@
+"""The exact zonal statistics engine: per tile, coverage fractions times pixel values.
+
+For each tile of the index that meets the polygons:
+
+1. the polygons are reprojected to the tile's CRS;
+2. each polygon's pixel window is computed and polygons are grouped by the 1024-px
+   superblock of their window's corner; one windowed read per group fetches only the
+   blocks the group needs (never a whole tile); bottom-up tiles (positive y resolution)
+   are read with flipped windows, so they need no ``.vrt`` (a ``.vrt`` path works too);
+3. exactextract computes each polygon's exact pixel coverage fractions (``cell_id`` and
+   ``coverage`` over the group's window) and numpy does the weighted sums of the
+   de-quantized values (:mod:`terrabit.zonal.aef`);
+4. the tile's partial sums (:mod:`terrabit.zonal.stats`) are saved under the work folder,
+   so an interrupted run recomputes only the tiles not yet done.
+
+Partial sums of all tiles are merged (exactly: sums add) and finalized at the end.
+
+Examples
+--------
+>>> import tempfile, pathlib, geopandas as gpd, shapely
+>>> from terrabit.world.aef import write_aef_tiles
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> info = write_aef_tiles(root, seed=0, bbox=(-66.004, 45.275, -65.998, 45.278),
+...                        years=[2024], tile_px=128)
+>>> polys = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.box(-66.002, 45.276, -65.999, 45.277)],
+...                          crs="EPSG:4326")
+>>> table, summary = zonal_stats(polys, index=info["index"], year=2024, show_progress=False)
+>>> summary["tiles"], bool(table["pixel_count"].iloc[0] > 0), "A63_std" in table.columns
+(2, True, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from terrabit._progress import progress_bar
+from terrabit._validation import check_bbox, check_choice
+from terrabit.errors import InvalidInputError, TerrabitError
+from terrabit.zonal.aef import decode_block
+from terrabit.zonal.index import read_tile_index, tiles_from_rasters
+from terrabit.zonal.polygons import equal_area_km2
+from terrabit.zonal.stats import PartialStats, add_rows, empty_partials, finalize
+
+__all__ = ["STATS", "TileReadError", "zonal_stats"]
+
+#: Statistics that may be requested (``count`` is always written as ``pixel_count``).
+STATS = ("mean", "std", "min", "max", "count")
+_GROUP_PX = 256
+#: Coverage fractions below this are floating-point noise of the reprojection (a polygon
+#: edge on a pixel edge), not area: such pixels are left out (they would sway min/max).
+_MIN_COVERAGE = 1e-6
+_RETRY_SLEEP_S = 0.2
+
+
+class TileReadError(TerrabitError, OSError):
+    """A tile could not be read after retries."""
+
+
+@dataclass
+class _TileResult:
+    key: str
+    rows: npt.NDArray[np.intp]
+    partial: PartialStats
+    pixel_area: float
+    bands: list[str]
+
+
+def _tile_key(path: str) -> str:
+    return hashlib.blake2b(path.encode(), digest_size=10).hexdigest()
+
+
+def _open(path: str) -> Any:
+    """Open a tile (a seam the tests patch to count reads)."""
+    import rasterio
+
+    return rasterio.open(path)
+
+
+def _pixel_windows(
+    bounds: npt.NDArray[np.float64], left: float, top: float, rx: float, ry: float, w: int, h: int
+) -> npt.NDArray[np.int64]:
+    """``(n, 4)`` windows ``col0, row0, col1, row1`` (north-up, clipped to the tile)."""
+    eps = 1e-9
+    c0 = np.floor((bounds[:, 0] - left) / rx + eps)
+    c1 = np.ceil((bounds[:, 2] - left) / rx - eps)
+    r0 = np.floor((top - bounds[:, 3]) / ry + eps)
+    r1 = np.ceil((top - bounds[:, 1]) / ry - eps)
+    out = np.column_stack([c0, r0, c1, r1])
+    out = np.nan_to_num(out, nan=0.0)
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h)
+    return out.astype(np.int64)
+
+
+def _tile_partials(
+    path: str, rows: npt.NDArray[np.intp], geoms: npt.NDArray[np.object_], *, raw: bool
+) -> _TileResult:
+    """Partial sums of the polygons ``geoms`` (in the tile's CRS) over one tile."""
+    import geopandas as gpd
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+    from rasterio.windows import Window
+
+    with _open(path) as src:
+        t = src.transform
+        if t.b != 0 or t.d != 0:
+            raise InvalidInputError(
+                f"tile {path!r} has a rotated geotransform; warp it north-up first"
+            )
+        width, height, nbands = src.width, src.height, src.count
+        bottom_up = t.e > 0
+        rx, ry = t.a, abs(t.e)
+        left = t.c
+        top = t.f + height * t.e if bottom_up else t.f
+        names = [d if d else f"b{i + 1:02d}" for i, d in enumerate(src.descriptions)]
+        nodata = src.nodata
+        crs_wkt = src.crs.to_wkt()
+        partial = empty_partials(len(rows), nbands)
+        windows = _pixel_windows(shapely.bounds(geoms), left, top, rx, ry, width, height)
+        live = (windows[:, 2] > windows[:, 0]) & (windows[:, 3] > windows[:, 1])
+        live &= ~shapely.is_empty(geoms)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for k in np.flatnonzero(live):
+            key = (int(windows[k, 1]) // _GROUP_PX, int(windows[k, 0]) // _GROUP_PX)
+            groups.setdefault(key, []).append(int(k))
+        for members in groups.values():
+            win = windows[members]
+            c0, r0 = int(win[:, 0].min()), int(win[:, 1].min())
+            c1, r1 = int(win[:, 2].max()), int(win[:, 3].max())
+            h, w = r1 - r0, c1 - c0
+            if bottom_up:
+                block = src.read(window=Window(c0, height - r1, w, h))[:, ::-1, :]
+            else:
+                block = src.read(window=Window(c0, r0, w, h))
+            flat = block.reshape(nbands, -1)  # decoded per polygon: only its cells
+            grid = NumPyRasterSource(
+                np.zeros((h, w), dtype=np.uint8),
+                xmin=left + c0 * rx,
+                ymin=top - r1 * ry,
+                xmax=left + c1 * rx,
+                ymax=top - r0 * ry,
+                srs_wkt=crs_wkt,
+            )
+            frame = gpd.GeoDataFrame(
+                {"k": np.asarray(members, dtype=np.int64)},
+                geometry=list(geoms[members]),
+                crs=crs_wkt,
+            )
+            cover = exact_extract(
+                grid, frame, ["cell_id", "coverage"], include_cols=["k"], output="pandas"
+            )
+            for k, cells, weights in zip(
+                cover["k"], cover["cell_id"], cover["coverage"], strict=True
+            ):
+                cells = np.asarray(cells, dtype=np.intp)
+                if cells.size == 0:
+                    continue
+                _accumulate(
+                    partial,
+                    int(k),
+                    decode_block(flat[:, cells][:, None, :], raw=raw, nodata=nodata),
+                    np.asarray(weights, dtype=np.float64),
+                )
+    return _TileResult(_tile_key(path), rows, partial, float(rx * ry), names)
+
+
+def _accumulate(
+    partial: PartialStats, k: int, vals: npt.NDArray[np.floating], w: npt.NDArray[np.float64]
+) -> None:
+    keep = (w >= _MIN_COVERAGE) & ~np.isnan(vals[0])
+    if not keep.any():
+        return
+    v = vals[:, keep].astype(np.float64)
+    wk = w[keep]
+    partial.count[k] += wk.sum()
+    partial.sum[k] += v @ wk
+    partial.sumsq[k] += (v * v) @ wk
+    np.minimum(partial.min[k], v.min(axis=1), out=partial.min[k])
+    np.maximum(partial.max[k], v.max(axis=1), out=partial.max[k])
+
+
+def _save(result: _TileResult, work: Path) -> None:
+    target = work / f"{result.key}.npz"
+    tmp = work / f".{result.key}.tmp.npz"
+    p = result.partial
+    np.savez(
+        tmp,
+        rows=result.rows,
+        count=p.count,
+        sum=p.sum,
+        sumsq=p.sumsq,
+        min=p.min,
+        max=p.max,
+        pixel_area=np.float64(result.pixel_area),
+        bands=np.asarray(result.bands),
+    )
+    os.replace(tmp, target)
+
+
+def _load(key: str, work: Path) -> _TileResult | None:
+    target = work / f"{key}.npz"
+    if not target.exists():
+        return None
+    with np.load(target) as z:
+        partial = PartialStats(z["count"], z["sum"], z["sumsq"], z["min"], z["max"])
+        return _TileResult(
+            key, z["rows"], partial, float(z["pixel_area"]), [str(b) for b in z["bands"]]
+        )
+
+
+def _fingerprint(geoms: npt.NDArray[np.object_], tiles: pd.DataFrame, raw: bool) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for wkb in shapely.to_wkb(geoms):
+        h.update(wkb)
+    h.update("\n".join(tiles["path"]).encode())
+    h.update(b"raw" if raw else b"aef")
+    return h.hexdigest()
+
+
+def _prepare_work(work: Path, fingerprint: str) -> None:
+    meta = work / "run.json"
+    if work.exists():
+        try:
+            same = json.loads(meta.read_text()).get("fingerprint") == fingerprint
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps({"fingerprint": fingerprint}))
+
+
+def _with_retries(path: str, retries: int, fn: Any, *args: Any, **kwargs: Any) -> _TileResult:
+    import rasterio.errors
+
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            result: _TileResult = fn(path, *args, **kwargs)
+            return result
+        except (OSError, rasterio.errors.RasterioError) as exc:
+            last = exc
+            if attempt < retries:
+                time.sleep(_RETRY_SLEEP_S * (attempt + 1))
+    raise TileReadError(f"cannot read tile {path!r} after {retries + 1} attempts: {last}") from last
+
+
+def zonal_stats(
+    polygons: Any,
+    *,
+    index: str | os.PathLike[str] | None = None,
+    rasters: Sequence[str | os.PathLike[str]] | None = None,
+    year: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    stats: Sequence[str] = ("mean", "std"),
+    raw: bool = False,
+    workers: int = 4,
+    work_dir: str | os.PathLike[str] | None = None,
+    retries: int = 2,
+    show_progress: bool | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Exact coverage-weighted statistics of raster tiles over ``polygons``.
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame
+        Polygons in any CRS (it must be set); attributes are carried to the output.
+    index : path or URL, optional
+        Tile index (:func:`terrabit.zonal.index.read_tile_index`); or give ``rasters``.
+    rasters : sequence of paths, optional
+        Raster files, used instead of an index.
+    year : int, optional
+        Tiles of this year only.
+    bbox : (minx, miny, maxx, maxy), optional
+        Summarise only polygons that intersect this lon/lat box.
+    stats : sequence of str
+        Among :data:`STATS`; one column ``{band}_{stat}`` per band and statistic.
+    raw : bool
+        Skip AEF de-quantization (other products); mask only the raster's nodata.
+    workers : int
+        Threads reading tiles in parallel.
+    work_dir : path, optional
+        Folder for finished tiles' partial sums (resume after an interruption). It is
+        kept; the caller removes it after writing the output.
+    retries : int
+        Extra attempts to read a failing tile before reporting it.
+    show_progress : bool, optional
+        Progress bar on stderr (default: only on a terminal).
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The polygons (CRS84) with their attributes, statistics columns, ``pixel_count``
+        (coverage-weighted count of valid pixels) and ``coverage`` (valid area / polygon
+        area); and a summary (tiles, tiles_resumed, bands, polygons_with_data, ...).
+    """
+    import geopandas as gpd
+
+    wanted = [check_choice("stats", s, STATS) for s in stats]
+    if polygons.crs is None:
+        raise InvalidInputError(
+            "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or pass --polygons-crs"
+        )
+    lonlat = polygons.to_crs("OGC:CRS84").reset_index(drop=True)
+    if bbox is not None:
+        region = check_bbox(bbox, allow_antimeridian=False)
+        lonlat = lonlat[lonlat.intersects(shapely.box(*region))].reset_index(drop=True)
+    geoms_ll = np.asarray(lonlat.geometry.values, dtype=object)
+    n = len(lonlat)
+    if n == 0:
+        raise InvalidInputError(
+            "no polygon to summarise (none left after the filters or inside --bbox); widen "
+            "--bbox or check the polygons file"
+        )
+    bounds_ll = shapely.bounds(geoms_ll)
+    area = (
+        float(np.nanmin(bounds_ll[:, 0])),
+        float(np.nanmin(bounds_ll[:, 1])),
+        float(np.nanmax(bounds_ll[:, 2])),
+        float(np.nanmax(bounds_ll[:, 3])),
+    )
+    if index is not None and rasters:
+        raise InvalidInputError("pass either --index or --raster, not both")
+    if index is not None:
+        tiles = read_tile_index(index, bbox=area, year=year)
+    else:
+        tiles = tiles_from_rasters([os.fspath(r) for r in (rasters or [])])
+    # polygons meeting each tile (lon/lat bounding boxes)
+    plans: list[tuple[str, str, npt.NDArray[np.intp]]] = []
+    for path, crs, w, s, e, nn in tiles[
+        ["path", "crs", "wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north"]
+    ].itertuples(index=False):
+        hit = (
+            (bounds_ll[:, 2] >= w)
+            & (bounds_ll[:, 0] <= e)
+            & (bounds_ll[:, 3] >= s)
+            & (bounds_ll[:, 1] <= nn)
+        )
+        rows = np.flatnonzero(hit)
+        if rows.size:
+            plans.append((str(path), str(crs), rows))
+    if not plans:
+        when = "" if year is None else f" in year {year}"
+        raise InvalidInputError(
+            f"no tile meets the polygons (area {tuple(round(v, 6) for v in area)}){when}; "
+            "check --year and the index or rasters"
+        )
+    projected: dict[str, npt.NDArray[np.object_]] = {}
+    for crs in sorted({p[1] for p in plans}):
+        projected[crs] = np.asarray(lonlat.geometry.to_crs(crs).values, dtype=object)
+
+    work = Path(work_dir) if work_dir is not None else None
+    if work is not None:
+        _prepare_work(work, _fingerprint(geoms_ll, tiles, raw))
+
+    results: list[_TileResult] = []
+    todo: list[tuple[str, str, npt.NDArray[np.intp]]] = []
+    for plan in plans:
+        done = _load(_tile_key(plan[0]), work) if work is not None else None
+        if done is not None:
+            results.append(done)
+        else:
+            todo.append(plan)
+    resumed = len(results)
+    failures: list[str] = []
+    workers = max(1, int(workers))
+    with progress_bar("zonal tiles", total=len(plans), show=show_progress) as bar:
+        bar.advance(resumed)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = {
+                pool.submit(
+                    _with_retries,
+                    path,
+                    retries,
+                    _tile_partials,
+                    rows,
+                    projected[crs][rows],
+                    raw=raw,
+                ): path
+                for path, crs, rows in todo
+            }
+            for fut in as_completed(futures):
+                try:
+                    result = fut.result()
+                except TileReadError as exc:
+                    failures.append(f"{futures[fut]} ({exc.__cause__})")
+                    bar.advance()
+                    continue
+                if work is not None:
+                    _save(result, work)
+                results.append(result)
+                bar.advance()
+        except BaseException:
+            # Ctrl-C or an error: start no further tile; finished ones are saved
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    if failures:
+        listed = "; ".join(failures[:10])
+        more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
+        raise TileReadError(
+            f"{len(failures)} tile(s) could not be read after {retries + 1} attempts: "
+            f"{listed}{more}; finished tiles are kept in the work folder, so rerun the "
+            "same command once the tiles are reachable"
+        )
+    bands = results[0].bands
+    for r in results[1:]:
+        if len(r.bands) != len(bands):
+            path = next(p for p, _, _ in plans if _tile_key(p) == r.key)
+            raise InvalidInputError(
+                f"band-count mismatch: tile {path!r} has {len(r.bands)} bands but other tiles "
+                f"have {len(bands)}; summarise one product at a time"
+            )
+    total = empty_partials(n, len(bands))
+    valid_area = np.zeros(n)
+    for r in results:
+        add_rows(total, r.rows, r.partial)
+        np.add.at(valid_area, r.rows, r.partial.count * r.pixel_area)
+    final = finalize(total)
+    columns: dict[str, Any] = {}
+    for b, name in enumerate(bands):
+        for stat in wanted:
+            if stat != "count":
+                columns[f"{name}_{stat}"] = final[stat][:, b]
+    columns["pixel_count"] = final["count"]
+    poly_area_m2 = equal_area_km2(lonlat) * 1e6
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
+    attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
+    clash = [c for c in columns if c in attrs.columns]
+    if clash:
+        raise InvalidInputError(
+            f"the polygons already have column(s) {clash[:10]}; rename them, they would be "
+            "overwritten by the statistics"
+        )
+    out = gpd.GeoDataFrame(
+        pd.concat([attrs, pd.DataFrame(columns)], axis=1),
+        geometry=lonlat.geometry.values,
+        crs="OGC:CRS84",
+    )
+    summary = {
+        "polygons": n,
+        "polygons_with_data": int((final["count"] > 0).sum()),
+        "tiles": len(plans),
+        "tiles_resumed": resumed,
+        "bands": len(bands),
+        "stats": wanted,
+        "raw": raw,
+        "year": year,
+        "area": list(area),
+        "band_values": n * len(bands),
+    }
+    if not math.isfinite(area[0]):
+        summary["area"] = None
+    return out, summary

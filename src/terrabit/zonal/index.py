@@ -1,0 +1,217 @@
+"""Tile indexes: which raster tiles cover an area, read with bbox and year filters.
+
+An AEF-style index is a table with one row per tile: ``path`` (relative to the index or
+absolute, a local path or a URL), ``crs``, ``year`` and the tile's WGS84 footprint
+(``wgs84_west/south/east/north`` columns, or a geometry). It may be GeoParquet, GeoPackage
+or CSV. GeoParquet and CSV are filtered on the ``wgs84_*`` and ``year`` columns (parquet
+pushes the filter down to row groups, so a large index is never read whole); a
+GeoPackage is read with a bbox filter (its spatial index).
+
+Examples
+--------
+>>> import tempfile
+>>> from terrabit.world.aef import write_aef_tiles
+>>> info = write_aef_tiles(tempfile.mkdtemp(), seed=0, bbox=(-66.004, 45.275, -65.998, 45.278),
+...                        years=[2024], tile_px=128)
+>>> tiles = read_tile_index(info["index"], bbox=(-66.004, 45.275, -65.998, 45.278), year=2024)
+>>> len(tiles), sorted(tiles["crs"])
+(2, ['EPSG:32619', 'EPSG:32620'])
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import numpy as np
+import pandas as pd
+
+from terrabit.errors import InvalidInputError, RegionError
+
+__all__ = ["TILE_COLUMNS", "read_tile_index", "resolve_tile_path", "tiles_from_rasters"]
+
+#: Columns of the tile table returned by :func:`read_tile_index`.
+TILE_COLUMNS = ("path", "crs", "year", "wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north")
+_BOUNDS = ("wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north")
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def resolve_tile_path(path: str, index: str) -> str:
+    """Resolve a tile ``path`` listed in ``index`` (relative to the index's folder).
+
+    Examples
+    --------
+    >>> resolve_tile_path("2020/19N/a.tiff", "https://host/aef/index.parquet")
+    'https://host/aef/2020/19N/a.tiff'
+    >>> resolve_tile_path("/abs/a.tiff", "/data/index.parquet")
+    '/abs/a.tiff'
+    """
+    if _is_url(path) or os.path.isabs(path):
+        return path
+    if _is_url(index):
+        return urljoin(index, path)
+    return os.fspath(Path(index).parent / path)
+
+
+def _read_parquet(
+    index: str, bbox: tuple[float, float, float, float] | None, year: int | None
+) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    filters: list[Any] = []
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        filters += [
+            ("wgs84_east", ">=", minx),
+            ("wgs84_west", "<=", maxx),
+            ("wgs84_north", ">=", miny),
+            ("wgs84_south", "<=", maxy),
+        ]
+    if year is not None:
+        filters.append(("year", "=", year))
+    schema = pq.read_schema(index) if not _is_url(index) else None
+    if schema is not None:
+        missing = [c for c in ("path", "crs", *(_BOUNDS if bbox else ())) if c not in schema.names]
+        if missing:
+            raise InvalidInputError(
+                f"tile index {index!r} lacks the column(s) {missing}; an AEF-style index "
+                f"needs {list(TILE_COLUMNS)}"
+            )
+    columns = [c for c in TILE_COLUMNS if schema is None or c in schema.names]
+    try:
+        table = pq.read_table(index, columns=columns, filters=filters or None)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(
+            f"cannot read the tile index {index!r} ({exc}); pass a local file or an "
+            "s3:// / gs:// URL that pyarrow reads (download an http(s) index first)"
+        ) from exc
+    return table.to_pandas()
+
+
+def _read_vector(
+    index: str, bbox: tuple[float, float, float, float] | None, year: int | None
+) -> pd.DataFrame:
+    import geopandas as gpd
+
+    frame = gpd.read_file(index, bbox=bbox)
+    if not all(c in frame.columns for c in _BOUNDS):
+        bounds = frame.to_crs("OGC:CRS84").geometry.bounds if frame.crs else frame.geometry.bounds
+        for col, src in zip(_BOUNDS, ("minx", "miny", "maxx", "maxy"), strict=True):
+            frame[col] = bounds[src].to_numpy()
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    if year is not None and "year" in out.columns:
+        out = out[out["year"] == year]
+    return out
+
+
+def read_tile_index(
+    index: str | os.PathLike[str],
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    year: int | None = None,
+) -> pd.DataFrame:
+    """Read the tiles of ``index`` that intersect ``bbox`` (lon/lat) in ``year``.
+
+    Parameters
+    ----------
+    index : path or URL
+        ``.parquet`` (GeoParquet), ``.gpkg`` (or any vector format) or ``.csv``.
+    bbox : (minx, miny, maxx, maxy), optional
+        Keep tiles whose WGS84 footprint intersects it.
+    year : int, optional
+        Keep tiles of this year (the index must have a ``year`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TILE_COLUMNS`; ``path`` resolved against the index's location.
+
+    Raises
+    ------
+    RegionError
+        When no tile matches, naming the area and year.
+    """
+    name = os.fspath(index)
+    if not _is_url(name) and not Path(name).exists():
+        raise InvalidInputError(
+            f"tile index {name!r} does not exist; pass the index file of the tiles "
+            "(e.g. aef/index.parquet written by `terrabit world`)"
+        )
+    suffix = Path(name.split("?")[0]).suffix.lower()
+    if suffix in (".parquet", ".geoparquet"):
+        frame = _read_parquet(name, bbox, year)
+    elif suffix == ".csv":
+        frame = pd.read_csv(name)
+        if year is not None and "year" in frame.columns:
+            frame = frame[frame["year"] == year]
+        if bbox is not None:
+            minx, miny, maxx, maxy = bbox
+            keep = (
+                (frame["wgs84_east"] >= minx)
+                & (frame["wgs84_west"] <= maxx)
+                & (frame["wgs84_north"] >= miny)
+                & (frame["wgs84_south"] <= maxy)
+            )
+            frame = frame[keep]
+    else:
+        frame = _read_vector(name, bbox, year)
+    for col in ("path", "crs", *_BOUNDS):
+        if col not in frame.columns:
+            raise InvalidInputError(
+                f"tile index {name!r} lacks the column {col!r}; an AEF-style index needs "
+                f"{list(TILE_COLUMNS)}"
+            )
+    if year is not None and "year" not in frame.columns:
+        raise InvalidInputError(
+            f"tile index {name!r} has no 'year' column, so --year {year} cannot filter it; "
+            "drop --year"
+        )
+    if "year" not in frame.columns:
+        frame = frame.assign(year=-1)
+    if frame.empty:
+        area = "anywhere" if bbox is None else f"bbox {tuple(round(v, 6) for v in bbox)}"
+        when = "" if year is None else f" in year {year}"
+        raise RegionError(
+            f"the tile index {name!r} has no tile for {area}{when}; check --year and that the "
+            "polygons lie inside the index's coverage"
+        )
+    frame = frame.loc[:, list(TILE_COLUMNS)].reset_index(drop=True)
+    frame["path"] = [resolve_tile_path(str(p), name) for p in frame["path"]]
+    frame["year"] = frame["year"].astype(np.int64)
+    return frame
+
+
+def tiles_from_rasters(paths: list[str]) -> pd.DataFrame:
+    """A tile table (as :func:`read_tile_index`) for raster files given one by one.
+
+    Examples
+    --------
+    >>> tiles_from_rasters([])
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: no raster given; pass --index INDEX or --raster FILE
+    """
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    if not paths:
+        raise InvalidInputError("no raster given; pass --index INDEX or --raster FILE")
+    rows = []
+    for path in paths:
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise InvalidInputError(
+                        f"raster {path!r} has no CRS; assign one (e.g. gdal_edit.py -a_srs) "
+                        "before summarising it"
+                    )
+                west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+                rows.append((os.fspath(path), src.crs.to_string(), -1, west, south, east, north))
+        except rasterio.errors.RasterioIOError as exc:
+            raise InvalidInputError(f"cannot open raster {path!r}: {exc}") from exc
+    return pd.DataFrame(rows, columns=list(TILE_COLUMNS))
