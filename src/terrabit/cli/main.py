@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "info": "terrabit.cli.info:info",
     "validate": "terrabit.cli.info:validate",
     "zonal": "terrabit.cli.zonal:zonal",
+    "search": "terrabit.cli.search:search",
 }
 
 

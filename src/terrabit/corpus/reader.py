@@ -28,7 +28,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,10 @@ from terrabit.errors import (
     InvalidInputError,
     RegionError,
 )
+from terrabit.region import Region
+
+if TYPE_CHECKING:
+    from terrabit.search.query import SearchResult
 
 __all__ = ["Corpus", "open"]
 
@@ -63,6 +67,8 @@ def _region(region: Any) -> tuple[list[Box], shapely.Geometry | None]:
     """Boxes for pruning and the exact region geometry (``None`` for the whole Earth)."""
     if region is None:
         return [(-180.0, -90.0, 180.0, 90.0)], None
+    if isinstance(region, Region):
+        return region.boxes, None if region.is_world else region.geometry
     if isinstance(region, dict):
         try:
             region = shapely.geometry.shape(region)
@@ -371,9 +377,10 @@ class Corpus:
 
         Parameters
         ----------
-        region : bbox tuple, shapely geometry, GeoJSON dict, or None
+        region : bbox tuple, shapely geometry, GeoJSON dict, Region, or None
             In lon/lat degrees; a bbox with ``minx > maxx`` crosses the antimeridian;
-            ``None`` reads everything.
+            a :class:`~terrabit.region.Region` is used as built (its boxes and
+            antimeridian-split geometry); ``None`` reads everything.
         columns : sequence of str, optional
             Shard columns to return (default: all); only these (plus what filtering
             needs) are fetched.
@@ -453,6 +460,25 @@ class Corpus:
             wkb = table.column("geometry").take(pa.array(idx)).to_numpy(zero_copy_only=False)
             keep[idx] = shapely.intersects(shapely.from_wkb(wkb), geom)
         return table.filter(pa.array(keep))
+
+    # -------------------------------------------------------------------- search
+    def search(self, *args: Any, **kwargs: Any) -> SearchResult:
+        """Search this corpus: :func:`terrabit.search.query.search` with ``corpus=self``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> from terrabit.corpus.writer import publish
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = publish(write_input(tmp / "in.parquet", rows=100, dims=16), tmp / "c")
+        >>> with open(tmp / "c") as corpus:
+        ...     corpus.search(positives=["p000000001"], k=3).shown.num_rows
+        3
+        """
+        from terrabit.search.query import search  # lazy: corpus sits below search
+
+        return search(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Search binary-coded Earth embeddings: the exact Hamming kernel, exemplar algebra, views.
+"""Search a corpus by region and example: Hamming kernel, exemplar algebra, views, export.
 
 Examples
 --------
@@ -11,7 +11,9 @@ Examples
 from __future__ import annotations
 
 from terrabit.search.exemplars import BitwiseCombine, Combine, combine_codes, invert, score
+from terrabit.search.export import export
 from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
+from terrabit.search.globalsearch import global_search, shard_lower_bounds
 from terrabit.search.hamming import (
     PAD_DISTANCE,
     PAD_INDEX,
@@ -20,6 +22,7 @@ from terrabit.search.hamming import (
     hamming_radius,
     hamming_topk,
 )
+from terrabit.search.query import Exemplar, SearchResult, View, asymmetric_scores, search
 from terrabit.search.views import (
     ViewResult,
     gradient,
@@ -38,10 +41,16 @@ __all__ = [
     "PAD_INDEX",
     "BitwiseCombine",
     "Combine",
+    "Exemplar",
     "RadiusResult",
+    "SearchResult",
+    "View",
     "ViewResult",
+    "asymmetric_scores",
     "combine_codes",
+    "export",
     "geo_knn",
+    "global_search",
     "gradient",
     "hamming_distances",
     "hamming_radius",
@@ -51,6 +60,8 @@ __all__ = [
     "outlier",
     "rank_scores",
     "score",
+    "search",
+    "shard_lower_bounds",
     "surprise",
     "threshold",
     "topk",

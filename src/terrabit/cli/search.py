@@ -1,0 +1,181 @@
+"""``terrabit search``: region + exemplars -> ranked patches (a thin tool over
+:func:`terrabit.search.query.search` and :func:`terrabit.search.export.export`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from terrabit.cli.options import bbox_option, echo_json, json_option, overwrite_option
+from terrabit.errors import InvalidInputError
+
+__all__ = ["search"]
+
+_VIEWS = ("topk", "heatmap", "threshold", "outlier", "surprise", "gradient")
+_COMBINES = ("mean", "majority", "and", "or", "xor")
+
+
+def _exemplar(text: str, option: str) -> Any:
+    """``LON,LAT`` -> a point tuple; anything else -> an id."""
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return (float(parts[0]), float(parts[1]))
+        except ValueError:
+            pass
+    if not text.strip():
+        raise InvalidInputError(f"{option} got an empty value; pass an ID or LON,LAT")
+    return text
+
+
+@click.command("search")
+@click.argument("corpus", metavar="CORPUS")
+@bbox_option("Search region minx,miny,maxx,maxy (lon/lat; minx > maxx crosses 180).")
+@click.option(
+    "--region",
+    "region_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Search region: a GeoJSON file (Polygon, MultiPolygon, Feature(Collection)).",
+)
+@click.option(
+    "--positive", "positives", multiple=True, metavar="ID|LON,LAT", help="Look for this patch."
+)
+@click.option(
+    "--negative", "negatives", multiple=True, metavar="ID|LON,LAT", help="Look away from it."
+)
+@click.option("--combine", type=click.Choice(_COMBINES), default="mean", show_default=True)
+@click.option("--invert", is_flag=True, help="Search with the bitwise NOT of the query.")
+@click.option("--view", type=click.Choice(_VIEWS), default="topk", show_default=True)
+@click.option("-k", "k", type=int, default=50, show_default=True, help="Rows a top-k shows.")
+@click.option("--year", type=int, default=None, help="Keep rows of this year only.")
+@click.option("--dedupe", is_flag=True, help="One row per place (drop other years' copies).")
+@click.option(
+    "--global",
+    "global_",
+    is_flag=True,
+    help="Exact top-k over the whole corpus, best shards first.",
+)
+@click.option("--no-rerank", is_flag=True, help="Do not re-rank with the rerank column.")
+@click.option(
+    "--asymmetric",
+    is_flag=True,
+    help="Score the exemplars' float vectors (decoded rerank codes) against the sign bits.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write GeoParquet."
+)
+@overwrite_option
+@json_option
+def search(
+    corpus: str,
+    bbox: tuple[float, float, float, float] | None,
+    region_file: str | None,
+    positives: tuple[str, ...],
+    negatives: tuple[str, ...],
+    combine: str,
+    invert: bool,
+    view: str,
+    k: int,
+    year: int | None,
+    dedupe: bool,
+    global_: bool,
+    no_rerank: bool,
+    asymmetric: bool,
+    output: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Rank the patches of CORPUS in a region by similarity to exemplars.
+
+    Exemplars are corpus ids or LON,LAT points (the patch under the point, fetched even
+    outside the region).
+    """
+    from terrabit._atomic import check_output
+    from terrabit.corpus import open as open_corpus
+    from terrabit.region import Region
+    from terrabit.search.export import export
+    from terrabit.search.query import search as run_search
+
+    if bbox is not None and region_file is not None:
+        raise click.UsageError("pass either --bbox or --region, not both")
+    if bbox is None and region_file is None and not global_:
+        raise click.UsageError("pass a region: --bbox minx,miny,maxx,maxy or --region FILE")
+    if k < 1:
+        raise click.BadParameter(f"must be at least 1, got {k}", param_hint="-k")
+    if output is not None:
+        check_output(output, overwrite=overwrite, option="--output")
+    region = None
+    if bbox is not None:
+        region = Region.from_bbox(bbox)
+    elif region_file is not None:
+        region = Region.from_file(region_file)
+    pos = [_exemplar(p, "--positive") for p in positives]
+    neg = [_exemplar(p, "--negative") for p in negatives]
+    with open_corpus(corpus) as c:
+        result = run_search(
+            c,
+            region,
+            positives=pos,
+            negatives=neg,
+            combine=combine,  # type: ignore[arg-type]
+            invert=invert,
+            view=view,  # type: ignore[arg-type]
+            k=k,
+            year=year,
+            dedupe=dedupe,
+            global_=global_,
+            rerank=not no_rerank,
+            asymmetric=asymmetric,
+        )
+    if output is not None:
+        export(result, output, overwrite=overwrite)
+    if as_json:
+        echo_json(result.to_json())
+        return
+    _print_table(result, output)
+
+
+def _print_table(result: Any, output: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    shown = result.shown
+    stats = result.stats
+    title = (
+        f"{result.view}: {shown.num_rows} shown of {stats['candidates']} candidates "
+        f"({stats['shards_read']} shards, {stats['bytes_read']:,} bytes, "
+        f"{stats['seconds'] * 1000:.0f} ms)"
+    )
+    table = Table(title=title)
+    for name in ("rank", "id", "score", "value", "lon", "lat"):
+        table.add_column(name, justify="left" if name == "id" else "right")
+    import shapely
+
+    limit = 100
+    geoms = shapely.from_wkb(
+        shown.column("geometry").slice(0, limit).to_numpy(zero_copy_only=False)
+    )
+    centres = shapely.centroid(geoms) if len(geoms) else []
+    for i, (rank, ident, score, value) in enumerate(
+        zip(
+            shown.column("rank").to_pylist()[:limit],
+            shown.column("id").to_pylist()[:limit],
+            shown.column("score").to_pylist()[:limit],
+            shown.column("value").to_pylist()[:limit],
+            strict=True,
+        )
+    ):
+        pt = centres[i]
+        table.add_row(
+            str(rank), ident, f"{score:.4g}", f"{value:.4g}", f"{pt.x:.5f}", f"{pt.y:.5f}"
+        )
+    console.print(table)
+    if shown.num_rows > limit:
+        console.print(f"… {shown.num_rows - limit} more rows (use -o OUT.parquet or --json)")
+    if result.reason:
+        console.print(f"empty result: {result.reason}")
+    if output:
+        console.print(f"wrote {output}")

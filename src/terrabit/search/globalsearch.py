@@ -1,0 +1,228 @@
+"""Exact global top-k, scanning shards best-first by the manifest's summary codes.
+
+Every manifest row holds a ``summary_code`` (the bitwise majority vote of the shard's
+codes) and ``summary_radius_bits`` (the largest distance from it to any code of the
+shard). By the triangle inequality, for a query code ``q`` every row code ``c`` of the
+shard has ``d(q, c) >= max(0, d(q, summary) - radius)``: a lower bound. The search ranks
+the shards by that bound, scans them in that order keeping the running top-k by
+``(distance, id)``, and stops before a shard whose bound is **greater** than the k-th
+best distance so far (every later shard's bound is at least as large). The result is
+exactly the brute-force top-k (ties broken by id: a shard whose bound *equals* the k-th
+distance is still scanned, since it could hold an equal distance with a smaller id).
+
+Scope: one positive exemplar and no negatives, the ``topk`` view, plain Hamming
+distance (every ``combine`` of one code is that code); ``invert`` flips the query code
+bits, for which the bound holds alike. No dedupe, no re-rank. The stats report
+``shards_scanned`` against ``shards_total`` (the shards the region and time allow).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from terrabit.corpus import open as open_corpus, publish
+>>> from terrabit.corpus._fixture import write_input
+>>> from terrabit.search.query import search
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = publish(write_input(tmp / "in.parquet", rows=400, dims=32), tmp / "c", max_rows=40)
+>>> with open_corpus(tmp / "c") as corpus:
+...     result = search(corpus, positives=["p000000003"], k=3, global_=True)
+>>> result.shown.num_rows, result.stats["shards_scanned"] <= result.stats["shards_total"]
+(3, True)
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from terrabit._progress import progress_bar
+from terrabit.errors import InvalidInputError
+from terrabit.region import Region
+from terrabit.search.hamming import hamming_distances
+from terrabit.search.query import (
+    SearchResult,
+    _reader_region,
+    empty_table,
+    fixed_codes,
+    resolve_exemplars,
+)
+from terrabit.search.views import topk
+
+__all__ = ["global_search", "shard_lower_bounds"]
+
+
+def shard_lower_bounds(manifest: pa.Table, query: np.ndarray) -> np.ndarray:
+    """``max(0, d(q, summary_code) - summary_radius_bits)`` per manifest row (int64).
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> m = pa.table({"summary_code": pa.array([b"\\x00", b"\\xff"], pa.binary(1)),
+    ...               "summary_radius_bits": pa.array([1, 2], pa.int32())})
+    >>> shard_lower_bounds(m, np.array([0], np.uint8)).tolist()
+    [0, 6]
+    """
+    column = manifest.column("summary_code")
+    if column.null_count:
+        raise InvalidInputError(
+            "this corpus's manifest has no summary codes (a non-Hamming codec); global "
+            "search needs them: republish with a Hamming codec"
+        )
+    summary = fixed_codes(column, int(query.shape[0]))
+    radius = np.asarray(manifest.column("summary_radius_bits").to_numpy(), dtype=np.int64)
+    d = hamming_distances(query[None, :], summary)[0].astype(np.int64)
+    bound: np.ndarray = np.maximum(0, d - radius)
+    return bound
+
+
+def global_search(
+    corpus: Any,
+    region: Region | None,
+    *,
+    positives: Sequence[Any],
+    negatives: Sequence[Any],
+    combine: str,
+    invert: bool,
+    view: str,
+    k: int,
+    time: tuple[Any, Any] | None,
+    dedupe: bool,
+    t0: float,
+    bytes0: int,
+) -> SearchResult:
+    """Best-first shard scan (see the module notes); called by ``search(global_=True)``."""
+    if view != "topk":
+        raise InvalidInputError(
+            f"global search shows a top-k only; drop --global for view {view!r} "
+            "(or pick --view topk)"
+        )
+    if dedupe:
+        raise InvalidInputError("global search does not dedupe; drop --dedupe or --global")
+    single = isinstance(positives, str) or (
+        isinstance(positives, np.ndarray) and positives.ndim == 1
+    )
+    pos = [positives] if single else list(positives)
+    neg = [negatives] if isinstance(negatives, str) else list(negatives)
+    if len(pos) != 1 or neg:
+        raise InvalidInputError(
+            "global search takes exactly one positive exemplar and no negatives (its shard "
+            f"bound holds for one query code); got {len(pos)} positives and {len(neg)} "
+            "negatives — drop --global to combine several"
+        )
+    exemplars = resolve_exemplars(corpus, pos, [], time=time)
+    query_code = exemplars[0].code
+    if invert:
+        query_code = np.bitwise_not(query_code)
+    reader_region = _reader_region(region)
+    shards = corpus.select_shards(reader_region, time=time)
+    bounds = shard_lower_bounds(shards, query_code)
+    paths = shards.column("path").to_pylist()
+    order = sorted(range(len(paths)), key=lambda i: (int(bounds[i]), paths[i]))
+    boxes, geom = _boxes(region)
+    times = corpus._times(time)
+    cols = ["id", "geometry", "bbox", "embedding"] + (["datetime"] if times is not None else [])
+    exclude = pa.array([e.id for e in exemplars if e.id is not None], pa.string())
+
+    best: pa.Table | None = None  # id, geometry, distance; the k best by (distance, id)
+    scanned = 0
+    candidates = 0
+    with progress_bar("global search: shards", len(order)) as bar:
+        for i in order:
+            if best is not None and best.num_rows >= k:
+                kth = float(best.column("distance")[k - 1].as_py())
+                if kth < bounds[i]:
+                    break
+            best, n = _scan_shard(
+                corpus, paths[i], boxes, geom, times, cols, exclude, query_code, best, k
+            )
+            scanned += 1
+            candidates += n
+            bar.advance()
+
+    stats = {
+        "shards_read": scanned,
+        "bytes_read": int(corpus.bytes_read - bytes0),
+        "candidates": candidates,
+        "seconds": round(_time.perf_counter() - t0, 6),
+        "shards_scanned": scanned,
+        "shards_total": len(paths),
+        "shard_fraction": round(scanned / len(paths), 6) if paths else 0.0,
+    }
+    query = {
+        "corpus": str(corpus.uri),
+        "region": None if region is None else region.to_geojson(),
+        "combine": combine,
+        "invert": bool(invert),
+        "view": "topk",
+        "k": k,
+        "time": None if time is None else [str(v) if v is not None else None for v in time],
+        "global": True,
+        "exemplars": [e.to_dict() for e in exemplars],
+    }
+    if best is None or best.num_rows == 0:
+        reason = (
+            "the region lies outside the corpus"
+            if not paths
+            else "no row of the corpus lies in the region and time window besides the exemplar"
+        )
+        return SearchResult(empty_table(), "topk", exemplars, stats, reason, {"k": k}, query)
+    scores = np.asarray(best.column("distance").to_numpy(), dtype=np.float64)
+    vr = topk(scores, k, ids=np.arange(best.num_rows))  # already in (distance, id) order
+    table = pa.table(
+        {
+            "id": best.column("id"),
+            "geometry": best.column("geometry"),
+            "score": pa.array(vr.scores, pa.float64()),
+            "rank": pa.array(vr.rank, pa.int64()),
+            "value": pa.array(vr.value, pa.float64()),
+            "shown": pa.array(vr.shown, pa.bool_()),
+        }
+    )
+    return SearchResult(table, "topk", exemplars, stats, None, {"k": k}, query)
+
+
+def _scan_shard(
+    corpus: Any,
+    path: str,
+    boxes: list[tuple[float, float, float, float]],
+    geom: Any,
+    times: Any,
+    cols: list[str],
+    exclude: pa.Array,
+    query_code: np.ndarray,
+    best: pa.Table | None,
+    k: int,
+) -> tuple[pa.Table | None, int]:
+    """Merge one shard's rows into the running top-k; return it and the rows scored."""
+    table = corpus._read_shard(path, boxes, cols)
+    if table.num_rows:
+        table = corpus._filter(table, boxes, geom, times)
+    if table.num_rows and len(exclude):
+        table = table.filter(pc.invert(pc.is_in(table.column("id"), value_set=exclude)))
+    if table.num_rows == 0:
+        return best, 0
+    code_size = query_code.shape[0]
+    scored = int(table.num_rows)
+    d = hamming_distances(query_code[None, :], fixed_codes(table.column("embedding"), code_size))[
+        0
+    ].astype(np.float64)
+    part = pa.table(
+        {
+            "id": table.column("id"),
+            "geometry": table.column("geometry"),
+            "distance": pa.array(d, pa.float64()),
+        }
+    )
+    merged = part if best is None else pa.concat_tables([best, part])
+    idx = pc.sort_indices(merged, sort_keys=[("distance", "ascending"), ("id", "ascending")])
+    return merged.take(idx.slice(0, k)), scored
+
+
+def _boxes(region: Region | None) -> tuple[list[tuple[float, float, float, float]], Any]:
+    if region is None or region.is_world:
+        return [(-180.0, -90.0, 180.0, 90.0)], None
+    return region.boxes, region.geometry

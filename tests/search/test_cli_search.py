@@ -1,0 +1,180 @@
+"""``terrabit search`` through a click group like the real one (parses --json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from terrabit.cli.main import TerrabitGroup
+from terrabit.cli.search import search
+
+Brute = Callable[..., list[tuple[float, str]]]
+
+
+@click.group(cls=TerrabitGroup)
+def cli() -> None:
+    """Test group with the search command (the real group registers it lazily)."""
+
+
+cli.add_command(search)
+
+
+def _run(*args: Any) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _bbox(box: tuple[float, ...]) -> str:
+    return ",".join(repr(v) for v in box)
+
+
+@pytest.fixture(scope="module")
+def inside(all_rows: pa.Table, busy_box: Any) -> list[str]:
+    geoms = shapely.from_wkb(all_rows.column("geometry").to_numpy(zero_copy_only=False))
+    keep = shapely.intersects(geoms, shapely.box(*busy_box))
+    return sorted(all_rows.filter(pa.array(keep)).column("id").to_pylist())
+
+
+def test_json_equals_brute_force(
+    corpus_dir: Path, busy_box: Any, inside: list[str], brute_force: Brute
+) -> None:
+    code, out, err = _run(
+        "search",
+        corpus_dir,
+        "--bbox",
+        _bbox(busy_box),
+        "--positive",
+        inside[0],
+        "--negative",
+        inside[1],
+        "-k",
+        15,
+        "--json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data["stats"]) >= {"shards_read", "bytes_read", "candidates", "seconds"}
+    got = [(r["score"], r["id"]) for r in data["results"]]
+    assert got == brute_force(shapely.box(*busy_box), [inside[0]], [inside[1]])[:15]
+    assert [r["rank"] for r in data["results"]] == list(range(1, 16))
+
+
+def test_point_exemplar_combine_and_output(
+    corpus_dir: Path, busy_box: Any, inside: list[str], all_rows: pa.Table, tmp_path: Path
+) -> None:
+    row = all_rows.filter(pa.compute.equal(all_rows.column("id"), inside[2]))
+    c = shapely.from_wkb(row.column("geometry")[0].as_py()).centroid
+    out = tmp_path / "hits.parquet"
+    args = [
+        "search",
+        corpus_dir,
+        "--bbox",
+        _bbox(busy_box),
+        "--positive",
+        f"{c.x!r},{c.y!r}",
+        "--positive",
+        inside[3],
+        "--combine",
+        "or",
+        "-k",
+        5,
+        "-o",
+        out,
+        "--json",
+    ]
+    code, stdout, err = _run(*args)
+    assert code == 0, err
+    assert len(json.loads(stdout)["results"]) == 5
+    table = pq.read_table(out)
+    assert table.column("role").to_pylist() == ["positive", "positive"] + ["result"] * 5
+    code, _, err = _run(*args)
+    assert code == 1 and "exists" in err
+    code, _, err = _run(*args, "--overwrite")
+    assert code == 0, err
+
+
+def test_region_file_year_dedupe_and_views(
+    corpus_dir: Path, busy_box: Any, inside: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "r.geojson"
+    path.write_text(json.dumps(shapely.geometry.mapping(shapely.box(*busy_box))))
+    for view in ("heatmap", "threshold", "outlier", "surprise", "gradient"):
+        code, out, err = _run(
+            "search",
+            corpus_dir,
+            "--region",
+            path,
+            "--positive",
+            inside[0],
+            "--view",
+            view,
+            "--year",
+            2024,
+            "--dedupe",
+            "--json",
+        )
+        assert code == 0, (view, err)
+        ids = [r["id"] for r in json.loads(out)["results"]]
+        assert ids and all(i.endswith("-2024") for i in ids)
+
+
+def test_global(corpus_dir: Path, inside: list[str], brute_force: Brute) -> None:
+    code, out, err = _run(
+        "search", corpus_dir, "--global", "--positive", inside[0], "-k", 7, "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert [(r["score"], r["id"]) for r in data["results"]] == brute_force(None, [inside[0]])[:7]
+    assert data["stats"]["shards_scanned"] <= data["stats"]["shards_total"]
+
+
+def test_human_table(corpus_dir: Path, busy_box: Any, inside: list[str]) -> None:
+    code, out, err = _run(
+        "search", corpus_dir, "--bbox", _bbox(busy_box), "--positive", inside[0], "-k", 3
+    )
+    assert code == 0, err
+    assert inside[0] not in out  # the exemplar is not a result
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--positive", "nope"], "Error: unknown exemplar ids ['nope']"),
+        (["--positive", "-179.99,-89.99"], "Error: no patch at -179.99,-89.99"),
+        (["--bbox", "0,0,1,1", "--region", "x.geojson"], "either --bbox or --region"),
+        ([], "pass a region"),
+        (["-k", "0"], "must be at least 1"),
+    ],
+)
+def test_errors(corpus_dir: Path, busy_box: Any, args: list[str], message: str) -> None:
+    base = ["search", corpus_dir]
+    if "--bbox" not in args and args:
+        base += ["--bbox", _bbox(busy_box)]
+    code, _, err = _run(*base, *args)
+    assert code != 0
+    assert message in err
+
+
+def test_invalid_region_file(corpus_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bad.geojson"
+    path.write_text('{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}')
+    code, _, err = _run("search", corpus_dir, "--region", path, "--positive", "x")
+    assert code == 1 and "is not closed" in err
+
+
+def test_asymmetric_flag(rerank_dir: Path, busy_box: Any, inside: list[str]) -> None:
+    code, out, err = _run(
+        "search", rerank_dir, "--bbox", _bbox(busy_box), "--positive", inside[0],
+        "--asymmetric", "-k", 4, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(json.loads(out)["results"]) == 4
