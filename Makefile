@@ -18,8 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: a synthetic world -> a published corpus -> a search. The exemplar is a
+# 2024 solar farm in India (seed 0); the ten patches most like it in the region are shown.
 demo: $(STAMP)
 	$(BIN)/terrabit world $(DEMO)/world --overwrite
+	$(BIN)/terrabit publish $(DEMO)/world/patches -o $(DEMO)/corpus --codec binary \
+	    --keep label,year --overwrite
+	$(BIN)/terrabit info $(DEMO)/corpus
+	$(BIN)/terrabit search $(DEMO)/corpus --bbox 68,6,98,36 --positive 54970781-2024 \
+	    --year 2024 -k 10 -o $(DEMO)/solar-farms.parquet --overwrite
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
