@@ -37,13 +37,14 @@ quantized again (averaging the codes themselves would be wrong: the quantization
 non-linear). With ``bottom_up=True`` the tiles are stored as the Source Cooperative copy
 of AEF is (positive y resolution) with a ``.vrt`` beside each that flips it north-up.
 
+The format's rules (quantization, bands, nodata, UTM zones) live in :mod:`terrabit.aef`
+and are re-exported here.
+
 Examples
 --------
->>> import numpy as np
->>> quantize(np.array([0.0, 0.25, -1.0, np.nan]))
-array([   0,   64, -127, -128], dtype=int8)
->>> dequantize(np.array([0, 64, -127, -128], dtype=np.int8)).round(3)
-array([ 0.   ,  0.252, -0.992,    nan], dtype=float32)
+>>> from terrabit.world.aef import AEF_DEFAULT_BBOX, utm_epsg
+>>> utm_epsg(AEF_DEFAULT_BBOX[0], AEF_DEFAULT_BBOX[1]), utm_epsg(AEF_DEFAULT_BBOX[2], 45.3)
+(32619, 32620)
 """
 
 from __future__ import annotations
