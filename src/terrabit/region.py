@@ -285,14 +285,27 @@ MultiPolygon, Feature or FeatureCollection of polygons
     def contains_points(self, lon: Any, lat: Any) -> np.ndarray:
         """Whether each point lies in the region (its boundary included).
 
+        The meridians -180 and 180 are one line: a point on either is inside when the
+        region reaches either.
+
         Examples
         --------
         >>> Region.from_bbox((0, 0, 1, 1)).contains_points([0.5, 1.0, 2.0], [0.5, 1.0, 0]).tolist()
         [True, True, False]
+        >>> east = Region.from_bbox((170, 0, -180, 1))
+        >>> east.contains_points([-180.0, 180.0], [0.5, 0.5]).tolist()
+        [True, True]
         """
         x = np.asarray(lon, dtype=np.float64)
         y = np.asarray(lat, dtype=np.float64)
-        return np.asarray(shapely.intersects_xy(self.geometry, x, y), dtype=bool)
+        inside = np.asarray(shapely.intersects_xy(self.geometry, x, y), dtype=bool)
+        seam = np.abs(x) == 180.0
+        if seam.any():
+            x_other = np.where(seam, -x, x)
+            inside |= seam & np.asarray(
+                shapely.intersects_xy(self.geometry, x_other, y), dtype=bool
+            )
+        return inside
 
     def intersects(self, geometries: Any) -> np.ndarray:
         """Whether each geometry (shapely objects or WKB bytes) meets the region.
