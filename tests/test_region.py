@@ -146,10 +146,32 @@ def test_bbox_membership_matches_interval_logic(
         return
     maxy = miny + h
     r = Region.from_bbox((minx, miny, maxx, maxy))
-    in_x = (minx <= px <= maxx) if minx < maxx else (px >= minx or px <= maxx)
-    assert r.contains_points([px], [py])[0] == (in_x and miny <= py <= maxy)
+
+    def in_x(x: float) -> bool:
+        return (minx <= x <= maxx) if minx < maxx else (x >= minx or x <= maxx)
+
+    # the meridians -180 and 180 are one line
+    inside_x = in_x(px) or (abs(px) == 180 and in_x(-px))
+    assert r.contains_points([px], [py])[0] == (inside_x and miny <= py <= maxy)
     for x0, _, x1, _ in r.boxes:
         assert x0 <= x1
+
+
+@pytest.mark.parametrize(
+    ("bbox", "px", "expected"),
+    [
+        ((170, 0, 180, 1), -180.0, True),
+        ((170, 0, 180, 1), 180.0, True),
+        ((-180, 0, -170, 1), 180.0, True),
+        ((0, 0, -180, 1), -180.0, True),
+        ((5e-324, 0, 0.0, 1), 0.0, True),
+        ((10, 0, 20, 1), -180.0, False),
+    ],
+)
+def test_seam_and_nearly_touching_boxes(
+    bbox: tuple[float, float, float, float], px: float, expected: bool
+) -> None:
+    assert Region.from_bbox(bbox).contains_points([px], [0.5])[0] == expected
 
 
 def test_inner_boxes() -> None:

@@ -110,9 +110,14 @@ class Region:
         """
         minx, miny, maxx, maxy = check_bbox(bbox)
         if minx > maxx:
-            geom = shapely.union_all(
-                [shapely.box(minx, miny, 180.0, maxy), shapely.box(-180.0, miny, maxx, maxy)]
-            )
+            # two disjoint boxes, kept exact (a union would snap nearly-touching edges);
+            # a side of zero width (minx == 180 or maxx == -180) is only the seam
+            parts = [
+                shapely.box(x0, miny, x1, maxy)
+                for x0, x1 in ((minx, 180.0), (-180.0, maxx))
+                if x1 > x0
+            ]
+            geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
         else:
             geom = shapely.box(minx, miny, maxx, maxy)
         whole = (minx, miny, maxx, maxy) == _WORLD
