@@ -258,6 +258,26 @@ def _scan_topk(
             _offer_block(acc, nb, b0, bd, bi, s, k)
 
 
+@_kernel
+def _task_bounds(
+    task: int, nq: int, n: int, block: int, n_qchunks: int, n_rchunks: int
+) -> tuple[int, int, int, int, int]:  # pragma: no cover - numba
+    """Database chunk ``rc`` and the query/row ranges ``[q0, q1) x [r0, r1)`` of ``task``.
+
+    Database chunks are aligned to blocks, so the blocking is the same for any split.
+    """
+    qper = (nq + n_qchunks - 1) // n_qchunks
+    nblocks = (n + block - 1) // block
+    bper = (nblocks + n_rchunks - 1) // n_rchunks
+    qc = task // n_rchunks
+    rc = task % n_rchunks
+    q0 = min(qc * qper, nq)
+    q1 = min(q0 + qper, nq)
+    r0 = min(rc * bper * block, n)
+    r1 = min(r0 + bper * block, n)
+    return rc, q0, q1, r0, r1
+
+
 @_parallel_kernel
 def _topk_tasks(
     q: Any, x: Any, k: int, block: int, n_qchunks: int, n_rchunks: int
@@ -267,17 +287,8 @@ def _topk_tasks(
     n = x.shape[0]
     bd = np.full((n_rchunks, nq, k), np.iinfo(np.int32).max, dtype=np.int32)
     bi = np.full((n_rchunks, nq, k), -1, dtype=np.int64)
-    qper = (nq + n_qchunks - 1) // n_qchunks
-    # database chunks aligned to blocks so the blocking is the same for any split
-    nblocks = (n + block - 1) // block
-    bper = (nblocks + n_rchunks - 1) // n_rchunks
     for task in prange(n_qchunks * n_rchunks):
-        qc = task // n_rchunks
-        rc = task % n_rchunks
-        q0 = min(qc * qper, nq)
-        q1 = min(q0 + qper, nq)
-        r0 = min(rc * bper * block, n)
-        r1 = min(r0 + bper * block, n)
+        rc, q0, q1, r0, r1 = _task_bounds(task, nq, n, block, n_qchunks, n_rchunks)
         if q1 > q0 and r1 > r0:
             _scan_topk(q, x, q0, q1, r0, r1, k, block, bd[rc, q0:q1], bi[rc, q0:q1])
     return bd, bi
@@ -321,16 +332,8 @@ def _distance_tasks(
     nq = q.shape[0]
     n = x.shape[0]
     nw = q.shape[1]
-    qper = (nq + n_qchunks - 1) // n_qchunks
-    nblocks = (n + block - 1) // block
-    bper = (nblocks + n_rchunks - 1) // n_rchunks
     for task in prange(n_qchunks * n_rchunks):
-        qc = task // n_rchunks
-        rc = task % n_rchunks
-        q0 = min(qc * qper, nq)
-        q1 = min(q0 + qper, nq)
-        r0 = min(rc * bper * block, n)
-        r1 = min(r0 + bper * block, n)
+        _, q0, q1, r0, r1 = _task_bounds(task, nq, n, block, n_qchunks, n_rchunks)
         if q1 <= q0 or r1 <= r0:
             continue
         t = np.empty((nw, block), dtype=np.uint32)
@@ -366,16 +369,8 @@ def _radius_tasks(
     nq = q.shape[0]
     n = x.shape[0]
     nw = q.shape[1]
-    qper = (nq + n_qchunks - 1) // n_qchunks
-    nblocks = (n + block - 1) // block
-    bper = (nblocks + n_rchunks - 1) // n_rchunks
     for task in prange(n_qchunks * n_rchunks):
-        qc = task // n_rchunks
-        rc = task % n_rchunks
-        q0 = min(qc * qper, nq)
-        q1 = min(q0 + qper, nq)
-        r0 = min(rc * bper * block, n)
-        r1 = min(r0 + bper * block, n)
+        rc, q0, q1, r0, r1 = _task_bounds(task, nq, n, block, n_qchunks, n_rchunks)
         if q1 <= q0 or r1 <= r0:
             continue
         t = np.empty((nw, block), dtype=np.uint32)
