@@ -6,9 +6,11 @@ import math
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from terrabit.errors import InvalidInputError, RegionError
 
-__all__ = ["check_bbox", "check_choice", "check_int_range"]
+__all__ = ["check_bbox", "check_choice", "check_int_range", "format_rows"]
 
 T = TypeVar("T", bound=str)
 
@@ -150,3 +152,19 @@ here; split the region in two at 180°
             + (" (or minx > maxx to cross the antimeridian)" if allow_antimeridian else "")
         )
     return (minx, miny, maxx, maxy)
+
+
+def format_rows(mask: Any) -> str:
+    """The offending rows of a boolean ``mask`` for an error message (the first 10).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> format_rows(np.array([False, True, True]))
+    '1, 2'
+    >>> format_rows(np.ones(12, dtype=bool))
+    '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (first 10 of 12)'
+    """
+    bad = np.flatnonzero(mask)
+    shown = ", ".join(str(int(i)) for i in bad[:10])
+    return shown + (f" (first 10 of {bad.size})" if bad.size > 10 else "")

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from terrabit._validation import format_rows
 from terrabit.errors import InvalidInputError, NotFittedError, SpecError
 
 __all__ = [
@@ -110,13 +111,6 @@ class Param:
         return str(value)
 
 
-def _rows(mask: NDArray[np.bool_]) -> str:
-    bad = np.flatnonzero(mask)
-    shown = ", ".join(str(int(i)) for i in bad[:10])
-    more = f" (first 10 of {bad.size})" if bad.size > 10 else ""
-    return f"{shown}{more}"
-
-
 def check_matrix(X: ArrayLike, *, name: str = "X", d: int | None = None) -> F32:
     """Return ``X`` as a C-contiguous float32 ``[n, d]`` array, or raise naming the problem.
 
@@ -151,7 +145,7 @@ def check_matrix(X: ArrayLike, *, name: str = "X", d: int | None = None) -> F32:
     finite: NDArray[np.bool_] = np.asarray(np.isfinite(out).all(axis=1))
     if not finite.all():
         raise InvalidInputError(
-            f"{name} has NaN or inf in rows {_rows(~finite)}; drop or impute those rows first"
+            f"{name} has NaN or inf in rows {format_rows(~finite)}; drop or impute those rows first"
         )
     return out
 

@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from terrabit._validation import format_rows
+from terrabit.codecs.base import check_matrix
 from terrabit.errors import InvalidInputError
 
 __all__ = [
@@ -69,34 +71,6 @@ class EvaluationData:
         }
 
 
-def _rows(mask: np.ndarray) -> str:
-    bad = np.flatnonzero(mask)
-    shown = ", ".join(str(int(i)) for i in bad[:10])
-    return shown + (f" (first 10 of {bad.size})" if bad.size > 10 else "")
-
-
-def _matrix(x: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name} must be a numeric 2-D array [n, d]: {exc}") from exc
-    if arr.ndim != 2:
-        raise InvalidInputError(
-            f"{name} must be a 2-D array [n, d], got shape {arr.shape}; stack one embedding per row"
-        )
-    if arr.dtype.kind not in "biuf":
-        raise InvalidInputError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidInputError(f"{name} must have at least one row and column, got {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.asarray(np.isfinite(out).all(axis=1))
-    if not finite.all():
-        raise InvalidInputError(
-            f"{name} has NaN or inf in rows {_rows(~finite)}; drop or impute those rows first"
-        )
-    return out
-
-
 def _labels(y: Any, name: str, n_rows: int, x_name: str) -> np.ndarray:
     if y is None:
         raise InvalidInputError(f"{name} is missing; pass one label per row of {x_name}")
@@ -113,11 +87,11 @@ def _labels(y: Any, name: str, n_rows: int, x_name: str) -> np.ndarray:
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise InvalidInputError(f"{name} has missing (NaN) labels in rows {_rows(bad)}")
+            raise InvalidInputError(f"{name} has missing (NaN) labels in rows {format_rows(bad)}")
     elif arr.dtype.kind == "O":
         bad = np.array([v is None for v in arr], dtype=bool)
         if bad.any():
-            raise InvalidInputError(f"{name} has missing (null) labels in rows {_rows(bad)}")
+            raise InvalidInputError(f"{name} has missing (null) labels in rows {format_rows(bad)}")
         arr = arr.astype(str)
     elif arr.dtype.kind not in "biuUS":
         raise InvalidInputError(f"{name} must hold integer or string labels, got {arr.dtype}")
@@ -148,8 +122,8 @@ def check_arrays(
     ...
     terrabit.errors.InvalidInputError: y_train has 2 labels but x_train has 3 rows; ...
     """
-    xtr = _matrix(x_train, "x_train")
-    xte = _matrix(x_test, "x_test")
+    xtr = check_matrix(x_train, name="x_train")
+    xte = check_matrix(x_test, name="x_test")
     if xte.shape[1] != xtr.shape[1]:
         raise InvalidInputError(
             f"x_train has {xtr.shape[1]} dims but x_test has {xte.shape[1]}; "
@@ -259,22 +233,26 @@ def _embedding_matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:
     arr = column.combine_chunks()
     if arr.null_count:
         mask = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
-        raise InvalidInputError(f"{name} is null in rows {_rows(mask)}; drop those rows first")
+        raise InvalidInputError(
+            f"{name} is null in rows {format_rows(mask)}; drop those rows first"
+        )
     typ = arr.type
     if pa.types.is_fixed_size_list(typ):
         width = typ.list_size
         values = arr.flatten().to_numpy(zero_copy_only=False)
-        return _matrix(values.reshape(len(arr), width), name)
+        return check_matrix(values.reshape(len(arr), width), name=name)
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
         lengths = np.asarray(arr.value_lengths().to_numpy(zero_copy_only=False))
         if lengths.size and (lengths != lengths[0]).any():
             bad = lengths != np.bincount(lengths).argmax()
             raise InvalidInputError(
-                f"{name} holds vectors of different lengths; rows {_rows(bad)} differ from "
+                f"{name} holds vectors of different lengths; rows {format_rows(bad)} differ from "
                 f"the common length {int(np.bincount(lengths).argmax())}"
             )
         values = arr.flatten().to_numpy(zero_copy_only=False)
-        return _matrix(values.reshape(len(arr), int(lengths[0]) if lengths.size else 0), name)
+        return check_matrix(
+            values.reshape(len(arr), int(lengths[0]) if lengths.size else 0), name=name
+        )
     raise InvalidInputError(
         f"{name} must be a list<float> or fixed_size_list<float> column, got {typ}; "
         "choose the embedding column with --embedding-col"
@@ -341,7 +319,7 @@ def load_parquet(
     if labels_arr.null_count:
         mask = np.asarray(labels_arr.is_null().to_numpy(zero_copy_only=False))
         raise InvalidInputError(
-            f"column {label_col!r} has missing labels in rows {_rows(mask)}; drop those rows"
+            f"column {label_col!r} has missing labels in rows {format_rows(mask)}; drop those rows"
         )
     y = np.asarray(labels_arr.to_numpy(zero_copy_only=False))
     rng_seed = seed
@@ -352,7 +330,7 @@ def load_parquet(
         bad = ~np.isin(split_vals, ["train", "test"])
         if bad.any():
             raise InvalidInputError(
-                f"column {split_col!r} must hold 'train' or 'test'; rows {_rows(bad)} do not"
+                f"column {split_col!r} must hold 'train' or 'test'; rows {format_rows(bad)} do not"
             )
         test, how = split_vals == "test", "given"
     elif "geometry" in table.column_names:
