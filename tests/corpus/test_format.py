@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from terrabit.corpus import format as fmt
+from terrabit.corpus.summary import summary_code
 from terrabit.errors import CorpusIntegrityError
 
 
@@ -63,7 +64,7 @@ def test_corpus_metadata_version_rules() -> None:
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.uint8, st.tuples(st.integers(1, 9), st.integers(1, 4))))
 def test_summary_code_is_majority_and_radius_bounds_distances(codes: np.ndarray) -> None:
-    centre, radius = fmt.summary_code(codes)
+    centre, radius = summary_code(codes)
     bits = np.unpackbits(codes, axis=1)
     expected = (bits.sum(axis=0) * 2 > len(codes)).astype(np.uint8)  # oracle: bit by bit
     assert np.unpackbits(np.frombuffer(centre, np.uint8)).tolist() == expected.tolist()

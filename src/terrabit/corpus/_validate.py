@@ -14,6 +14,7 @@ import shapely
 
 from terrabit import geohash
 from terrabit.corpus import format as fmt
+from terrabit.corpus import summary
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError
 
@@ -128,9 +129,9 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
             codes = np.frombuffer(
                 table.column("embedding").combine_chunks().buffers()[1], dtype=np.uint8
             )[: table.num_rows * code_size].reshape(-1, code_size)
-            centre, radius = fmt.summary_code(codes)
-            if centre != row["summary_code"] or radius != row["summary_radius_bits"]:
-                problems.append(f"{path}: summary code or radius differs from the manifest")
+            got = summary.shard_summary(codes)
+            if any(row[name] != value for name, value in got.items()):
+                problems.append(f"{path}: summary columns differ from the manifest")
         if "datetime" in table.column_names:
             t = table.column("datetime")
             mm = pa.compute.min_max(t)

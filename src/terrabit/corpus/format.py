@@ -1,10 +1,11 @@
 """The corpus format v1 (``spec/corpus-v1.md``): names, schemas, metadata and checks.
 
 Everything a writer and a reader must agree on lives here: file names, the shard and
-manifest schemas, the ``terrabit`` key-value metadata, summary codes and the checks of the
-metadata against the spec. The ``geo`` (GeoParquet 1.1) metadata and its checks live in
-:mod:`terrabit.geoparquet` and are re-exported here (``BBOX_FIELDS``, ``GEO_KEY``,
-``crs84_projjson``, ``geo_metadata``, ``validate_geo_metadata``).
+manifest schemas (the summary columns come from :mod:`terrabit.corpus.summary`), the
+``terrabit`` key-value metadata and its checks against the spec. The ``geo`` (GeoParquet
+1.1) metadata and its checks live in :mod:`terrabit.geoparquet` and are re-exported here
+(``BBOX_FIELDS``, ``GEO_KEY``, ``crs84_projjson``, ``geo_metadata``,
+``validate_geo_metadata``).
 
 Examples
 --------
@@ -21,10 +22,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from terrabit.corpus.summary import summary_fields
 from terrabit.errors import CorpusIntegrityError
 from terrabit.geoparquet import (
     BBOX_FIELDS,
@@ -54,7 +54,6 @@ __all__ = [
     "sha256_hex",
     "shard_path",
     "shard_schema",
-    "summary_code",
     "validate_geo_metadata",
 ]
 
@@ -154,8 +153,7 @@ def manifest_schema(code_size: int) -> pa.Schema:
             pa.field("tmax", pa.timestamp("us", tz="UTC")),
             pa.field("checksum", pa.string(), nullable=False),
             pa.field("footer_checksum", pa.string(), nullable=False),
-            pa.field("summary_code", pa.binary(code_size)),
-            pa.field("summary_radius_bits", pa.int32()),
+            *summary_fields(code_size),
         ]
     )
 
@@ -193,34 +191,6 @@ than this terrabit reads (1.x); upgrade terrabit
             else f"{where}: unknown format version {version!r}; this terrabit reads 1.x"
         )
     return dict(meta)
-
-
-def summary_code(codes: npt.NDArray[np.uint8]) -> tuple[bytes, int]:
-    """Bitwise majority-vote centroid of packed binary codes, and its Hamming radius.
-
-    Bit ``j`` is set iff more than half of the codes have it set (a tie gives 0); the
-    radius is the largest Hamming distance from the centroid to any code.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> codes = np.array([[0b1100_0000], [0b1010_0000], [0b1000_0001]], dtype=np.uint8)
-    >>> summary_code(codes)
-    (b'\\x80', 1)
-    """
-    codes = np.ascontiguousarray(codes, dtype=np.uint8)
-    if codes.ndim != 2 or codes.shape[0] == 0:
-        raise ValueError("summary_code needs a non-empty [n, code_size] uint8 array")
-    n = codes.shape[0]
-    counts = np.zeros(codes.shape[1] * 8, dtype=np.int64)
-    for start in range(0, n, 65536):
-        counts += np.unpackbits(codes[start : start + 65536], axis=1).sum(axis=0, dtype=np.int64)
-    centre = np.packbits(counts * 2 > n)
-    radius = 0
-    for start in range(0, n, 65536):
-        xor = np.bitwise_xor(codes[start : start + 65536], centre)
-        radius = max(radius, int(np.unpackbits(xor, axis=1).sum(axis=1).max()))
-    return centre.tobytes(), radius
 
 
 def sha256_hex(data: bytes) -> str:

@@ -53,7 +53,7 @@ from terrabit.region import Region
 if TYPE_CHECKING:
     from terrabit.search.query import SearchResult
 
-__all__ = ["Corpus", "open"]
+__all__ = ["Corpus", "open", "parse_time"]
 
 Verify = Literal["auto", "full", "footer", "none"]
 Box = tuple[float, float, float, float]
@@ -100,7 +100,14 @@ def _region(region: Any) -> tuple[list[Box], shapely.Geometry | None]:
     )
 
 
-def _time(value: Any, name: str) -> np.datetime64 | None:
+def parse_time(value: Any, name: str = "bound") -> np.datetime64 | None:
+    """A time bound as ``datetime64[us]`` (UTC, naive); ``None`` stays open.
+
+    Examples
+    --------
+    >>> parse_time("2024-01-31T12:00:00Z")
+    np.datetime64('2024-01-31T12:00:00.000000')
+    """
     if value is None:
         return None
     try:
@@ -314,9 +321,23 @@ class Corpus:
     def select_shards(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> pa.Table:
         """Manifest rows of the shards that may hold rows in ``region`` and ``time``."""
         boxes, _ = _region(region)
-        return self._select(boxes, self._times(time))
+        return self._select(boxes, self.time_window(time))
 
-    def _times(self, time: tuple[Any, Any] | None) -> tuple[np.datetime64 | None, ...] | None:
+    def time_window(
+        self, time: tuple[Any, Any] | None
+    ) -> tuple[np.datetime64 | None, np.datetime64 | None] | None:
+        """``time`` as parsed ``(start, end)`` bounds, checked against this corpus.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> from terrabit.corpus.writer import publish
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = publish(write_input(tmp / "in.parquet", rows=20, dims=8), tmp / "c")
+        >>> open(tmp / "c").time_window(("2024-01-01", None))[0]
+        np.datetime64('2024-01-01T00:00:00.000000')
+        """
         if time is None:
             return None
         if "datetime" not in self.columns:
@@ -327,9 +348,11 @@ class Corpus:
             raise InvalidInputError(
                 f"time must be (start, end) with start <= t < end (None for open), got {time!r}"
             )
-        return _time(time[0], "start"), _time(time[1], "end")
+        return parse_time(time[0], "start"), parse_time(time[1], "end")
 
-    def _select(self, boxes: list[Box], times: tuple[np.datetime64 | None, ...] | None) -> pa.Table:
+    def _select(
+        self, boxes: list[Box], times: tuple[np.datetime64 | None, np.datetime64 | None] | None
+    ) -> pa.Table:
         m = self.manifest
         cols = [m.column(n).to_numpy() for n in fmt.BBOX_FIELDS]
         keep = _overlaps(cols[0], cols[1], cols[2], cols[3], boxes)
@@ -393,7 +416,7 @@ class Corpus:
             In manifest (geohash) order, then shard order.
         """
         boxes, geom = _region(region)
-        times = self._times(time)
+        times = self.time_window(time)
         wanted = list(self.columns if columns is None else columns)
         unknown = [c for c in wanted if c not in self.columns]
         if unknown:
@@ -413,10 +436,11 @@ class Corpus:
             if table.num_rows:
                 tables.append(table.select(wanted))
         if not tables:
-            return self._empty(wanted)
+            return self.empty_table(wanted)
         return pa.concat_tables(tables)
 
-    def _empty(self, columns: list[str]) -> pa.Table:
+    def empty_table(self, columns: Sequence[str]) -> pa.Table:
+        """An empty table with this corpus's types for ``columns`` (unknown ones null)."""
         schema = fmt.shard_schema(
             int(self.metadata["code_size"]),
             time="datetime" in self.columns,
@@ -424,6 +448,49 @@ class Corpus:
         )
         fields = [schema.field(c) if c in schema.names else pa.field(c, pa.null()) for c in columns]
         return pa.schema(fields).empty_table()
+
+    def read_shard(
+        self,
+        path: str,
+        region: Any = None,
+        *,
+        columns: Sequence[str],
+        time: tuple[Any, Any] | None = None,
+        exact: bool = False,
+    ) -> pa.Table:
+        """Rows of one shard (manifest ``path``) in ``region`` and ``time``.
+
+        Only the row groups whose ``bbox`` statistics meet the region are fetched, and
+        only ``columns`` (plus ``bbox``/``datetime``/``geometry`` when filtering needs
+        them; the result keeps exactly ``columns``). Rows are kept when their bbox meets
+        the region's boxes; ``exact=True`` also tests the geometry against the region.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> from terrabit.corpus.writer import publish
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=8), tmp / "c")
+        >>> with open(tmp / "c") as c:
+        ...     path = c.manifest.column("path")[0].as_py()
+        ...     c.read_shard(path, columns=["id"]).num_rows == c.manifest.column("rows")[0].as_py()
+        True
+        """
+        boxes, geom = _region(region)
+        times = self.time_window(time)
+        wanted = list(columns)
+        need = list(dict.fromkeys([*wanted, "bbox"]))
+        if times is not None and "datetime" not in need:
+            need.append("datetime")
+        if exact and geom is not None and "geometry" not in need:
+            need.append("geometry")
+        table = self._read_shard(path, boxes, need)
+        if table.num_rows:
+            table = self._filter(table, boxes, geom if exact else None, times)
+        if table.num_rows == 0:
+            return self.empty_table(wanted)
+        return table.select(wanted)
 
     def _read_shard(self, path: str, boxes: list[Box], columns: list[str]) -> pa.Table:
         md = self.footer(path)

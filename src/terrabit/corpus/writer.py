@@ -53,6 +53,7 @@ from terrabit._progress import progress_bar
 from terrabit._validation import check_int_range
 from terrabit.codecs import Codec, parse
 from terrabit.corpus import format as fmt
+from terrabit.corpus import summary
 from terrabit.corpus._inputs import Batch, InputSet, first_items
 from terrabit.errors import InvalidInputError, OutputExistsError
 from terrabit.geoparquet import bbox_column
@@ -413,8 +414,7 @@ def _write_shard(
         "tmax": None,
         "checksum": fmt.sha256_hex(data),
         "footer_checksum": fmt.sha256_hex(data[-8 - footer_len :]),
-        "summary_code": None,
-        "summary_radius_bits": None,
+        **summary.EMPTY_SUMMARY,
     }
     if "datetime" in table.column_names:
         bounds_t = pc.min_max(table.column("datetime"))
@@ -424,7 +424,7 @@ def _write_shard(
         codes = np.frombuffer(col.buffers()[1], dtype=np.uint8)[
             col.offset * codec.code_size : (col.offset + len(col)) * codec.code_size
         ].reshape(-1, codec.code_size)
-        row["summary_code"], row["summary_radius_bits"] = fmt.summary_code(codes)
+        row.update(summary.shard_summary(codes))
     return row
 
 

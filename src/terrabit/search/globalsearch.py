@@ -122,9 +122,7 @@ def global_search(
     bounds = shard_lower_bounds(shards, query_code)
     paths = shards.column("path").to_pylist()
     order = sorted(range(len(paths)), key=lambda i: (int(bounds[i]), paths[i]))
-    boxes, geom = _boxes(region)
-    times = corpus._times(time)
-    cols = ["id", "geometry", "bbox", "embedding"] + (["datetime"] if times is not None else [])
+    cols = ["id", "geometry", "embedding"]
     exclude = pa.array([e.id for e in exemplars if e.id is not None], pa.string())
 
     best: pa.Table | None = None  # id, geometry, distance; the k best by (distance, id)
@@ -137,7 +135,7 @@ def global_search(
                 if kth < bounds[i]:
                     break
             best, n = _scan_shard(
-                corpus, paths[i], boxes, geom, times, cols, exclude, query_code, best, k
+                corpus, paths[i], reader_region, time, cols, exclude, query_code, best, k
             )
             scanned += 1
             candidates += n
@@ -188,9 +186,8 @@ def global_search(
 def _scan_shard(
     corpus: Any,
     path: str,
-    boxes: list[tuple[float, float, float, float]],
-    geom: Any,
-    times: Any,
+    region: Any,
+    time: tuple[Any, Any] | None,
     cols: list[str],
     exclude: pa.Array,
     query_code: np.ndarray,
@@ -198,9 +195,7 @@ def _scan_shard(
     k: int,
 ) -> tuple[pa.Table | None, int]:
     """Merge one shard's rows into the running top-k; return it and the rows scored."""
-    table = corpus._read_shard(path, boxes, cols)
-    if table.num_rows:
-        table = corpus._filter(table, boxes, geom, times)
+    table = corpus.read_shard(path, region, columns=cols, time=time, exact=True)
     if table.num_rows and len(exclude):
         table = table.filter(pc.invert(pc.is_in(table.column("id"), value_set=exclude)))
     if table.num_rows == 0:
@@ -220,9 +215,3 @@ def _scan_shard(
     merged = part if best is None else pa.concat_tables([best, part])
     idx = pc.sort_indices(merged, sort_keys=[("distance", "ascending"), ("id", "ascending")])
     return merged.take(idx.slice(0, k)), scored
-
-
-def _boxes(region: Region | None) -> tuple[list[tuple[float, float, float, float]], Any]:
-    if region is None or region.is_world:
-        return [(-180.0, -90.0, 180.0, 90.0)], None
-    return region.boxes, region.geometry

@@ -91,7 +91,6 @@ View = Literal["topk", "heatmap", "threshold", "outlier", "surprise", "gradient"
 _VIEWS: tuple[str, ...] = get_args(View)
 _COMBINES: tuple[str, ...] = get_args(Combine)
 _NEEDS_EXEMPLAR = ("topk", "heatmap", "threshold", "gradient")
-_WORLD = (-180.0, -90.0, 180.0, 90.0)
 DEFAULT_MAX_CANDIDATES = 5_000_000
 
 
@@ -278,24 +277,19 @@ def read_region(
     only the rows on its edges are parsed.
     """
     whole = region is None or region.is_world
-    boxes = [_WORLD] if whole or region is None else region.boxes
     inner = [] if whole or region is None else region.inner_boxes
-    times = corpus._times(window)
-    selected = corpus._select(boxes, times)
+    pruning = _reader_region(region)
+    selected = corpus.select_shards(pruning, time=window)
     need = list(dict.fromkeys([*columns, "bbox", "geometry"]))
-    if times is not None and "datetime" not in need:
-        need.append("datetime")
     tables: list[pa.Table] = []
     for path in selected.column("path").to_pylist():
-        table = corpus._read_shard(path, boxes, need)
-        if table.num_rows:
-            table = corpus._filter(table, boxes, None, times)
+        table = corpus.read_shard(path, pruning, columns=need, time=window)
         if table.num_rows and not whole and region is not None:
             table = _exact_filter(table, region, inner)
         if table.num_rows:
             tables.append(table.select(columns))
     if not tables:
-        return corpus._empty(columns), selected
+        return corpus.empty_table(columns), selected
     return pa.concat_tables(tables), selected
 
 
@@ -357,11 +351,11 @@ def _exact_filter(table: pa.Table, region: Region, inner: Sequence[tuple[float, 
     return table.filter(pa.array(keep))
 
 
-def _reader_region(region: Region | None) -> Any:
+def _reader_region(region: Region | None) -> Region | None:
     """What ``Corpus.read`` takes for ``region`` (None: everything)."""
     if region is None or region.is_world:
         return None
-    return region.geometry
+    return region
 
 
 # ---------------------------------------------------------------------- exemplars
@@ -443,7 +437,7 @@ def _point_exemplar(
 
 
 def _ts(value: Any) -> Any:
-    from terrabit.corpus.reader import _time as parse_time
+    from terrabit.corpus.reader import parse_time
 
     parsed = parse_time(value, "bound")
     return parsed.astype("datetime64[us]").astype(object) if parsed is not None else None
@@ -462,15 +456,14 @@ def _find_ids(corpus: Any, wanted: set[str], rerank: bool) -> dict[str, tuple[pa
         if (value, rerank) in known:
             found[value] = known[(value, rerank)]
             wanted.discard(value)
-    boxes = [_WORLD]
     for path in corpus.manifest.column("path").to_pylist() if wanted else []:
-        ids = corpus._read_shard(path, boxes, ["id"])
+        ids = corpus.read_shard(path, columns=["id"])
         if ids.num_rows == 0:
             continue
         hit = pc.is_in(ids.column("id"), value_set=pa.array(sorted(wanted), pa.string()))
         if not pc.any(hit).as_py():
             continue
-        rows = corpus._read_shard(path, boxes, _row_columns(corpus, rerank))
+        rows = corpus.read_shard(path, columns=_row_columns(corpus, rerank))
         rows = rows.filter(pc.is_in(rows.column("id"), value_set=pa.array(sorted(wanted))))
         for i, value in enumerate(rows.column("id").to_pylist()):
             found[value] = known[(value, rerank)] = (rows.slice(i, 1), 0)
