@@ -154,8 +154,10 @@ here; split the region in two at 180°
     return (minx, miny, maxx, maxy)
 
 
-def format_rows(mask: Any) -> str:
+def format_rows(mask: Any, values: Any = None) -> str:
     """The offending rows of a boolean ``mask`` for an error message (the first 10).
+
+    With ``values`` (indexable like the mask), each row shows its value.
 
     Examples
     --------
@@ -164,7 +166,14 @@ def format_rows(mask: Any) -> str:
     '1, 2'
     >>> format_rows(np.ones(12, dtype=bool))
     '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (first 10 of 12)'
+    >>> format_rows(np.array([True, False]), values=np.array([200.0, 1.0]))
+    'row 0 (200.0)'
     """
     bad = np.flatnonzero(mask)
-    shown = ", ".join(str(int(i)) for i in bad[:10])
+    if values is None:
+        shown = ", ".join(str(int(i)) for i in bad[:10])
+    else:
+        raw = (values[i] for i in bad[:10])
+        items = (v.item() if isinstance(v, np.generic) else v for v in raw)
+        shown = ", ".join(f"row {int(i)} ({v!r})" for i, v in zip(bad[:10], items, strict=True))
     return shown + (f" (first 10 of {bad.size})" if bad.size > 10 else "")

@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from terrabit._validation import check_bbox, check_choice, check_int_range
+from terrabit._validation import check_bbox, check_choice, check_int_range, format_rows
 from terrabit.errors import InvalidInputError, RegionError
 
 __all__ = [
@@ -165,39 +165,23 @@ def _strings(code60: _U64, precision: Any) -> npt.NDArray[np.str_]:
 # --------------------------------------------------------------------------- validation
 
 
-def _rows(
-    mask: npt.NDArray[np.bool_], values: Sequence[Any] | npt.NDArray[Any] | None = None
-) -> str:
-    """Describe the first 10 offending rows of a flat ``mask``."""
-    idx = np.flatnonzero(mask)
-    shown = idx[:10]
-    if values is None:
-        text = "rows " + ", ".join(str(i) for i in shown)
-    else:
-        items = (
-            values[i].item() if isinstance(values[i], np.generic) else values[i] for i in shown
-        )
-        text = ", ".join(f"row {i} ({v!r})" for i, v in zip(shown, items, strict=True))
-    more = f" (first 10 of {idx.size})" if idx.size > 10 else ""
-    return text + more
-
-
 def _check_points(x: _F64, y: _F64) -> None:
     nan = np.isnan(x) | np.isnan(y)
     if nan.any():
         raise InvalidInputError(
-            f"lon/lat must not be NaN; NaN at {_rows(nan)}; drop or fill those points first"
+            f"lon/lat must not be NaN; NaN at rows {format_rows(nan)}; "
+            "drop or fill those points first"
         )
     bad = ~((x >= -180.0) & (x <= 180.0))
     if bad.any():
         raise InvalidInputError(
-            f"lon must be in [-180, 180] degrees; out of range: {_rows(bad, x)}; "
+            f"lon must be in [-180, 180] degrees; out of range: {format_rows(bad, x)}; "
             "wrap longitudes with ((lon + 180) % 360) - 180 (encode takes lon first, then lat)"
         )
     bad = ~((y >= -90.0) & (y <= 90.0))
     if bad.any():
         raise InvalidInputError(
-            f"lat must be in [-90, 90] degrees; out of range: {_rows(bad, y)}; "
+            f"lat must be in [-90, 90] degrees; out of range: {format_rows(bad, y)}; "
             "encode takes (lon, lat): did you pass (lat, lon)?"
         )
 
@@ -217,7 +201,9 @@ def _as_hash_array(hashes: Any) -> npt.NDArray[np.str_]:
         flat = arr.ravel()
         bad = np.array([not isinstance(h, str) for h in flat], dtype=bool)
         if bad.any():
-            raise InvalidInputError(f"geohashes must be strings; not a string: {_rows(bad, flat)}")
+            raise InvalidInputError(
+                f"geohashes must be strings; not a string: {format_rows(bad, flat)}"
+            )
         return flat.astype("U").reshape(arr.shape) if flat.size else arr.astype("U")
     raise InvalidInputError(
         f"geohashes must be strings (str, a list of str or a numpy str array); got an array "
@@ -234,7 +220,7 @@ def _parse(hashes: Any) -> tuple[_U64, _I64, tuple[int, ...]]:
     bad = (lengths < 1) | (lengths > MAX_PRECISION)
     if bad.any():
         raise InvalidInputError(
-            f"a geohash has 1 to {MAX_PRECISION} characters; bad length at {_rows(bad, flat)}"
+            f"a geohash has 1 to {MAX_PRECISION} characters; bad length at {format_rows(bad, flat)}"
         )
     width = int(lengths.max(initial=1))
     points = flat.astype(f"<U{width}").view(np.uint32).reshape(-1, width)
@@ -242,7 +228,7 @@ def _parse(hashes: Any) -> tuple[_U64, _I64, tuple[int, ...]]:
     bad = (values >= 32).sum(axis=1) != width - lengths
     if bad.any():
         raise InvalidInputError(
-            f"invalid geohash character in {_rows(bad, flat)}; {_ALPHABET_HINT}"
+            f"invalid geohash character in {format_rows(bad, flat)}; {_ALPHABET_HINT}"
         )
     code60 = np.zeros(flat.size, dtype=np.uint64)
     for j in range(width):
@@ -499,7 +485,7 @@ def parent(hash: npt.ArrayLike) -> npt.NDArray[np.str_] | str:
     bad = p < 2
     if bad.any():
         flat = _as_hash_array(hash).ravel()
-        raise InvalidInputError(f"a 1-character geohash has no parent: {_rows(bad, flat)}")
+        raise InvalidInputError(f"a 1-character geohash has no parent: {format_rows(bad, flat)}")
     out = _strings(code60, p - 1).reshape(shape)
     return str(out[0]) if isinstance(hash, str) else out
 
