@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "validate": "terrabit.cli.info:validate",
     "zonal": "terrabit.cli.zonal:zonal",
     "search": "terrabit.cli.search:search",
+    "segment": "terrabit.cli.segment:segment",
 }
 
 

@@ -1,0 +1,356 @@
+"""``terrabit segment``: spatial-context metrics, receptive fields, training, tiled inference.
+
+Thin tools over :mod:`terrabit.segment`; torch is imported only by the subcommands that
+need it (``erf``, ``train``, ``predict``), never by ``metrics``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from terrabit.cli.options import echo_json, json_option, overwrite_option
+
+__all__ = ["segment"]
+
+
+@click.group("segment")
+def segment() -> None:
+    """Segmentation: spatial-context metrics, receptive fields, training, tiled inference."""
+
+
+@segment.command("metrics")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--metric",
+    type=click.Choice(["taxicab", "euclidean"]),
+    default="taxicab",
+    show_default=True,
+    help="Distance from TC pixels to the nearest visible road (taxicab = L1, the reference).",
+)
+@click.option("--bins", type=int, default=20, show_default=True, help="Log-spaced distance bins.")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the recall-vs-distance plot (PNG), one line per PRED_DIR.",
+)
+@json_option
+@overwrite_option
+def metrics_command(
+    dirs: tuple[Path, ...],
+    metric: str,
+    bins: int,
+    plot: Path | None,
+    as_json: bool,
+    overwrite: bool,
+) -> None:
+    """DWR, recall per class and recall by distance of PRED_DIR... against MASK_DIR.
+
+    Usage: terrabit segment metrics PRED_DIR [PRED_DIR...] MASK_DIR. Files (.tif or .npy)
+    are paired by name; masks are 0 background, 1 road, 2 tree canopy over road;
+    predictions 1 road, 0 not. Each PRED_DIR is one model, named by its folder.
+
+    Example: terrabit segment metrics preds/unet masks --plot recall.png --json
+    """
+    from terrabit._atomic import check_output
+    from terrabit.errors import InvalidInputError
+    from terrabit.segment.metrics import (
+        load_patch_pairs,
+        plot_recall_by_distance,
+        spatial_context_metrics,
+    )
+
+    if len(dirs) < 2:
+        raise InvalidInputError("give PRED_DIR and MASK_DIR (the masks folder comes last)")
+    if plot is not None:
+        check_output(plot, overwrite=overwrite, option="--plot")
+    *pred_dirs, mask_dir = dirs
+    results: dict[str, Any] = {}
+    curves = {}
+    edges = None
+    for pred_dir in pred_dirs:
+        names, preds, masks = load_patch_pairs(pred_dir, mask_dir)
+        result = spatial_context_metrics(
+            preds,
+            masks,
+            metric=metric,  # type: ignore[arg-type]
+            n_bins=bins,
+            edges=edges,
+            names=names,
+        )
+        edges = result.by_distance.edges
+        name = pred_dir.name
+        if name in results:
+            name = str(pred_dir)
+        results[name] = result.to_dict()
+        curves[name] = result.by_distance
+    summary: dict[str, Any] = {"models": results, "plot": None}
+    if plot is not None:
+        summary["plot"] = str(plot_recall_by_distance(curves, plot))
+    if as_json:
+        echo_json(summary)
+        return
+    rows = {}
+    for name, r in results.items():
+        rec = r["recall"]
+        rows[name] = (
+            f"DWR {_pct(r['dwr'])}  road {_pct(rec['road'])}  TC {_pct(rec['tc'])}  "
+            f"background {_pct(rec['background'])}  patches {r['n_patches']} "
+            f"({r['n_skipped']} without visible road)"
+        )
+    if summary["plot"]:
+        rows["plot"] = summary["plot"]
+    _print(rows, "terrabit segment metrics")
+
+
+@segment.command("erf")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--arch",
+    type=click.Choice(["deeplabv3-r50", "unet-r18", "fcn-tiny"]),
+    default=None,
+    help="Untrained model of this architecture instead of a CHECKPOINT (or the expected "
+    "architecture of the CHECKPOINT).",
+)
+@click.option(
+    "--class",
+    "classes",
+    type=int,
+    multiple=True,
+    help="Class whose logit is differentiated (repeat for per-class ERFs; default 1, road).",
+)
+@click.option("--size", type=int, default=512, show_default=True, help="Centre chip side (px).")
+@click.option(
+    "--point",
+    "points",
+    multiple=True,
+    help="Output pixel ROW,COL in the chip (repeat; default: the chip centre).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the ERF plot (PNG; one per class: NAME-classK.png with several classes).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of an untrained model.")
+@json_option
+@overwrite_option
+def erf_command(
+    inputs: tuple[Path, ...],
+    arch: str | None,
+    classes: tuple[int, ...],
+    size: int,
+    points: tuple[str, ...],
+    plot: Path | None,
+    seed: int,
+    as_json: bool,
+    overwrite: bool,
+) -> None:
+    """Effective receptive field of CHECKPOINT (or --arch) on IMAGES, and the theoretical one.
+
+    Usage: terrabit segment erf CHECKPOINT IMAGES... or terrabit segment erf --arch
+    unet-r18 IMAGES.... IMAGES are six-band rasters (normalized like training) or .npy
+    model inputs; the centre --size chip of each is used.
+
+    Example: terrabit segment erf --arch unet-r18 scene.tif --size 256 --json
+    """
+    from terrabit._atomic import check_output
+    from terrabit.errors import InvalidInputError
+
+    items = list(inputs)
+    checkpoint = None
+    if items and items[0].suffix.lower() in (".pt", ".pth", ".ckpt"):
+        checkpoint = items.pop(0)
+    if checkpoint is None and arch is None:
+        raise InvalidInputError(
+            "give a CHECKPOINT (.pt) before the IMAGES, or --arch for an untrained model"
+        )
+    if not items:
+        raise InvalidInputError("no IMAGES given; pass rasters (.tif) or arrays (.npy)")
+    targets = list(classes) or [1]
+    pixels: list[tuple[int, int]] | None = None
+    if points:
+        try:
+            pixels = [(int(a), int(b)) for a, b in (p.split(",") for p in points)]
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"--point must be ROW,COL integers, e.g. --point 256,256; got {list(points)}"
+            ) from exc
+    plots = []
+    if plot is not None:
+        plots = [
+            plot if len(targets) == 1 else plot.with_name(f"{plot.stem}-class{k}{plot.suffix}")
+            for k in targets
+        ]
+        for p in plots:
+            check_output(p, overwrite=overwrite, option="--plot")
+
+    import torch
+
+    from terrabit.segment.data import Normalization
+    from terrabit.segment.erf import (
+        effective_receptive_field,
+        plot_erf,
+        read_chips,
+        theoretical_receptive_field,
+    )
+    from terrabit.segment.models import build_model, load_checkpoint
+
+    norm = None
+    if checkpoint is not None:
+        model, meta = load_checkpoint(checkpoint, arch=arch)
+        name = str(meta["arch"])
+        if meta.get("norm"):
+            norm = Normalization(**meta["norm"])
+    else:
+        assert arch is not None
+        torch.manual_seed(seed)
+        model, name = build_model(arch), arch
+    images = read_chips(items, size=size, norm=norm)
+    result: dict[str, Any] = {
+        "arch": name,
+        "images": len(items),
+        "size": size,
+        "theoretical_rf": theoretical_receptive_field(model, input_size=max(64, size)),
+        "classes": {},
+    }
+    for i, k in enumerate(targets):
+        erf = effective_receptive_field(model, images, target_class=k, points=pixels)
+        entry = erf.to_dict()
+        if plots:
+            entry["plot"] = str(plot_erf(erf, plots[i]))
+        result["classes"][str(k)] = entry
+    if as_json:
+        echo_json(result)
+        return
+    rows = {"arch": name, "theoretical RF (px)": f"{result['theoretical_rf']:g}"}
+    for k, entry in result["classes"].items():
+        d = ", ".join(f"{q} %: {v} px" for q, v in entry["diameters"].items())
+        rows[f"class {k} ERF diameter"] = d
+    _print(rows, "terrabit segment erf")
+
+
+@segment.command("train")
+@click.argument("config", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Override `out`.")
+@click.option("--epochs", type=int, default=None, help="Override `epochs`.")
+@json_option
+@overwrite_option
+def train_command(
+    config: Path, out: Path | None, epochs: int | None, as_json: bool, overwrite: bool
+) -> None:
+    """Train a water segmentation model from CONFIG (TOML or JSON).
+
+    Writes best.pt, last.pt and history.json (validation accuracy and IoU on a
+    geographically separate region) into the config's `out` folder.
+
+    Example: terrabit segment train water.toml --epochs 10
+    """
+    from terrabit.segment.train import load_config, train
+
+    cfg = load_config(config, out=str(out.resolve()) if out else None, epochs=epochs)
+    summary = train(cfg, overwrite=overwrite)
+    if as_json:
+        echo_json(summary)
+        return
+    last = summary["val"]
+    _print(
+        {
+            "out": summary["out"],
+            "best": f"{summary['best']} (epoch {summary['best_epoch']})",
+            "val accuracy": f"{last['val_accuracy']:.4f}",
+            "val IoU": f"{last['val_iou']:.4f}",
+            "seconds": f"{summary['seconds']:.1f}",
+        },
+        "terrabit segment train",
+    )
+
+
+@segment.command("predict")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output COG (.tif) of class probabilities.",
+)
+@click.option("--size", type=int, default=512, show_default=True, help="Tile side (px).")
+@click.option(
+    "--stride", type=int, default=None, help="Tile step (px); default 7/8 of --size (448)."
+)
+@click.option(
+    "--blend",
+    type=click.Choice(["cosine", "center"]),
+    default="cosine",
+    show_default=True,
+    help="How overlapping tiles' probabilities are combined.",
+)
+@click.option("--batch-size", type=int, default=4, show_default=True, help="Tiles per pass.")
+@click.option(
+    "--arch",
+    type=click.Choice(["deeplabv3-r50", "unet-r18", "fcn-tiny"]),
+    default=None,
+    help="Refuse a CHECKPOINT of another architecture.",
+)
+@json_option
+@overwrite_option
+def predict_command(
+    checkpoint: Path,
+    scenes: tuple[Path, ...],
+    output: Path,
+    size: int,
+    stride: int | None,
+    blend: str,
+    batch_size: int,
+    arch: str | None,
+    as_json: bool,
+    overwrite: bool,
+) -> None:
+    """Predict SCENE (one six-band raster, or band rasters in order) with CHECKPOINT.
+
+    Tiles cover the whole scene; soft outputs are blended and written as a tiled,
+    deflate COG with overviews, pixel-aligned with the scene (same CRS, transform, shape).
+
+    Example: terrabit segment predict runs/water/best.pt scene.tif -o water.tif
+    """
+    from terrabit.segment.predict import predict_scene
+
+    summary = predict_scene(
+        checkpoint,
+        list(scenes),
+        output,
+        size=size,
+        stride=stride,
+        blend=blend,
+        batch_size=batch_size,
+        arch=arch,
+        overwrite=overwrite,
+    )
+    if as_json:
+        echo_json(summary)
+        return
+    _print(summary, "terrabit segment predict")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def _print(summary: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:,.4g}"
+        table.add_row(key, str(value))
+    Console().print(table)
