@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus._fixture import write_input
 
@@ -101,7 +102,8 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
     """Bytes fetched for boxes of several sizes vs the bytes of the rows inside them."""
     rng = np.random.default_rng(seed)
     results = []
-    columns = ["id", "geometry", "bbox", "embedding"]  # what a bbox read of id+code fetches
+    # what a region read of id + code fetches: those columns and the bbox it filters on
+    columns = ["id", "bbox", "embedding"]
     with open_corpus(corpus, verify="footer") as c:
         manifest_bytes = c.bytes_read
         anchors = c.read(columns=["bbox"]).column("bbox")
@@ -131,13 +133,12 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
                 )
                 shards = c.select_shards(box).column("path").to_pylist()
                 # footers are fetched once per shard and cached; count them apart
-                c.source.close()
-                c._footers.clear()
+                c.drop_caches()
                 c.source.bytes_read = 0
                 for path in shards:
                     c.footer(path)
                 footer += c.source.bytes_read
-                c.source.close()
+                c.drop_caches(footers=False)
                 c.source.bytes_read = 0
                 table = c.read(box, columns=["id", "embedding"])
                 fetched += c.source.bytes_read
@@ -148,7 +149,7 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
                     if t.num_rows:
                         n = c._filter(t, [box], None, None).num_rows
                         inside += n * per_row[path]
-                c.source.close()
+                c.drop_caches(footers=False)
             results.append(
                 {
                     "box_deg": size,
@@ -172,7 +173,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-rows", type=int, default=100_000)
-    parser.add_argument("--row-group-rows", type=int, default=512)
+    parser.add_argument("--row-group-rows", type=int, default=fmt.DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument(
         "--noise", type=float, default=0.2, help="Embedding noise; 100 gives random codes."
     )

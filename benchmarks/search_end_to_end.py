@@ -2,11 +2,13 @@
 
     python benchmarks/search_end_to_end.py [--rows 400000] [--dims 64] [--region-rows 100000]
         [--queries 20] [--noise 0.2] [--workdir DIR] [--input WORLD/patches]
+        [--rerank int8,int4,norm+pca:64+int8]
 
 A world-like input (``terrabit.corpus._fixture``: patches clustered around towns), or
 ``--input`` (e.g. the patches of ``terrabit world OUT --n 400000 --dim 256 --no-aef``),
-is published three times: ``binary`` codes alone, and with an ``int8`` and an ``int4``
-rerank column. Then:
+is published ``binary`` codes alone, and once per ``--rerank`` spec with that rerank
+column (default ``int8,int4,norm+pca:64+int8``: the last one is the recommended
+recipe, 64 B/row). Then:
 
 1. **End to end**: a bbox grown around the densest town until it holds about
    ``--region-rows`` patches; one exemplar (an id inside it), ``topk`` k=50.
@@ -21,10 +23,10 @@ rerank column. Then:
    and max fraction of shards scanned (the result is checked against a full scan).
 3. **Rerank recall@10** against float32 cosine (the input vectors) over the region's
    candidates, for plain Hamming and for int8 / int4 rerank columns with Hamming
-   shortlists of 1000, 5000, 10 % and 100 % of the candidates (ms: region cached);
-   and the asymmetric estimator (float query against the 1-bit codes): alone with the
-   raw float vector, and as the shortlist of an int8 / int4 re-rank (query = the
-   exemplar's decoded rerank code).
+   shortlists of 1000, 5000, 10 % and 100 % of the candidates (ms: region cached), with
+   each rerank column's bytes per row; and the asymmetric estimator (float query against
+   the 1-bit codes): alone with the raw float vector, and as the shortlist of each
+   re-rank (query = the exemplar's decoded rerank code).
 
 Everything is seeded; times vary with the machine's load (2 shared cores here).
 """
@@ -91,14 +93,22 @@ def main() -> None:
         help="publish this GeoParquet file or folder (e.g. a `terrabit world` OUT/patches) "
         "instead of the fixture",
     )
+    ap.add_argument(
+        "--rerank",
+        default="int8,int4,norm+pca:64+int8",
+        help="rerank codec specs to publish and compare (comma-separated)",
+    )
     args = ap.parse_args()
+    reranks = [r for r in args.rerank.split(",") if r]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="terrabit-search-bench-"))
     inp_path = work / "input.parquet"
     if args.input is not None:
         inp_path = Path(args.input)
     elif not inp_path.exists():
         write_input(inp_path, rows=args.rows, dims=args.dims, seed=7, noise=args.noise)
-    dirs = {"binary": work / "c-binary", "int8": work / "c-int8", "int4": work / "c-int4"}
+    dirs = {"binary": work / "c-binary"}
+    for spec in reranks:
+        dirs[spec] = work / ("c-" + spec.replace("+", "_").replace(":", "-").replace("=", "-"))
     t = time.perf_counter()
     for name, out in dirs.items():
         if not (out / "manifest.parquet").exists():
@@ -123,7 +133,7 @@ def main() -> None:
         "noise": None if args.input else args.noise,
         "region_bbox": box,
         "region_rows": len(inside),
-        "publish_seconds_all_three": round(publish_s, 1),
+        "publish_seconds_all": round(publish_s, 1),
     }
 
     # 1. end to end ------------------------------------------------------------------
@@ -176,11 +186,13 @@ def main() -> None:
     queries = rng.choice(inside, size=args.queries, replace=False)
     shortlists = [1000, 5000, len(inside) // 10, len(inside)]
     names = ["hamming", "asym-float-query"]
-    names += [f"{r}_shortlist_{m}" for r in ("int8", "int4") for m in shortlists]
-    names += [f"asym+{r}_shortlist_{m}" for r in ("int8", "int4") for m in (100, 1000)]
+    names += [f"{r}_shortlist_{m}" for r in reranks for m in shortlists]
+    names += [f"asym+{r}_shortlist_{m}" for r in reranks for m in (100, 1000)]
     recall: dict[str, list[float]] = {n: [] for n in names}
     timing: dict[str, list[float]] = {n: [] for n in names}
     corpora = {name: open_corpus(d) for name, d in dirs.items()}
+    for spec in reranks:
+        report[f"rerank_bytes_per_row_{spec}"] = corpora[spec].metadata["rerank_code_size"]
     try:
         for q in queries:
             cos = Xr @ (X[q] / np.linalg.norm(X[q]))

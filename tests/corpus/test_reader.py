@@ -14,8 +14,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from terrabit.corpus import ObjectStoreSource, open_source
+from terrabit.corpus import ObjectStoreSource, open_source, validate_corpus
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.errors import (
@@ -138,20 +140,74 @@ def corrupt_copy(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]
     yield copy, path
 
 
-def test_flipped_byte_is_caught_by_the_checksum(corrupt_copy: tuple[Path, str]) -> None:
+def _flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _chunk_offset(path: Path, leaf: str, group: int = 0) -> int:
+    md = pq.read_metadata(path)
+    names = [md.schema.column(j).path for j in range(md.num_columns)]
+    offset, length = fmt.chunk_ranges(md)[group * md.num_columns + names.index(leaf)]
+    return offset + length // 2
+
+
+def test_flipped_byte_is_caught_by_the_chunk_checksum(corrupt_copy: tuple[Path, str]) -> None:
     copy, path = corrupt_copy
-    data = bytearray((copy / path).read_bytes())
-    data[10] ^= 0xFF
-    (copy / path).write_bytes(bytes(data))
+    _flip(copy / path, 10)  # inside the first chunk: row group 0, column id
+    for verify in ("auto", "footer"):
+        with (
+            open_corpus(copy, verify=verify) as c,  # type: ignore[arg-type]
+            pytest.raises(
+                CorpusIntegrityError,
+                match=rf"^shard {path} .*column chunk 'id' of row group 0 differs from its "
+                "checksum; the corpus changed after publishing",
+            ),
+        ):
+            c.read(columns=["id"])
     with (
-        open_corpus(copy) as c,
+        open_corpus(copy, verify="full") as c,
         pytest.raises(
             CorpusIntegrityError, match=rf"shard {path} .*checksum .* differs from the manifest"
         ),
     ):
-        c.read()
-    with open_corpus(copy, verify="footer") as c:  # a data-page flip passes the footer check
+        c.read(columns=["id"])
+    with open_corpus(copy) as c:  # only what is read is checked: other columns read fine
+        assert c.read(columns=["embedding"]).num_rows == 3000
+        assert validate_corpus(c)  # the deep check hashes everything
+
+
+def test_integrity_costs_only_what_is_read(corrupt_copy: tuple[Path, str]) -> None:
+    copy, path = corrupt_copy
+    _flip(copy / path, _chunk_offset(copy / path, "embedding", group=0))
+    md = pq.read_metadata(copy / path)
+    names = [md.schema.column(j).path for j in range(md.num_columns)]
+    ranges = fmt.chunk_ranges(md)
+    embedding = sum(n for k, (_, n) in enumerate(ranges) if names[k % len(names)] == "embedding")
+    with open_corpus(copy) as c:
         c.footer(path)
+        before = c.bytes_read
+        c.read_shard(path, columns=["id", "datetime"])  # the flipped chunk is not read
+        assert 0 < c.bytes_read - before <= sum(n for _, n in ranges) - embedding
+        with pytest.raises(CorpusIntegrityError, match=r"column chunk 'embedding' of row group 0"):
+            c.read_shard(path, columns=["embedding"])
+
+
+def test_chunks_read_once_are_kept(corpus_dir: Path) -> None:
+    with open_corpus(corpus_dir) as c:
+        box = (-20.0, -20.0, 40.0, 40.0)
+        first = c.read(box, columns=["id", "embedding"])
+        fetched = c.bytes_read
+        again = c.read(box, columns=["id", "embedding"])
+        assert c.bytes_read == fetched  # served from the verified chunks kept in memory
+        assert again.equals(first)
+        c.source.close()  # byte ranges dropped: the decoded row groups are kept
+        assert c.read(box, columns=["id", "embedding"]).equals(first)
+        assert c.bytes_read == fetched
+        c.drop_caches(footers=False)
+        assert c.read(box, columns=["id", "embedding"]).equals(first)
+        assert c.bytes_read > fetched
 
 
 def test_replaced_shard_is_caught_by_rows_or_footer(
@@ -252,3 +308,40 @@ def test_range_file_and_open_source() -> None:
         open_source("ftp://x/y")
     pytest.importorskip("obstore")
     assert type(open_source("s3://bucket/prefix")).__name__ == "ObjectStoreSource"
+
+
+def test_deep_validation_names_the_corrupt_chunk(corpus_dir: Path) -> None:
+    from terrabit.corpus._validate import _check_chunks
+
+    path = pq.read_table(corpus_dir / fmt.MANIFEST_NAME).column("path")[0].as_py()
+    data = bytearray((corpus_dir / path).read_bytes())
+    md = pq.read_metadata(corpus_dir / path)
+    assert _check_chunks(path, md, bytes(data)) == []
+    offset = _chunk_offset(corpus_dir / path, "embedding")
+    data[offset] ^= 1
+    assert _check_chunks(path, md, bytes(data)) == [
+        f"{path}: 1 column chunks differ from their checksums (first: column 'embedding' of "
+        "row group 0)"
+    ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cx=st.floats(-180, 180),
+    cy=st.floats(-80, 80),
+    size=st.sampled_from([0.05, 0.3, 1.0, 4.0, 20.0]),
+    columns=st.sampled_from([["id"], ["id", "embedding"], ["bbox", "id"]]),
+)
+def test_two_step_region_reads_match_brute_force(
+    corpus_dir: Path, cx: float, cy: float, size: float, columns: list[str]
+) -> None:
+    ids, geoms, _ = _all_rows(corpus_dir)
+    box = (cx - size, max(-90.0, cy - size / 2), min(180.0, cx + size), min(90.0, cy + size / 2))
+    box = (max(-180.0, box[0]), box[1], box[2], box[3])
+    expected = sorted(i for i, g in zip(ids, geoms, strict=True) if g.intersects(shapely.box(*box)))
+    with open_corpus(corpus_dir) as c:
+        got = c.read(box, columns=columns)
+        assert got.column_names == columns
+        assert sorted(got.column("id").to_pylist()) == expected

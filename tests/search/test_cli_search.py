@@ -178,3 +178,42 @@ def test_asymmetric_flag(rerank_dir: Path, busy_box: Any, inside: list[str]) -> 
     )  # fmt: skip
     assert code == 0, err
     assert len(json.loads(out)["results"]) == 4
+
+
+@pytest.fixture(scope="module")
+def labelled_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus with pass-through columns ``label`` and ``year``."""
+    from terrabit.corpus import publish
+    from terrabit.corpus._fixture import write_input
+
+    root = tmp_path_factory.mktemp("search-labelled")
+    src = write_input(root / "in.parquet", rows=300, dims=16, seed=2)
+    publish(src, root / "c", keep=["label", "year"], max_rows=60, show_progress=False)
+    return root / "c"
+
+
+def test_human_table_shows_passthrough_columns(labelled_dir: Path) -> None:
+    from terrabit.corpus import open as open_corpus
+    from terrabit.search.attributes import passthrough_columns, row_attributes
+    from terrabit.search.query import search as run_search
+
+    src = pq.read_table(labelled_dir.parent / "in.parquet", columns=["id", "label", "year"])
+    truth = {r["id"]: (r["label"], r["year"]) for r in src.to_pylist()}
+    with open_corpus(labelled_dir) as c:
+        assert passthrough_columns(c) == ["label", "year"]
+        result = run_search(c, None, positives=["p000000007"], k=40)
+        attrs = row_attributes(c, result.shown)
+    assert sorted(attrs) == sorted(result.shown.column("id").to_pylist())
+    assert all((a["label"], a["year"]) == truth[i] for i, a in attrs.items())
+    code, out, err = _run("search", labelled_dir, "--global", "--positive", "p000000007", "-k", 3)
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if " rank " in line or "rank" in line.split())
+    assert "label" in header and "year" in header
+    best = result.shown.column("id")[0].as_py()
+    best_line = next(line for line in out.splitlines() if best in line)
+    assert truth[best][0] in best_line
+    code, out, err = _run(
+        "search", labelled_dir, "--global", "--positive", "p000000007", "-k", 3, "--json"
+    )
+    assert code == 0, err
+    assert set(json.loads(out)["results"][0]) == {"id", "score", "rank"}  # --json unchanged

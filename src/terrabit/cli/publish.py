@@ -41,8 +41,15 @@ __all__ = ["publish"]
 )
 @click.option("--id-col", default="id", show_default=True, help="Input id column.")
 @click.option("--geometry-col", default="geometry", show_default=True, help="WKB column.")
-@click.option("--embedding-col", default="embedding", show_default=True, help="Float vectors.")
+@click.option(
+    "--embedding-col",
+    default="embedding",
+    show_default=True,
+    help="Float vectors, or packed binary codes (used as is with --codec binary).",
+)
 @click.option("--time-col", default=None, help="Timestamp column [default: datetime if present].")
+@click.option("--lon-col", default=None, help="Longitude column (point footprints, no WKB).")
+@click.option("--lat-col", default=None, help="Latitude column (with --lon-col).")
 @click.option(
     "--keep",
     multiple=True,
@@ -74,6 +81,8 @@ def publish(
     geometry_col: str,
     embedding_col: str,
     time_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
     keep: tuple[str, ...],
     drop_invalid: bool,
     sample_rows: int,
@@ -95,6 +104,8 @@ def publish(
         geometry_col=geometry_col,
         embedding_col=embedding_col,
         time_col=time_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
         keep=tuple(name for value in keep for name in value.split(",") if name),
         drop_invalid=drop_invalid,
         sample_rows=sample_rows,

@@ -57,6 +57,12 @@ def _exemplar(text: str, option: str) -> Any:
     is_flag=True,
     help="Exact top-k over the whole corpus, best shards first.",
 )
+@click.option(
+    "--max-shards",
+    type=int,
+    default=None,
+    help="With --global: scan at most this many shards (stats say if still exact).",
+)
 @click.option("--no-rerank", is_flag=True, help="Do not re-rank with the rerank column.")
 @click.option(
     "--asymmetric",
@@ -81,6 +87,7 @@ def search(
     year: int | None,
     dedupe: bool,
     global_: bool,
+    max_shards: int | None,
     no_rerank: bool,
     asymmetric: bool,
     output: str | None,
@@ -126,18 +133,38 @@ def search(
             year=year,
             dedupe=dedupe,
             global_=global_,
+            max_shards=max_shards,
             rerank=not no_rerank,
             asymmetric=asymmetric,
         )
+        attributes = {} if as_json else _attributes(c, result)
     if output is not None:
         export(result, output, overwrite=overwrite)
     if as_json:
         echo_json(result.to_json())
         return
-    _print_table(result, output)
+    _print_table(result, output, attributes)
 
 
-def _print_table(result: Any, output: str | None) -> None:
+_LIMIT = 100  # rows the human table prints
+
+
+def _attributes(corpus: Any, result: Any) -> dict[str, dict[str, Any]]:
+    """Pass-through columns (label, year, ...) of the rows the table prints."""
+    from terrabit.search.attributes import row_attributes
+
+    return row_attributes(corpus, result.shown.slice(0, _LIMIT))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_table(result: Any, output: str | None, attributes: dict[str, dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -150,11 +177,12 @@ def _print_table(result: Any, output: str | None) -> None:
         f"{stats['seconds'] * 1000:.0f} ms)"
     )
     table = Table(title=title)
-    for name in ("rank", "id", "score", "value", "lon", "lat"):
+    extra = list(dict.fromkeys(name for attrs in attributes.values() for name in attrs))
+    for name in ("rank", "id", "score", "value", "lon", "lat", *extra):
         table.add_column(name, justify="left" if name == "id" else "right")
     import shapely
 
-    limit = 100
+    limit = _LIMIT
     geoms = shapely.from_wkb(
         shown.column("geometry").slice(0, limit).to_numpy(zero_copy_only=False)
     )
@@ -169,13 +197,25 @@ def _print_table(result: Any, output: str | None) -> None:
         )
     ):
         pt = centres[i]
+        attrs = attributes.get(ident, {})
         table.add_row(
-            str(rank), ident, f"{score:.4g}", f"{value:.4g}", f"{pt.x:.5f}", f"{pt.y:.5f}"
+            str(rank),
+            ident,
+            f"{score:.4g}",
+            f"{value:.4g}",
+            f"{pt.x:.5f}",
+            f"{pt.y:.5f}",
+            *(_cell(attrs.get(name)) for name in extra),
         )
     console.print(table)
     if shown.num_rows > limit:
         console.print(f"… {shown.num_rows - limit} more rows (use -o OUT.parquet or --json)")
     if result.reason:
         console.print(f"empty result: {result.reason}")
+    if stats.get("exact") is False:
+        console.print(
+            f"not exact: --max-shards stopped the scan after {stats['shards_scanned']} of "
+            f"{stats['shards_total']} shards while a better row could remain"
+        )
     if output:
         console.print(f"wrote {output}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,10 +22,120 @@ import shapely
 from terrabit.corpus.format import RESERVED_COLUMNS
 from terrabit.errors import InvalidInputError
 
-__all__ = ["Batch", "InputSet", "find_inputs", "first_items"]
+__all__ = [
+    "STREAM_BUFFER",
+    "Batch",
+    "InputPath",
+    "InputSet",
+    "URLInput",
+    "find_inputs",
+    "first_items",
+    "open_input",
+    "prefetch",
+    "string_hashes",
+]
 
 _F32 = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
+_T = TypeVar("_T")
+
+STREAM_BUFFER = 1 << 20
+"""Parquet read buffer: column chunks are streamed page by page, never read whole."""
+
+_HASH_MULT = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def string_hashes(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each string (vectorised; equal strings, equal hashes).
+
+    A positional polynomial over the UTF-8 bytes plus the length, finished with the
+    splitmix64 mixer. Used to find candidate duplicate ids in one pass; colliding
+    hashes are then compared exactly.
+
+    Examples
+    --------
+    >>> h = string_hashes(pa.array(["a", "bc", "a", ""]))
+    >>> bool(h[0] == h[2]), bool(h[0] != h[1]), len(set(h.tolist()))
+    (True, True, 3)
+    """
+    arr = pc.cast(values, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if arr.null_count:
+        arr = arr.fill_null("")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    starts = (offsets[:-1] - offsets[0]).astype(np.int64)
+    lengths = np.diff(offsets).astype(np.int64)
+    h = lengths.astype(np.uint64) * _MIX2
+    if len(data):
+        owner = np.repeat(np.arange(n), lengths)
+        pos = np.arange(len(data), dtype=np.int64) - starts[owner]
+        powers = np.cumprod(np.full(int(lengths.max()), _HASH_MULT, dtype=np.uint64))
+        with np.errstate(over="ignore"):
+            terms = (data.astype(np.uint64) + np.uint64(1)) * powers[pos]
+        nonempty = lengths > 0
+        h[nonempty] += np.add.reduceat(terms, starts[nonempty])
+    with np.errstate(over="ignore"):
+        h ^= h >> np.uint64(30)
+        h *= _MIX1
+        h ^= h >> np.uint64(27)
+        h *= _MIX2
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def prefetch(items: Iterable[_T], depth: int = 2) -> Iterator[_T]:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (order kept).
+
+    Parquet decoding and numpy release the GIL, so reading the next batch overlaps with
+    encoding this one. An exception in the producer is raised in the consumer; closing
+    the consumer stops the producer.
+
+    Examples
+    --------
+    >>> list(prefetch(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put((False, item)):
+                    return
+            put((True, None))
+        except BaseException as exc:  # handed to the consumer
+            put((True, exc))
+
+    worker = threading.Thread(target=run, name="terrabit-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            done, item = box.get()
+            if done:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def first_items(values: Sequence[Any], n: int = 10) -> str:
@@ -39,16 +151,61 @@ def first_items(values: Sequence[Any], n: int = 10) -> str:
     return f"{shown}{more}"
 
 
-def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Expand files, folders (``*.parquet`` below them) and globs to a sorted file list."""
+class URLInput:
+    """One remote input file (``http(s)://``, ``s3://``, ...), read with range requests
+    through :mod:`terrabit.corpus.sources`."""
+
+    def __init__(self, url: str) -> None:
+        from terrabit.corpus.sources import open_source  # lazy: sources is optional here
+
+        self.url = url
+        root, _, self.name = url.rstrip("/").rpartition("/")
+        self._source = open_source(root, cache_bytes=_URL_CACHE_BYTES)
+
+    def open(self) -> Any:
+        """A fresh seekable file over the URL (each reader gets its own position)."""
+        try:
+            self._source.size(self.name)
+        except FileNotFoundError as exc:
+            raise InvalidInputError(f"input {self.url!r} does not exist") from exc
+        return self._source.open(self.name)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __lt__(self, other: URLInput) -> bool:
+        return self.url < other.url
+
+
+InputPath = Path | URLInput
+_URL_CACHE_BYTES = 8 << 20
+
+
+def open_input(path: InputPath) -> Any:
+    """What ``pyarrow.parquet.ParquetFile`` reads for an input: a local path or a file
+    over a URL."""
+    return path.open() if isinstance(path, URLInput) else str(path)
+
+
+def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[InputPath]:
+    """Expand files, folders (``*.parquet`` below them), globs and file URLs to a sorted
+    list (local files first)."""
     found: set[Path] = set()
+    urls: dict[str, URLInput] = {}
     for item in inputs:
         text = os.fspath(item)
-        if "://" in text:
-            raise InvalidInputError(
-                f"input {text!r} is a URL; publish reads local files only for now — "
-                "download it first"
-            )
+        if "://" in text and not text.startswith("file://"):
+            if any(ch in text for ch in "*?[") or text.endswith("/"):
+                raise InvalidInputError(
+                    f"input {text!r}: a URL input must name one Parquet file (no folders or "
+                    "globs over URLs); list the files"
+                )
+            try:
+                urls.setdefault(text, URLInput(text))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"input {text!r}: {exc}") from exc
+            continue
+        text = text.removeprefix("file://")
         path = Path(text)
         if path.is_dir():
             found.update(p for p in path.rglob("*.parquet") if p.is_file())
@@ -63,12 +220,13 @@ def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
             raise InvalidInputError(
                 f"input {text!r} does not exist; pass GeoParquet files, folders or globs"
             )
-    if not found:
+    if not found and not urls:
         raise InvalidInputError(
             "no input files: the inputs hold no *.parquet file; pass GeoParquet files, "
             "folders or globs"
         )
-    return sorted(p.resolve() for p in found)
+    local: list[InputPath] = sorted(p.resolve() for p in found)
+    return local + [urls[k] for k in sorted(urls)]
 
 
 @dataclass
@@ -98,14 +256,23 @@ class InputSet:
         time_col: str | None = None,
         keep: Sequence[str] = (),
         drop_invalid: bool = False,
+        lon_col: str | None = None,
+        lat_col: str | None = None,
     ) -> None:
+        if (lon_col is None) != (lat_col is None):
+            raise InvalidInputError(
+                "pass both --lon-col and --lat-col (point footprints) or neither (WKB geometry)"
+            )
         self.paths = find_inputs(inputs)
         self.id_col = id_col
         self.geometry_col = geometry_col
+        self.lon_col = lon_col
+        self.lat_col = lat_col
+        self.packed = False  # embeddings already packed binary codes, used as is
         self.embedding_col = embedding_col
         self.keep = list(keep)
         self.drop_invalid = drop_invalid
-        self.files = [pq.ParquetFile(p) for p in self.paths]
+        self.files = [pq.ParquetFile(open_input(p)) for p in self.paths]
         self.rows = sum(f.metadata.num_rows for f in self.files)
         first = self.files[0].schema_arrow
         self.time_col = time_col
@@ -119,7 +286,16 @@ class InputSet:
             d = self._fixed_dims(path, schema.field(embedding_col).type)
             if d is not None:
                 dims.setdefault(d, []).append(path.name)
-            self._transformers.append(self._transformer(path, pfile))
+            self._transformers.append(
+                None if lon_col is not None else self._transformer(path, pfile)
+            )
+        kinds = {self._is_packed(f.schema_arrow.field(embedding_col).type) for f in self.files}
+        if len(kinds) > 1:
+            raise InvalidInputError(
+                "some inputs hold float embeddings and others packed binary codes; publish "
+                "them separately"
+            )
+        self.packed = kinds.pop()
         if len(dims) > 1:
             parts = "; ".join(
                 f"{d} in {first_items(names, 3)}" for d, names in sorted(dims.items())
@@ -132,12 +308,13 @@ class InputSet:
         self.keep_fields = [first.field(name) for name in self.keep]
 
     # ----------------------------------------------------------------- checks
-    def _check_columns(self, path: Path, schema: pa.Schema) -> None:
-        named = {
-            "--id-col": self.id_col,
-            "--geometry-col": self.geometry_col,
-            "--embedding-col": self.embedding_col,
-        }
+    def _check_columns(self, path: InputPath, schema: pa.Schema) -> None:
+        named = {"--id-col": self.id_col, "--embedding-col": self.embedding_col}
+        if self.lon_col is not None and self.lat_col is not None:
+            named["--lon-col"] = self.lon_col
+            named["--lat-col"] = self.lat_col
+        else:
+            named["--geometry-col"] = self.geometry_col
         if self.time_col is not None:
             named["--time-col"] = self.time_col
         for name in self.keep:
@@ -156,7 +333,17 @@ class InputSet:
                 f"--keep {clash} would clash with corpus columns {list(RESERVED_COLUMNS)}; "
                 "rename those input columns first"
             )
-        gtype = schema.field(self.geometry_col).type
+        if self.lon_col is not None and self.lat_col is not None:
+            for opt, name in (("--lon-col", self.lon_col), ("--lat-col", self.lat_col)):
+                ctype = schema.field(name).type
+                if not (pa.types.is_floating(ctype) or pa.types.is_integer(ctype)):
+                    raise InvalidInputError(
+                        f"{path.name}: {opt} column {name!r} is {ctype}, not a number of degrees"
+                    )
+            return_geometry = False
+        else:
+            return_geometry = True
+        gtype = schema.field(self.geometry_col).type if return_geometry else pa.binary()
         if not (pa.types.is_binary(gtype) or pa.types.is_large_binary(gtype)):
             raise InvalidInputError(
                 f"{path.name}: geometry column {self.geometry_col!r} is {gtype}, not WKB "
@@ -169,7 +356,19 @@ class InputSet:
                     f"{path.name}: time column {self.time_col!r} is {ttype}, not a timestamp"
                 )
 
-    def _fixed_dims(self, path: Path, etype: pa.DataType) -> int | None:
+    @staticmethod
+    def _is_packed(etype: pa.DataType) -> bool:
+        return bool(
+            pa.types.is_fixed_size_binary(etype)
+            or pa.types.is_binary(etype)
+            or pa.types.is_large_binary(etype)
+        )
+
+    def _fixed_dims(self, path: InputPath, etype: pa.DataType) -> int | None:
+        if pa.types.is_fixed_size_binary(etype):
+            return 8 * int(etype.byte_width)
+        if self._is_packed(etype):
+            return None
         if (
             pa.types.is_fixed_size_list(etype)
             or pa.types.is_list(etype)
@@ -183,10 +382,10 @@ class InputSet:
             return int(etype.list_size) if pa.types.is_fixed_size_list(etype) else None
         raise InvalidInputError(
             f"{path.name}: embedding column {self.embedding_col!r} is {etype}; expected a "
-            "list or fixed-size list of floats (pre-packed binary codes are not supported)"
+            "list or fixed-size list of floats, or packed binary codes (fixed_size_binary)"
         )
 
-    def _transformer(self, path: Path, pfile: pq.ParquetFile) -> Any:
+    def _transformer(self, path: InputPath, pfile: pq.ParquetFile) -> Any:
         raw = (pfile.schema_arrow.metadata or {}).get(b"geo")
         if raw is None:
             return None
@@ -212,9 +411,9 @@ class InputSet:
 
     # ------------------------------------------------------------------ reading
     def batch_rows(self) -> int:
-        """Rows per batch so that a float batch stays near 64 MB."""
+        """Rows per batch so that a float batch stays near 32 MB (cache friendly)."""
         d = self.dims or 1024
-        return int(max(1024, min(65536, (64 << 20) // (4 * d))))
+        return int(max(1024, min(65536, (32 << 20) // (4 * d))))
 
     def iter_batches(
         self, *, embeddings: bool, extra: bool, cache: Path | None = None
@@ -226,7 +425,7 @@ class InputSet:
         parsing the WKB again.
         """
         for i, (path, pfile) in enumerate(zip(self.paths, self.files, strict=True)):
-            cols = [self.id_col, self.geometry_col]
+            cols = [self.id_col, *self._geometry_cols()]
             if embeddings:
                 cols.append(self.embedding_col)
             if extra:
@@ -239,8 +438,16 @@ class InputSet:
             offset = 0
             # a fresh reader per pass, without pre-buffering: a pre-buffering reader keeps
             # every column chunk it has read, i.e. the whole input, until it is dropped
-            reader = pq.ParquetFile(path, pre_buffer=False, metadata=pfile.metadata)
-            for rb in reader.iter_batches(batch_size=self.batch_rows(), columns=cols):
+            reader = pq.ParquetFile(
+                open_input(path),
+                pre_buffer=False,
+                buffer_size=STREAM_BUFFER,
+                metadata=pfile.metadata,
+            )
+            batches = reader.iter_batches(
+                batch_size=self.batch_rows(), columns=cols, use_threads=False
+            )
+            for rb in batches:
                 cached = None
                 if reading:
                     assert cache_file is not None
@@ -256,8 +463,29 @@ class InputSet:
                         fh.write(np.ascontiguousarray(batch.all_bounds).tobytes())
                 yield batch
 
+    def _geometry_cols(self) -> list[str]:
+        if self.lon_col is not None and self.lat_col is not None:
+            return [self.lon_col, self.lat_col]
+        return [self.geometry_col]
+
+    def _point_bounds(self, rb: pa.RecordBatch) -> _F64:
+        """Bounds of the lon/lat points; NaN rows for null or out-of-range points."""
+        assert self.lon_col is not None and self.lat_col is not None
+        xy = [
+            np.asarray(
+                pc.cast(rb.column(c), pa.float64()).fill_null(np.nan).to_numpy(), dtype=np.float64
+            )
+            for c in (self.lon_col, self.lat_col)
+        ]
+        bounds = np.column_stack([xy[0], xy[1], xy[0], xy[1]])
+        with np.errstate(invalid="ignore"):
+            broken = ~np.isfinite(bounds).all(axis=1)
+            broken |= (np.abs(xy[0]) > 180) | (np.abs(xy[1]) > 90)
+        bounds[broken] = np.nan
+        return bounds
+
     def _geometry(
-        self, path: Path, col: pa.Array, file_index: int
+        self, path: InputPath, col: pa.Array, file_index: int
     ) -> tuple[npt.NDArray[np.object_], _F64]:
         """Parse (and reproject) WKB; bounds with NaN rows for bad geometries."""
         wkb = col.to_numpy(zero_copy_only=False)
@@ -306,7 +534,7 @@ class InputSet:
 
     def _validate(
         self,
-        path: Path,
+        path: InputPath,
         rb: pa.RecordBatch,
         file_index: int,
         *,
@@ -320,27 +548,29 @@ class InputSet:
                 f"{path.name}: {ids.null_count} rows have a null id; every row needs an id"
             )
         ids = pc.cast(ids, pa.string())
-        id_list = ids.to_numpy(zero_copy_only=False)
         bad = np.zeros(len(rb), dtype=bool)
         reasons: list[str] = []
 
-        gcol = rb.column(self.geometry_col)
-        if cached is None:
-            _, bounds = self._geometry(path, gcol, file_index)
-        else:
+        points = self.lon_col is not None
+        gcol = None if points else rb.column(self.geometry_col)
+        if cached is not None:
             bounds = cached
+        elif gcol is None:
+            bounds = self._point_bounds(rb)
+        else:
+            _, bounds = self._geometry(path, gcol, file_index)
         all_bounds = bounds
         broken = np.isnan(bounds[:, 0])
         if broken.any():
             bad |= broken
             reasons.append(
                 f"{int(broken.sum())} rows have a missing, empty, unreadable or out-of-range "
-                f"geometry (ids {first_items(id_list[broken].tolist())})"
+                f"geometry (ids {first_items(_ids_at(ids, broken))})"
             )
 
         X: _F32 | None = None
         if embeddings:
-            X, invalid, why = self._embedding(path, rb.column(self.embedding_col), id_list)
+            X, invalid, why = self._embedding(path, rb.column(self.embedding_col), ids)
             if invalid.any():
                 bad |= invalid
                 reasons.append(why)
@@ -350,7 +580,9 @@ class InputSet:
                 "to drop such rows (they are counted)"
             )
         keep_mask = ~bad
-        wkb = self._wkb_out(gcol, file_index) if embeddings else None
+        wkb = None
+        if embeddings:
+            wkb = _point_wkb(bounds) if gcol is None else self._wkb_out(gcol, file_index)
         time = None
         keep: dict[str, pa.Array] = {}
         if extra:
@@ -367,11 +599,43 @@ class InputSet:
             keep = {k: v.filter(mask) for k, v in keep.items()}
         return Batch(ids, wkb, bounds, X, time, keep, dropped=int(bad.sum()), all_bounds=all_bounds)
 
+    def _codes(
+        self, path: InputPath, col: pa.Array, ids: pa.Array, invalid: npt.NDArray[np.bool_]
+    ) -> tuple[Any, npt.NDArray[np.bool_], str]:
+        """Packed binary codes ``[n, code_size]`` uint8, used as they are."""
+        n = len(col)
+        if pa.types.is_fixed_size_binary(col.type):
+            size = int(col.type.byte_width)
+        else:
+            lengths = pc.binary_length(col).fill_null(-1).to_numpy()
+            if self.dims is None and (lengths >= 0).any():
+                self.dims = 8 * int(lengths[lengths >= 0][0])
+            size = (self.dims or 0) // 8
+            wrong = (lengths != size) & ~invalid
+            if wrong.any():
+                raise InvalidInputError(
+                    f"{path.name}: packed codes of mixed sizes: expected {size} bytes per row "
+                    f"(the first row's), but ids {first_items(_ids_at(ids, wrong))} differ"
+                )
+            col = col.fill_null(b"\0" * size).cast(pa.binary(size))
+        col = col.fill_null(b"\0" * size) if col.null_count else col
+        data = np.frombuffer(col.buffers()[1], dtype=np.uint8)
+        codes = data[col.offset * size : (col.offset + n) * size].reshape(n, size)
+        why = ""
+        if invalid.any():
+            why = (
+                f"{int(invalid.sum())} rows have a null embedding "
+                f"(ids {first_items(_ids_at(ids, invalid))})"
+            )
+        return codes, invalid, why
+
     def _embedding(
-        self, path: Path, col: pa.Array, id_list: npt.NDArray[Any]
+        self, path: InputPath, col: pa.Array, ids: pa.Array
     ) -> tuple[_F32, npt.NDArray[np.bool_], str]:
         n = len(col)
         invalid = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool).copy()
+        if self.packed:
+            return self._codes(path, col, ids, invalid)
         if pa.types.is_fixed_size_list(col.type):
             d = col.type.list_size
             flat = (
@@ -388,7 +652,10 @@ class InputSet:
             wrong = (lengths != d) & ~invalid
             if wrong.any():
                 rows = first_items(
-                    [f"{i} ({n_})" for i, n_ in zip(id_list[wrong], lengths[wrong], strict=True)]
+                    [
+                        f"{i} ({n_})"
+                        for i, n_ in zip(_ids_at(ids, wrong), lengths[wrong], strict=True)
+                    ]
                 )
                 raise InvalidInputError(
                     f"{path.name}: embeddings of mixed dimensions: expected {d} values per row "
@@ -401,10 +668,44 @@ class InputSet:
                     pc.list_flatten(col.filter(pa.array(ok))).to_numpy(zero_copy_only=False),
                     dtype=np.float32,
                 ).reshape(-1, d)
-        with np.errstate(invalid="ignore", over="ignore"):
-            invalid |= ~np.isfinite(X).all(axis=1)
-        why = (
-            f"{int(invalid.sum())} rows have a null, NaN or infinite embedding "
-            f"(ids {first_items(id_list[invalid].tolist())})"
-        )
+        invalid |= _non_finite_rows(X)
+        why = ""
+        if invalid.any():
+            why = (
+                f"{int(invalid.sum())} rows have a null, NaN or infinite embedding "
+                f"(ids {first_items(_ids_at(ids, invalid))})"
+            )
         return X, invalid, why
+
+
+def _point_wkb(bounds: _F64) -> pa.Array:
+    """Little-endian ISO WKB points at ``bounds[:, 0], bounds[:, 1]`` (21 bytes each)."""
+    n = len(bounds)
+    rec = np.zeros(
+        n, dtype=np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+    )
+    rec["order"] = 1
+    rec["kind"] = 1
+    rec["x"] = bounds[:, 0]
+    rec["y"] = bounds[:, 1]
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(21), n, [None, pa.py_buffer(rec)])
+    return fixed.cast(pa.binary())
+
+
+def _ids_at(ids: pa.Array, mask: npt.NDArray[np.bool_]) -> list[Any]:
+    """The ids of the rows where ``mask`` is set (for messages; converted only then)."""
+    return list(ids.filter(pa.array(mask)).to_pylist())
+
+
+def _non_finite_rows(X: _F32) -> npt.NDArray[np.bool_]:
+    """Rows holding a NaN or an infinity: a row sum (BLAS) is finite for the others,
+    except when it overflows, so only rows with a non-finite sum are checked exactly."""
+    if X.size == 0:
+        return np.zeros(len(X), dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = X @ np.ones(X.shape[1], dtype=X.dtype)
+        suspect = np.flatnonzero(~np.isfinite(sums))
+        out = np.zeros(len(X), dtype=bool)
+        if len(suspect):
+            out[suspect] = ~np.isfinite(X[suspect]).all(axis=1)
+    return out

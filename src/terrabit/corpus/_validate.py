@@ -70,7 +70,9 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
         except CorpusError as exc:
             problems.append(str(exc))
             continue
-        table = pq.ParquetFile(corpus.source.open(path), metadata=md).read()
+        data = corpus.source.read_all(path)
+        problems += _check_chunks(path, md, data)
+        table = pq.ParquetFile(pa.BufferReader(data), metadata=md).read()
         problems += _check_schema(path, table.schema, expected, meta["columns"])
         geo_raw = (md.metadata or {}).get(fmt.GEO_KEY)
         if geo_raw is None:
@@ -165,3 +167,25 @@ def _check_schema(path: str, schema: pa.Schema, expected: pa.Schema, columns: An
                 f"says {field.type}"
             )
     return problems
+
+
+def _check_chunks(path: str, md: pq.FileMetaData, data: bytes) -> list[str]:
+    """Every column chunk against ``terrabit.chunks`` (format 1.1; absent in 1.0)."""
+    try:
+        sums = fmt.read_chunk_checksums(md)
+    except CorpusError as exc:
+        return [f"{path}: {exc}"]
+    if sums is None:
+        return []
+    bad = [
+        k
+        for k, (offset, length) in enumerate(fmt.chunk_ranges(md))
+        if fmt.chunk_checksum(data[offset : offset + length]) != sums[k]
+    ]
+    if not bad:
+        return []
+    g, j = divmod(bad[0], md.num_columns)
+    return [
+        f"{path}: {len(bad)} column chunks differ from their checksums (first: column "
+        f"{md.schema.column(j).path!r} of row group {g})"
+    ]

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from terrabit.corpus import format as fmt
 >>> fmt.FORMAT_VERSION, fmt.MANIFEST_NAME
-('1.0', 'manifest.parquet')
+('1.1', 'manifest.parquet')
 >>> fmt.shard_schema(128, time=True).names
 ['id', 'geometry', 'bbox', 'embedding', 'datetime']
 """
@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from terrabit.corpus.summary import summary_fields
 from terrabit.errors import CorpusIntegrityError
@@ -38,6 +39,7 @@ from terrabit.geoparquet import (
 __all__ = [
     "BBOX_FIELDS",
     "CHECKSUM_ALGORITHM",
+    "CHUNKS_KEY",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_ROW_GROUP_ROWS",
     "FORMAT_VERSION",
@@ -48,16 +50,21 @@ __all__ = [
     "SHARDS_DIR",
     "SORT_KEY_PRECISION",
     "check_corpus_metadata",
+    "chunk_checksum",
+    "chunk_placeholder",
+    "chunk_ranges",
     "crs84_projjson",
+    "fill_chunk_checksums",
     "geo_metadata",
     "manifest_schema",
+    "read_chunk_checksums",
     "sha256_hex",
     "shard_path",
     "shard_schema",
     "validate_geo_metadata",
 ]
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 """The format version this package writes (``MAJOR.MINOR``)."""
 
 MANIFEST_NAME = "manifest.parquet"
@@ -67,8 +74,12 @@ METADATA_KEY = b"terrabit"
 SORT_KEY_PRECISION = 12
 """Characters of the in-shard sort key (the geohash of a row's anchor point)."""
 DEFAULT_MAX_ROWS = 100_000
-DEFAULT_ROW_GROUP_ROWS = 512
+DEFAULT_ROW_GROUP_ROWS = 256
 CHECKSUM_ALGORITHM = "sha256"
+CHUNKS_KEY = b"terrabit.chunks"
+"""Shard key-value metadata key holding the column-chunk checksums (format 1.1)."""
+CHUNK_DIGEST_BYTES = 8
+"""Bytes of SHA-256 kept per column chunk (16 hex characters)."""
 RESERVED_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
 """Shard columns with a meaning in the spec; ``--keep`` columns may not use these names."""
 
@@ -202,3 +213,80 @@ def sha256_hex(data: bytes) -> str:
     'sha256:e3b0c442'
     """
     return f"{CHECKSUM_ALGORITHM}:{hashlib.sha256(data).hexdigest()}"
+
+
+def chunk_checksum(data: bytes | memoryview) -> str:
+    """The checksum of one column chunk: the first 8 bytes of its SHA-256, in hex.
+
+    Examples
+    --------
+    >>> chunk_checksum(b"")
+    'e3b0c44298fc1c14'
+    """
+    return hashlib.sha256(data).digest()[:CHUNK_DIGEST_BYTES].hex()
+
+
+def chunk_placeholder(n_chunks: int) -> bytes:
+    """The value written under :data:`CHUNKS_KEY` before the checksums are known: one
+    ``~`` per hex digit, replaced in place by :func:`fill_chunk_checksums`.
+
+    Examples
+    --------
+    >>> chunk_placeholder(2)
+    b'~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~'
+    """
+    return b"~" * (2 * CHUNK_DIGEST_BYTES * n_chunks)
+
+
+def chunk_ranges(md: pq.FileMetaData) -> list[tuple[int, int]]:
+    """``(offset, length)`` of every column chunk, row group by row group, leaf by leaf.
+
+    A chunk starts at its dictionary page when it has one, else at its first data page,
+    and spans ``total_compressed_size`` bytes (page headers included).
+    """
+    out: list[tuple[int, int]] = []
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            start = col.data_page_offset
+            if col.has_dictionary_page and col.dictionary_page_offset:
+                start = min(start, col.dictionary_page_offset)
+            out.append((int(start), int(col.total_compressed_size)))
+    return out
+
+
+def fill_chunk_checksums(data: bytes, placeholder: bytes) -> bytes:
+    """Replace ``placeholder`` in the footer of the Parquet file ``data`` with the
+    checksums of its column chunks (same length, so the footer stays valid)."""
+    footer_len = int.from_bytes(data[-8:-4], "little")
+    footer_at = len(data) - 8 - footer_len
+    md = pq.read_metadata(pa.BufferReader(data))
+    ranges = chunk_ranges(md)
+    value = "".join(chunk_checksum(data[o : o + n]) for o, n in ranges).encode()
+    at = data.find(placeholder, footer_at)
+    if len(value) != len(placeholder) or at < 0 or data.find(placeholder, at + 1) >= 0:
+        raise RuntimeError("internal error: the chunk checksum placeholder is not unique")
+    return data[:at] + value + data[at + len(value) :]
+
+
+def read_chunk_checksums(md: pq.FileMetaData) -> list[str] | None:
+    """The column-chunk checksums of a shard footer (in :func:`chunk_ranges` order), or
+    ``None`` for a shard written without them (format 1.0).
+
+    Raises
+    ------
+    CorpusIntegrityError
+        The value is malformed (its length does not match the chunks).
+    """
+    raw = (md.metadata or {}).get(CHUNKS_KEY)
+    if raw is None:
+        return None
+    width = 2 * CHUNK_DIGEST_BYTES
+    n = md.num_row_groups * md.num_columns
+    if len(raw) != width * n:
+        raise CorpusIntegrityError(
+            f"{CHUNKS_KEY.decode()} holds {len(raw)} characters, expected {width * n}"
+        )
+    text = raw.decode("ascii", errors="replace")
+    return [text[i : i + width] for i in range(0, len(text), width)]

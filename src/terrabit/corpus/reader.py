@@ -4,8 +4,12 @@ A :class:`Corpus` holds the manifest (a pyarrow Table, one row per shard) and th
 :meth:`Corpus.read` prunes shards with the manifest, then row groups with the Parquet
 statistics of the ``bbox`` covering columns, and reads only the columns asked for with
 range requests. Before a shard is used its size, footer checksum and row count are
-checked against the manifest (and its full SHA-256 for local files); a disagreement is a
-:class:`~terrabit.errors.CorpusIntegrityError` naming the shard.
+checked against the manifest, and every column chunk read is checked against the
+checksum its footer lists (format 1.1; the full SHA-256 of local shards without them); a
+disagreement is a :class:`~terrabit.errors.CorpusIntegrityError` naming the shard. A
+region read fetches the ``bbox`` column of the candidate row groups first, then the
+other columns of the row groups holding a row inside; fetched chunks and decoded row
+groups are cached.
 
 Examples
 --------
@@ -25,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -47,6 +52,7 @@ from terrabit.errors import (
     CorpusNotFoundError,
     InvalidInputError,
     RegionError,
+    ShardIOError,
 )
 from terrabit.region import Region
 
@@ -144,6 +150,10 @@ class Corpus:
     Use :func:`open` to get one.
     """
 
+    decoded_cache_bytes = 256 * 1024 * 1024
+    """Memory for decoded row groups kept between reads (the byte ranges are kept by the
+    source, within its own budget)."""
+
     def __init__(self, source: Source, *, verify: Verify = "auto") -> None:
         self.source = source
         self.verify: Verify = check_choice("verify", verify, ("auto", "full", "footer", "none"))
@@ -158,6 +168,13 @@ class Corpus:
                 source.set_size(path, size)
         self._by_path = {p: i for i, p in enumerate(self.manifest.column("path").to_pylist())}
         self._footers: dict[str, pq.FileMetaData] = {}
+        self._chunk_sums: dict[str, list[str] | None] = {}
+        self._ranges: dict[str, list[tuple[int, int]]] = {}
+        self._stats: dict[int, tuple[pq.FileMetaData, tuple[npt.NDArray[Any], ...]]] = {}
+        self._decoded: OrderedDict[tuple[str, tuple[int, ...], tuple[str, ...]], pa.Table] = (
+            OrderedDict()
+        )
+        self._decoded_bytes = 0
         self._full_checked: set[str] = set()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
@@ -278,8 +295,17 @@ class Corpus:
         if actual != size:
             raise self._integrity(path, f"{actual} bytes, the manifest says {size}")
         md = self._read_footer(path, size, row)
-        if self.verify == "full" or (self.verify == "auto" and isinstance(self.source, FileSource)):
+        try:
+            sums = fmt.read_chunk_checksums(md)
+        except CorpusIntegrityError as exc:
+            raise self._integrity(path, str(exc)) from exc
+        # with column-chunk checksums every chunk read is verified (cost: what is read);
+        # without them (format 1.0), "auto" hashes whole local files as before
+        if self.verify == "full" or (
+            self.verify == "auto" and sums is None and isinstance(self.source, FileSource)
+        ):
             self.check_checksum(path)
+        self._chunk_sums[path] = sums
         self._footers[path] = md
         return md
 
@@ -367,26 +393,41 @@ class Corpus:
         return m.filter(pa.array(keep))
 
     def _row_groups(self, md: pq.FileMetaData, boxes: list[Box]) -> list[int]:
-        leaves: dict[str, int] = {}
-        for i in range(md.num_columns):
-            leaves[md.schema.column(i).path] = i
-        keep: list[int] = []
-        for g in range(md.num_row_groups):
+        return self._row_group_hits(md, boxes)[0]
+
+    def _row_group_hits(self, md: pq.FileMetaData, boxes: list[Box]) -> tuple[list[int], set[int]]:
+        """Row groups whose ``bbox`` statistics meet ``boxes``, and those of them only
+        partly inside a box (some of their rows may lie outside every box)."""
+        x0, y0, x1, y1, known = self._group_stats(md)
+        hit = ~known | _overlaps(x0, y0, x1, y1, boxes)
+        inside = np.zeros(len(x0), dtype=bool)
+        for qx0, qy0, qx1, qy1 in boxes:
+            inside |= (qx0 <= x0) & (x1 <= qx1) & (qy0 <= y0) & (y1 <= qy1)
+        inside &= known
+        keep = np.flatnonzero(hit)
+        return keep.tolist(), set(np.flatnonzero(hit & ~inside).tolist())
+
+    def _group_stats(self, md: pq.FileMetaData) -> tuple[npt.NDArray[Any], ...]:
+        """Per row group: min ``bbox.xmin``/``ymin``, max ``xmax``/``ymax`` and whether
+        the four are known (cached per footer)."""
+        cached = self._stats.get(id(md))
+        if cached is not None and cached[0] is md:
+            return cached[1]
+        leaves = {md.schema.column(i).path: i for i in range(md.num_columns)}
+        n = md.num_row_groups
+        out = np.full((4, n), np.nan)
+        known = np.ones(n, dtype=bool)
+        for g in range(n):
             rg = md.row_group(g)
-            stats = [rg.column(leaves[leaf]).statistics for leaf in _BBOX_LEAVES]
-            if any(s is None or not s.has_min_max for s in stats):
-                keep.append(g)
-                continue
-            hit = _overlaps(
-                np.array([stats[0].min]),
-                np.array([stats[1].min]),
-                np.array([stats[2].max]),
-                np.array([stats[3].max]),
-                boxes,
-            )
-            if hit[0]:
-                keep.append(g)
-        return keep
+            for k, leaf in enumerate(_BBOX_LEAVES):
+                st = rg.column(leaves[leaf]).statistics
+                if st is None or not st.has_min_max:
+                    known[g] = False
+                    break
+                out[k, g] = st.min if k < 2 else st.max
+        result = (out[0], out[1], out[2], out[3], known)
+        self._stats[id(md)] = (md, result)
+        return result
 
     # --------------------------------------------------------------------- read
     def read(
@@ -493,12 +534,114 @@ class Corpus:
         return table.select(wanted)
 
     def _read_shard(self, path: str, boxes: list[Box], columns: list[str]) -> pa.Table:
+        """Row groups of ``path`` that may meet ``boxes``. Row groups only partly inside
+        a box are checked first with their ``bbox`` column alone; ``columns`` are then
+        read for the row groups wholly inside and those holding a row whose bbox meets
+        a box."""
         md = self.footer(path)
-        groups = self._row_groups(md, boxes)
+        groups, partial = self._row_group_hits(md, boxes)
         if not groups:
             return pa.table({})
-        pfile = pq.ParquetFile(self.source.open(path), metadata=md)
-        return pfile.read_row_groups(groups, columns=columns)
+        if partial and "bbox" in columns and len(columns) > 1:
+            part = [g for g in groups if g in partial]
+            first = self._read_groups(path, md, part, ["bbox"])
+            bbox = first.column("bbox").combine_chunks()
+            xs = [bbox.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS]
+            hit = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
+            sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
+            starts = np.cumsum(sizes) - sizes
+            any_hit = np.logical_or.reduceat(hit, starts)
+            empty = {g for g, h in zip(part, any_hit, strict=True) if not h}
+            groups = [g for g in groups if g not in empty]
+            if not groups:
+                return pa.table({})
+        return self._read_groups(path, md, groups, columns)
+
+    def _read_groups(
+        self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
+    ) -> pa.Table:
+        """``columns`` of row groups ``groups``; with column-chunk checksums, the chunks
+        are fetched (coalesced), verified and kept first, and decoded from them only.
+        Decoded results are kept too (LRU, ``decoded_cache_bytes``), so a repeated read
+        costs neither a fetch nor a decode."""
+        key = (path, tuple(groups), tuple(columns))
+        hit = self._decoded.get(key)
+        if hit is not None:
+            self._decoded.move_to_end(key)
+            return hit
+        table = self._decode_groups(path, md, groups, columns)
+        if table.nbytes <= self.decoded_cache_bytes // 4:
+            self._decoded[key] = table
+            self._decoded_bytes += table.nbytes
+            while self._decoded_bytes > self.decoded_cache_bytes:
+                _, old = self._decoded.popitem(last=False)
+                self._decoded_bytes -= old.nbytes
+        return table
+
+    def _decode_groups(
+        self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
+    ) -> pa.Table:
+        sums = self._chunk_sums.get(path)
+        if sums is None or self.verify == "none":
+            pfile = pq.ParquetFile(self.source.open(path), metadata=md)
+            return pfile.read_row_groups(groups, columns=columns, use_threads=False)
+        wanted = set(columns)
+        leaves = [
+            j for j in range(md.num_columns) if md.schema.column(j).path.split(".")[0] in wanted
+        ]
+        self._fetch_chunks(path, md, sums, groups, leaves)
+        # no pre-buffering: pyarrow then reads exactly one kept chunk at a time
+        pfile = pq.ParquetFile(
+            self.source.open(path, blocks_only=True), metadata=md, pre_buffer=False
+        )
+        try:
+            return pfile.read_row_groups(groups, columns=columns, use_threads=False)
+        except ShardIOError as exc:  # pragma: no cover - a chunk range pyarrow did not use
+            raise self._integrity(path, str(exc)) from exc
+
+    def _fetch_chunks(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        sums: list[str],
+        groups: list[int],
+        leaves: list[int],
+    ) -> None:
+        """Fetch the column chunks ``groups x leaves`` not kept yet (neighbours in one
+        request), check each against its checksum and keep it in the source."""
+        ranges = self._ranges.get(path)
+        if ranges is None:
+            ranges = self._ranges[path] = fmt.chunk_ranges(md)
+        n_cols = md.num_columns
+        todo = sorted(
+            (ranges[g * n_cols + j], g * n_cols + j)
+            for g in groups
+            for j in leaves
+            if self.source.block(path, *ranges[g * n_cols + j]) is None
+        )
+        runs: list[list[tuple[tuple[int, int], int]]] = []
+        for item in todo:
+            (offset, _), _ = item
+            if runs:
+                (last_off, last_len), _ = runs[-1][-1]
+                if offset - (last_off + last_len) <= self.source.coalesce_gap:
+                    runs[-1].append(item)
+                    continue
+            runs.append([item])
+        for run in runs:
+            start = run[0][0][0]
+            end = run[-1][0][0] + run[-1][0][1]
+            data = self.source.fetch(path, start, end - start)
+            for (offset, length), k in run:
+                chunk = data[offset - start : offset - start + length]
+                if len(chunk) != length or fmt.chunk_checksum(chunk) != sums[k]:
+                    g, j = divmod(k, n_cols)
+                    raise self._integrity(
+                        path,
+                        f"column chunk {md.schema.column(j).path!r} of row group {g} differs "
+                        "from its checksum",
+                    )
+                self.source.put_block(path, offset, chunk)
 
     def _filter(
         self,
@@ -548,10 +691,21 @@ class Corpus:
         return search(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
+    def drop_caches(self, *, footers: bool = True) -> None:
+        """Forget fetched byte ranges and decoded row groups (and, with ``footers``, the
+        checked footers), so that the next read fetches again."""
+        self.source.close()
+        self._decoded.clear()
+        self._decoded_bytes = 0
+        if footers:
+            self._footers.clear()
+            self._chunk_sums.clear()
+            self._ranges.clear()
+            self._stats.clear()
+
     def close(self) -> None:
         """Drop caches."""
-        self.source.close()
-        self._footers.clear()
+        self.drop_caches()
 
     def __enter__(self) -> Corpus:
         return self
@@ -579,10 +733,11 @@ def open(uri: str | os.PathLike[str], *, verify: Verify = "auto") -> Corpus:
     uri : str or path
         The corpus root (the folder holding ``manifest.parquet``) or the manifest itself.
     verify : {"auto", "full", "footer", "none"}
-        What to check before a shard is used. ``footer``: its size, footer checksum and
-        row count against the manifest; ``full``: also the SHA-256 of the whole file;
-        ``auto``: ``full`` for local folders, ``footer`` for remote ones (a full check
-        would download every shard); ``none``: sizes and row counts only.
+        What to check. ``footer``: a shard's size, footer checksum and row count against
+        the manifest, and every column chunk read against its checksum in the footer;
+        ``full``: also the SHA-256 of the whole file; ``auto``: ``footer``, or ``full``
+        for local shards without chunk checksums (format 1.0); ``none``: sizes and row
+        counts only.
 
     Raises
     ------

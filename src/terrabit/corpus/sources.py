@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import io
 import os
 import urllib.error
@@ -46,8 +47,14 @@ class Source(ABC):
     """Byte ranges of files under one root (a folder, a URL prefix or a bucket prefix).
 
     Subclasses implement :meth:`_fetch` and :meth:`_size`; this class adds an LRU cache
-    of ranges and counters (:attr:`bytes_read`, :attr:`requests`).
+    of ranges, a store of verified *blocks* (:meth:`put_block`: any read inside a block
+    is served from it) and counters (:attr:`bytes_read`, :attr:`requests`). Both caches
+    share one byte budget.
     """
+
+    coalesce_gap = 4096
+    """Ranges at most this many bytes apart are fetched in one request (a request costs
+    a round trip remotely; locally it costs a system call, so :class:`FileSource` uses 0)."""
 
     def __init__(self, root: str, *, cache_bytes: int = _CACHE_BYTES) -> None:
         self.root = root
@@ -57,6 +64,8 @@ class Source(ABC):
         self._cache_bytes = cache_bytes
         self._cached = 0
         self._sizes: dict[str, int] = {}
+        self._blocks: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._block_starts: dict[str, list[int]] = {}
 
     # -- to implement
     @abstractmethod
@@ -90,37 +99,82 @@ class Source(ABC):
         """Record a known size (e.g. from the manifest) to save a request."""
         self._sizes[path] = int(size)
 
+    def fetch(self, path: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of ``path`` from ``offset``, fetched now (counted, not cached)."""
+        if length <= 0:
+            return b""
+        data = self._fetch(path, offset, length)
+        self.bytes_read += len(data)
+        self.requests += 1
+        return data
+
+    def put_block(self, path: str, offset: int, data: bytes) -> None:
+        """Keep ``data`` (bytes ``offset..`` of ``path``) to serve later reads inside it."""
+        key = (path, offset)
+        if key in self._blocks or len(data) > self._cache_bytes // 4:
+            return
+        self._blocks[key] = data
+        bisect.insort(self._block_starts.setdefault(path, []), offset)
+        self._cached += len(data)
+        self._evict()
+
+    def block(self, path: str, offset: int, length: int) -> bytes | None:
+        """The bytes ``offset..offset+length`` of ``path`` if a kept block holds them."""
+        starts = self._block_starts.get(path)
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0:
+            return None
+        start = starts[i]
+        data = self._blocks[(path, start)]
+        if offset + length > start + len(data):
+            return None
+        self._blocks.move_to_end((path, start))
+        return data[offset - start : offset - start + length]
+
+    def _evict(self) -> None:
+        while self._cached > self._cache_bytes and (self._cache or self._blocks):
+            if self._cache:
+                _, old = self._cache.popitem(last=False)
+            else:
+                (path, start), old = self._blocks.popitem(last=False)
+                self._block_starts[path].remove(start)
+            self._cached -= len(old)
+
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         """``length`` bytes of ``path`` from ``offset`` (cached)."""
         if length <= 0:
             return b""
+        kept = self.block(path, offset, length)
+        if kept is not None:
+            return kept
         key = (path, offset, length)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        data = self._fetch(path, offset, length)
-        self.bytes_read += len(data)
-        self.requests += 1
+        data = self.fetch(path, offset, length)
         if len(data) <= self._cache_bytes // 4:
             self._cache[key] = data
             self._cached += len(data)
-            while self._cached > self._cache_bytes:
-                _, old = self._cache.popitem(last=False)
-                self._cached -= len(old)
+            self._evict()
         return data
 
     def read_all(self, path: str) -> bytes:
         """The whole of ``path``."""
         return self.read_range(path, 0, self.size(path))
 
-    def open(self, path: str) -> RangeFile:
-        """A seekable read-only file over ``path`` that reads through this source."""
-        return RangeFile(self, path)
+    def open(self, path: str, *, blocks_only: bool = False) -> RangeFile:
+        """A seekable read-only file over ``path`` that reads through this source
+        (``blocks_only``: only from kept blocks, an error elsewhere)."""
+        return RangeFile(self, path, blocks_only=blocks_only)
 
     def close(self) -> None:
-        """Drop the cache."""
+        """Drop the caches."""
         self._cache.clear()
+        self._blocks.clear()
+        self._block_starts.clear()
         self._cached = 0
 
     def __enter__(self) -> Source:
@@ -137,6 +191,8 @@ class Source(ABC):
 
 class FileSource(Source):
     """Files under a local folder."""
+
+    coalesce_gap = 0
 
     def __init__(self, root: str | os.PathLike[str], **kwargs: Any) -> None:
         super().__init__(os.fspath(root), **kwargs)
@@ -262,12 +318,13 @@ use a local folder, http(s)://, s3://, gs:// or az://
 class RangeFile(io.RawIOBase):
     """A read-only seekable file over one path of a :class:`Source` (for pyarrow)."""
 
-    def __init__(self, source: Source, path: str) -> None:
+    def __init__(self, source: Source, path: str, *, blocks_only: bool = False) -> None:
         super().__init__()
         self._source = source
         self._path = path
         self._pos = 0
         self._size = source.size(path)
+        self._blocks_only = blocks_only
 
     def readable(self) -> bool:
         return True
@@ -287,6 +344,15 @@ class RangeFile(io.RawIOBase):
         if size is None or size < 0:
             size = self._size - self._pos
         size = max(0, min(size, self._size - self._pos))
+        if self._blocks_only and size:
+            kept = self._source.block(self._path, self._pos, size)
+            if kept is None:
+                raise ShardIOError(
+                    f"{self._source.url(self._path)}: a read of {size} bytes at {self._pos} "
+                    "outside the verified column chunks"
+                )
+            self._pos += len(kept)
+            return kept
         data = self._source.read_range(self._path, self._pos, size)
         self._pos += len(data)
         return data

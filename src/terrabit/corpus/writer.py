@@ -35,6 +35,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,13 +55,24 @@ from terrabit._validation import check_int_range
 from terrabit.codecs import Codec, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import summary
-from terrabit.corpus._inputs import Batch, InputSet, first_items
+from terrabit.corpus._inputs import (
+    STREAM_BUFFER,
+    Batch,
+    InputPath,
+    InputSet,
+    URLInput,
+    first_items,
+    open_input,
+    prefetch,
+    string_hashes,
+)
 from terrabit.errors import InvalidInputError, OutputExistsError
 from terrabit.geoparquet import bbox_column
 
 __all__ = ["PublishResult", "publish"]
 
 _COUNT_PRECISION = 5
+_WRITE_THREADS = 2
 _KEY = "__key"
 _EXACT = ("__xmin", "__ymin", "__xmax", "__ymax")  # exact float64 bounds, parts only
 
@@ -152,17 +164,23 @@ def _choose_cells(counts: npt.NDArray[np.uint32], max_rows: int) -> list[tuple[s
     return cells
 
 
-def _display(path: Path) -> str:
-    """``path`` relative to the working directory when under it (reproducible), else absolute."""
+def _display(path: InputPath) -> str:
+    """``path`` relative to the working directory when under it (reproducible), else absolute
+    (URLs as they are)."""
+    if isinstance(path, URLInput):
+        return path.url
     try:
         return path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
 
-def _created(paths: Sequence[Path]) -> str:
+def _created(paths: Sequence[InputPath]) -> str:
+    """``SOURCE_DATE_EPOCH``, else the latest local input's mtime (URL inputs have none:
+    the epoch 0 when every input is a URL), so re-publishing gives the same bytes."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    stamp = float(epoch) if epoch else max(p.stat().st_mtime for p in paths)
+    local = [p.stat().st_mtime for p in paths if isinstance(p, Path)]
+    stamp = float(epoch) if epoch else max(local, default=0.0)
     return datetime.fromtimestamp(stamp, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -172,15 +190,15 @@ def _created(paths: Sequence[Path]) -> str:
 def _sample(inputs: InputSet, n_sample: int, seed: int) -> npt.NDArray[np.float32]:
     """A seeded sample of valid embedding rows from randomly chosen row groups.
 
-    Row groups are visited in a seeded random order and a seeded random share (at least
-    a quarter) of each one's rows is kept until ``n_sample`` rows are in, so the sample
-    spreads over the input while reading at most about four times its size.
+    Row groups are visited in a seeded random order and the first ``quota`` rows of each
+    (``n_sample`` spread over the row groups, at least 1024) are read with a buffered
+    stream, which decodes only the pages it needs; a seeded random ``n_sample`` of the
+    rows read is kept. Reading costs about the sample's size, not whole row groups.
     """
     rng = np.random.default_rng(seed)
     groups = [(i, g) for i, f in enumerate(inputs.files) for g in range(f.num_row_groups)]
     order = rng.permutation(len(groups))
-    # rows from each chosen row group: at least a quarter, so reading costs <= 4x the sample
-    frac = 1.0 if inputs.rows <= 4 * n_sample else 0.25
+    quota = max(1024, -(-n_sample // max(len(groups), 1)))
     parts: list[npt.NDArray[np.float32]] = []
     have = 0
     for k in order:
@@ -188,18 +206,23 @@ def _sample(inputs: InputSet, n_sample: int, seed: int) -> npt.NDArray[np.float3
             break
         i, g = groups[int(k)]
         reader = pq.ParquetFile(
-            inputs.paths[i], pre_buffer=False, metadata=inputs.files[i].metadata
+            open_input(inputs.paths[i]),
+            pre_buffer=False,
+            buffer_size=STREAM_BUFFER,
+            metadata=inputs.files[i].metadata,
         )
-        table = reader.read_row_group(g, columns=[inputs.embedding_col, inputs.id_col])
-        if table.num_rows == 0:
+        batches = reader.iter_batches(
+            batch_size=min(quota, n_sample - have) if have else quota,
+            row_groups=[g],
+            columns=[inputs.embedding_col, inputs.id_col],
+            use_threads=False,
+        )
+        rb = next(iter(batches), None)
+        if rb is None or rb.num_rows == 0:
             continue
-        take = np.flatnonzero(rng.random(table.num_rows) < frac)
-        if not len(take):
-            continue
-        col = table.column(0).combine_chunks().take(pa.array(take))
-        ids = table.column(1).combine_chunks().take(pa.array(take))
-        id_list = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-        X, invalid, _ = inputs._embedding(inputs.paths[i], col, id_list)
+        X, invalid, _ = inputs._embedding(inputs.paths[i], rb.column(0), rb.column(1))
+        if inputs.packed:  # packed sign bits -> +-1 vectors, which encode back to them
+            X = np.unpackbits(np.asarray(X, dtype=np.uint8), axis=1).astype(np.float32) * 2 - 1
         parts.append(X[~invalid])
         have += int((~invalid).sum())
     if not have:
@@ -217,11 +240,8 @@ def _sample(inputs: InputSet, n_sample: int, seed: int) -> npt.NDArray[np.float3
 
 
 def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArray[np.uint32], int]:
-    import duckdb
-
     counts = np.zeros(32**_COUNT_PRECISION, dtype=np.uint32)
     id_hashes: list[npt.NDArray[np.uint64]] = []
-    con = duckdb.connect()
     total = 0
     with progress_bar("publish: counting", inputs.rows, show=show) as bar:
         for batch in inputs.iter_batches(embeddings=False, extra=False, cache=cache):
@@ -229,9 +249,7 @@ def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArra
             codes = _hash_ints(geohash.encode(lon, lat, precision=_COUNT_PRECISION), 5)
             uniq, n = np.unique(codes, return_counts=True)
             counts[uniq] += n.astype(np.uint32)
-            ids = pa.table({"id": batch.ids})  # noqa: F841 - read by duckdb by name
-            h = con.execute("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"]
-            id_hashes.append(np.asarray(h, dtype=np.uint64))
+            id_hashes.append(string_hashes(batch.ids))
             total += len(batch.ids)
             bar.advance(len(batch.ids) + batch.dropped)
     _check_duplicates(inputs, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64))
@@ -239,21 +257,18 @@ def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArra
 
 
 def _check_duplicates(inputs: InputSet, hashes: npt.NDArray[np.uint64]) -> None:
+    """Exact duplicate check of the ids whose 64-bit hashes collide (a second, rare pass)."""
     hashes = np.sort(hashes)
     dup_hash = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     if not len(dup_hash):
         return
-    import duckdb
-
-    con = duckdb.connect()
     seen: dict[str, int] = {}
     for path, pfile in zip(inputs.paths, inputs.files, strict=True):
-        reader = pq.ParquetFile(path, pre_buffer=False, metadata=pfile.metadata)
+        reader = pq.ParquetFile(open_input(path), pre_buffer=False, metadata=pfile.metadata)
         for rb in reader.iter_batches(batch_size=65536, columns=[inputs.id_col]):
-            ids = pa.table({"id": pc.cast(rb.column(0), pa.string())})
-            h = np.asarray(con.execute("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"])
-            hit = np.isin(h, dup_hash)
-            for value in ids.column(0).filter(pa.array(hit)).to_pylist():
+            ids = pc.cast(rb.column(0), pa.string())
+            hit = np.isin(string_hashes(ids), dup_hash)
+            for value in ids.filter(pa.array(hit)).to_pylist():
                 seen[value] = seen.get(value, 0) + 1
     dups = sorted(k for k, v in seen.items() if v > 1)
     if dups:
@@ -310,21 +325,19 @@ class _Parts:
 
 
 def _row_batch(
-    batch: Batch, codec: Codec, rerank: Codec | None, schema: pa.Schema
+    batch: Batch, codec: Codec, rerank: Codec | None, schema: pa.Schema, *, packed: bool = False
 ) -> tuple[pa.RecordBatch, npt.NDArray[np.int64]]:
     assert batch.embedding is not None
     n = len(batch.ids)
     lon, lat = _anchor(batch.bounds)
-    keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
-    code5 = (
-        _hash_ints(np.char.ljust(keys, 5)[:, None].astype("<U5").ravel(), 5)
-        if n
-        else (np.zeros(0, np.int64))
+    keys = _hash_ints(
+        geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION), fmt.SORT_KEY_PRECISION
     )
-    codes = codec.encode(batch.embedding)
+    code5 = keys >> (5 * (fmt.SORT_KEY_PRECISION - _COUNT_PRECISION))
+    codes = batch.embedding if packed else codec.encode(batch.embedding)
     bbox = bbox_column(batch.bounds, type=schema.field("bbox").type)
     arrays: dict[str, pa.Array] = {
-        _KEY: pa.array(keys.astype(object), pa.string()),
+        _KEY: pa.array(keys.astype(np.uint64)),
         "id": batch.ids,
         "geometry": batch.wkb,
         "bbox": bbox,
@@ -354,13 +367,52 @@ def _split(table: pa.Table, cell: str, max_rows: int) -> list[tuple[str, pa.Tabl
     """Split a sorted cell table into child cells while it holds more than ``max_rows``."""
     if table.num_rows <= max_rows or len(cell) >= fmt.SORT_KEY_PRECISION:
         return [(cell, table)]
-    prefix = pc.utf8_slice_codeunits(table.column(_KEY), 0, len(cell) + 1)
+    shift = 5 * (fmt.SORT_KEY_PRECISION - len(cell) - 1)
+    child = (table.column(_KEY).to_numpy() >> np.uint64(shift)) & np.uint64(31)
+    bounds = np.searchsorted(child, np.arange(33, dtype=np.uint64))  # rows are sorted
     out: list[tuple[str, pa.Table]] = []
-    for child in geohash.children(cell):
-        sub = table.filter(pc.equal(prefix, child))
-        if sub.num_rows:
-            out.extend(_split(sub, child, max_rows))
+    for digit in range(32):
+        lo, hi = int(bounds[digit]), int(bounds[digit + 1])
+        if hi > lo:
+            sub = table.slice(lo, hi - lo)
+            out.extend(_split(sub, cell + geohash.ALPHABET[digit], max_rows))
     return out
+
+
+def _row_groups(keys: npt.NDArray[np.uint64], max_rows: int) -> list[tuple[int, int]]:
+    """Row-group boundaries of a sorted shard, aligned to coarse space-filling-curve cells.
+
+    Each group holds ``max_rows // 2`` to ``max_rows`` rows (the last one may hold
+    fewer) and ends where the sort keys of consecutive rows share the shortest common
+    bit prefix within that window — the boundary of the largest quadtree cell — so a
+    group never straddles a big jump of the Z curve and its bounding box stays compact.
+
+    Examples
+    --------
+    >>> keys = np.array([0, 1, 2, 3, 1 << 40, (1 << 40) + 1], dtype=np.uint64)
+    >>> _row_groups(keys, 5)
+    [(0, 4), (4, 6)]
+    """
+    n = len(keys)
+    if n <= max_rows:
+        return [(0, n)]
+    k = keys.astype(np.uint64)
+    # bit length of XOR of neighbours: high = a coarse cell boundary between rows j-1, j
+    xor = k[1:] ^ k[:-1]
+    level = np.zeros(n, dtype=np.int64)  # level[j]: boundary before row j
+    nz = xor > 0
+    level[1:][nz] = np.floor(np.log2(xor[nz].astype(np.float64))).astype(np.int64) + 1
+    groups: list[tuple[int, int]] = []
+    start = 0
+    low = max(1, max_rows // 2)
+    while n - start > max_rows:
+        window = level[start + low : start + max_rows + 1]
+        # the largest boundary; among equals, the farthest (largest group)
+        cut = start + low + int(len(window) - 1 - np.argmax(window[::-1]))
+        groups.append((start, cut))
+        start = cut
+    groups.append((start, n))
+    return groups
 
 
 def _write_shard(
@@ -379,6 +431,7 @@ def _write_shard(
         float(exact[2].max()),
         float(exact[3].max()),
     )
+    groups = _row_groups(table.column(_KEY).to_numpy(), row_group_rows)
     table = table.drop_columns([_KEY, *_EXACT]).replace_schema_metadata(None)
     type_names = _wkb_types(table.column("geometry").combine_chunks())
     rel = fmt.shard_path(cell)
@@ -387,18 +440,19 @@ def _write_shard(
     stats = [f"bbox.{name}" for name in fmt.BBOX_FIELDS]
     if "datetime" in table.column_names:
         stats.append("datetime")
-    _write_parquet(
+    data = _write_parquet(
         table,
-        tmp,
         {fmt.GEO_KEY: json.dumps(fmt.geo_metadata(extent, type_names)).encode()},
-        row_group_size=row_group_rows,
+        groups=groups,
+        checksums=True,
         compression="zstd",
         compression_level=_ZSTD_LEVEL,
         use_dictionary=list(keep),
         write_statistics=stats,
         column_encoding={name: "BYTE_STREAM_SPLIT" for name in stats if name.startswith("bbox.")},
     )
-    data = tmp.read_bytes()
+    with tmp.open("wb") as fh:
+        fh.write(data)
     os.replace(tmp, target)
     footer_len = int.from_bytes(data[-8:-4], "little")
     row: dict[str, Any] = {
@@ -429,16 +483,50 @@ def _write_shard(
 
 
 def _write_parquet(
-    table: pa.Table, path: Path, metadata: dict[bytes, bytes], **options: Any
-) -> None:
-    """Write ``table`` with ``metadata`` as the only key-value metadata (no ARROW:schema)."""
-    row_group_size = options.pop("row_group_size", None)
-    writer = pq.ParquetWriter(path, table.schema, store_schema=False, **options)
+    table: pa.Table,
+    metadata: dict[bytes, bytes],
+    *,
+    groups: Sequence[tuple[int, int]] | None = None,
+    checksums: bool = False,
+    **options: Any,
+) -> bytes:
+    """``table`` as Parquet bytes with ``metadata`` as the only key-value metadata (no
+    ARROW:schema), one row group per ``(start, end)`` of ``groups`` (default: one), and
+    with ``checksums``, the checksum of every column chunk under ``terrabit.chunks``
+    (:func:`terrabit.corpus.format.fill_chunk_checksums`)."""
+    if groups is None:
+        groups = [(0, table.num_rows)]
+    sink = pa.BufferOutputStream()
+    writer = pq.ParquetWriter(sink, table.schema, store_schema=False, **options)
+    placeholder = b""
     try:
-        writer.write_table(table, row_group_size=row_group_size)
-        writer.add_key_value_metadata(metadata)
+        for start, end in groups:
+            writer.write_table(table.slice(start, end - start), row_group_size=end - start)
+        meta = dict(metadata)
+        if checksums:
+            n_chunks = len(groups) * sum(_leaf_count(f.type) for f in table.schema)
+            placeholder = fmt.chunk_placeholder(n_chunks)
+            meta[fmt.CHUNKS_KEY] = placeholder
+        writer.add_key_value_metadata(meta)
     finally:
         writer.close()
+    data = sink.getvalue().to_pybytes()
+    if placeholder:
+        data = fmt.fill_chunk_checksums(data, placeholder)
+    return data
+
+
+def _leaf_count(dtype: pa.DataType) -> int:
+    """Parquet leaf columns of one Arrow type (nested types have several)."""
+    if pa.types.is_struct(dtype):
+        return sum(_leaf_count(dtype.field(i).type) for i in range(dtype.num_fields))
+    if pa.types.is_map(dtype):
+        return _leaf_count(dtype.key_type) + _leaf_count(dtype.item_type)
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return _leaf_count(dtype.value_type)
+    if pa.types.is_fixed_size_list(dtype) or pa.types.is_list_view(dtype):
+        return _leaf_count(dtype.value_type)
+    return 1
 
 
 def _wkb_types(col: pa.Array) -> list[str]:
@@ -464,7 +552,7 @@ _TYPE_NAMES = {
     6: "MultiPolygon",
     7: "GeometryCollection",
 }
-_ZSTD_LEVEL = 9
+_ZSTD_LEVEL = 5  # level 9 gives ~0.5% fewer bytes for 1.5x the time
 
 
 # ------------------------------------------------------------------------------ publish
@@ -482,6 +570,8 @@ def publish(
     geometry_col: str = "geometry",
     embedding_col: str = "embedding",
     time_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
     keep: Sequence[str] = (),
     drop_invalid: bool = False,
     sample_rows: int = 32768,
@@ -495,8 +585,10 @@ def publish(
     Parameters
     ----------
     inputs : path, glob or folder, or a sequence of them
-        GeoParquet files with an id, a WKB geometry (any CRS; reprojected to CRS84) and
-        a float embedding (list or fixed-size list) column.
+        GeoParquet files with an id, a WKB geometry (any CRS; reprojected to CRS84) or
+        lon/lat columns, and a float embedding (list or fixed-size list) column or
+        already-packed binary codes (``fixed_size_binary``/``binary``, MSB first; used as
+        they are with ``codec="binary"``).
     out : path
         The corpus folder to write. An existing corpus is replaced only with
         ``overwrite``; an existing non-empty folder that is not a corpus is refused.
@@ -509,6 +601,8 @@ def publish(
         Rows per Parquet row group inside a shard.
     id_col, geometry_col, embedding_col, time_col : str
         Input column names (``time_col=None``: ``datetime`` if present, else no time).
+    lon_col, lat_col : str, optional
+        Point footprints from these CRS84 degree columns instead of ``geometry_col``.
     keep : sequence of str
         Input columns passed through to the shards.
     drop_invalid : bool
@@ -541,7 +635,7 @@ def publish(
     """
     started = time.perf_counter()
     check_int_range("--max-rows", max_rows, 1)
-    check_int_range("--row-group-rows", row_group_rows, 16)
+    check_int_range("--row-group-rows", row_group_rows, 16, 1 << 20)
     check_int_range("--sample-rows", sample_rows, 1)
     target = Path(out)
     _check_out(target, overwrite=overwrite)
@@ -554,7 +648,15 @@ def publish(
         time_col=time_col,
         keep=keep,
         drop_invalid=drop_invalid,
+        lon_col=lon_col,
+        lat_col=lat_col,
     )
+    if source.packed and (parse(codec).to_dict() != parse("binary").to_dict() or rerank):
+        raise InvalidInputError(
+            f"--embedding-col {embedding_col!r} holds packed binary codes, which are "
+            f"published as they are: use --codec binary (not {codec!r}) and no --rerank, "
+            "or publish float embeddings"
+        )
     if source.rows == 0:
         raise InvalidInputError(
             f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
@@ -570,7 +672,7 @@ def publish(
         extra=source.keep_fields,
     )
     part_schema = pa.schema(
-        [pa.field(_KEY, pa.string()), *shard, *(pa.field(n, pa.float64()) for n in _EXACT)]
+        [pa.field(_KEY, pa.uint64()), *shard, *(pa.field(n, pa.float64()) for n in _EXACT)]
     )
     dropped = 0
     with atomic_dir(target, overwrite=True) as tmp:
@@ -588,12 +690,15 @@ def publish(
         (tmp / fmt.SHARDS_DIR).mkdir()
         parts = _Parts(work, part_schema, buffer_bytes)
         with progress_bar("publish: encoding", source.rows, show=show_progress) as bar:
-            for batch in source.iter_batches(embeddings=True, extra=True, cache=work):
+            batches = source.iter_batches(embeddings=True, extra=True, cache=work)
+            for batch in prefetch(batches, depth=2):
                 dropped += batch.dropped
                 bar.advance(len(batch.ids) + batch.dropped)
                 if not len(batch.ids):
                     continue
-                rb, code5 = _row_batch(batch, fitted, fitted_rerank, part_schema)
+                rb, code5 = _row_batch(
+                    batch, fitted, fitted_rerank, part_schema, packed=source.packed
+                )
                 cell_idx = np.searchsorted(starts, code5, side="right") - 1
                 order = np.argsort(cell_idx, kind="stable")
                 sorted_idx = cell_idx[order]
@@ -606,28 +711,35 @@ def publish(
                 ):
                     parts.add(int(sorted_idx[lo]), rb.slice(int(lo), int(hi - lo)))
         parts.flush()
+
+        def reduce(i: int) -> list[dict[str, Any]]:
+            table = parts.read(i)
+            parts.drop(i)
+            if not table.num_rows:
+                return []
+            order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
+            table = table.take(order)
+            return [
+                _write_shard(
+                    sub,
+                    sub_cell,
+                    tmp,
+                    codec=fitted,
+                    row_group_rows=row_group_rows,
+                    keep=source.keep,
+                )
+                for sub_cell, sub in _split(table, cells[i][0], max_rows)
+            ]
+
         rows_out: list[dict[str, Any]] = []
-        with progress_bar("publish: writing shards", len(cells), show=show_progress) as bar:
-            for i, (cell, _, _) in enumerate(cells):
-                table = parts.read(i)
-                parts.drop(i)
+        # two cells at a time: Parquet encoding and ZSTD release the GIL
+        with (
+            progress_bar("publish: writing shards", len(cells), show=show_progress) as bar,
+            ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool,
+        ):
+            for written in pool.map(reduce, range(len(cells))):
+                rows_out.extend(written)
                 bar.advance()
-                if not table.num_rows:
-                    continue
-                order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
-                table = table.take(order)
-                for sub_cell, sub in _split(table, cell, max_rows):
-                    rows_out.append(
-                        _write_shard(
-                            sub,
-                            sub_cell,
-                            tmp,
-                            codec=fitted,
-                            row_group_rows=row_group_rows,
-                            keep=source.keep,
-                        )
-                    )
-                del table
         shutil.rmtree(parts.root)
         total_rows = sum(r["rows"] for r in rows_out)
         total_bytes = sum(r["bytes"] for r in rows_out)
@@ -667,11 +779,12 @@ def publish(
             },
         }
         mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
-        _write_parquet(
-            manifest,
-            mtmp,
-            {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
-            compression="zstd",
+        mtmp.write_bytes(
+            _write_parquet(
+                manifest,
+                {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
+                compression="zstd",
+            )
         )
         os.replace(mtmp, tmp / fmt.MANIFEST_NAME)
     seconds = time.perf_counter() - started

@@ -1,14 +1,19 @@
-"""Exact global top-k, scanning shards best-first by the manifest's summary codes.
+"""Exact global top-k, scanning shards best-first by the manifest's summary balls.
 
-Every manifest row holds a ``summary_code`` (the bitwise majority vote of the shard's
-codes) and ``summary_radius_bits`` (the largest distance from it to any code of the
-shard). By the triangle inequality, for a query code ``q`` every row code ``c`` of the
-shard has ``d(q, c) >= max(0, d(q, summary) - radius)``: a lower bound. The search ranks
-the shards by that bound, scans them in that order keeping the running top-k by
-``(distance, id)``, and stops before a shard whose bound is **greater** than the k-th
-best distance so far (every later shard's bound is at least as large). The result is
-exactly the brute-force top-k (ties broken by id: a shard whose bound *equals* the k-th
-distance is still scanned, since it could hold an equal distance with a smaller id).
+Every manifest row holds a few Hamming balls, ``summary_codes[j]`` with radius
+``summary_radii[j]``, that cover every code of the shard (``terrabit.corpus.summary``).
+By the triangle inequality, for a query code ``q`` every row code ``c`` of the shard has
+``d(q, c) >= min_j max(0, d(q, summary_codes[j]) - summary_radii[j])``: a lower bound
+(:func:`shard_lower_bounds`). The search ranks the shards by ``(bound, path)``, scans
+them in that order keeping the running top-k by ``(distance, id)``, and stops before a
+shard whose bound is **greater** than the k-th best distance so far (every later
+shard's bound is at least as large). The result is exactly the brute-force top-k (ties
+broken by id: a shard whose bound *equals* the k-th distance is still scanned, since it
+could hold an equal distance with a smaller id).
+
+With a budget (``max_shards``) the scan also stops after that many shards; the stats
+say whether the result is still exact (``exact``: no unscanned shard could have held a
+better row).
 
 Scope: one positive exemplar and no negatives, the ``topk`` view, plain Hamming
 distance (every ``combine`` of one code is that code); ``invert`` flips the query code
@@ -56,27 +61,59 @@ __all__ = ["global_search", "shard_lower_bounds"]
 
 
 def shard_lower_bounds(manifest: pa.Table, query: np.ndarray) -> np.ndarray:
-    """``max(0, d(q, summary_code) - summary_radius_bits)`` per manifest row (int64).
+    """Per manifest row, a lower bound (int64) on the Hamming distance from ``query`` to its codes.
+
+    ``min_j max(0, d(query, summary_codes[j]) - summary_radii[j])`` over the shard's
+    summary balls (every code of the shard lies in one of them, so by the triangle
+    inequality no code is closer than that). A manifest written before the balls (one
+    ``summary_code`` with ``summary_radius_bits``) is read as one ball per shard.
 
     Examples
     --------
     >>> import numpy as np, pyarrow as pa
-    >>> m = pa.table({"summary_code": pa.array([b"\\x00", b"\\xff"], pa.binary(1)),
-    ...               "summary_radius_bits": pa.array([1, 2], pa.int32())})
+    >>> m = pa.table({"summary_codes": pa.array([[b"\\x00"], [b"\\xff", b"\\x0f"]],
+    ...                                         pa.list_(pa.binary(1))),
+    ...               "summary_radii": pa.array([[1], [2, 1]], pa.list_(pa.int32()))})
     >>> shard_lower_bounds(m, np.array([0], np.uint8)).tolist()
-    [0, 6]
+    [0, 3]
     """
-    column = manifest.column("summary_code")
-    if column.null_count:
+    size = int(query.shape[0])
+    if manifest.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    if "summary_codes" not in manifest.column_names and "summary_code" in manifest.column_names:
+        codes_col = manifest.column("summary_code")
+        _check_summary(codes_col.null_count)
+        centres = fixed_codes(codes_col, size)
+        radii = np.asarray(manifest.column("summary_radius_bits").to_numpy(), dtype=np.int64)
+        counts = np.ones(manifest.num_rows, dtype=np.int64)
+    else:
+        lists = manifest.column("summary_codes").combine_chunks()
+        radius_lists = manifest.column("summary_radii").combine_chunks()
+        _check_summary(lists.null_count)
+        counts = np.asarray(pc.list_value_length(lists).to_numpy(zero_copy_only=False), np.int64)
+        if (counts < 1).any() or not np.array_equal(
+            counts, pc.list_value_length(radius_lists).to_numpy(zero_copy_only=False)
+        ):
+            raise InvalidInputError(
+                "this corpus's manifest has summary balls that are empty or whose codes and "
+                "radii differ in number; validate the corpus (terrabit validate) and republish"
+            )
+        centres = fixed_codes(lists.flatten(), size)
+        radii = np.asarray(radius_lists.flatten().to_numpy(), dtype=np.int64)
+    q = np.ascontiguousarray(query, dtype=np.uint8)[None, :]
+    d = hamming_distances(q, np.ascontiguousarray(centres))[0].astype(np.int64)
+    per_ball = np.maximum(0, d - radii)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    bound: np.ndarray = np.minimum.reduceat(per_ball, starts)
+    return bound
+
+
+def _check_summary(nulls: int) -> None:
+    if nulls:
         raise InvalidInputError(
             "this corpus's manifest has no summary codes (a non-Hamming codec); global "
             "search needs them: republish with a Hamming codec"
         )
-    summary = fixed_codes(column, int(query.shape[0]))
-    radius = np.asarray(manifest.column("summary_radius_bits").to_numpy(), dtype=np.int64)
-    d = hamming_distances(query[None, :], summary)[0].astype(np.int64)
-    bound: np.ndarray = np.maximum(0, d - radius)
-    return bound
 
 
 def global_search(
@@ -93,6 +130,7 @@ def global_search(
     dedupe: bool,
     t0: float,
     bytes0: int,
+    max_shards: int | None = None,
 ) -> SearchResult:
     """Best-first shard scan (see the module notes); called by ``search(global_=True)``."""
     if view != "topk":
@@ -128,12 +166,16 @@ def global_search(
     best: pa.Table | None = None  # id, geometry, distance; the k best by (distance, id)
     scanned = 0
     candidates = 0
+    exact = True
     with progress_bar("global search: shards", len(order)) as bar:
         for i in order:
             if best is not None and best.num_rows >= k:
                 kth = float(best.column("distance")[k - 1].as_py())
                 if kth < bounds[i]:
                     break
+            if max_shards is not None and scanned >= max_shards:
+                exact = False  # this shard could still hold a better row
+                break
             best, n = _scan_shard(
                 corpus, paths[i], reader_region, time, cols, exclude, query_code, best, k
             )
@@ -149,6 +191,7 @@ def global_search(
         "shards_scanned": scanned,
         "shards_total": len(paths),
         "shard_fraction": round(scanned / len(paths), 6) if paths else 0.0,
+        "exact": exact,
     }
     query = {
         "corpus": str(corpus.uri),
@@ -159,6 +202,7 @@ def global_search(
         "k": k,
         "time": None if time is None else [str(v) if v is not None else None for v in time],
         "global": True,
+        "max_shards": max_shards,
         "exemplars": [e.to_dict() for e in exemplars],
     }
     if best is None or best.num_rows == 0:

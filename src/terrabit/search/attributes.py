@@ -1,0 +1,68 @@
+"""The pass-through columns (``publish --keep``) of a search's result rows.
+
+A search reads only what it scores (ids, geometries, codes); what a person wants to see
+next to a hit — its ``label``, its ``year`` — is fetched afterwards for the few rows
+shown, from the row groups around those rows only.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from terrabit.corpus import open as open_corpus, publish
+>>> from terrabit.corpus._fixture import write_input
+>>> from terrabit.search.query import search
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = publish(write_input(tmp / "in.parquet", rows=200, dims=16), tmp / "c",
+...             keep=["label"], show_progress=False)
+>>> with open_corpus(tmp / "c") as corpus:
+...     result = search(corpus, None, positives=["p000000003"], k=2)
+...     attrs = row_attributes(corpus, result.shown)
+>>> passthrough_columns(corpus), sorted(attrs[result.shown.column("id")[0].as_py()])
+(['label'], ['label'])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+__all__ = ["STANDARD_COLUMNS", "passthrough_columns", "row_attributes"]
+
+STANDARD_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
+"""Shard columns defined by the corpus format; every other column is passed through."""
+
+_PAD = 1e-9  # degrees: a point's box still has an area
+
+
+def passthrough_columns(corpus: Any) -> list[str]:
+    """The corpus's pass-through columns, in shard order."""
+    return [c for c in corpus.columns if c not in STANDARD_COLUMNS]
+
+
+def row_attributes(
+    corpus: Any, rows: pa.Table, *, columns: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{id: {column: value}}`` of the pass-through ``columns`` (default: all) of ``rows``.
+
+    ``rows`` needs ``id`` and ``geometry`` (WKB): only the shards and row groups meeting
+    those rows' boxes are read. Ids not found (a corpus changed since the search) are
+    left out.
+    """
+    names = passthrough_columns(corpus) if columns is None else list(columns)
+    if not names or rows.num_rows == 0:
+        return {}
+    ids = rows.column("id")
+    geoms = shapely.from_wkb(rows.column("geometry").to_numpy(zero_copy_only=False))
+    b = shapely.bounds(geoms)
+    boxes = shapely.box(b[:, 0] - _PAD, b[:, 1] - _PAD, b[:, 2] + _PAD, b[:, 3] + _PAD)
+    region = shapely.union_all(boxes)
+    wanted = pa.array(ids.to_pylist(), pa.string())
+    out: dict[str, dict[str, Any]] = {}
+    for path in corpus.select_shards(region).column("path").to_pylist():
+        table = corpus.read_shard(path, region, columns=["id", *names])
+        table = table.filter(pc.is_in(table.column("id"), value_set=wanted))
+        for record in table.to_pylist():
+            out[str(record.pop("id"))] = record
+    return out
