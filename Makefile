@@ -5,11 +5,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+WEB_STAMP := web/node_modules/.installed-stamp
+SYS_STAMP := $(VENV)/.system-stamp
 DEMO   ?= demo-out
+# Debian packages the browser tests need (the system Chromium driven by Playwright).
+SYSTEM_PACKAGES := chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean web
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "terrabit needs Python >= 3.11; set PYTHON=python3.11"'
@@ -18,8 +23,32 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,segment]'
 	touch $(STAMP)
 
-# The main job: a synthetic world -> a published corpus -> a search. The exemplar is a
-# 2024 solar farm in India (seed 0); the ten patches most like it in the region are shown.
+# The browser app's toolchain (TypeScript, vite, vitest, eslint), pinned by the lock file.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 20) is needed for the browser app: apt-get install nodejs npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+# Chromium for the browser tests: installed where we can, a clear failure where we cannot.
+$(SYS_STAMP): | $(STAMP)
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  { $(SUDO) apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends $$missing >/dev/null; }; } || \
+	  { echo "could not install$$missing; the browser tests need them (apt-get install$$missing as root)"; exit 1; }; \
+	fi
+	touch $(SYS_STAMP)
+
+# Rebuild the packaged app (src/terrabit/web/static) from web/src; commit the result.
+web: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+# The main job: a synthetic world -> a published corpus -> a search -> the browser app.
+# The exemplar is a 2024 solar farm in India (seed 0); the ten patches most like it in the
+# region are printed, then `terrabit serve` opens the same corpus in the browser app (with
+# that query in the URL) until Ctrl-C. Without a terminal, it prints the command instead.
+DEMO_QUERY := \#bbox=68,6,98,36&ids=54970781-2024&year=2024&view=topk&k=10
 demo: $(STAMP)
 	$(BIN)/terrabit world $(DEMO)/world --overwrite
 	$(BIN)/terrabit publish $(DEMO)/world/patches -o $(DEMO)/corpus --codec binary \
@@ -27,18 +56,26 @@ demo: $(STAMP)
 	$(BIN)/terrabit info $(DEMO)/corpus
 	$(BIN)/terrabit search $(DEMO)/corpus --bbox 68,6,98,36 --positive 54970781-2024 \
 	    --year 2024 -k 10 -o $(DEMO)/solar-farms.parquet --overwrite
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  echo "Browse it: http://127.0.0.1:8000/$(DEMO_QUERY)  (Ctrl-C stops the server)"; \
+	  $(BIN)/terrabit serve $(DEMO)/corpus --port 8000; \
+	else \
+	  echo "Browse it: $(BIN)/terrabit serve $(DEMO)/corpus, then open http://127.0.0.1:8000/$(DEMO_QUERY)"; \
+	fi
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(STAMP) $(WEB_STAMP)
+	$(BIN)/ruff check src tests benchmarks spec web/scripts
+	$(BIN)/ruff format --check src tests benchmarks spec web/scripts
 	$(BIN)/mypy
+	cd web && npx --no-install eslint src tests scripts && npx --no-install tsc --noEmit
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: $(STAMP) lint
+test: $(STAMP) $(WEB_STAMP) $(SYS_STAMP) lint
+	cd web && npx --no-install vitest run
 	$(BIN)/pytest -n 2 --doctest-modules src tests
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache web/node_modules

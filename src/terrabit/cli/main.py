@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "zonal": "terrabit.cli.zonal:zonal",
     "search": "terrabit.cli.search:search",
     "segment": "terrabit.cli.segment:segment",
+    "serve": "terrabit.cli.web:serve",
+    "site": "terrabit.cli.web:site",
 }
 
 

@@ -1,0 +1,204 @@
+/**
+ * Shard reading in Web Workers: each worker fetches (HTTP Range), decompresses and
+ * decodes the shards it is given and applies the exact region test, so the page stays
+ * responsive and decoding runs on several cores. The rows come back packed (codes,
+ * boxes, times, WKB in one buffer each, transferred). Where there are no workers (node,
+ * tests) the search reads shards in place (`WebCorpus.readShard`).
+ */
+import { exactRows } from "./candidates";
+import { WebCorpus } from "./corpus";
+import type { ReadOptions, ShardTable } from "./corpus";
+import { TerrabitError } from "./errors";
+import type { Region } from "./region";
+import { HttpStore } from "./source";
+import type { FileStore } from "./source";
+import type { BBox, CorpusInfo, ManifestRow } from "./types";
+
+export type ReadRequestOptions = Omit<ReadOptions, "signal">;
+
+export interface ReadRequest {
+  id: number;
+  url: string;
+  info: CorpusInfo;
+  extent: BBox;
+  row: ManifestRow;
+  options: ReadRequestOptions;
+  region: Region | null;
+}
+
+/** A shard table packed into transferable buffers. */
+export interface PackedTable {
+  path: string;
+  length: number;
+  ids: string[];
+  wkb: Uint8Array;
+  wkbOffsets: Int32Array;
+  bbox: Float64Array;
+  codes: Uint8Array;
+  times: Float64Array | null;
+  rerank: Uint8Array | null;
+  attributes: Record<string, unknown[]>;
+}
+
+export type ReadResponse =
+  | { id: number; table: PackedTable; bytes: number; error?: undefined }
+  | { id: number; error: { message: string; kind: string } };
+
+/** Keep only `rows` of a table and pack it. */
+export function packTable(t: ShardTable, rows: readonly number[], codeSize: number, rerankSize: number): PackedTable {
+  const n = rows.length;
+  let wkbBytes = 0;
+  if (t.wkb.length) for (const i of rows) wkbBytes += (t.wkb[i] as Uint8Array).length;
+  const wkb = new Uint8Array(wkbBytes);
+  const wkbOffsets = new Int32Array(t.wkb.length ? n + 1 : 0);
+  const bbox = new Float64Array(4 * n);
+  const codes = new Uint8Array(n * codeSize);
+  const times = t.times === null ? null : new Float64Array(n);
+  const rerank = t.rerank === null ? null : new Uint8Array(n * rerankSize);
+  const attributes: Record<string, unknown[]> = {};
+  for (const key of Object.keys(t.attributes)) attributes[key] = [];
+  let at = 0;
+  rows.forEach((i, r) => {
+    if (t.wkb.length) {
+      const g = t.wkb[i] as Uint8Array;
+      wkb.set(g, at);
+      wkbOffsets[r] = at;
+      at += g.length;
+    }
+    bbox.set(t.bbox.subarray(4 * i, 4 * i + 4), 4 * r);
+    codes.set(t.codes.subarray(i * codeSize, (i + 1) * codeSize), r * codeSize);
+    if (times !== null && t.times !== null) times[r] = t.times[i] as number;
+    if (rerank !== null && t.rerank !== null) rerank.set(t.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), r * rerankSize);
+    for (const [key, values] of Object.entries(t.attributes)) (attributes[key] as unknown[]).push(values[i]);
+  });
+  if (wkbOffsets.length) wkbOffsets[n] = at;
+  return { path: t.path, length: n, ids: rows.map((i) => t.ids[i] as string), wkb, wkbOffsets, bbox, codes, times, rerank, attributes };
+}
+
+/** The buffers of a packed table (to transfer). */
+export function packedBuffers(p: PackedTable): ArrayBuffer[] {
+  const out = [p.wkb.buffer, p.wkbOffsets.buffer, p.bbox.buffer, p.codes.buffer];
+  if (p.times !== null) out.push(p.times.buffer);
+  if (p.rerank !== null) out.push(p.rerank.buffer);
+  return out as ArrayBuffer[];
+}
+
+/** A packed table as a `ShardTable` whose rows are all kept (views, no copies). */
+export function unpackTable(p: PackedTable): ShardTable {
+  const wkb: Uint8Array[] = [];
+  if (p.wkbOffsets.length) {
+    for (let r = 0; r < p.length; r++) wkb.push(p.wkb.subarray(p.wkbOffsets[r] as number, p.wkbOffsets[r + 1] as number));
+  }
+  return {
+    path: p.path,
+    length: p.length,
+    ids: p.ids,
+    wkb,
+    bbox: p.bbox,
+    codes: p.codes,
+    times: p.times,
+    rerank: p.rerank,
+    attributes: p.attributes,
+  };
+}
+
+/** A worker's side: corpora by URL, each over its own store. */
+export class ReadHandler {
+  private readonly corpora = new Map<string, WebCorpus>();
+
+  constructor(private readonly storeFor: (url: string) => FileStore = (url) => new HttpStore(url)) {}
+
+  async answer(req: ReadRequest): Promise<{ response: ReadResponse; transfer: ArrayBuffer[] }> {
+    try {
+      let corpus = this.corpora.get(req.url);
+      if (corpus === undefined) {
+        corpus = new WebCorpus(req.url, req.info, [], req.extent, this.storeFor(req.url));
+        this.corpora.set(req.url, corpus);
+      }
+      const before = corpus.bytesRead;
+      const t = await corpus.readShard(req.row, req.options);
+      const rows = exactRows(t, req.region);
+      const table = packTable(t, rows, req.info.codeSize, req.info.rerankCodeSize ?? 0);
+      return { response: { id: req.id, table, bytes: corpus.bytesRead - before }, transfer: packedBuffers(table) };
+    } catch (err) {
+      const kind = err instanceof TerrabitError ? err.kind : "read";
+      const message = err instanceof Error ? err.message : String(err);
+      return { response: { id: req.id, error: { message, kind } }, transfer: [] };
+    }
+  }
+}
+
+/** The part of `Worker` the pool uses (tests pass a fake). */
+export interface ReaderWorkerLike {
+  onmessage: ((ev: MessageEvent<ReadResponse>) => void) | null;
+  onerror: ((ev: ErrorEvent) => void) | null;
+  postMessage(message: ReadRequest): void;
+  terminate(): void;
+}
+
+interface Pending {
+  resolve: (v: { table: ShardTable; bytes: number }) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Workers reading shards; requests go to the least busy worker. */
+export class ReaderPool {
+  private readonly workers: { w: ReaderWorkerLike; busy: number }[];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(size: number, factory: () => ReaderWorkerLike) {
+    this.workers = Array.from({ length: size }, () => {
+      const slot = { w: factory(), busy: 0 };
+      slot.w.onmessage = (ev: MessageEvent<ReadResponse>) => {
+        slot.busy -= 1;
+        const p = this.pending.get(ev.data.id);
+        if (p === undefined) return;
+        this.pending.delete(ev.data.id);
+        if (ev.data.error !== undefined) p.reject(new TerrabitError(ev.data.error.message, ev.data.error.kind));
+        else p.resolve({ table: unpackTable(ev.data.table), bytes: ev.data.bytes });
+      };
+      slot.w.onerror = (ev: ErrorEvent) => {
+        for (const p of this.pending.values()) p.reject(new TerrabitError(`a reading worker failed: ${ev.message}`, "worker"));
+        this.pending.clear();
+      };
+      return slot;
+    });
+  }
+
+  /** Read one shard's rows meeting `region` exactly (see `WebCorpus.readShard`). */
+  read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: ShardTable; bytes: number }> {
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.nextId++;
+    slot.busy += 1;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      slot.w.postMessage({ id, url: corpus.url, info: corpus.info, extent: corpus.extent, row, options, region });
+    });
+  }
+
+  terminate(): void {
+    for (const s of this.workers) s.w.terminate();
+    for (const p of this.pending.values()) p.reject(new TerrabitError("the reading pool was closed", "abort"));
+    this.pending.clear();
+  }
+}
+
+let POOL: ReaderPool | null | undefined;
+
+/** The page's shared reader pool, or null where Web Workers are unavailable. */
+export function defaultReaderPool(): ReaderPool | null {
+  if (POOL === undefined) {
+    if (typeof Worker === "undefined" || typeof navigator === "undefined") {
+      POOL = null;
+    } else {
+      const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
+      try {
+        POOL = new ReaderPool(size, () => new Worker(new URL("../workers/reader.ts", import.meta.url), { type: "module" }));
+      } catch {
+        POOL = null;
+      }
+    }
+  }
+  return POOL;
+}

@@ -1,0 +1,359 @@
+/**
+ * terrabit's browser app: wires the map, the controls and the library together.
+ *
+ * Boot: read the query from the URL hash, draw the map (offline basemap), open the
+ * corpus (`?corpus=`, `config.json` or `corpus/`), then run the query whenever it can
+ * run and changes. `document.body.dataset.state` is `booting`, `idle`, `searching`,
+ * `done` or `error`, and `dataset.runs` counts finished searches (tests wait on them).
+ */
+import "./styles.css";
+
+import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus";
+import type { Place } from "./lib/places";
+import { resolveExemplars, search } from "./lib/search";
+import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
+import { byId, el, fmtLonLat } from "./ui/dom";
+import { Drawer } from "./ui/draw";
+import { ExportButton } from "./ui/export-button";
+import { GotoBox } from "./ui/goto";
+import { ResultLayers } from "./ui/layers";
+import { createMap, fitBBox, imageryEnabled, setImagery, type MapLibreMap } from "./ui/map";
+import { ResultsView } from "./ui/results";
+import { SearchPanel } from "./ui/search-panel";
+import { QueryStore, refKey, runnable } from "./ui/store";
+import { UndoStack } from "./ui/undo";
+import { readHash, syncUrl } from "./ui/urlsync";
+
+type AppState = "booting" | "idle" | "searching" | "done" | "error";
+
+/** Wait this long after the last change before searching (sliders, typing). */
+const DEBOUNCE_MS = 120;
+/** How long a hint stays over the map. */
+const HINT_MS = 6000;
+
+function setState(state: AppState): void {
+  document.body.dataset["state"] = state;
+  performance.mark(`terrabit:${state}`); // for benchmarks/web_ui_load.py
+  if (state === "done" || state === "error") {
+    // how many searches have finished: tests wait for this to move
+    document.body.dataset["runs"] = String(Number(document.body.dataset["runs"] ?? "0") + 1);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isAbort(err: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted) return true;
+  if (err instanceof Error && err.name === "AbortError") return true;
+  return (err as { kind?: unknown } | null)?.kind === "abort";
+}
+
+/** The calendar years the corpus covers (from the manifest's time ranges). */
+function corpusYears(manifest: ManifestRow[]): number[] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const m of manifest) {
+    if (m.tmin) lo = Math.min(lo, m.tmin.getUTCFullYear());
+    if (m.tmax) hi = Math.max(hi, m.tmax.getUTCFullYear());
+  }
+  if (!Number.isFinite(lo) || hi - lo > 200) return [];
+  const years: number[] = [];
+  for (let y = lo; y <= hi; y++) years.push(y);
+  return years;
+}
+
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+class App {
+  private readonly undo = new UndoStack();
+  private readonly layers: ResultLayers;
+  private readonly results: ResultsView;
+  private readonly panel: SearchPanel;
+  private readonly drawer: Drawer;
+  private readonly exporter: ExportButton;
+  private controller: AbortController | null = null;
+  private generation = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private hintTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The examples as resolved to corpus rows (by the last search or a preview). */
+  private exemplarRows: ExemplarRow[] = [];
+  /** The result last clicked in the list (stays highlighted). */
+  private selected: ResultRow | null = null;
+
+  constructor(
+    private readonly map: MapLibreMap,
+    private readonly corpus: WebCorpus,
+    private readonly store: QueryStore,
+    results: ResultsView,
+  ) {
+    this.results = results;
+    // regions first, so that results and examples draw above them
+    this.drawer = new Drawer(map, store, this.undo, byId("draw-section"), (t) => this.hint(t));
+    this.layers = new ResultLayers(map, byId("legend"));
+    const years = corpus.info.columns.includes("datetime") ? corpusYears(corpus.manifest) : [];
+    this.panel = new SearchPanel(byId("exemplar-section"), byId("search-section"), store, this.undo, years, {
+      run: () => this.runNow(),
+      cancel: () => this.cancel(),
+      addAtCentre: (positive) => {
+        const c = map.getCenter().wrap();
+        this.addExemplar(positive, c.lng, c.lat);
+      },
+    });
+    const exportBox = el("div", { class: "export-box" });
+    byId("results-section").prepend(exportBox);
+    this.exporter = new ExportButton(exportBox, (text, error) =>
+      error ? this.results.showError(text) : this.hint(text),
+    );
+    new GotoBox(byId("goto"), (place) => this.goto(place));
+    this.settings(byId("settings-section"));
+
+    map.on("click", (e) => {
+      if (this.drawer.capturesClick()) return;
+      const { lng, lat } = e.lngLat.wrap();
+      this.addExemplar(!e.originalEvent.shiftKey, lng, lat);
+    });
+    map.on("contextmenu", (e) => {
+      e.preventDefault();
+      if (this.drawer.capturesClick()) return;
+      const { lng, lat } = e.lngLat.wrap();
+      this.addExemplar(false, lng, lat);
+    });
+    document.addEventListener("keydown", (e) => {
+      const target = e.target as HTMLElement | null;
+      const typing = Boolean(target?.closest("input[type=search], input[type=text], textarea"));
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z" && !typing) {
+        if (this.undo.undo()) {
+          e.preventDefault();
+          this.hint("Restored.");
+        }
+      }
+    });
+
+    store.subscribe(() => {
+      this.showExemplars();
+      this.schedule();
+    });
+    this.showExemplars();
+  }
+
+  start(): void {
+    const q = this.store.get();
+    if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll();
+    else fitBBox(this.map, this.corpus.extent, 6);
+    this.schedule(0);
+  }
+
+  private settings(box: HTMLElement): void {
+    const imagery = el("input", { id: "imagery", type: "checkbox" });
+    imagery.checked = imageryEnabled();
+    imagery.addEventListener("change", () => setImagery(this.map, imagery.checked));
+    box.append(
+      el("h2", {}, "Map"),
+      el(
+        "div",
+        { class: "row check" },
+        imagery,
+        el("label", { for: "imagery" }, "Imagery basemap (online; off = bundled offline map)"),
+      ),
+    );
+  }
+
+  hint(text: string): void {
+    const box = byId("map-hint");
+    box.textContent = text;
+    if (this.hintTimer !== null) clearTimeout(this.hintTimer);
+    this.hintTimer = setTimeout(() => {
+      box.textContent = "";
+      this.hintTimer = null;
+    }, HINT_MS);
+  }
+
+  private addExemplar(positive: boolean, lon: number, lat: number): void {
+    const ref: ExemplarRef = { kind: "point", lon: round6(lon), lat: round6(lat) };
+    const q = this.store.get();
+    if (positive) this.store.update({ positives: [...q.positives, ref] });
+    else this.store.update({ negatives: [...q.negatives, ref] });
+    this.hint(`${positive ? "Positive" : "Negative"} example at ${fmtLonLat(ref.lon, ref.lat)}.`);
+  }
+
+  private goto(place: Place): void {
+    this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
+    this.hint(`Went to ${place.name}${place.country ? `, ${place.country}` : ""}.`);
+  }
+
+  /** Resolved examples that are still in the query, plus the clicked points. */
+  private showExemplars(): void {
+    const q = this.store.get();
+    const keep = this.exemplarRows.filter((row) =>
+      (row.positive ? q.positives : q.negatives).some((ref) => refKey(ref) === refKey(row.ref)),
+    );
+    this.layers.setExemplars(q.positives, q.negatives, keep);
+    this.panel.setExemplars(keep);
+  }
+
+  private schedule(delay = DEBOUNCE_MS): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    // a search still running answers the old query: stop it, and say work is pending
+    this.controller?.abort();
+    this.generation++;
+    setState("searching");
+    this.panel.setRunning(true);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.run();
+    }, delay);
+  }
+
+  private runNow(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    void this.run();
+  }
+
+  /** Stop the running (or pending) search; its partial work is dropped. */
+  private cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.controller?.abort();
+    this.controller = null;
+    this.generation++;
+    this.panel.setRunning(false);
+    this.results.setStatus("Search cancelled. Search runs it again.");
+    setState("idle");
+  }
+
+  private show(result: SearchResult | null): void {
+    if (result) this.exemplarRows = result.exemplars;
+    this.selected = null;
+    this.layers.highlight(null);
+    this.layers.setResult(result);
+    this.panel.setResult(result);
+    this.exporter.set(result);
+    this.showExemplars();
+  }
+
+  private async run(): Promise<void> {
+    const query: Query = this.store.get();
+    const why = runnable(query);
+    this.controller?.abort();
+    const gen = ++this.generation;
+    if (why) {
+      this.controller = null;
+      this.panel.setRunning(false);
+      this.results.clear();
+      this.results.setStatus(why);
+      this.show(null);
+      await this.preview(query, gen);
+      if (gen === this.generation) setState("idle");
+      return;
+    }
+    const controller = new AbortController();
+    this.controller = controller;
+    this.panel.setRunning(true);
+    this.results.setStatus("Searching…", "busy");
+    setState("searching");
+    try {
+      const result = await search(this.corpus, query, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (gen === this.generation) this.results.showProgress(p);
+        },
+      });
+      if (gen !== this.generation) return;
+      this.results.showResult(result);
+      this.show(result);
+      setState("done");
+    } catch (err) {
+      if (gen !== this.generation) return;
+      if (isAbort(err, controller.signal)) {
+        this.results.setStatus("Search stopped. Search runs it again.");
+        setState("idle");
+      } else {
+        this.results.clear();
+        this.show(null);
+        this.results.showError(errorText(err));
+        setState("error");
+      }
+    } finally {
+      if (gen === this.generation) {
+        this.controller = null;
+        this.panel.setRunning(false);
+      }
+    }
+  }
+
+  /**
+   * Before a search can run (no region yet), resolve the clicked examples anyway: their
+   * patches show on the map and their ids in the chips (a click off every patch is said).
+   */
+  private async preview(query: Query, gen: number): Promise<void> {
+    if (query.positives.length + query.negatives.length === 0) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    try {
+      const rows = await resolveExemplars(this.corpus, query, { signal: controller.signal });
+      if (gen !== this.generation) return;
+      this.exemplarRows = rows;
+      this.showExemplars();
+    } catch (err) {
+      if (gen !== this.generation || isAbort(err, controller.signal)) return;
+      this.results.showError(errorText(err));
+    } finally {
+      if (gen === this.generation) this.controller = null;
+    }
+  }
+
+  /** The result row for hover / select (for the results view). */
+  hover(row: ResultRow | null): void {
+    this.layers.highlight(row ?? this.selected);
+  }
+
+  select(row: ResultRow): void {
+    this.selected = row;
+    this.map.flyTo({ center: [row.lon, row.lat], zoom: Math.max(this.map.getZoom(), 12), duration: 700 });
+    this.layers.highlight(row);
+  }
+}
+
+async function boot(): Promise<void> {
+  setState("booting");
+  const { query, errors } = readHash(location.hash);
+  const store = new QueryStore(query);
+  let app: App | null = null;
+  const results = new ResultsView(byId("status-box"), byId("results-section"), {
+    hover: (row) => app?.hover(row),
+    select: (row) => app?.select(row),
+    retry: () => store.update({}),
+  });
+  results.setStatus("Opening the corpus…", "busy");
+  const corpusPromise = resolveCorpusUrl(location).then((url) => openCorpus(url));
+  corpusPromise.catch(() => undefined); // handled below, after the map
+  const map = await createMap(byId("map"));
+  let corpus: WebCorpus;
+  try {
+    corpus = await corpusPromise;
+  } catch (err) {
+    results.showError(errorText(err));
+    setState("error");
+    return;
+  }
+  const info = corpus.info;
+  byId("corpus-info").textContent =
+    `${info.rows.toLocaleString()} places · ${info.shards} shards · ${info.dims}-d ${info.codecSpec}`;
+  app = new App(map, corpus, store, results);
+  const shown = app;
+  syncUrl(store, (errs) => shown.hint(`Ignored in the URL: ${errs.join("; ")}`));
+  app.start();
+  if (errors.length) app.hint(`Ignored in the URL: ${errors.join("; ")}`);
+}
+
+boot().catch((err: unknown) => {
+  setState("error");
+  console.error(err);
+  const status = document.querySelector("[data-testid=status]");
+  if (status) status.textContent = `The app failed to start: ${errorText(err)}`;
+});

@@ -1,0 +1,196 @@
+/**
+ * The map: MapLibre GL with a bundled, offline basemap.
+ *
+ * The default style fetches nothing off-host: Natural Earth land and country borders
+ * (npm `world-atlas`, TopoJSON shipped with the app) become GeoJSON sources; there are
+ * no tiles, glyphs or sprites. An online imagery basemap is a setting, off by default,
+ * remembered in `localStorage`.
+ */
+import "maplibre-gl/dist/maplibre-gl.css";
+import {
+  AttributionControl,
+  Map as MapLibreMap,
+  NavigationControl,
+  ScaleControl,
+  setWorkerUrl,
+  type GeoJSONSource,
+  type StyleSpecification,
+} from "maplibre-gl";
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
+import landUrl from "world-atlas/land-50m.json?url";
+import countriesUrl from "world-atlas/countries-50m.json?url";
+import { feature, mesh } from "topojson-client";
+import type { GeometryCollection, Topology } from "topojson-specification";
+
+import type { BBox } from "../lib/types";
+
+setWorkerUrl(workerUrl);
+
+const IMAGERY_KEY = "terrabit.imagery";
+/** Esri World Imagery: only requested when the user turns the imagery basemap on. */
+const IMAGERY_TILES =
+  "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}";
+
+const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: [] };
+
+export const COLORS = {
+  ocean: "#dfe9f3",
+  land: "#f7f5ef",
+  border: "#b9b2a4",
+  coast: "#9fb4c8",
+};
+
+function offlineStyle(): StyleSpecification {
+  return {
+    version: 8,
+    sources: {
+      land: { type: "geojson", data: EMPTY, attribution: "Natural Earth" },
+      borders: { type: "geojson", data: EMPTY },
+    },
+    layers: [
+      { id: "background", type: "background", paint: { "background-color": COLORS.ocean } },
+      { id: "land", type: "fill", source: "land", paint: { "fill-color": COLORS.land } },
+      {
+        id: "coast",
+        type: "line",
+        source: "land",
+        paint: { "line-color": COLORS.coast, "line-width": 0.6 },
+      },
+      {
+        id: "borders",
+        type: "line",
+        source: "borders",
+        paint: { "line-color": COLORS.border, "line-width": 0.6, "line-dasharray": [3, 2] },
+      },
+    ],
+  };
+}
+
+async function loadTopology(url: string): Promise<Topology> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`basemap ${url}: HTTP ${response.status}`);
+  return (await response.json()) as Topology;
+}
+
+/** Fill the land and border sources from the bundled Natural Earth TopoJSON. */
+async function loadBasemap(map: MapLibreMap): Promise<void> {
+  const [land, countries] = await Promise.all([loadTopology(landUrl), loadTopology(countriesUrl)]);
+  const landObject = land.objects["land"] as GeometryCollection;
+  const countryObject = countries.objects["countries"] as GeometryCollection;
+  const landGeo = feature(land, landObject) as GeoJSON.FeatureCollection | GeoJSON.Feature;
+  const borderGeo = mesh(countries, countryObject, (a, b) => a !== b);
+  (map.getSource("land") as GeoJSONSource).setData(landGeo);
+  (map.getSource("borders") as GeoJSONSource).setData(borderGeo);
+}
+
+export function imageryEnabled(): boolean {
+  try {
+    return localStorage.getItem(IMAGERY_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+/** Turn the online imagery basemap on or off (and remember the choice). */
+export function setImagery(map: MapLibreMap, on: boolean): void {
+  try {
+    localStorage.setItem(IMAGERY_KEY, on ? "1" : "0");
+  } catch {
+    // private mode: the setting just isn't remembered
+  }
+  if (on && !map.getSource("imagery")) {
+    map.addSource("imagery", {
+      type: "raster",
+      tiles: [IMAGERY_TILES],
+      tileSize: 256,
+      maxzoom: 18,
+      attribution: "Imagery © Esri, Maxar, Earthstar Geographics",
+    });
+    map.addLayer({ id: "imagery", type: "raster", source: "imagery" }, "coast");
+  } else if (!on && map.getSource("imagery")) {
+    map.removeLayer("imagery");
+    map.removeSource("imagery");
+  }
+  map.setLayoutProperty("land", "visibility", on ? "none" : "visible");
+}
+
+/**
+ * Create the map in `container`; resolves once the style is loaded (sources can be
+ * added). The bundled land and borders arrive a moment later.
+ */
+export async function createMap(container: HTMLElement): Promise<MapLibreMap> {
+  const map = new MapLibreMap({
+    container,
+    style: offlineStyle(),
+    center: [0, 20],
+    zoom: 1.3,
+    attributionControl: false,
+    boxZoom: false,
+    doubleClickZoom: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    fadeDuration: 0,
+    maxPitch: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
+  map.addControl(new NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new ScaleControl({ unit: "metric" }), "bottom-left");
+  map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+  await new Promise<void>((resolve) => {
+    if (map.loaded()) resolve();
+    else map.once("load", () => resolve());
+  });
+  // the basemap fills in while the corpus opens and the first search runs
+  loadBasemap(map).catch((err: unknown) => console.error("terrabit: the basemap failed to load", err));
+  if (imageryEnabled()) setImagery(map, true);
+  return map;
+}
+
+/** Fit the map to a bbox (handles `minx > maxx`, the antimeridian). */
+export function fitBBox(map: MapLibreMap, bbox: BBox, maxZoom = 12): void {
+  const [minx, miny, x1, maxy] = bbox;
+  const maxx = minx > x1 ? x1 + 360 : x1;
+  if (minx === maxx && miny === maxy) {
+    map.flyTo({ center: [minx, miny], zoom: Math.min(maxZoom, 10) });
+    return;
+  }
+  map.fitBounds(
+    [
+      [minx, miny],
+      [maxx, maxy],
+    ],
+    { padding: 40, maxZoom, duration: 600 },
+  );
+}
+
+/** The bbox of any GeoJSON geometries (`null` when there are none). */
+export function boundsOf(geometries: GeoJSON.Geometry[]): BBox | null {
+  let minx = Infinity;
+  let miny = Infinity;
+  let maxx = -Infinity;
+  let maxy = -Infinity;
+  const visit = (c: unknown): void => {
+    if (Array.isArray(c) && typeof c[0] === "number") {
+      const [x, y] = c as number[];
+      if (x === undefined || y === undefined) return;
+      minx = Math.min(minx, x);
+      maxx = Math.max(maxx, x);
+      miny = Math.min(miny, y);
+      maxy = Math.max(maxy, y);
+    } else if (Array.isArray(c)) {
+      for (const inner of c) visit(inner);
+    }
+  };
+  for (const g of geometries) {
+    if (g.type === "GeometryCollection") {
+      const b = boundsOf(g.geometries);
+      if (b) visit([b.slice(0, 2), b.slice(2, 4)]);
+    } else {
+      visit(g.coordinates);
+    }
+  }
+  return Number.isFinite(minx) ? [minx, miny, maxx, maxy] : null;
+}
+
+export type { MapLibreMap };

@@ -1,0 +1,170 @@
+/**
+ * The result list and the status line.
+ *
+ * The status line (`data-testid="status"`) says what the app is doing: "Reading 3 / 12
+ * shards…", "20 results from 1,234 candidates in 0.4 s", a failed-shard count with a
+ * Retry button, or the library's message (a candidate cap, a region outside the corpus).
+ * The list shows rank, place and score for each shown row (`data-testid="result-row"`);
+ * hovering a row highlights it on the map, clicking (or Enter) flies there.
+ */
+import type { ResultRow, SearchProgress, SearchResult } from "../lib/types";
+import { el, fmt, fmtLonLat } from "./dom";
+
+/** At most this many rows go into the list (the map and the export have all of them). */
+export const LIST_LIMIT = 500;
+
+export interface ResultActions {
+  hover: (row: ResultRow | null) => void;
+  select: (row: ResultRow) => void;
+  retry: () => void;
+}
+
+function placeOf(row: ResultRow): string {
+  const label = row.attributes["label"];
+  const year = row.attributes["year"];
+  const extra = [label, year].filter((v) => v !== undefined && v !== null).join(", ");
+  return extra ? `${fmtLonLat(row.lon, row.lat)} · ${extra}` : fmtLonLat(row.lon, row.lat);
+}
+
+export class ResultsView {
+  private readonly status: HTMLElement;
+  private readonly failed: HTMLElement;
+  private readonly retryButton: HTMLButtonElement;
+  private readonly message: HTMLElement;
+  private readonly summary: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly progress: HTMLProgressElement;
+
+  constructor(
+    statusBox: HTMLElement,
+    container: HTMLElement,
+    private readonly actions: ResultActions,
+  ) {
+    this.status = el("p", {
+      class: "status",
+      "data-testid": "status",
+      role: "status",
+      "aria-live": "polite",
+    });
+    this.progress = el("progress", { max: 1, value: 0, "aria-label": "Shards read", hidden: true });
+    this.retryButton = el("button", { type: "button", class: "small", "data-testid": "retry" }, "Retry");
+    this.failed = el(
+      "p",
+      { class: "failed", "data-testid": "failed", hidden: true, role: "alert" },
+      el("span", {}),
+      this.retryButton,
+    );
+    this.message = el("p", { class: "message", "data-testid": "message", hidden: true });
+    this.summary = el("p", { class: "muted summary" });
+    this.list = el("ol", { class: "results", "aria-label": "Results", "data-testid": "results" });
+    statusBox.append(this.status, this.progress, this.failed, this.message);
+    container.append(
+      el("h2", {}, "Results"),
+      el(
+        "div",
+        { class: "results-head", "aria-hidden": "true" },
+        el("span", {}, "#"),
+        el("span", {}, "place"),
+        el("span", {}, "score"),
+      ),
+      this.list,
+      this.summary,
+    );
+    this.retryButton.addEventListener("click", () => actions.retry());
+  }
+
+  setStatus(text: string, kind: "info" | "error" | "busy" = "info"): void {
+    this.status.textContent = text;
+    this.status.dataset["kind"] = kind;
+  }
+
+  showProgress(p: SearchProgress): void {
+    this.progress.hidden = false;
+    this.progress.max = Math.max(1, p.shardsTotal);
+    this.progress.value = p.shardsDone;
+    const failed = p.failed ? `, ${p.failed} failed` : "";
+    const candidates = p.candidates.toLocaleString();
+    this.setStatus(
+      `Reading ${p.shardsDone} / ${p.shardsTotal} shards${failed} · ${candidates} candidates…`,
+      "busy",
+    );
+  }
+
+  clear(): void {
+    this.list.replaceChildren();
+    this.summary.textContent = "";
+    this.message.hidden = true;
+    this.failed.hidden = true;
+    this.progress.hidden = true;
+  }
+
+  showError(text: string): void {
+    this.progress.hidden = true;
+    this.setStatus(text, "error");
+  }
+
+  showResult(result: SearchResult): void {
+    this.progress.hidden = true;
+    const shown = result.rows.filter((r) => r.shown);
+    const s = result.stats;
+    const secs = s.seconds < 10 ? s.seconds.toFixed(2) : s.seconds.toFixed(0);
+    this.setStatus(
+      `${shown.length.toLocaleString()} shown of ${s.candidates.toLocaleString()} candidates · ` +
+        `${s.shardsRead} / ${s.shardsTotal} shards · ${secs} s` +
+        (s.reranked ? " · re-ranked" : ""),
+    );
+    const failedCount = s.failedShards.length;
+    this.failed.hidden = failedCount === 0;
+    const failedText = this.failed.firstElementChild;
+    if (failedText) {
+      failedText.textContent =
+        failedCount === 0
+          ? ""
+          : `${failedCount} shard${failedCount === 1 ? "" : "s"} failed to load; results miss their rows. `;
+      failedText.setAttribute("title", s.failedShards.slice(0, 10).join("\n"));
+    }
+    this.message.hidden = !result.message;
+    this.message.textContent = result.message ?? "";
+
+    const rows = shown.slice(0, LIST_LIMIT);
+    this.list.replaceChildren(...rows.map((row) => this.rowElement(row)));
+    this.summary.textContent =
+      shown.length > LIST_LIMIT
+        ? `The list shows the first ${LIST_LIMIT} of ${shown.length.toLocaleString()}; ` +
+          "the map and the export have all."
+        : "";
+  }
+
+  private rowElement(row: ResultRow): HTMLElement {
+    const item = el(
+      "li",
+      {
+        class: "result-row",
+        tabindex: 0,
+        "data-testid": "result-row",
+        "data-id": row.id,
+        "data-rank": row.rank,
+        "aria-label": `Rank ${row.rank}: ${placeOf(row)}, score ${fmt(row.score)}. Enter flies there.`,
+      },
+      el("span", { class: "rank" }, String(row.rank)),
+      el("span", { class: "place", title: row.id }, placeOf(row)),
+      el("span", { class: "score" }, fmt(row.score)),
+    );
+    item.addEventListener("mouseenter", () => this.actions.hover(row));
+    item.addEventListener("mouseleave", () => this.actions.hover(null));
+    item.addEventListener("focus", () => this.actions.hover(row));
+    item.addEventListener("blur", () => this.actions.hover(null));
+    item.addEventListener("click", () => this.actions.select(row));
+    item.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        this.actions.select(row);
+      } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const next = e.key === "ArrowDown" ? item.nextElementSibling : item.previousElementSibling;
+        if (next instanceof HTMLElement) next.focus();
+      }
+    });
+    return item;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The search controls: the examples (positive / negative chips), combine, invert, the
+ * view, the top-k slider, the threshold slider with its histogram, the year filter,
+ * same-place dedupe, the global toggle, and run / cancel.
+ *
+ * Every control writes the query (`QueryStore`) and is redrawn from it, so the URL hash,
+ * the controls and the search always agree.
+ */
+import {
+  COMBINES,
+  VIEWS,
+  type Combine,
+  type ExemplarRef,
+  type ExemplarRow,
+  type Query,
+  type SearchResult,
+  type ViewName,
+} from "../lib/types";
+import { chip, el, fmt, fmtLonLat, labelled } from "./dom";
+import { refKey, type QueryStore } from "./store";
+import type { UndoStack } from "./undo";
+
+export const VIEW_LABELS: Record<ViewName, string> = {
+  topk: "Top k (most similar)",
+  heatmap: "Heatmap (all, by score)",
+  threshold: "Threshold (score ≤ cut-off)",
+  outlier: "Outlier (unlike the rest)",
+  surprise: "Surprise (unlike neighbours)",
+  gradient: "Gradient (where scores change)",
+};
+
+const COMBINE_LABELS: Record<Combine, string> = {
+  mean: "mean distance",
+  majority: "majority of bits",
+  and: "AND of bits",
+  or: "OR of bits",
+  xor: "XOR of bits",
+};
+
+export interface PanelActions {
+  run: () => void;
+  cancel: () => void;
+  /** Add an example at the map centre (the keyboard way to click). */
+  addAtCentre: (positive: boolean) => void;
+}
+
+export function exemplarLabel(ref: ExemplarRef, row?: ExemplarRow): string {
+  const where = ref.kind === "id" ? ref.id : fmtLonLat(ref.lon, ref.lat);
+  return row && ref.kind === "point" ? `${where} (${row.id})` : where;
+}
+
+export class SearchPanel {
+  private readonly positives: HTMLUListElement;
+  private readonly negatives: HTMLUListElement;
+  private readonly combine: HTMLSelectElement;
+  private readonly invert: HTMLInputElement;
+  private readonly view: HTMLSelectElement;
+  private readonly k: HTMLInputElement;
+  private readonly kOut: HTMLOutputElement;
+  private readonly kRow: HTMLElement;
+  private readonly thresholdBox: HTMLElement;
+  private readonly threshold: HTMLInputElement;
+  private readonly tOut: HTMLOutputElement;
+  private readonly histogram: HTMLCanvasElement;
+  private readonly year: HTMLSelectElement;
+  private readonly dedupe: HTMLInputElement;
+  private readonly global: HTMLInputElement;
+  private readonly runButton: HTMLButtonElement;
+  private readonly cancelButton: HTMLButtonElement;
+  private readonly options: HTMLDetailsElement;
+  private result: SearchResult | null = null;
+  private exemplarRows: ExemplarRow[] = [];
+
+  constructor(
+    exemplarBox: HTMLElement,
+    searchBox: HTMLElement,
+    private readonly store: QueryStore,
+    private readonly undo: UndoStack,
+    years: number[],
+    actions: PanelActions,
+  ) {
+    // ---- examples
+    const list = (label: string, testid: string): HTMLUListElement =>
+      el("ul", { class: "chips", "aria-label": label, "data-testid": testid });
+    this.positives = list("Positive examples", "positives");
+    this.negatives = list("Negative examples", "negatives");
+    const centre = (sign: string, role: string): HTMLButtonElement =>
+      el(
+        "button",
+        { type: "button", class: "small", title: `Add the place at the map centre as a ${role}` },
+        `${sign} Map centre`,
+      );
+    const addPos = centre("+", "positive");
+    const addNeg = centre("−", "negative");
+    addPos.addEventListener("click", () => actions.addAtCentre(true));
+    addNeg.addEventListener("click", () => actions.addAtCentre(false));
+    exemplarBox.append(
+      el("h2", {}, "Examples"),
+      el("p", { class: "hint" }, "Click the map: more like this · right- or shift-click: less like this."),
+      el("h3", { class: "pos-title" }, "Positive"),
+      this.positives,
+      el("h3", { class: "neg-title" }, "Negative"),
+      this.negatives,
+      el("div", { class: "button-row" }, addPos, addNeg),
+    );
+
+    // ---- search settings
+    this.combine = el("select", { id: "combine" });
+    for (const c of COMBINES) this.combine.append(el("option", { value: c }, COMBINE_LABELS[c]));
+    this.invert = el("input", { id: "invert", type: "checkbox" });
+    this.view = el("select", { id: "view" });
+    for (const v of VIEWS) this.view.append(el("option", { value: v }, VIEW_LABELS[v]));
+    this.k = el("input", { id: "k", type: "range", min: 1, max: 100, step: 1 });
+    this.kOut = el("output", { for: "k", id: "k-out" });
+    this.threshold = el("input", { id: "threshold", type: "range", min: 0, max: 1, step: "any" });
+    this.tOut = el("output", { for: "threshold", id: "t-out" });
+    this.histogram = el("canvas", {
+      class: "histogram",
+      width: 280,
+      height: 56,
+      role: "img",
+      "aria-label": "Histogram of scores",
+    });
+    const tReset = el("button", { type: "button", class: "small" }, "Reset");
+    tReset.title = "Put the cut-off back at the k-th best score";
+    this.year = el("select", { id: "year" });
+    this.year.append(el("option", { value: "" }, "All years"));
+    for (const y of years) this.year.append(el("option", { value: String(y) }, String(y)));
+    this.year.disabled = years.length === 0;
+    this.dedupe = el("input", { id: "dedupe", type: "checkbox" });
+    this.global = el("input", { id: "global", type: "checkbox" });
+    this.runButton = el("button", { type: "button", class: "primary", "data-testid": "run" }, "Search");
+    this.cancelButton = el("button", { type: "button", disabled: true, "data-testid": "cancel" }, "Cancel");
+
+    this.kRow = labelled("Top k", this.k);
+    this.kRow.append(this.kOut);
+    const tRow = labelled("Threshold", this.threshold);
+    tRow.append(this.tOut, tReset);
+    this.thresholdBox = el("div", { class: "threshold-box" }, tRow, this.histogram);
+
+    const check = (input: HTMLInputElement, text: string, hint: string): HTMLElement =>
+      el("div", { class: "row check" }, input, el("label", { for: input.id, title: hint }, text));
+
+    this.options = el(
+      "details",
+      { class: "options" },
+      el("summary", {}, "Options: combine, invert, year, dedupe, global"),
+      labelled("Combine", this.combine),
+      check(this.invert, "Invert (look for the opposite)", "Bitwise NOT of the query"),
+      labelled("Year", this.year),
+      check(this.dedupe, "One row per place (drop other years)", "Same-place dedupe"),
+      check(
+        this.global,
+        "Search everywhere (global, top k)",
+        "Rank shards by the manifest summary codes and scan the best first",
+      ),
+    );
+    searchBox.append(
+      el("h2", {}, "Search"),
+      labelled("View", this.view),
+      this.kRow,
+      this.thresholdBox,
+      this.options,
+      el("div", { class: "button-row" }, this.runButton, this.cancelButton),
+    );
+
+    // ---- wiring
+    this.combine.addEventListener("change", () => store.update({ combine: this.combine.value as Combine }));
+    this.invert.addEventListener("change", () => store.update({ invert: this.invert.checked }));
+    this.view.addEventListener("change", () =>
+      store.update({ view: this.view.value as ViewName, threshold: null }),
+    );
+    this.k.addEventListener("input", () => (this.kOut.value = this.k.value));
+    this.k.addEventListener("change", () => store.update({ k: Number(this.k.value) }));
+    this.threshold.addEventListener("input", () => {
+      this.tOut.value = fmt(Number(this.threshold.value));
+      this.drawHistogram(Number(this.threshold.value));
+    });
+    this.threshold.addEventListener("change", () =>
+      store.update({ threshold: Number(this.threshold.value) }),
+    );
+    tReset.addEventListener("click", () => store.update({ threshold: null }));
+    this.year.addEventListener("change", () =>
+      store.update({ year: this.year.value === "" ? null : Number(this.year.value) }),
+    );
+    this.dedupe.addEventListener("change", () => store.update({ dedupe: this.dedupe.checked }));
+    this.global.addEventListener("change", () => store.update({ global: this.global.checked }));
+    this.runButton.addEventListener("click", actions.run);
+    this.cancelButton.addEventListener("click", actions.cancel);
+
+    store.subscribe((q) => this.render(q));
+    this.render(store.get());
+  }
+
+  setRunning(running: boolean): void {
+    this.cancelButton.disabled = !running;
+    this.runButton.textContent = running ? "Searching…" : "Search";
+  }
+
+  setResult(result: SearchResult | null): void {
+    this.result = result;
+    this.render(this.store.get());
+  }
+
+  /** The examples as resolved to corpus rows: their chips then name the row ids. */
+  setExemplars(rows: ExemplarRow[]): void {
+    this.exemplarRows = rows;
+    this.renderExemplars(this.store.get());
+  }
+
+  private render(q: Query): void {
+    this.combine.value = q.combine;
+    this.invert.checked = q.invert;
+    this.view.value = q.view;
+    this.k.value = String(q.k);
+    this.kOut.value = String(q.k);
+    this.kRow.hidden = q.view !== "topk" && q.view !== "threshold";
+    this.year.value = q.year === null ? "" : String(q.year);
+    if (q.year !== null && this.year.value === "") {
+      // a year from the URL that the manifest does not list: still show it
+      this.year.append(el("option", { value: String(q.year) }, String(q.year)));
+      this.year.value = String(q.year);
+    }
+    this.dedupe.checked = q.dedupe;
+    // options set (e.g. by a shared URL) are never hidden
+    if (q.combine !== "mean" || q.invert || q.year !== null || q.dedupe || q.global) this.options.open = true;
+    this.global.checked = q.global;
+    // global search ranks shards for a top k only
+    this.global.disabled = q.view !== "topk" && !q.global;
+    this.renderExemplars(q);
+    this.renderThreshold(q);
+  }
+
+  private renderExemplars(q: Query): void {
+    const rows = new Map<string, ExemplarRow>();
+    for (const row of this.exemplarRows) rows.set(`${row.positive}:${refKey(row.ref)}`, row);
+    const make = (refs: ExemplarRef[], positive: boolean): HTMLElement[] => {
+      if (refs.length === 0) {
+        return [el("li", { class: "muted empty" }, positive ? "None yet: click the map." : "None.")];
+      }
+      return refs.map((ref, i) =>
+        chip(exemplarLabel(ref, rows.get(`${positive}:${refKey(ref)}`)), positive ? "pos" : "neg", () =>
+          this.removeExemplar(positive, i),
+        ),
+      );
+    };
+    this.positives.replaceChildren(...make(q.positives, true));
+    this.negatives.replaceChildren(...make(q.negatives, false));
+  }
+
+  private removeExemplar(positive: boolean, index: number): void {
+    const key = positive ? "positives" : "negatives";
+    const list = [...this.store.get()[key]];
+    const [removed] = list.splice(index, 1);
+    if (!removed) return;
+    this.store.update({ [key]: list });
+    this.undo.push({
+      label: `${positive ? "positive" : "negative"} ${index + 1}`,
+      restore: () => {
+        const now = [...this.store.get()[key]];
+        now.splice(Math.min(index, now.length), 0, removed);
+        this.store.update({ [key]: now });
+      },
+    });
+  }
+
+  private renderThreshold(q: Query): void {
+    const th = this.result?.view === "threshold" ? this.result.threshold : undefined;
+    this.thresholdBox.hidden = q.view !== "threshold";
+    if (!th || th.edges.length < 2) {
+      this.threshold.disabled = true;
+      this.tOut.value = q.threshold === null ? "k-th best" : fmt(q.threshold);
+      this.drawHistogram(null);
+      return;
+    }
+    const lo = th.edges[0] as number;
+    const hi = th.edges[th.edges.length - 1] as number;
+    const integral = th.edges.every((e) => Number.isInteger(e)) && Number.isInteger(th.t);
+    this.threshold.disabled = false;
+    this.threshold.min = String(lo);
+    this.threshold.max = String(hi);
+    this.threshold.step = integral ? "1" : String((hi - lo) / 200 || "any");
+    this.threshold.value = String(th.t);
+    this.tOut.value = fmt(th.t);
+    this.drawHistogram(th.t);
+  }
+
+  /** Bars of the score histogram; those at or under the cut-off in the accent colour. */
+  private drawHistogram(t: number | null): void {
+    const ctx = this.histogram.getContext("2d");
+    if (!ctx) return;
+    const { width, height } = this.histogram;
+    ctx.clearRect(0, 0, width, height);
+    const th = this.result?.threshold;
+    if (!th || t === null || th.counts.length === 0) return;
+    const max = Math.max(...th.counts, 1);
+    const n = th.counts.length;
+    const barW = width / n;
+    th.counts.forEach((count, i) => {
+      const left = th.edges[i] ?? 0;
+      const h = count === 0 ? 0 : Math.max(1, (count / max) * (height - 2));
+      ctx.fillStyle = left <= t ? "#d4462c" : "#b8c2cc";
+      ctx.fillRect(i * barW + 0.5, height - h, Math.max(1, barW - 1), h);
+    });
+    this.histogram.setAttribute(
+      "aria-label",
+      `Histogram of ${th.counts.reduce((a, b) => a + b, 0)} scores; cut-off ${fmt(t)}`,
+    );
+  }
+}

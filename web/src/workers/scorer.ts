@@ -1,0 +1,24 @@
+/**
+ * A scoring worker: instantiates the WebAssembly popcount kernel once and scores the
+ * blocks of codes it is sent (`lib/pool.ts`), transferring the scores back.
+ */
+import { WasmKernel } from "../lib/hamming";
+import { answerScoreRequest } from "../lib/pool";
+import type { ScoreRequest, ScoreResponse } from "../lib/pool";
+
+let kernel: WasmKernel | null = null;
+try {
+  kernel = new WasmKernel();
+} catch {
+  kernel = null; // no WebAssembly: the pure-TS fallback
+}
+
+const scope = self as unknown as {
+  onmessage: ((ev: MessageEvent<ScoreRequest>) => void) | null;
+  postMessage(message: ScoreResponse, transfer: Transferable[]): void;
+};
+
+scope.onmessage = (ev: MessageEvent<ScoreRequest>): void => {
+  const { response, transfer } = answerScoreRequest(ev.data, kernel);
+  scope.postMessage(response, transfer);
+};

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_QUERY, formatHash, parseHash } from "../../src/lib/urlstate";
+import type { Query } from "../../src/lib/types";
+
+describe("urlstate", () => {
+  it("parses the documented example", () => {
+    const { query, errors } = parseHash("#bbox=-10,40,5,50&pos=2.35,48.85;-3.7,40.4&neg=0,45&combine=mean&view=topk&k=20");
+    expect(errors).toEqual([]);
+    expect(query.regions).toEqual([{ kind: "bbox", bbox: [-10, 40, 5, 50] }]);
+    expect(query.positives).toEqual([
+      { kind: "point", lon: 2.35, lat: 48.85 },
+      { kind: "point", lon: -3.7, lat: 40.4 },
+    ]);
+    expect(query.negatives).toEqual([{ kind: "point", lon: 0, lat: 45 }]);
+    expect(query.k).toBe(20);
+  });
+  it("round-trips every field", () => {
+    const q: Query = {
+      regions: [
+        { kind: "bbox", bbox: [170, -10, -170, 10] },
+        { kind: "bbox", bbox: [0, 0, 1, 1] },
+        { kind: "polygon", geometry: { type: "Polygon", coordinates: [[[0, 0], [2, 0], [1, 1.5], [0, 0]]] } },
+      ],
+      positives: [{ kind: "point", lon: 1.123456, lat: -2.5 }, { kind: "id", id: "p 1;x" }],
+      negatives: [{ kind: "id", id: "n2" }],
+      combine: "xor",
+      invert: true,
+      view: "threshold",
+      k: 7,
+      threshold: 12.5,
+      year: 2024,
+      dedupe: true,
+      global: true,
+    };
+    const text = formatHash(q);
+    const back = parseHash(text);
+    expect(back.errors).toEqual([]);
+    // ids with ";" are percent-encoded, so they survive
+    expect(back.query.positives[1]).toEqual({ kind: "id", id: "p 1;x" });
+    expect(back.query).toEqual({ ...q, positives: q.positives });
+    expect(formatHash(back.query)).toBe(text);
+  });
+  it("defaults and reports bad parts without losing the rest", () => {
+    const { query, errors } = parseHash("k=0&view=nope&year=20x4&pos=200,0&bbox=1,2,3&combine=or&foo=1");
+    expect(query.combine).toBe("or");
+    expect(query.k).toBe(DEFAULT_QUERY.k);
+    expect(query.view).toBe("topk");
+    expect(errors.length).toBe(6);
+    expect(errors.join("\n")).toMatch(/unknown key "foo"/);
+  });
+});
