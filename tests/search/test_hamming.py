@@ -286,3 +286,133 @@ def test_topk_property_matches_lexsort_oracle(codes: np.ndarray, k: int, n_queri
     want = _brute_topk(queries, codes, k)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+# --------------------------------------------------------------------------- bit-sliced kernel
+# Batches of >= H._BS_MIN_QUERIES queries with code sizes in [_BS_MIN_BYTES, _BS_MAX_BYTES]
+# take the bit-sliced kernel (bit planes summed by carry-save adders, query pairs sharing
+# planes); these tests pin it to faiss and to the lexsort oracle on its own edges.
+
+BS_QUERIES = H._BS_MIN_QUERIES + 1  # odd: the last query of a group has no pair
+
+
+@pytest.mark.parametrize("code_size", [8, 16, 32, 64, 128, 256])
+@pytest.mark.parametrize("threads", THREADS)
+def test_bitsliced_matches_faiss_on_random_codes(code_size: int, threads: int) -> None:
+    n = H._VEC_BLOCK + 300  # a full block and a partial one
+    codes = _codes(code_size + 100, n, code_size)
+    queries = _codes(code_size + 101, BS_QUERIES, code_size)
+    assert H._use_bitsliced(BS_QUERIES, code_size, 10) == (code_size >= H._BS_MIN_BYTES)
+    got_d, got_i = hamming_topk(queries, codes, 10, threads=threads)
+    want_d, want_i = _faiss_topk(queries, codes, 10)
+    np.testing.assert_array_equal(got_d, want_d)
+    np.testing.assert_array_equal(got_i, want_i)
+
+
+@pytest.mark.parametrize("code_size", [33, 44, 100])  # not a multiple of 8: zero-padded words
+def test_bitsliced_odd_code_sizes_match_brute_force(code_size: int) -> None:
+    codes = _codes(code_size + 3, 700, code_size)
+    queries = _codes(code_size + 4, BS_QUERIES, code_size)
+    assert H._use_bitsliced(BS_QUERIES, code_size, 25)
+    got = hamming_topk(queries, codes, 25)
+    want = _brute_topk(queries, codes, 25)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize(
+    ("distinct", "n", "k"),
+    [
+        (4, 1500, 20),  # many duplicates: ties break by lower index across lanes and blocks
+        (1, 300, 10),  # all codes equal
+        (3, 40, 40),  # k = n, a single partial block
+        (3, 40, 55),  # k > n: padded like faiss
+        (2, 2500, 100),  # the buffer fills past the first 64-code lane of a block
+        (5, 1100, 256),  # the largest buffered k
+    ],
+)
+@pytest.mark.parametrize("threads", THREADS)
+def test_bitsliced_adversarial_ties_match_faiss(
+    distinct: int, n: int, k: int, threads: int
+) -> None:
+    codes = _codes(distinct * 17 + n, n, 32, distinct=distinct)
+    extreme = np.array([[0] * 32, [255] * 32, [255] * 16 + [0] * 16], dtype=np.uint8)
+    queries = np.concatenate([codes[:3], extreme, _codes(6, BS_QUERIES - 6, 32)])
+    assert H._use_bitsliced(len(queries), 32, min(k, n))
+    got_d, got_i = hamming_topk(queries, codes, k, threads=threads)
+    want_d, want_i = _faiss_topk(queries, codes, k)
+    np.testing.assert_array_equal(got_d, want_d)
+    np.testing.assert_array_equal(got_i, want_i)
+
+
+def test_bitsliced_sums_1024_planes_in_one_chain() -> None:
+    """2048-bit codes, a query with exactly 1024 ones, paired with itself: the pair's shared
+    plane list has all 1024 planes, so the adder reaches its top level (64 steps)."""
+    half = np.array([255] * 128 + [0] * 128, dtype=np.uint8)
+    codes = np.concatenate(
+        [
+            _codes(30, 600, 256),
+            np.stack([half, ~half, np.zeros(256, np.uint8), np.full(256, 255, np.uint8)]),
+            _codes(31, 300, 256),
+        ]
+    )
+    queries = np.concatenate([np.stack([half] * 4), _codes(32, BS_QUERIES - 4, 256)])
+    got = hamming_topk(queries, codes, 12)
+    want = _brute_topk(queries, codes, 12)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[0][0, 0] == 0 and got[1][0, 0] == 600  # the copy of the query itself
+
+
+@pytest.mark.parametrize("group", [1, 2, 5, 64])
+def test_bitsliced_query_groups_and_splits_give_the_same_answer(group: int) -> None:
+    """Query groups (not a multiple of the group size, odd groups) x database chunks x query
+    chunks (merged) must not change a bit of the output."""
+    n_queries = 37
+    codes = _codes(40, 2600, 24, distinct=40)
+    raw = _codes(41, n_queries, 24)
+    want = _brute_topk(raw, codes, 15)
+    q64, x64 = H._words(raw, 8), H._words(codes, 8)
+    wbits = (3 * 192).bit_length() + 1
+    for n_qchunks, n_rchunks in ((1, 1), (2, 3), (3, 2)):
+        bd, bi = H._bitsliced_tasks(q64, x64, 15, 192, wbits, group, n_qchunks, n_rchunks)
+        d, i = H._merge_topk(bd, bi)
+        np.testing.assert_array_equal(d, want[0])
+        np.testing.assert_array_equal(i, want[1])
+
+
+def test_bitsliced_block_edges() -> None:
+    queries = _codes(50, BS_QUERIES, 32)
+    for n in (1, 63, 64, 65, H._VEC_BLOCK - 1, H._VEC_BLOCK, H._VEC_BLOCK + 1):
+        codes = _codes(51 + n, n, 32)
+        got = hamming_topk(queries, codes, 7)
+        want = _brute_topk(queries, codes, 7)
+        np.testing.assert_array_equal(got[0], want[0], err_msg=f"n={n}")
+        np.testing.assert_array_equal(got[1], want[1], err_msg=f"n={n}")
+
+
+def test_split_bitsliced_prefers_database_chunks() -> None:
+    assert H._split_bitsliced(1000, 1_000_000, 2) == (1, 2)
+    assert H._split_bitsliced(1000, 100, 2) == (2, 1)  # one block: split the queries
+    assert H._split_bitsliced(40, 100, 2) == (1, 1)  # too few queries to split
+    assert not H._use_bitsliced(H._BS_MIN_QUERIES - 1, 128, 10)
+    assert not H._use_bitsliced(1000, H._BS_MAX_BYTES + 1, 10)
+    assert not H._use_bitsliced(1000, 128, H._BUFFER_MAX_K + 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    codes=hnp.arrays(
+        np.uint8, st.tuples(st.integers(1, 150), st.integers(32, 48)), elements=st.integers(0, 7)
+    ),
+    k=st.integers(1, 60),
+    extra=st.integers(0, 12),
+)
+def test_bitsliced_property_matches_lexsort_oracle(codes: np.ndarray, k: int, extra: int) -> None:
+    n_queries = H._BS_MIN_QUERIES + extra
+    queries = codes[np.arange(n_queries) % len(codes)] ^ np.uint8(3)
+    assert H._use_bitsliced(n_queries, codes.shape[1], min(k, len(codes)))
+    got = hamming_topk(queries, codes, k)
+    want = _brute_topk(queries, codes, k)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

@@ -19,7 +19,17 @@ How the kernel is fast (numba, compiled on first use and cached on disk):
   block's minimum beats the current k-th distance (rare after the first blocks);
   ``k > 256`` switches to full distance rows and a stable sort;
 * threads split the queries; with fewer queries than threads they split the database
-  and the per-chunk top-k lists are merged exactly by ``(distance, index)``.
+  and the per-chunk top-k lists are merged exactly by ``(distance, index)``;
+* batches of at least 32 queries with codes of 32 to 256 bytes use a bit-sliced kernel
+  instead (no popcount at all): a block of 1024 codes becomes bit planes (plane ``p`` = bit
+  ``p`` of every code, 1024 bits), and a query's distances are
+  ``|q| + |c| - 2 * (sum of the planes where q has a one)`` (or the zeros, whichever are
+  fewer), the planes summed by carry-save adders (Harley-Seal, two ``vpternlogq`` per
+  plane, 1024 counters at once); query pairs share the planes both sum, and a bit-serial
+  subtraction flags the codes that beat the current k-th distance, the only ones decoded.
+  About 1.3x the XOR kernel's speed at 128 bytes on an AVX-512 Zen 4; threads split the
+  database (each block is transposed once). Without AVX-512 the same code compiles to
+  plain and/or/xor.
 
 Each new array flavour (read-only, unaligned) compiles its own specialization once (about
 10 s, then cached); pass writeable arrays to skip that.
@@ -40,10 +50,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+import llvmlite.binding as _llvm
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
 
 from terrabit.errors import InvalidInputError
 
@@ -408,6 +421,692 @@ def _sort_segments(lims: Any, out_d: Any, out_i: Any) -> None:  # pragma: no cov
             out_i[lo:hi] = out_i[lo:hi][order]
 
 
+# --------------------------------------------------------------------------- bit-sliced top-k
+#
+# For many queries per database block, the codes are turned into bit planes: plane ``p`` of a
+# block of 1024 codes is one 1024-bit vector (two zmm registers) whose bit ``j`` is bit ``p``
+# of code ``j``. The distance to query ``q`` is ``|q| + |c| - 2 S1`` with ``S1`` the sum of the
+# planes where ``q`` has a one (or ``|q| - |c| + 2 S0`` over the planes where it has a zero,
+# whichever set is smaller, so at most half of the planes). The planes are summed as 1024
+# one-bit counters in parallel with carry-save adders (Harley-Seal), two ``vpternlogq`` per
+# plane and no popcount; two queries share the planes both of them sum (a quarter of the
+# planes for random codes). The sum stays bit-sliced: a bit-serial subtraction tells which
+# codes beat the current k-th distance, and only those (rare after the first block) are
+# decoded and inserted. Exact, same ties as faiss. The plane gathers (a 128 KB block for
+# 1024-bit codes, from L2) rather than the adders bound it: measured, 1.2-1.4x the XOR kernel.
+
+_VEC_LANES = 16  # uint64 lanes of a plane (measured: 8 ~20% slower, 32 spills registers)
+_VEC_BLOCK = 64 * _VEC_LANES
+_VEC_LL = ir.VectorType(ir.IntType(64), _VEC_LANES)
+_BS_MAX_BYTES = 256  # bit-sliced path up to 2048-bit codes (sums fit 11 bit planes)
+_BS_MIN_BYTES = 32  # below this the XOR + popcount kernel is as fast (measured)
+_BS_MIN_QUERIES = 32  # queries per database pass that pay for the bit transposition
+_BS_QUERY_GROUP = 1024  # queries prepared at once (their plane lists: ~2 KB each)
+_BS_SUM_BITS = 11  # bit planes of a plane sum (<= 1024 planes summed)
+
+
+def _host_has_avx512() -> bool:
+    """Whether numba compiles for a CPU with AVX-512 (``vpternlogq``).
+
+    Follows ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` (a portable cache builds for a
+    generic CPU: then plain and/or/xor are emitted).
+    """
+    if _numba_config.CPU_NAME is not None:
+        features = _numba_config.CPU_FEATURES or ""
+    else:
+        features = _llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in str(features).split(",")
+
+
+_HAS_TERNLOG = _host_has_avx512()
+
+
+class _PlaneVector(types.Type):
+    """numba type of a ``<_VEC_LANES x i64>`` LLVM vector (one bit plane of a block)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="terrabit.u64x8")
+
+
+_vec = _PlaneVector()
+
+
+@register_model(_PlaneVector)
+class _PlaneVectorModel(models.PrimitiveModel):
+    def __init__(self, dmm: Any, fe_type: Any) -> None:
+        super().__init__(dmm, fe_type, _VEC_LL)
+
+
+def _vec_ptr(context: Any, builder: Any, arrty: Any, arr: Any, off: Any) -> Any:
+    ary = context.make_array(arrty)(context, builder, arr)
+    return builder.bitcast(builder.gep(ary.data, [off]), _VEC_LL.as_pointer())
+
+
+def _is_u64_array(arr: Any) -> bool:
+    return isinstance(arr, types.Array) and arr.dtype == types.uint64 and arr.ndim == 1
+
+
+def _vload_impl(typingctx: Any, arr: Any, off: Any) -> Any:
+    """Load 8 consecutive ``uint64`` of a 1-D array from element ``off``."""
+    if not (_is_u64_array(arr) and isinstance(off, types.Integer)):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.load(_vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=8)
+
+    return _vec(arr, off), codegen
+
+
+def _vstore_impl(typingctx: Any, arr: Any, off: Any, value: Any) -> Any:
+    """Store a vector into 8 consecutive ``uint64`` of a 1-D array from element ``off``."""
+    if not (_is_u64_array(arr) and isinstance(off, types.Integer) and value is _vec):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        ptr = _vec_ptr(context, builder, sig.args[0], args[0], args[1])
+        builder.store(args[2], ptr, align=8)
+        return context.get_dummy_value()
+
+    return types.none(arr, off, value), codegen
+
+
+def _ternary(builder: Any, args: Any, imm: int) -> Any:
+    """Bitwise ternary function ``imm`` of three vectors: one ``vpternlogq`` on AVX-512."""
+    a, b, c = args
+    if _HAS_TERNLOG:
+        zmm = ir.VectorType(ir.IntType(64), 8)
+        fnty = ir.FunctionType(zmm, [zmm, zmm, zmm, ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.avx512.pternlog.q.512")
+        undef = ir.Constant(_VEC_LL, ir.Undefined)
+        halves = []
+        for h in range(_VEC_LANES // 8):
+            sel = ir.Constant(ir.VectorType(ir.IntType(32), 8), list(range(8 * h, 8 * h + 8)))
+            parts = [builder.shuffle_vector(v, undef, sel) for v in (a, b, c)]
+            halves.append(builder.call(fn, [*parts, ir.Constant(ir.IntType(32), imm)]))
+        if len(halves) == 1:
+            return halves[0]
+        sel = ir.Constant(ir.VectorType(ir.IntType(32), _VEC_LANES), list(range(_VEC_LANES)))
+        return builder.shuffle_vector(halves[0], halves[1], sel)
+    if imm == 0x96:  # a ^ b ^ c
+        return builder.xor(builder.xor(a, b), c)
+    return builder.or_(builder.and_(a, b), builder.and_(c, builder.or_(a, b)))  # majority
+
+
+def _xor3_impl(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """``a ^ b ^ c`` (the sum bit of a full adder)."""
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return _ternary(builder, args, 0x96)
+
+    return _vec(_vec, _vec, _vec), codegen
+
+
+def _maj_impl(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+    """Bitwise majority of three vectors (the carry bit of a full adder)."""
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return _ternary(builder, args, 0xE8)
+
+    return _vec(_vec, _vec, _vec), codegen
+
+
+def _vand_impl(typingctx: Any, a: Any, b: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.and_(args[0], args[1])
+
+    return _vec(_vec, _vec), codegen
+
+
+def _vnot_impl(typingctx: Any, a: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.not_(args[0])
+
+    return _vec(_vec), codegen
+
+
+def _vzero_impl(typingctx: Any) -> Any:
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return ir.Constant(_VEC_LL, [0] * _VEC_LANES)
+
+    return _vec(), codegen
+
+
+def _vsplat_impl(typingctx: Any, x: Any) -> Any:
+    """All lanes set to the ``uint64`` ``x``."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        undef = ir.Constant(_VEC_LL, ir.Undefined)
+        one = builder.insert_element(undef, args[0], ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), _VEC_LANES), [0] * _VEC_LANES)
+        return builder.shuffle_vector(one, undef, zeros)
+
+    return _vec(x), codegen
+
+
+def _vlane_impl(typingctx: Any, v: Any, i: Any) -> Any:
+    """Lane ``i`` of a vector as a ``uint64``."""
+    if not isinstance(i, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return builder.extract_element(args[0], args[1])
+
+    return types.uint64(_vec, i), codegen
+
+
+def _vany_impl(typingctx: Any, v: Any) -> Any:
+    """Whether any bit of the vector is set."""
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        fnty = ir.FunctionType(ir.IntType(64), [_VEC_LL])
+        fn = cgutils.get_or_insert_function(
+            builder.module, fnty, f"llvm.vector.reduce.or.v{_VEC_LANES}i64"
+        )
+        total = builder.call(fn, [args[0]])
+        return builder.icmp_unsigned("!=", total, ir.Constant(ir.IntType(64), 0))
+
+    return types.boolean(_vec), codegen
+
+
+def _cttz_impl(typingctx: Any, x: Any) -> Any:
+    """Trailing zeros of a non-zero integer (``tzcnt``)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        (value,) = args
+        fn = builder.module.declare_intrinsic("llvm.cttz", [value.type, ir.IntType(1)])
+        return builder.call(fn, [value, ir.Constant(ir.IntType(1), 0)])
+
+    return x(x), codegen
+
+
+_vload: Any = intrinsic(_vload_impl)
+_vstore: Any = intrinsic(_vstore_impl)
+_xor3: Any = intrinsic(_xor3_impl)
+_maj: Any = intrinsic(_maj_impl)
+_vand: Any = intrinsic(_vand_impl)
+_vnot: Any = intrinsic(_vnot_impl)
+_vzero: Any = intrinsic(_vzero_impl)
+_vsplat: Any = intrinsic(_vsplat_impl)
+_vlane: Any = intrinsic(_vlane_impl)
+_vany: Any = intrinsic(_vany_impl)
+_cttz: Any = intrinsic(_cttz_impl)
+
+
+@_kernel
+def _csa(a: Any, b: Any, c: Any) -> tuple[Any, Any]:  # pragma: no cover - numba
+    """Carry-save adder: ``a + b + c = 2 * carry + sum`` bitwise, as ``(carry, sum)``."""
+    return _maj(a, b, c), _xor3(a, b, c)
+
+
+@_kernel
+def _transpose64(buf: Any) -> None:  # pragma: no cover - numba
+    """Transpose each column's 64 x 64 bit matrix: bit ``b`` of ``buf[i, l]`` <-> bit ``i`` of
+    ``buf[b, l]`` (Hacker's Delight block swaps, all columns at once)."""
+    step = 32
+    mask = np.uint64(0x00000000FFFFFFFF)
+    while step != 0:
+        s = np.uint64(step)
+        for i in range(64):
+            if i & step == 0:
+                for lane in range(_VEC_LANES):
+                    a = buf[i, lane]
+                    b = buf[i + step, lane]
+                    t = ((a >> s) ^ b) & mask
+                    buf[i + step, lane] = b ^ t
+                    buf[i, lane] = a ^ (t << s)
+        step >>= 1
+        mask ^= mask << np.uint64(step)
+
+
+@_kernel
+def _bitslice_block(
+    x: Any, r0: int, nb: int, planes: Any, off0: int, buf: Any, cnt: Any, eplanes: Any, wbits: int
+) -> None:  # pragma: no cover - numba
+    """Bit planes, popcounts and bit-sliced popcounts of codes ``r0 : r0 + nb`` (a block).
+
+    ``planes[off0 + L * p + l]`` (``L = _VEC_LANES``) bit ``i`` is bit ``p`` of code
+    ``64 * l + i`` (bit ``p`` of a code is bit ``p % 64`` of its ``uint64`` word
+    ``p // 64``); missing codes are zeros.
+    ``eplanes`` holds the popcounts bit-sliced (``wbits`` planes), then their complements.
+    """
+    nw = x.shape[1]
+    lanes = _VEC_LANES
+    for j in range(_VEC_BLOCK):
+        cnt[j] = 0
+    for w in range(nw):
+        for lane in range(lanes):
+            for i in range(64):
+                j = lane * 64 + i
+                if j < nb:
+                    v = x[r0 + j, w]
+                    buf[i, lane] = v
+                    cnt[j] += np.int64(_popcount(v))
+                else:
+                    buf[i, lane] = np.uint64(0)
+        _transpose64(buf)
+        base = off0 + 64 * lanes * w
+        for i in range(64):
+            for lane in range(lanes):
+                planes[base + i * lanes + lane] = buf[i, lane]
+    for lane in range(lanes):
+        for i in range(64):
+            buf[i, lane] = np.uint64(cnt[lane * 64 + i])
+    _transpose64(buf)
+    for b in range(wbits):
+        for lane in range(lanes):
+            eplanes[b * lanes + lane] = buf[b, lane]
+            eplanes[(wbits + b) * lanes + lane] = ~buf[b, lane]
+
+
+@_kernel
+def _query_side(q: Any, qi: int, nbits: int) -> tuple[int, int]:  # pragma: no cover - numba
+    """``(side, |q|)``: side 1 sums the planes where the query has a one, side 0 a zero."""
+    pop = 0
+    for w in range(q.shape[1]):
+        pop += int(_popcount(q[qi, w]))
+    return (1 if 2 * pop <= nbits else 0), pop
+
+
+@_kernel
+def _pad_list(row: Any, n: int, zero_off: int) -> int:  # pragma: no cover - numba
+    """Pad a plane list to a multiple of 16 entries with the zero plane; the new length."""
+    while n % 16 != 0:
+        row[n] = zero_off
+        n += 1
+    return n
+
+
+@_kernel
+def _plane_lists(
+    q: Any, q0: int, nq: int, nbits: int, off0: int, zero_off: int, qidx: Any, qinfo: Any
+) -> None:  # pragma: no cover - numba
+    """Plane lists of query pairs ``(q0 + 2p, q0 + 2p + 1)`` (a lone last query pairs itself).
+
+    Each query sums the planes of its side; the planes both sum are listed once, first, then
+    those of the first query only, then those of the second only (each part padded to 16
+    with the zero plane). ``qinfo[p]`` = lengths of the three parts, then side and ``|q|``
+    of each query.
+    """
+    one = np.uint64(1)
+    for p in range(qidx.shape[0]):
+        a = q0 + 2 * p
+        if a >= q0 + nq:
+            break
+        b = min(a + 1, q0 + nq - 1)
+        side_a, pop_a = _query_side(q, a, nbits)
+        side_b, pop_b = _query_side(q, b, nbits)
+        want_a = np.uint64(side_a)
+        want_b = np.uint64(side_b)
+        row = qidx[p]
+        n = 0
+        for part in range(3):
+            for pl in range(nbits):
+                sh = np.uint64(pl & 63)
+                in_a = ((q[a, pl >> 6] >> sh) & one) == want_a
+                in_b = ((q[b, pl >> 6] >> sh) & one) == want_b
+                if (part == 0 and in_a and in_b) or (
+                    (part == 1 and in_a and not in_b) or (part == 2 and in_b and not in_a)
+                ):
+                    row[n] = off0 + pl * _VEC_LANES
+                    n += 1
+            n = _pad_list(row, n, zero_off)
+            qinfo[p, part] = n
+        qinfo[p, 2] -= qinfo[p, 1]
+        qinfo[p, 1] -= qinfo[p, 0]
+        qinfo[p, 3] = side_a
+        qinfo[p, 4] = pop_a
+        qinfo[p, 5] = side_b
+        qinfo[p, 6] = pop_b
+
+
+_STATE_VECS = 17  # adder state: 11 sum planes (1 .. 1024) and 6 pending carries (16 .. 512)
+
+
+@_kernel
+def _plane_sum(
+    planes: Any,
+    qidx: Any,
+    p: int,
+    start: int,
+    nsteps: int,
+    st0: int,
+    state: Any,
+    last: bool,
+    sbuf: Any,
+) -> None:  # pragma: no cover - numba
+    """Add ``16 * nsteps`` planes listed in ``qidx[p, start:]`` to the adder ``state``.
+
+    Harley-Seal: 16 planes per step through a tree of carry-save adders (ones, twos, fours,
+    eights); each step's sixteens go up a binary counter of steps (``st0`` = steps already
+    in ``state``; ``st0 == 0`` starts from zero), where a carry waits ("pending") for the
+    next one of its level. With ``last`` the pending carries are added and the 11 sum planes
+    go to ``sbuf``; otherwise the state is stored back.
+    """
+    lanes = _VEC_LANES
+    z = _vzero()
+    if st0 == 0:
+        s1 = s2 = s4 = s8 = s16 = s32 = s64 = s128 = s256 = s512 = s1024 = z
+        p16 = p32 = p64 = p128 = p256 = p512 = z
+    else:
+        s1 = _vload(state, 0)
+        s2 = _vload(state, lanes)
+        s4 = _vload(state, 2 * lanes)
+        s8 = _vload(state, 3 * lanes)
+        s16 = _vload(state, 4 * lanes)
+        s32 = _vload(state, 5 * lanes)
+        s64 = _vload(state, 6 * lanes)
+        s128 = _vload(state, 7 * lanes)
+        s256 = _vload(state, 8 * lanes)
+        s512 = _vload(state, 9 * lanes)
+        s1024 = _vload(state, 10 * lanes)
+        p16 = _vload(state, 11 * lanes)
+        p32 = _vload(state, 12 * lanes)
+        p64 = _vload(state, 13 * lanes)
+        p128 = _vload(state, 14 * lanes)
+        p256 = _vload(state, 15 * lanes)
+        p512 = _vload(state, 16 * lanes)
+    for t in range(nsteps):
+        st = st0 + t
+        b = start + 16 * t
+        t2a, s1 = _csa(s1, _vload(planes, qidx[p, b]), _vload(planes, qidx[p, b + 1]))
+        t2b, s1 = _csa(s1, _vload(planes, qidx[p, b + 2]), _vload(planes, qidx[p, b + 3]))
+        t4a, s2 = _csa(s2, t2a, t2b)
+        t2a, s1 = _csa(s1, _vload(planes, qidx[p, b + 4]), _vload(planes, qidx[p, b + 5]))
+        t2b, s1 = _csa(s1, _vload(planes, qidx[p, b + 6]), _vload(planes, qidx[p, b + 7]))
+        t4b, s2 = _csa(s2, t2a, t2b)
+        t8a, s4 = _csa(s4, t4a, t4b)
+        t2a, s1 = _csa(s1, _vload(planes, qidx[p, b + 8]), _vload(planes, qidx[p, b + 9]))
+        t2b, s1 = _csa(s1, _vload(planes, qidx[p, b + 10]), _vload(planes, qidx[p, b + 11]))
+        t4a, s2 = _csa(s2, t2a, t2b)
+        t2a, s1 = _csa(s1, _vload(planes, qidx[p, b + 12]), _vload(planes, qidx[p, b + 13]))
+        t2b, s1 = _csa(s1, _vload(planes, qidx[p, b + 14]), _vload(planes, qidx[p, b + 15]))
+        t4b, s2 = _csa(s2, t2a, t2b)
+        t8b, s4 = _csa(s4, t4a, t4b)
+        t16, s8 = _csa(s8, t8a, t8b)
+        if st & 1 == 0:
+            p16 = t16
+        else:
+            t32, s16 = _csa(s16, p16, t16)
+            if st & 2 == 0:
+                p32 = t32
+            else:
+                t64, s32 = _csa(s32, p32, t32)
+                if st & 4 == 0:
+                    p64 = t64
+                else:
+                    t128, s64 = _csa(s64, p64, t64)
+                    if st & 8 == 0:
+                        p128 = t128
+                    else:
+                        t256, s128 = _csa(s128, p128, t128)
+                        if st & 16 == 0:
+                            p256 = t256
+                        else:
+                            t512, s256 = _csa(s256, p256, t256)
+                            if st & 32 == 0:
+                                p512 = t512
+                            else:  # 64 steps = 1024 planes, the most ever summed
+                                s1024, s512 = _csa(s512, p512, t512)
+    if last:
+        # add the carries still pending: level 16 * 2**i waits when bit i of the steps is set
+        steps = st0 + nsteps
+        c = z
+        c, s16 = _csa(s16, p16 if steps & 1 else z, c)
+        c, s32 = _csa(s32, p32 if steps & 2 else z, c)
+        c, s64 = _csa(s64, p64 if steps & 4 else z, c)
+        c, s128 = _csa(s128, p128 if steps & 8 else z, c)
+        c, s256 = _csa(s256, p256 if steps & 16 else z, c)
+        c, s512 = _csa(s512, p512 if steps & 32 else z, c)
+        _c, s1024 = _csa(s1024, c, z)
+        _vstore(sbuf, 0, s1)
+        _vstore(sbuf, lanes, s2)
+        _vstore(sbuf, 2 * lanes, s4)
+        _vstore(sbuf, 3 * lanes, s8)
+        _vstore(sbuf, 4 * lanes, s16)
+        _vstore(sbuf, 5 * lanes, s32)
+        _vstore(sbuf, 6 * lanes, s64)
+        _vstore(sbuf, 7 * lanes, s128)
+        _vstore(sbuf, 8 * lanes, s256)
+        _vstore(sbuf, 9 * lanes, s512)
+        _vstore(sbuf, 10 * lanes, s1024)
+    else:
+        _vstore(state, 0, s1)
+        _vstore(state, lanes, s2)
+        _vstore(state, 2 * lanes, s4)
+        _vstore(state, 3 * lanes, s8)
+        _vstore(state, 4 * lanes, s16)
+        _vstore(state, 5 * lanes, s32)
+        _vstore(state, 6 * lanes, s64)
+        _vstore(state, 7 * lanes, s128)
+        _vstore(state, 8 * lanes, s256)
+        _vstore(state, 9 * lanes, s512)
+        _vstore(state, 10 * lanes, s1024)
+        _vstore(state, 11 * lanes, p16)
+        _vstore(state, 12 * lanes, p32)
+        _vstore(state, 13 * lanes, p64)
+        _vstore(state, 14 * lanes, p128)
+        _vstore(state, 15 * lanes, p256)
+        _vstore(state, 16 * lanes, p512)
+
+
+@_kernel
+def _beats(sbuf: Any, eplanes: Any, wbits: int, side: int, c: int) -> Any:  # pragma: no cover
+    """Lanes whose distance is below the threshold, as the sign of a bit-serial sum.
+
+    With ``S`` the plane sum, ``E`` the popcounts and ``K = threshold - |q|``: side 1 tests
+    ``E - 2S - K < 0`` as ``E + ~(2S) + (1 - K)``, side 0 ``2S - E - K < 0`` as
+    ``2S + ~E + (1 - K)``; ``c = 1 - K``, all in ``wbits``-bit two's complement.
+    """
+    lanes = _VEC_LANES
+    z = _vzero()
+    v = z
+    carry = z
+    sign = z
+    for i in range(wbits):
+        two_s = _vload(sbuf, (i - 1) * lanes) if i >= 1 else z
+        if side == 1:
+            a = _vload(eplanes, i * lanes)
+            b = _vnot(two_s)
+        else:
+            a = two_s
+            b = _vload(eplanes, (wbits + i) * lanes)
+        cbit = _vsplat(np.uint64(0) - np.uint64((c >> i) & 1))
+        u = _xor3(a, b, cbit)
+        nv = _maj(a, b, cbit)
+        if i < wbits - 1:
+            carry = _maj(u, v, carry)
+            v = nv
+        else:
+            sign = _xor3(u, v, carry)
+    return sign
+
+
+@_kernel
+def _sum_at(sbuf: Any, j: int) -> int:  # pragma: no cover - numba
+    """Code ``j``'s plane sum, decoded from the 11 bit-sliced sum planes."""
+    lane = j >> 6
+    bit = np.uint64(j & 63)
+    total = 0
+    for lvl in range(_BS_SUM_BITS):
+        total += int((sbuf[lvl * _VEC_LANES + lane] >> bit) & np.uint64(1)) << lvl
+    return total
+
+
+@_kernel
+def _offer_sums(
+    sbuf: Any,
+    eplanes: Any,
+    cnt: Any,
+    live: Any,
+    nb: int,
+    nbits: int,
+    wbits: int,
+    side: int,
+    pop: int,
+    b0: int,
+    bd: Any,
+    bi: Any,
+    row: int,
+    k: int,
+) -> None:  # pragma: no cover - numba
+    """Offer one query's bit-sliced sums over a block to its top-k buffer row.
+
+    A buffer not full yet takes the block's first codes until it is; the rest of the block
+    goes through the bit-serial threshold test, and only its hits are decoded.
+    """
+    lanes = _VEC_LANES
+    sign = 1 if side == 1 else -1
+    start = 0
+    while bd[row, k - 1] > nbits and start < nb:  # not full: every code gets in
+        _insert(
+            bd,
+            bi,
+            row,
+            k,
+            np.int32(pop + sign * (cnt[start] - 2 * _sum_at(sbuf, start))),
+            b0 + start,
+        )
+        start += 1
+    if start >= nb:
+        return
+    thr = bd[row, k - 1]
+    hits = _vand(_beats(sbuf, eplanes, wbits, side, 1 - (thr - pop)), live)
+    if not _vany(hits):
+        return
+    for lane in range(lanes):
+        bits = _vlane(hits, lane)
+        if start > 64 * lane:  # codes already offered while filling the buffer
+            done = start - 64 * lane
+            if done >= 64:
+                bits = np.uint64(0)
+            else:
+                bits &= ~((np.uint64(1) << np.uint64(done)) - np.uint64(1))
+        while bits != 0:
+            j = lane * 64 + int(_cttz(bits))
+            bits &= bits - np.uint64(1)
+            d = np.int32(pop + sign * (cnt[j] - 2 * _sum_at(sbuf, j)))
+            if d < bd[row, k - 1]:
+                _insert(bd, bi, row, k, d, b0 + j)
+
+
+@_kernel
+def _scan_topk_bitsliced(
+    q: Any,
+    x: Any,
+    q0: int,
+    q1: int,
+    r0: int,
+    r1: int,
+    k: int,
+    nbits: int,
+    wbits: int,
+    group: int,
+    bd: Any,
+    bi: Any,
+) -> None:  # pragma: no cover - numba
+    """Top-k of queries ``q0:q1`` over rows ``r0:r1`` (``uint64`` words) into ``bd, bi``.
+
+    Queries go in groups of ``group`` (plane lists prepared at once), each group over every
+    block; within a block, query pairs share the planes both of them sum.
+    """
+    lanes = _VEC_LANES
+    nw = x.shape[1]
+    nplanes = 64 * nw
+    planes = np.zeros((nplanes + 1) * lanes + 8, dtype=np.uint64)
+    off0 = ((64 - planes.ctypes.data % 64) % 64) // 8  # 64-byte aligned planes
+    zero_off = off0 + nplanes * lanes
+    buf = np.empty((64, lanes), dtype=np.uint64)
+    cnt = np.empty(_VEC_BLOCK, dtype=np.int64)
+    eplanes = np.empty(2 * wbits * lanes, dtype=np.uint64)
+    sbuf = np.zeros((max(wbits, _BS_SUM_BITS) + 1) * lanes, dtype=np.uint64)
+    state = np.empty(_STATE_VECS * lanes, dtype=np.uint64)
+    valid = np.empty(lanes, dtype=np.uint64)
+    group = min(q1 - q0, group)
+    npairs = (group + 1) // 2
+    qidx = np.empty((npairs, nbits + 48), dtype=np.int32)  # <= nbits planes + 3 paddings
+    qinfo = np.empty((npairs, 7), dtype=np.int64)
+    for g0 in range(q0, q1, group):
+        ng = min(group, q1 - g0)
+        _plane_lists(q, g0, ng, nbits, off0, zero_off, qidx, qinfo)
+        for b0 in range(r0, r1, _VEC_BLOCK):
+            nb = min(_VEC_BLOCK, r1 - b0)
+            _bitslice_block(x, b0, nb, planes, off0, buf, cnt, eplanes, wbits)
+            for lane in range(lanes):
+                left = nb - 64 * lane
+                if left >= 64:
+                    valid[lane] = np.uint64(0xFFFFFFFFFFFFFFFF)
+                elif left <= 0:
+                    valid[lane] = np.uint64(0)
+                else:
+                    valid[lane] = (np.uint64(1) << np.uint64(left)) - np.uint64(1)
+            live = _vload(valid, 0)
+            for p in range((ng + 1) // 2):
+                ra = g0 - q0 + 2 * p
+                n_both = qinfo[p, 0]
+                n_a = qinfo[p, 1]
+                n_b = qinfo[p, 2]
+                steps0 = n_both // 16
+                _plane_sum(planes, qidx, p, 0, steps0, 0, state, False, sbuf)
+                paired = 2 * p + 1 < ng
+                _plane_sum(planes, qidx, p, n_both, n_a // 16, steps0, state, True, sbuf)
+                _offer_sums(
+                    sbuf,
+                    eplanes,
+                    cnt,
+                    live,
+                    nb,
+                    nbits,
+                    wbits,
+                    qinfo[p, 3],
+                    qinfo[p, 4],
+                    b0,
+                    bd,
+                    bi,
+                    ra,
+                    k,
+                )
+                if paired:
+                    _plane_sum(planes, qidx, p, n_both + n_a, n_b // 16, steps0, state, True, sbuf)
+                    _offer_sums(
+                        sbuf,
+                        eplanes,
+                        cnt,
+                        live,
+                        nb,
+                        nbits,
+                        wbits,
+                        qinfo[p, 5],
+                        qinfo[p, 6],
+                        b0,
+                        bd,
+                        bi,
+                        ra + 1,
+                        k,
+                    )
+
+
+@_parallel_kernel
+def _bitsliced_tasks(
+    q: Any, x: Any, k: int, nbits: int, wbits: int, group: int, n_qchunks: int, n_rchunks: int
+) -> tuple[Any, Any]:  # pragma: no cover - numba
+    """Bit-sliced scans of ``n_qchunks * n_rchunks`` tasks; one sorted top-k per (rchunk, query)."""
+    nq = q.shape[0]
+    n = x.shape[0]
+    bd = np.full((n_rchunks, nq, k), np.iinfo(np.int32).max, dtype=np.int32)
+    bi = np.full((n_rchunks, nq, k), -1, dtype=np.int64)
+    for task in prange(n_qchunks * n_rchunks):
+        rc, q0, q1, r0, r1 = _task_bounds(task, nq, n, _VEC_BLOCK, n_qchunks, n_rchunks)
+        if q1 > q0 and r1 > r0:
+            _scan_topk_bitsliced(
+                q, x, q0, q1, r0, r1, k, nbits, wbits, group, bd[rc, q0:q1], bi[rc, q0:q1]
+            )
+    return bd, bi
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -436,8 +1135,8 @@ def _as_codes(name: str, array: Any, *, allow_1d: bool) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _prepare(queries: Any, codes: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and return both arrays as C-contiguous ``uint32`` words."""
+def _prepare_bytes(queries: Any, codes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and return both arrays as C-contiguous ``uint8`` codes of one size."""
     q = _as_codes("queries", queries, allow_1d=True)
     x = _as_codes("codes", codes, allow_1d=False)
     if q.shape[1] != x.shape[1]:
@@ -445,15 +1144,36 @@ def _prepare(queries: Any, codes: Any) -> tuple[np.ndarray, np.ndarray]:
             f"queries have code_size {q.shape[1]} bytes but codes have {x.shape[1]}; "
             "encode both with the same codec"
         )
+    return q, x
+
+
+def _prepare(queries: Any, codes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and return both arrays as C-contiguous ``uint32`` words."""
+    q, x = _prepare_bytes(queries, codes)
     return _words(q), _words(x)
 
 
-def _words(a: np.ndarray) -> np.ndarray:
-    """View ``uint8 [m, cs]`` as ``uint32 [m, ceil(cs / 4)]``, zero-padding when needed."""
-    pad = (-a.shape[1]) % 4
+def _words(a: np.ndarray, word_bytes: int = 4) -> np.ndarray:
+    """View ``uint8 [m, cs]`` as ``uint32`` (or ``uint64``) words, zero-padding when needed."""
+    pad = (-a.shape[1]) % word_bytes
     if pad:
         a = np.concatenate([a, np.zeros((a.shape[0], pad), dtype=np.uint8)], axis=1)
-    return a.view(np.uint32)
+    return a.view(np.uint32 if word_bytes == 4 else np.uint64)
+
+
+def _use_bitsliced(nq: int, code_size: int, k: int) -> bool:
+    """Whether the bit-sliced kernel serves this top-k (enough queries, mid code sizes)."""
+    return (
+        nq >= _BS_MIN_QUERIES and _BS_MIN_BYTES <= code_size <= _BS_MAX_BYTES and k <= _BUFFER_MAX_K
+    )
+
+
+def _split_bitsliced(nq: int, n: int, threads: int) -> tuple[int, int]:
+    """Database chunks first (each block is transposed once), queries for the rest."""
+    nblocks = max(1, -(-n // _VEC_BLOCK))
+    n_rchunks = max(1, min(threads, nblocks))
+    n_qchunks = max(1, min(threads // n_rchunks, nq // _BS_MIN_QUERIES))
+    return n_qchunks, n_rchunks
 
 
 def _block_rows(n_words: int) -> int:
@@ -570,9 +1290,9 @@ def hamming_topk(
         raise InvalidInputError(f"k must be a positive integer, got {k!r}")
     if k <= 0:
         raise InvalidInputError(f"k must be at least 1, got {k}")
-    q, x = _prepare(queries, codes)
-    nthreads = _resolve_threads(threads, q.shape[0] * x.shape[0] * 4 * q.shape[1])
-    nq, n = q.shape[0], x.shape[0]
+    qb, xb = _prepare_bytes(queries, codes)
+    nthreads = _resolve_threads(threads, qb.shape[0] * xb.shape[0] * qb.shape[1])
+    nq, n, code_size = qb.shape[0], xb.shape[0], qb.shape[1]
     k = int(k)
     if nq == 0 or n == 0:
         return (
@@ -581,8 +1301,25 @@ def hamming_topk(
         )
     kk = min(k, n)  # buffers never need more than n slots
     if kk > _BUFFER_MAX_K:
-        dist, idx = _topk_by_sort(q, x, kk, nthreads)
+        dist, idx = _topk_by_sort(_words(qb), _words(xb), kk, nthreads)
+    elif _use_bitsliced(nq, code_size, kk):
+        nbits = 8 * code_size
+        wbits = (3 * nbits).bit_length() + 1
+        n_qchunks, n_rchunks = _split_bitsliced(nq, n, nthreads)
+        with _numba_threads(nthreads):
+            bd, bi = _bitsliced_tasks(
+                _words(qb, 8),
+                _words(xb, 8),
+                kk,
+                nbits,
+                wbits,
+                _BS_QUERY_GROUP,
+                n_qchunks,
+                n_rchunks,
+            )
+            dist, idx = _merge_topk(bd, bi) if n_rchunks > 1 else (bd[0], bi[0])
     else:
+        q, x = _words(qb), _words(xb)
         block = _block_rows(q.shape[1])
         n_qchunks, n_rchunks = _split(nq, n, block, nthreads)
         with _numba_threads(nthreads):
