@@ -8,8 +8,9 @@ STAMP  := $(VENV)/.installed-stamp
 WEB_STAMP := web/node_modules/.installed-stamp
 SYS_STAMP := $(VENV)/.system-stamp
 DEMO   ?= demo-out
-# Debian packages the browser tests need (the system Chromium driven by Playwright).
-SYSTEM_PACKAGES := chromium
+# Debian packages the tests need: Chromium (driven by Playwright) for the browser tests,
+# nginx for real static-host Range reads in the storage tests.
+SYSTEM_PACKAGES := chromium nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint format install clean web
@@ -29,7 +30,7 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
 
-# Chromium for the browser tests: installed where we can, a clear failure where we cannot.
+# System packages: installed where we can, a clear failure where we cannot.
 $(SYS_STAMP): | $(STAMP)
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

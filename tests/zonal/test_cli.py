@@ -111,3 +111,36 @@ def test_bbox_and_raster_options(aef: dict[str, Any], blocks: Path, tmp_path: Pa
     table = pq.read_table(out)
     assert sorted(table.column("GEOID").to_pylist()) == ["a", "big", "bow"]
     assert "A00_max" in table.column_names and "A00_mean" not in table.column_names
+
+
+def test_zipped_shapefile_tiger_style_and_overwrite(aef: dict[str, Any], tmp_path: Path) -> None:
+    """A TIGER/Line-like zipped shapefile (NAD83, ALAND) through the CLI; --overwrite."""
+    import zipfile
+
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    frame = gpd.GeoDataFrame(
+        {"GEOID20": ["1", "2"], "ALAND20": [5000, 0], "ALAND": [5000, 0]},
+        geometry=[
+            shapely.box(-66.006, 45.255, -66.004, 45.257),
+            shapely.box(-66.009, 45.255, -66.007, 45.257),
+        ],
+        crs="EPSG:4269",
+    )
+    frame.to_file(shp / "tl_2020_blocks.shp")
+    archive = tmp_path / "tl_2020_blocks.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in sorted(shp.iterdir()):
+            zf.write(part, part.name)
+    out = tmp_path / "f.parquet"
+    args = [str(archive), "--index", aef["index"], "--year", str(YEAR), "--drop-water"]
+    res = _run(*args, "-o", str(out), "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["input"] == 2 and summary["dropped_water"] == 1 and summary["polygons"] == 1
+    assert pq.read_table(out).column("GEOID20").to_pylist() == ["1"]
+    res = _run(*args, "--stats", "max", "-o", str(out), "--json")
+    assert res.exit_code == 1 and "already exists; pass --overwrite" in res.stderr
+    res = _run(*args, "--stats", "max", "-o", str(out), "--json", "--overwrite")
+    assert res.exit_code == 0, res.output
+    assert "A00_max" in pq.read_table(out).column_names

@@ -85,7 +85,29 @@ def _stats_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     required=True,
     help="Output GeoParquet.",
 )
-@click.option("--workers", type=int, default=4, show_default=True, help="Threads reading tiles.")
+@click.option(
+    "--workers",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Threads reading tiles (local engine); worker processes of --engine dask without "
+    "--scheduler.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where tiles are summarised: this process's threads, or a Dask cluster (one task "
+    "per tile; identical results).",
+)
+@click.option(
+    "--scheduler",
+    type=str,
+    default=None,
+    help="With --engine dask: scheduler address (tcp://host:8786) or local:N for N worker "
+    "processes here [default: local:WORKERS].",
+)
 @json_option
 @overwrite_option
 def stats_command(
@@ -101,6 +123,8 @@ def stats_command(
     raw: bool,
     output: Path,
     workers: int,
+    engine: str,
+    scheduler: str | None,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -108,10 +132,12 @@ def stats_command(
 
     POLYGONS is any vector file geopandas reads, in any CRS. AEF int8 codes are
     de-quantized before any statistic (nodata -128 masked). An interrupted run resumes:
-    finished tiles are kept beside the output until it is written.
+    finished tiles are kept beside the output until it is written. INDEX and tiles may be
+    local paths or http(s):// / s3:// URLs. --engine dask runs one task per tile on a Dask
+    cluster (pip install 'terrabit[dask]').
 
     Example: terrabit zonal stats world/zones.parquet --index world/aef/index.parquet
-    --year 2024 --drop-water -o features.parquet
+    --year 2024 --drop-water -o features.parquet [--engine dask --scheduler local:4]
     """
     from terrabit.errors import InvalidInputError
     from terrabit.zonal.run import run_zonal
@@ -120,6 +146,8 @@ def stats_command(
         raise InvalidInputError("no tiles given; pass --index INDEX or --raster FILE")
     if workers < 1:
         raise InvalidInputError(f"--workers must be at least 1, got {workers}")
+    if scheduler is not None and engine != "dask":
+        raise InvalidInputError("--scheduler needs --engine dask; add --engine dask")
     summary = run_zonal(
         polygons,
         output,
@@ -133,6 +161,8 @@ def stats_command(
         polygons_crs=polygons_crs,
         raw=raw,
         workers=workers,
+        engine="dask" if engine == "dask" else "local",
+        scheduler=scheduler,
         overwrite=overwrite,
     )
     if as_json:

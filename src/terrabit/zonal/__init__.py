@@ -15,7 +15,8 @@ Examples
 
 from __future__ import annotations
 
-from terrabit.zonal.engine import STATS, TileReadError, zonal_stats
+from terrabit.zonal.cluster import ClusterError, SchedulerError
+from terrabit.zonal.engine import ENGINES, STATS, TileReadError, zonal_stats
 from terrabit.zonal.index import read_tile_index, tiles_from_rasters
 from terrabit.zonal.model import fit_models, write_report
 from terrabit.zonal.polygons import prepare_polygons, read_polygons
@@ -24,8 +25,11 @@ from terrabit.zonal.run import run_zonal, work_dir_for
 from terrabit.zonal.stats import PartialStats, finalize, merge, partial_stats
 
 __all__ = [
+    "ENGINES",
     "STATS",
+    "ClusterError",
     "PartialStats",
+    "SchedulerError",
     "TileReadError",
     "finalize",
     "fit_models",

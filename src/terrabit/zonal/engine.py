@@ -31,17 +31,18 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -56,8 +57,11 @@ from terrabit.zonal.index import read_tile_index, tiles_from_rasters
 from terrabit.zonal.polygons import equal_area_km2
 from terrabit.zonal.stats import PartialStats, add_rows, empty_partials, finalize
 
-__all__ = ["STATS", "TileReadError", "zonal_stats"]
+__all__ = ["ENGINES", "STATS", "Engine", "TileReadError", "zonal_stats"]
 
+#: Where the tiles are summarised: a local thread pool or a Dask cluster.
+Engine = Literal["local", "dask"]
+ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Statistics that may be requested (``count`` is always written as ``pixel_count``).
 STATS = ("mean", "std", "min", "max", "count")
 _GROUP_PX = 256
@@ -82,6 +86,29 @@ class _TileResult:
 
 def _tile_key(path: str) -> str:
     return hashlib.blake2b(path.encode(), digest_size=10).hexdigest()
+
+
+#: GDAL settings for tiles read over ``http(s)://`` or ``s3://`` (``/vsicurl/``, ``/vsis3/``):
+#: no directory listing on open, retries with back-off, timeouts; a user's own GDAL
+#: environment variables of the same names win.
+_REMOTE_GDAL = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "0.5",
+    "GDAL_HTTP_TIMEOUT": "60",
+    "GDAL_HTTP_CONNECTTIMEOUT": "15",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "VSI_CACHE": "TRUE",
+}
+
+
+def _gdal_env(path: str) -> Any:
+    """The GDAL environment to read ``path`` in (:data:`_REMOTE_GDAL` for a URL)."""
+    import rasterio
+
+    if "://" not in path:
+        return contextlib.nullcontext()
+    return rasterio.Env(**{k: v for k, v in _REMOTE_GDAL.items() if k not in os.environ})
 
 
 def _open(path: str) -> Any:
@@ -116,7 +143,7 @@ def _tile_partials(
     from exactextract.raster import NumPyRasterSource
     from rasterio.windows import Window
 
-    with _open(path) as src:
+    with _gdal_env(path), _open(path) as src:
         t = src.transform
         if t.b != 0 or t.d != 0:
             raise InvalidInputError(
@@ -138,7 +165,11 @@ def _tile_partials(
         for k in np.flatnonzero(live):
             key = (int(windows[k, 1]) // _GROUP_PX, int(windows[k, 0]) // _GROUP_PX)
             groups.setdefault(key, []).append(int(k))
-        for members in groups.values():
+        # row-major over the tile: neighbouring groups share blocks, which GDAL's block
+        # cache then decompresses once (in the polygons' order, random for a shuffled
+        # file, a block is decompressed again and again: 1.8x slower, measured)
+        for key in sorted(groups):
+            members = groups[key]
             win = windows[members]
             c0, r0 = int(win[:, 0].min()), int(win[:, 1].min())
             c1, r1 = int(win[:, 2].max()), int(win[:, 3].max())
@@ -260,6 +291,44 @@ def _with_retries(path: str, retries: int, fn: Any, *args: Any, **kwargs: Any) -
     raise TileReadError(f"cannot read tile {path!r} after {retries + 1} attempts: {last}") from last
 
 
+#: One tile's work: its path, the rows of the polygons meeting it, their geometries in its CRS.
+_Task = tuple[str, npt.NDArray[np.intp], npt.NDArray[np.object_]]
+
+
+def _run_threads(
+    tasks: list[_Task],
+    *,
+    raw: bool,
+    retries: int,
+    workers: int,
+    done: Callable[[_TileResult], None],
+    bar: Any,
+) -> list[str]:
+    """Summarise ``tasks`` on a thread pool; ``done`` each result; return the failed tiles."""
+    failures: list[str] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, int(workers)))
+    try:
+        futures = {
+            pool.submit(_with_retries, path, retries, _tile_partials, rows, geoms, raw=raw): path
+            for path, rows, geoms in tasks
+        }
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except TileReadError as exc:
+                failures.append(f"{futures[fut]} ({exc.__cause__})")
+                bar.advance()
+                continue
+            done(result)
+            bar.advance()
+    except BaseException:
+        # Ctrl-C or an error: start no further tile; finished ones are saved
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return failures
+
+
 def zonal_stats(
     polygons: Any,
     *,
@@ -272,6 +341,8 @@ def zonal_stats(
     workers: int = 4,
     work_dir: str | os.PathLike[str] | None = None,
     retries: int = 2,
+    engine: Engine = "local",
+    scheduler: Any = None,
     show_progress: bool | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Exact coverage-weighted statistics of raster tiles over ``polygons``.
@@ -299,6 +370,15 @@ def zonal_stats(
         kept; the caller removes it after writing the output.
     retries : int
         Extra attempts to read a failing tile before reporting it.
+    engine : {"local", "dask"}
+        ``"local"``: a thread pool of ``workers``. ``"dask"``: one task per tile on a Dask
+        cluster (:mod:`terrabit.zonal.cluster`); the partial sums come back to this
+        process and are merged exactly as the local engine merges them, so both engines
+        give identical results.
+    scheduler : str or distributed.Client, optional
+        With ``engine="dask"``: a scheduler address (``tcp://host:8786``), ``local:N``
+        (a local cluster of N worker processes, made for this call) or a connected
+        ``distributed.Client``; default ``local:{workers}``.
     show_progress : bool, optional
         Progress bar on stderr (default: only on a terminal).
 
@@ -307,15 +387,68 @@ def zonal_stats(
     (GeoDataFrame, dict)
         The polygons (CRS84) with their attributes, statistics columns, ``pixel_count``
         (coverage-weighted count of valid pixels) and ``coverage`` (valid area / polygon
-        area); and a summary (tiles, tiles_resumed, bands, polygons_with_data, ...).
+        area); and a summary (tiles, tiles_resumed, bands, polygons_with_data, engine, ...).
     """
-    import geopandas as gpd
-
     wanted = [check_choice("stats", s, STATS) for s in stats]
+    check_choice("engine", engine, ENGINES)
     if polygons.crs is None:
         raise InvalidInputError(
             "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or pass --polygons-crs"
         )
+    if engine == "local" and scheduler is not None:
+        raise InvalidInputError(
+            "a scheduler was given but the engine is local; pass --engine dask (engine='dask') "
+            "to run on it"
+        )
+    if index is not None and rasters:
+        raise InvalidInputError("pass either --index or --raster, not both")
+    with contextlib.ExitStack() as stack:
+        client = None
+        if engine == "dask":
+            from terrabit.zonal.cluster import connect
+
+            target = scheduler if scheduler is not None else f"local:{max(1, int(workers))}"
+            client = stack.enter_context(connect(target))
+        table, summary = _summarise(
+            polygons,
+            index=index,
+            rasters=rasters,
+            year=year,
+            bbox=bbox,
+            wanted=wanted,
+            raw=raw,
+            workers=workers,
+            work_dir=work_dir,
+            retries=retries,
+            client=client,
+            show_progress=show_progress,
+        )
+        summary["engine"] = engine
+        if client is not None:
+            from terrabit.zonal.cluster import describe
+
+            summary.update(describe(client))
+    return table, summary
+
+
+def _summarise(
+    polygons: Any,
+    *,
+    index: str | os.PathLike[str] | None,
+    rasters: Sequence[str | os.PathLike[str]] | None,
+    year: int | None,
+    bbox: tuple[float, float, float, float] | None,
+    wanted: list[str],
+    raw: bool,
+    workers: int,
+    work_dir: str | os.PathLike[str] | None,
+    retries: int,
+    client: Any,
+    show_progress: bool | None,
+) -> tuple[Any, dict[str, Any]]:
+    """:func:`zonal_stats` once its options are checked and its engine is up."""
+    import geopandas as gpd
+
     lonlat = polygons.to_crs("OGC:CRS84").reset_index(drop=True)
     if bbox is not None:
         region = check_bbox(bbox, allow_antimeridian=False)
@@ -334,8 +467,6 @@ def zonal_stats(
         float(np.nanmax(bounds_ll[:, 2])),
         float(np.nanmax(bounds_ll[:, 3])),
     )
-    if index is not None and rasters:
-        raise InvalidInputError("pass either --index or --raster, not both")
     if index is not None:
         tiles = read_tile_index(index, bbox=area, year=year)
     else:
@@ -369,48 +500,30 @@ def zonal_stats(
         _prepare_work(work, _fingerprint(geoms_ll, tiles, raw))
 
     results: list[_TileResult] = []
-    todo: list[tuple[str, str, npt.NDArray[np.intp]]] = []
-    for plan in plans:
-        done = _load(_tile_key(plan[0]), work) if work is not None else None
+    todo: list[_Task] = []
+    for path, crs, rows in plans:
+        done = _load(_tile_key(path), work) if work is not None else None
         if done is not None:
             results.append(done)
         else:
-            todo.append(plan)
+            todo.append((path, rows, projected[crs][rows]))
     resumed = len(results)
-    failures: list[str] = []
-    workers = max(1, int(workers))
+
+    def finished(result: _TileResult) -> None:
+        if work is not None:
+            _save(result, work)
+        results.append(result)
+
     with progress_bar("zonal tiles", total=len(plans), show=show_progress) as bar:
         bar.advance(resumed)
-        pool = ThreadPoolExecutor(max_workers=workers)
-        try:
-            futures = {
-                pool.submit(
-                    _with_retries,
-                    path,
-                    retries,
-                    _tile_partials,
-                    rows,
-                    projected[crs][rows],
-                    raw=raw,
-                ): path
-                for path, crs, rows in todo
-            }
-            for fut in as_completed(futures):
-                try:
-                    result = fut.result()
-                except TileReadError as exc:
-                    failures.append(f"{futures[fut]} ({exc.__cause__})")
-                    bar.advance()
-                    continue
-                if work is not None:
-                    _save(result, work)
-                results.append(result)
-                bar.advance()
-        except BaseException:
-            # Ctrl-C or an error: start no further tile; finished ones are saved
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        if client is None:
+            failures = _run_threads(
+                todo, raw=raw, retries=retries, workers=workers, done=finished, bar=bar
+            )
+        else:
+            from terrabit.zonal.cluster import run_tiles
+
+            failures = run_tiles(client, todo, raw=raw, retries=retries, done=finished, bar=bar)
     if failures:
         listed = "; ".join(failures[:10])
         more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
@@ -419,6 +532,10 @@ def zonal_stats(
             f"{listed}{more}; finished tiles are kept in the work folder, so rerun the "
             "same command once the tiles are reachable"
         )
+    # merge in the plan's order, whatever order tiles finished in: float sums are then
+    # bit-identical from run to run and from engine to engine
+    order = {_tile_key(path): i for i, (path, _, _) in enumerate(plans)}
+    results.sort(key=lambda r: order[r.key])
     bands = results[0].bands
     for r in results[1:]:
         if len(r.bands) != len(bands):

@@ -3,9 +3,11 @@
 An AEF-style index is a table with one row per tile: ``path`` (relative to the index or
 absolute, a local path or a URL), ``crs``, ``year`` and the tile's WGS84 footprint
 (``wgs84_west/south/east/north`` columns, or a geometry). It may be GeoParquet, GeoPackage
-or CSV. GeoParquet and CSV are filtered on the ``wgs84_*`` and ``year`` columns (parquet
-pushes the filter down to row groups, so a large index is never read whole); a
-GeoPackage is read with a bbox filter (its spatial index).
+or CSV, a local file or a URL (``http(s)://``, ``s3://``). GeoParquet and CSV are
+filtered on the ``wgs84_*`` and ``year`` columns (parquet pushes the filter down to row
+groups: over a URL only the footer and the row groups whose statistics meet the filter
+are fetched, by Range requests, so a large index is never read whole); a GeoPackage is
+read with a bbox filter (its spatial index; over HTTP through GDAL's ``/vsicurl/``).
 
 Examples
 --------
@@ -48,14 +50,81 @@ def resolve_tile_path(path: str, index: str) -> str:
     --------
     >>> resolve_tile_path("2020/19N/a.tiff", "https://host/aef/index.parquet")
     'https://host/aef/2020/19N/a.tiff'
+    >>> resolve_tile_path("2020/19N/a.tiff", "s3://bucket/aef/index.parquet")
+    's3://bucket/aef/2020/19N/a.tiff'
     >>> resolve_tile_path("/abs/a.tiff", "/data/index.parquet")
     '/abs/a.tiff'
     """
     if _is_url(path) or os.path.isabs(path):
         return path
     if _is_url(index):
-        return urljoin(index, path)
+        if index.split("://", 1)[0].lower() in ("http", "https"):
+            return urljoin(index, path)
+        return f"{index.split('?')[0].rsplit('/', 1)[0]}/{path}"  # s3://, gs://: no urljoin
     return os.fspath(Path(index).parent / path)
+
+
+def _filter_expression(bbox: tuple[float, float, float, float] | None, year: int | None) -> Any:
+    """A pyarrow filter on the ``wgs84_*`` and ``year`` columns, or ``None``."""
+    import pyarrow.compute as pc
+
+    terms = []
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        terms += [
+            pc.field("wgs84_east") >= minx,
+            pc.field("wgs84_west") <= maxx,
+            pc.field("wgs84_north") >= miny,
+            pc.field("wgs84_south") <= maxy,
+        ]
+    if year is not None:
+        terms.append(pc.field("year") == year)
+    expr = None
+    for term in terms:
+        expr = term if expr is None else expr & term
+    return expr
+
+
+def _check_columns(index: str, names: list[str], bbox: Any) -> list[str]:
+    missing = [c for c in ("path", "crs", *(_BOUNDS if bbox else ())) if c not in names]
+    if missing:
+        raise InvalidInputError(
+            f"tile index {index!r} lacks the column(s) {missing}; an AEF-style index "
+            f"needs {list(TILE_COLUMNS)}"
+        )
+    return [c for c in TILE_COLUMNS if c in names]
+
+
+def _read_remote_parquet(
+    index: str, bbox: tuple[float, float, float, float] | None, year: int | None
+) -> pd.DataFrame:
+    """A parquet index at a URL, read by ranges: footer, then only the row groups whose
+    statistics meet the filter (through :mod:`terrabit.corpus.sources`)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from terrabit.corpus.sources import open_source
+
+    root, _, name = index.rpartition("/")
+    try:
+        with open_source(root) as source:
+            handle = pa.PythonFile(source.open(name), mode="r")
+            fragment = ds.ParquetFileFormat().make_fragment(handle)
+            columns = _check_columns(index, fragment.physical_schema.names, bbox)
+            expr = _filter_expression(bbox, year)
+            if expr is not None:
+                fragment = fragment.subset(expr)
+            table = fragment.to_table(columns=columns, filter=expr)
+    except FileNotFoundError as exc:
+        raise InvalidInputError(
+            f"tile index {index!r} does not exist ({exc}); check the URL"
+        ) from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise InvalidInputError(
+            f"cannot read the tile index {index!r} ({exc}); check the URL, the network and, "
+            "for s3://, the AWS_* credentials and endpoint variables"
+        ) from exc
+    return table.to_pandas()
 
 
 def _read_parquet(
@@ -63,33 +132,13 @@ def _read_parquet(
 ) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    filters: list[Any] = []
-    if bbox is not None:
-        minx, miny, maxx, maxy = bbox
-        filters += [
-            ("wgs84_east", ">=", minx),
-            ("wgs84_west", "<=", maxx),
-            ("wgs84_north", ">=", miny),
-            ("wgs84_south", "<=", maxy),
-        ]
-    if year is not None:
-        filters.append(("year", "=", year))
-    schema = pq.read_schema(index) if not _is_url(index) else None
-    if schema is not None:
-        missing = [c for c in ("path", "crs", *(_BOUNDS if bbox else ())) if c not in schema.names]
-        if missing:
-            raise InvalidInputError(
-                f"tile index {index!r} lacks the column(s) {missing}; an AEF-style index "
-                f"needs {list(TILE_COLUMNS)}"
-            )
-    columns = [c for c in TILE_COLUMNS if schema is None or c in schema.names]
+    if _is_url(index):
+        return _read_remote_parquet(index, bbox, year)
+    columns = _check_columns(index, pq.read_schema(index).names, bbox)
     try:
-        table = pq.read_table(index, columns=columns, filters=filters or None)
+        table = pq.read_table(index, columns=columns, filters=_filter_expression(bbox, year))
     except (OSError, ValueError) as exc:
-        raise InvalidInputError(
-            f"cannot read the tile index {index!r} ({exc}); pass a local file or an "
-            "s3:// / gs:// URL that pyarrow reads (download an http(s) index first)"
-        ) from exc
+        raise InvalidInputError(f"cannot read the tile index {index!r} ({exc})") from exc
     return table.to_pandas()
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from terrabit._atomic import check_output
 from terrabit.geoparquet import write_geoparquet
-from terrabit.zonal.engine import zonal_stats
+from terrabit.zonal.engine import Engine, zonal_stats
 from terrabit.zonal.polygons import prepare_polygons, read_polygons
 
 __all__ = ["run_zonal", "work_dir_for"]
@@ -60,6 +60,8 @@ def run_zonal(
     polygons_crs: str | None = None,
     raw: bool = False,
     workers: int = 4,
+    engine: Engine = "local",
+    scheduler: Any = None,
     overwrite: bool = False,
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
@@ -69,7 +71,9 @@ def run_zonal(
     (all-water with ``drop_water``, larger than ``max_area_km2``); the statistics of
     :func:`terrabit.zonal.engine.zonal_stats` are written atomically with the polygons'
     attributes and CRS84 geometry. Finished tiles are kept in :func:`work_dir_for` until
-    the output is written, so rerunning an interrupted command resumes it.
+    the output is written, so rerunning an interrupted command resumes it. ``engine`` and
+    ``scheduler`` choose where tiles are summarised (a thread pool, or a Dask cluster with
+    identical results; see :func:`terrabit.zonal.engine.zonal_stats`).
 
     Returns
     -------
@@ -93,6 +97,8 @@ def run_zonal(
         stats=stats,
         raw=raw,
         workers=workers,
+        engine=engine,
+        scheduler=scheduler,
         work_dir=work,
         show_progress=show_progress,
     )
