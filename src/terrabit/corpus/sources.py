@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -262,9 +263,14 @@ class ObjectStoreSource(Source):
 
     def __init__(self, root: str, **kwargs: Any) -> None:
         super().__init__(root.rstrip("/"), **kwargs)
+        if self.root.lower().startswith("s3://"):
+            _check_s3_credentials(self.root)
         store_mod = lazy_import("obstore.store", "cloud")
         self._obstore = lazy_import("obstore", "cloud")
-        self._store = store_mod.from_url(self.root)
+        self._store = store_mod.from_url(
+            self.root,
+            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
+        )
 
     def _size(self, path: str) -> int:
         try:
@@ -283,6 +289,31 @@ class ObjectStoreSource(Source):
         except Exception as exc:
             raise ShardIOError(f"could not read {self.url(path)}: {exc}") from exc
         return bytes(data)
+
+
+_S3_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_SKIP_SIGNATURE",
+)
+
+
+def _check_s3_credentials(root: str) -> None:
+    """Fail fast, naming the variables, when no S3 credentials are configured at all.
+
+    Without this, obstore falls back to the instance-metadata address and retries for
+    seconds before an error that does not say what to set.
+    """
+    if any(os.environ.get(name) for name in _S3_CREDENTIAL_VARIABLES):
+        return
+    raise InvalidInputError(
+        f"no S3 credentials for {root}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
+        "AWS_REGION; AWS_ENDPOINT_URL for an S3-compatible server, AWS_ALLOW_HTTP=true if it "
+        "is plain http), or AWS_PROFILE, or AWS_SKIP_SIGNATURE=true for a public bucket"
+    )
 
 
 def open_source(uri: str | os.PathLike[str], **kwargs: Any) -> Source:
