@@ -19,9 +19,10 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from terrabit import _cluster as cluster
 from terrabit.cli.main import cli
 from terrabit.errors import InvalidInputError, MissingDependencyError
-from terrabit.zonal import cluster, engine
+from terrabit.zonal import engine
 from terrabit.zonal.engine import TileReadError, zonal_stats
 
 from .conftest import REGION, YEAR

@@ -9,6 +9,7 @@ import click
 
 from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
 from terrabit.corpus import format as fmt
+from terrabit.errors import InvalidInputError
 
 __all__ = ["publish"]
 
@@ -67,6 +68,21 @@ __all__ = ["publish"]
     show_default=True,
     help="Rows of the seeded sample the codec is fitted on (once).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where rows are encoded and shards written: this process, or a Dask cluster "
+    "(one task per input file, then per cell; the same bytes).",
+)
+@click.option(
+    "--scheduler",
+    type=str,
+    default=None,
+    help="With --engine dask: scheduler address (tcp://host:8786) or local:N for N worker "
+    "processes here [default: local:2]. Workers must see the inputs and -o's folder.",
+)
 @seed_option
 @overwrite_option
 @json_option
@@ -86,12 +102,22 @@ def publish(
     keep: tuple[str, ...],
     drop_invalid: bool,
     sample_rows: int,
+    engine: str,
+    scheduler: str | None,
     seed: int,
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Publish GeoParquet embeddings INPUT... (files, folders, globs) as a corpus."""
+    """Publish GeoParquet embeddings INPUT... (files, folders, globs) as a corpus.
+
+    --engine dask runs the heavy passes on a Dask cluster (--scheduler ADDRESS or
+    local:N); the codec is fitted and the manifest written here, and the corpus is
+    byte-identical to --engine local's.
+    """
     from terrabit.corpus.writer import publish as run
+
+    if scheduler is not None and engine != "dask":
+        raise InvalidInputError("--scheduler needs --engine dask; add --engine dask")
 
     result = run(
         list(inputs),
@@ -111,16 +137,20 @@ def publish(
         sample_rows=sample_rows,
         seed=seed,
         overwrite=overwrite,
+        engine=engine,
+        scheduler=scheduler,
     )
     if as_json:
         data = result.to_dict()
-        echo_json(
-            {k: data[k] for k in ("rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped")}
-        )
+        keys = ["rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped", "engine"]
+        if result.engine == "dask":
+            keys.append("dask_workers")
+        echo_json({k: data[k] for k in keys})
         return
     click.echo(
         f"published {result.rows:,} rows in {result.shards} shards to {result.path} "
         f"({result.bytes:,} bytes, {result.bytes_per_row:.1f} B/row, {result.seconds:.1f} s"
         + (f", {result.dropped:,} invalid rows dropped" if result.dropped else "")
+        + (f", on {result.dask_workers} Dask workers" if result.engine == "dask" else "")
         + ")"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import glob
 import json
 import os
@@ -173,6 +174,10 @@ class URLInput:
     def __str__(self) -> str:
         return self.url
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled as its URL (the store is opened again where it is unpickled)."""
+        return URLInput, (self.url,)
+
     def __lt__(self, other: URLInput) -> bool:
         return self.url < other.url
 
@@ -306,6 +311,59 @@ class InputSet:
             )
         self.dims: int | None = next(iter(dims), None)
         self.keep_fields = [first.field(name) for name in self.keep]
+        # what one Dask task reads (see subset): the row groups of each file (None: all)
+        # and the names of the files' bounds caches
+        self.row_groups: list[list[int] | None] = [None] * len(self.paths)
+        self.cache_names = [f"{i:06d}" for i in range(len(self.paths))]
+
+    # ------------------------------------------------------------- distribution
+    def subset(self, index: int, row_groups: Sequence[int] | None = None) -> InputSet:
+        """The input set of file ``index`` alone (only ``row_groups`` of it, when given),
+        with every setting of this one (the dimension, the time column, the packing): what
+        one Dask task reads. Its bounds cache has a name of its own. It pickles without its
+        open files, which are reopened (one metadata read) where it is unpickled.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> a = write_input(tmp / "a.parquet", rows=5, dims=8)
+        >>> b = write_input(tmp / "b.parquet", rows=70, dims=8, seed=1, row_group_rows=20)
+        >>> one = InputSet([a, b]).subset(1, [2, 3])
+        >>> one.paths[0].name, one.rows, one.cache_names
+        ('b.parquet', 30, ['000001-000002'])
+        """
+        part = copy.copy(self)
+        meta = self.files[index].metadata
+        part.paths = [self.paths[index]]
+        part.files = [self.files[index]]
+        part._transformers = [self._transformers[index]]
+        part.keep = list(self.keep)
+        if row_groups is None:
+            part.row_groups = [None]
+            part.cache_names = [self.cache_names[index]]
+            part.rows = meta.num_rows
+        else:
+            groups = [int(g) for g in row_groups]
+            part.row_groups = [groups]
+            part.cache_names = [f"{self.cache_names[index]}-{groups[0] if groups else 0:06d}"]
+            part.rows = sum(meta.row_group(g).num_rows for g in groups)
+        return part
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["files"] = None
+        state["_transformers"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.files = [pq.ParquetFile(open_input(p)) for p in self.paths]
+        self._transformers = [
+            None if self.lon_col is not None else self._transformer(p, f)
+            for p, f in zip(self.paths, self.files, strict=True)
+        ]
 
     # ----------------------------------------------------------------- checks
     def _check_columns(self, path: InputPath, schema: pa.Schema) -> None:
@@ -433,7 +491,7 @@ class InputSet:
                     cols.append(self.time_col)
                 cols.extend(self.keep)
             cols = list(dict.fromkeys(cols))
-            cache_file = None if cache is None else cache / f"bounds-{i:06d}.f64"
+            cache_file = None if cache is None else cache / f"bounds-{self.cache_names[i]}.f64"
             reading = cache_file is not None and embeddings
             offset = 0
             # a fresh reader per pass, without pre-buffering: a pre-buffering reader keeps
@@ -445,7 +503,10 @@ class InputSet:
                 metadata=pfile.metadata,
             )
             batches = reader.iter_batches(
-                batch_size=self.batch_rows(), columns=cols, use_threads=False
+                batch_size=self.batch_rows(),
+                row_groups=self.row_groups[i],
+                columns=cols,
+                use_threads=False,
             )
             for rb in batches:
                 cached = None

@@ -30,6 +30,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -51,7 +53,7 @@ import pyarrow.parquet as pq
 from terrabit import __version__, geohash
 from terrabit._atomic import atomic_dir
 from terrabit._progress import progress_bar
-from terrabit._validation import check_int_range
+from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import Codec, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import summary
@@ -69,7 +71,10 @@ from terrabit.corpus._inputs import (
 from terrabit.errors import InvalidInputError, OutputExistsError
 from terrabit.geoparquet import bbox_column
 
-__all__ = ["PublishResult", "publish"]
+__all__ = ["ENGINES", "PublishResult", "publish"]
+
+#: The engines of :func:`publish`.
+ENGINES = ("local", "dask")
 
 _COUNT_PRECISION = 5
 _WRITE_THREADS = 2
@@ -88,6 +93,8 @@ class PublishResult:
     seconds: float
     dropped: int
     path: str
+    engine: str = "local"
+    dask_workers: int = 0  # workers of the Dask cluster when the engine is dask
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -245,15 +252,21 @@ def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArra
     total = 0
     with progress_bar("publish: counting", inputs.rows, show=show) as bar:
         for batch in inputs.iter_batches(embeddings=False, extra=False, cache=cache):
-            lon, lat = _anchor(batch.bounds)
-            codes = _hash_ints(geohash.encode(lon, lat, precision=_COUNT_PRECISION), 5)
-            uniq, n = np.unique(codes, return_counts=True)
+            uniq, n = _count_batch(batch)
             counts[uniq] += n.astype(np.uint32)
             id_hashes.append(string_hashes(batch.ids))
             total += len(batch.ids)
             bar.advance(len(batch.ids) + batch.dropped)
     _check_duplicates(inputs, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64))
     return counts, total
+
+
+def _count_batch(batch: Batch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct precision-5 cells of a batch's anchor points and their row counts."""
+    lon, lat = _anchor(batch.bounds)
+    codes = _hash_ints(geohash.encode(lon, lat, precision=_COUNT_PRECISION), _COUNT_PRECISION)
+    uniq, n = np.unique(codes, return_counts=True)
+    return uniq, n.astype(np.int64)
 
 
 def _check_duplicates(inputs: InputSet, hashes: npt.NDArray[np.uint64]) -> None:
@@ -313,11 +326,7 @@ class _Parts:
         self.buffered = 0
 
     def read(self, cell: int) -> pa.Table:
-        tables = []
-        for path in self.files.get(cell, []):
-            with pa.memory_map(str(path)) as source:
-                tables.append(ipc.open_file(source).read_all())
-        return pa.concat_tables(tables).combine_chunks() if tables else self.schema.empty_table()
+        return _read_parts(self.files.get(cell, []), self.schema)
 
     def drop(self, cell: int) -> None:
         for path in self.files.pop(cell, []):
@@ -360,7 +369,68 @@ def _row_batch(
     return pa.RecordBatch.from_arrays(columns, schema=schema), code5
 
 
+def _route(
+    batch: Batch,
+    parts: _Parts,
+    starts: npt.NDArray[np.int64],
+    *,
+    codec: Codec,
+    rerank: Codec | None,
+    packed: bool,
+) -> None:
+    """Encode one validated batch and append its rows to their cells' parts."""
+    rb, code5 = _row_batch(batch, codec, rerank, parts.schema, packed=packed)
+    cell_idx = np.searchsorted(starts, code5, side="right") - 1
+    order = np.argsort(cell_idx, kind="stable")
+    sorted_idx = cell_idx[order]
+    rb = rb.take(pa.array(order))
+    bounds = np.flatnonzero(np.diff(sorted_idx)) + 1
+    for lo, hi in zip(
+        np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]]), strict=True
+    ):
+        parts.add(int(sorted_idx[lo]), rb.slice(int(lo), int(hi - lo)))
+
+
+def _part_schema(shard: pa.Schema) -> pa.Schema:
+    """The part files' schema: the sort key, the shard's columns, the exact bounds."""
+    return pa.schema(
+        [pa.field(_KEY, pa.uint64()), *shard, *(pa.field(n, pa.float64()) for n in _EXACT)]
+    )
+
+
 # ------------------------------------------------------------------------ step 3: reduce
+
+
+def _read_parts(paths: Sequence[Path], schema: pa.Schema) -> pa.Table:
+    """One cell's part files as one table (one chunk per column)."""
+    tables = []
+    for path in paths:
+        with pa.memory_map(str(path)) as source:
+            tables.append(ipc.open_file(source).read_all())
+    return pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
+
+
+def _reduce_cell(
+    table: pa.Table,
+    cell: str,
+    root: Path,
+    *,
+    codec: Codec,
+    max_rows: int,
+    row_group_rows: int,
+    keep: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Sort one cell's rows by (sort key, id), split it while above ``max_rows`` and write
+    its shards under ``root``; their manifest rows. The result does not depend on the
+    order of the rows in ``table`` (ids are unique)."""
+    if not table.num_rows:
+        return []
+    order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
+    table = table.take(order)
+    return [
+        _write_shard(sub, sub_cell, root, codec=codec, row_group_rows=row_group_rows, keep=keep)
+        for sub_cell, sub in _split(table, cell, max_rows)
+    ]
 
 
 def _split(table: pa.Table, cell: str, max_rows: int) -> list[tuple[str, pa.Table]]:
@@ -579,6 +649,8 @@ def publish(
     overwrite: bool = False,
     buffer_bytes: int = 256 << 20,
     show_progress: bool | None = None,
+    engine: str = "local",
+    scheduler: Any = None,
 ) -> PublishResult:
     """Publish GeoParquet embeddings as a static corpus (``spec/corpus-v1.md``).
 
@@ -611,7 +683,16 @@ def publish(
     seed : int
         Seed of the codec sample (same seed, same bytes).
     buffer_bytes : int
-        Memory for per-cell buffers of encoded rows before they spill to part files.
+        Memory for per-cell buffers of encoded rows before they spill to part files (per
+        task with ``engine="dask"``).
+    engine : {"local", "dask"}
+        ``"dask"`` runs the count, the map (one task per input file) and the reduce (one
+        task per cell) on a Dask cluster (:mod:`terrabit.corpus.distributed`); the codec
+        is fitted and the manifest written here. Both engines write the same bytes.
+    scheduler : str or distributed.Client, optional
+        With ``engine="dask"``: a scheduler address (``tcp://host:8786``), ``local:N`` (N
+        worker processes here; the default is ``local:2``) or a ``Client``. Workers must
+        see the inputs and the output's parent folder at the same paths.
 
     Returns
     -------
@@ -623,6 +704,10 @@ def publish(
         Bad or inconsistent input (the message names the rows, columns or files).
     OutputExistsError
         ``out`` exists and ``overwrite`` was not given, or it is not a corpus.
+    terrabit._cluster.SchedulerError
+        The Dask scheduler cannot be reached (nothing is written).
+    terrabit._cluster.ClusterError
+        A Dask task failed after its retries (no corpus is written).
 
     Examples
     --------
@@ -637,8 +722,74 @@ def publish(
     check_int_range("--max-rows", max_rows, 1)
     check_int_range("--row-group-rows", row_group_rows, 16, 1 << 20)
     check_int_range("--sample-rows", sample_rows, 1)
+    check_choice("--engine", engine, ENGINES)
+    if engine == "local" and scheduler is not None:
+        raise InvalidInputError(
+            "a scheduler was given but the engine is local; pass --engine dask "
+            "(engine='dask') or drop --scheduler"
+        )
     target = Path(out)
     _check_out(target, overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
+        client = None
+        workers = 0
+        if engine == "dask":  # connect first: an unreachable scheduler writes nothing
+            from terrabit.corpus import distributed as dist
+
+            stack.enter_context(dist.quiet_logs())
+            client = stack.enter_context(dist.connect(scheduler or "local:2"))
+            workers = int(dist.describe(client)["dask_workers"])
+        result = _publish(
+            inputs,
+            target,
+            client=client,
+            started=started,
+            codec=codec,
+            rerank=rerank,
+            max_rows=max_rows,
+            row_group_rows=row_group_rows,
+            id_col=id_col,
+            geometry_col=geometry_col,
+            embedding_col=embedding_col,
+            time_col=time_col,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            keep=keep,
+            drop_invalid=drop_invalid,
+            sample_rows=sample_rows,
+            seed=seed,
+            buffer_bytes=buffer_bytes,
+            show_progress=show_progress,
+        )
+        return dataclasses.replace(result, engine=engine, dask_workers=workers)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _publish(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    target: Path,
+    *,
+    client: Any,
+    started: float,
+    codec: str,
+    rerank: str | None,
+    max_rows: int,
+    row_group_rows: int,
+    id_col: str,
+    geometry_col: str,
+    embedding_col: str,
+    time_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    keep: Sequence[str],
+    drop_invalid: bool,
+    sample_rows: int,
+    seed: int,
+    buffer_bytes: int,
+    show_progress: bool | None,
+) -> PublishResult:
+    """:func:`publish` once its options are checked and its engine is up (``client`` is
+    a ``distributed.Client`` for the Dask engine, else None)."""
     items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     source = InputSet(
         items,
@@ -671,122 +822,59 @@ def publish(
         rerank_code_size=None if fitted_rerank is None else fitted_rerank.code_size,
         extra=source.keep_fields,
     )
-    part_schema = pa.schema(
-        [pa.field(_KEY, pa.uint64()), *shard, *(pa.field(n, pa.float64()) for n in _EXACT)]
-    )
-    dropped = 0
+    part_schema = _part_schema(shard)
     with atomic_dir(target, overwrite=True) as tmp:
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
         work = tmp / "_work"
         work.mkdir()
-        counts, counted = _count(source, show_progress, work)
-        if counted == 0:
-            raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
-        cells = _choose_cells(counts, max_rows)
-        del counts
-        starts = np.array([c[1] for c in cells], dtype=np.int64)
         (tmp / fmt.SHARDS_DIR).mkdir()
-        parts = _Parts(work, part_schema, buffer_bytes)
-        with progress_bar("publish: encoding", source.rows, show=show_progress) as bar:
-            batches = source.iter_batches(embeddings=True, extra=True, cache=work)
-            for batch in prefetch(batches, depth=2):
-                dropped += batch.dropped
-                bar.advance(len(batch.ids) + batch.dropped)
-                if not len(batch.ids):
-                    continue
-                rb, code5 = _row_batch(
-                    batch, fitted, fitted_rerank, part_schema, packed=source.packed
-                )
-                cell_idx = np.searchsorted(starts, code5, side="right") - 1
-                order = np.argsort(cell_idx, kind="stable")
-                sorted_idx = cell_idx[order]
-                rb = rb.take(pa.array(order))
-                bounds = np.flatnonzero(np.diff(sorted_idx)) + 1
-                for lo, hi in zip(
-                    np.concatenate([[0], bounds]),
-                    np.concatenate([bounds, [len(order)]]),
-                    strict=True,
-                ):
-                    parts.add(int(sorted_idx[lo]), rb.slice(int(lo), int(hi - lo)))
-        parts.flush()
-
-        def reduce(i: int) -> list[dict[str, Any]]:
-            table = parts.read(i)
-            parts.drop(i)
-            if not table.num_rows:
-                return []
-            order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
-            table = table.take(order)
-            return [
-                _write_shard(
-                    sub,
-                    sub_cell,
-                    tmp,
-                    codec=fitted,
-                    row_group_rows=row_group_rows,
-                    keep=source.keep,
-                )
-                for sub_cell, sub in _split(table, cells[i][0], max_rows)
-            ]
-
-        rows_out: list[dict[str, Any]] = []
-        # two cells at a time: Parquet encoding and ZSTD release the GIL
-        with (
-            progress_bar("publish: writing shards", len(cells), show=show_progress) as bar,
-            ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool,
-        ):
-            for written in pool.map(reduce, range(len(cells))):
-                rows_out.extend(written)
-                bar.advance()
-        shutil.rmtree(parts.root)
-        total_rows = sum(r["rows"] for r in rows_out)
-        total_bytes = sum(r["bytes"] for r in rows_out)
-        manifest = pa.Table.from_pylist(rows_out, schema=fmt.manifest_schema(fitted.code_size))
-        manifest = manifest.sort_by("geohash")
-        tmins = [r["tmin"] for r in rows_out if r["tmin"] is not None]
-        tmaxs = [r["tmax"] for r in rows_out if r["tmax"] is not None]
-        meta = {
-            "format_version": fmt.FORMAT_VERSION,
-            "codec": fitted.to_dict(),
-            "rerank_codec": None if fitted_rerank is None else fitted_rerank.to_dict(),
-            "dims": int(fitted.d_in),
-            "code_size": int(fitted.code_size),
-            "rerank_code_size": None if fitted_rerank is None else fitted_rerank.code_size,
-            "rows": total_rows,
-            "shards": len(rows_out),
-            "bytes": total_bytes,
-            "bbox": [
-                min(r["xmin"] for r in rows_out),
-                min(r["ymin"] for r in rows_out),
-                max(r["xmax"] for r in rows_out),
-                max(r["ymax"] for r in rows_out),
-            ],
-            "tmin": min(tmins).isoformat() if tmins else None,
-            "tmax": max(tmaxs).isoformat() if tmaxs else None,
-            "columns": shard.names,
-            "max_rows": max_rows,
-            "row_group_rows": row_group_rows,
-            "checksum_algorithm": fmt.CHECKSUM_ALGORITHM,
-            "provenance": {
-                "inputs": [_display(p) for p in source.paths],
-                "created": _created(source.paths),
-                "terrabit_version": __version__,
-                "seed": seed,
-                "sample_rows": sample_rows,
-                "dropped_rows": dropped,
-            },
-        }
-        mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
-        mtmp.write_bytes(
-            _write_parquet(
-                manifest,
-                {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
-                compression="zstd",
+        if client is None:
+            rows_out, dropped = _run_local(
+                source,
+                tmp,
+                work,
+                codec=fitted,
+                rerank=fitted_rerank,
+                part_schema=part_schema,
+                max_rows=max_rows,
+                row_group_rows=row_group_rows,
+                buffer_bytes=buffer_bytes,
+                show_progress=show_progress,
             )
+        else:
+            from terrabit.corpus import distributed as dist
+
+            rows_out, dropped = dist.run_publish(
+                client,
+                source,
+                tmp,
+                work,
+                codec=fitted,
+                rerank=fitted_rerank,
+                part_schema=part_schema,
+                max_rows=max_rows,
+                row_group_rows=row_group_rows,
+                buffer_bytes=buffer_bytes,
+                show_progress=show_progress,
+            )
+        shutil.rmtree(work)
+        _write_manifest(
+            tmp,
+            rows_out,
+            source,
+            codec=fitted,
+            rerank=fitted_rerank,
+            columns=shard.names,
+            max_rows=max_rows,
+            row_group_rows=row_group_rows,
+            seed=seed,
+            sample_rows=sample_rows,
+            dropped=dropped,
         )
-        os.replace(mtmp, tmp / fmt.MANIFEST_NAME)
+    total_rows = sum(r["rows"] for r in rows_out)
+    total_bytes = sum(r["bytes"] for r in rows_out)
     seconds = time.perf_counter() - started
     return PublishResult(
         rows=total_rows,
@@ -797,3 +885,123 @@ def publish(
         dropped=dropped,
         path=str(target),
     )
+
+
+def _run_local(
+    source: InputSet,
+    tmp: Path,
+    work: Path,
+    *,
+    codec: Codec,
+    rerank: Codec | None,
+    part_schema: pa.Schema,
+    max_rows: int,
+    row_group_rows: int,
+    buffer_bytes: int,
+    show_progress: bool | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Count, map and reduce in this process; the manifest rows (in cell order) and the
+    number of dropped rows."""
+    counts, counted = _count(source, show_progress, work)
+    if counted == 0:
+        raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
+    cells = _choose_cells(counts, max_rows)
+    del counts
+    starts = np.array([c[1] for c in cells], dtype=np.int64)
+    parts = _Parts(work, part_schema, buffer_bytes)
+    dropped = 0
+    with progress_bar("publish: encoding", source.rows, show=show_progress) as bar:
+        batches = source.iter_batches(embeddings=True, extra=True, cache=work)
+        for batch in prefetch(batches, depth=2):
+            dropped += batch.dropped
+            bar.advance(len(batch.ids) + batch.dropped)
+            if len(batch.ids):
+                _route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
+    parts.flush()
+
+    def reduce(i: int) -> list[dict[str, Any]]:
+        table = parts.read(i)
+        parts.drop(i)
+        return _reduce_cell(
+            table,
+            cells[i][0],
+            tmp,
+            codec=codec,
+            max_rows=max_rows,
+            row_group_rows=row_group_rows,
+            keep=source.keep,
+        )
+
+    rows_out: list[dict[str, Any]] = []
+    # two cells at a time: Parquet encoding and ZSTD release the GIL
+    with (
+        progress_bar("publish: writing shards", len(cells), show=show_progress) as bar,
+        ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool,
+    ):
+        for written in pool.map(reduce, range(len(cells))):
+            rows_out.extend(written)
+            bar.advance()
+    return rows_out, dropped
+
+
+def _write_manifest(
+    tmp: Path,
+    rows_out: list[dict[str, Any]],
+    source: InputSet,
+    *,
+    codec: Codec,
+    rerank: Codec | None,
+    columns: list[str],
+    max_rows: int,
+    row_group_rows: int,
+    seed: int,
+    sample_rows: int,
+    dropped: int,
+) -> None:
+    """Write ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
+    total_rows = sum(r["rows"] for r in rows_out)
+    total_bytes = sum(r["bytes"] for r in rows_out)
+    manifest = pa.Table.from_pylist(rows_out, schema=fmt.manifest_schema(codec.code_size))
+    manifest = manifest.sort_by("geohash")
+    tmins = [r["tmin"] for r in rows_out if r["tmin"] is not None]
+    tmaxs = [r["tmax"] for r in rows_out if r["tmax"] is not None]
+    meta = {
+        "format_version": fmt.FORMAT_VERSION,
+        "codec": codec.to_dict(),
+        "rerank_codec": None if rerank is None else rerank.to_dict(),
+        "dims": int(codec.d_in),
+        "code_size": int(codec.code_size),
+        "rerank_code_size": None if rerank is None else rerank.code_size,
+        "rows": total_rows,
+        "shards": len(rows_out),
+        "bytes": total_bytes,
+        "bbox": [
+            min(r["xmin"] for r in rows_out),
+            min(r["ymin"] for r in rows_out),
+            max(r["xmax"] for r in rows_out),
+            max(r["ymax"] for r in rows_out),
+        ],
+        "tmin": min(tmins).isoformat() if tmins else None,
+        "tmax": max(tmaxs).isoformat() if tmaxs else None,
+        "columns": columns,
+        "max_rows": max_rows,
+        "row_group_rows": row_group_rows,
+        "checksum_algorithm": fmt.CHECKSUM_ALGORITHM,
+        "provenance": {
+            "inputs": [_display(p) for p in source.paths],
+            "created": _created(source.paths),
+            "terrabit_version": __version__,
+            "seed": seed,
+            "sample_rows": sample_rows,
+            "dropped_rows": dropped,
+        },
+    }
+    mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
+    mtmp.write_bytes(
+        _write_parquet(
+            manifest,
+            {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
+            compression="zstd",
+        )
+    )
+    os.replace(mtmp, tmp / fmt.MANIFEST_NAME)

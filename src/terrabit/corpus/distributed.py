@@ -1,0 +1,382 @@
+"""``publish --engine dask``: the count, map and reduce of :mod:`~terrabit.corpus.writer`
+as Dask tasks, with the same bytes as the local engine.
+
+The client checks the inputs, fits the codec once on the seeded sample and chooses the
+cells, as the local engine does; the workers do the heavy passes:
+
+1. **count** — one task per *piece*: an input file, or consecutive row groups of it
+   holding about :data:`TASK_ROWS` rows. It validates the piece's rows, counts them per
+   precision-5 cell, hashes their ids and records their geometry bounds in the work
+   folder (which the map reads back);
+2. **map** — one task per piece: encode its rows and write per-cell Arrow part files
+   under ``_work/map-<piece>/``;
+3. **reduce** — one task per cell: read the cell's parts from every file, sort them by
+   (sort key, id), split while above ``max_rows``, write the shards; the task returns
+   their manifest rows.
+
+The client writes the manifest once, at the end, inside the same temporary folder that
+replaces the output only on success. A cell's rows are sorted by (sort key, id), which
+is unique, so neither the files' order of arrival nor the batching changes a byte.
+
+Workers read the inputs and write into the output's temporary sibling folder at the
+same paths as the client (one machine, or a shared file system). A task that fails is
+retried by Dask (:data:`TASK_RETRIES` more attempts; the tasks of a lost worker are
+rescheduled), each attempt starting from a clean slate; a task that still fails stops
+the run with its error, and no manifest, nor corpus, is written. Connecting reuses
+:func:`terrabit._cluster.connect` (``local:N`` or an address, clear errors for an
+unreachable scheduler or a missing ``distributed``).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from terrabit.corpus import publish
+>>> from terrabit.corpus._fixture import write_input
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = write_input(tmp / "in.parquet", rows=300, dims=32, seed=0)
+>>> import distributed
+>>> with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
+...     dask = publish(tmp / "in.parquet", tmp / "d", engine="dask", scheduler=client)
+>>> local = publish(tmp / "in.parquet", tmp / "l")
+>>> (tmp / "d" / "manifest.parquet").read_bytes() == (tmp / "l" / "manifest.parquet").read_bytes()
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from terrabit._cluster import (
+    ClusterError,
+    SchedulerError,
+    connect,
+    describe,
+    parse_scheduler,
+)
+from terrabit._compat import lazy_import
+from terrabit._progress import progress_bar
+from terrabit.codecs import Codec
+from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
+from terrabit.errors import InvalidInputError, TerrabitError
+
+__all__ = [
+    "TASK_RETRIES",
+    "TASK_ROWS",
+    "ClusterError",
+    "SchedulerError",
+    "connect",
+    "describe",
+    "parse_scheduler",
+    "quiet_logs",
+    "run_publish",
+]
+
+#: Extra attempts Dask makes at a failed task before the run stops.
+TASK_RETRIES = 2
+#: Input rows per count/map task: a file's row groups are grouped into tasks of at least
+#: this many rows (a row group is never split), so one big file still keeps every worker
+#: busy.
+TASK_ROWS = 1 << 17
+
+_CountResult = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64], int]
+
+
+# ------------------------------------------------------------------------ worker tasks
+
+
+def _count_task(source: InputSet, work: str) -> _CountResult:
+    """One file's ``(cells, counts, id hashes, valid rows)``; records its bounds cache."""
+    from terrabit.corpus import writer
+
+    cache = Path(work)
+    (cache / f"bounds-{source.cache_names[0]}.f64").unlink(missing_ok=True)  # a retry
+    codes: list[npt.NDArray[np.int64]] = []
+    counts: list[npt.NDArray[np.int64]] = []
+    hashes: list[npt.NDArray[np.uint64]] = []
+    total = 0
+    for batch in source.iter_batches(embeddings=False, extra=False, cache=cache):
+        uniq, n = writer._count_batch(batch)
+        codes.append(uniq)
+        counts.append(n)
+        hashes.append(string_hashes(batch.ids))
+        total += len(batch.ids)
+    if not codes:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.uint64), 0
+    cells, inverse = np.unique(np.concatenate(codes), return_inverse=True)
+    summed = np.zeros(len(cells), dtype=np.int64)
+    np.add.at(summed, inverse, np.concatenate(counts))
+    return cells, summed, np.concatenate(hashes), total
+
+
+def _map_task(
+    source: InputSet,
+    work: str,
+    shared: tuple[Codec, Codec | None, npt.NDArray[np.int64], pa.Schema],
+    buffer_bytes: int,
+) -> tuple[dict[int, list[str]], int]:
+    """Encode one file into per-cell part files; ``({cell: part paths}, dropped rows)``."""
+    from terrabit.corpus import writer
+
+    codec, rerank, starts, schema = shared
+    root = Path(work) / f"map-{source.cache_names[0]}"
+    shutil.rmtree(root, ignore_errors=True)  # what a failed attempt left
+    root.mkdir()
+    parts = writer._Parts(root, schema, buffer_bytes)
+    dropped = 0
+    batches = source.iter_batches(embeddings=True, extra=True, cache=Path(work))
+    for batch in prefetch(batches, depth=2):
+        dropped += batch.dropped
+        if len(batch.ids):
+            writer._route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
+    parts.flush()
+    return {cell: [str(p) for p in paths] for cell, paths in parts.files.items()}, dropped
+
+
+def _reduce_task(
+    cell: str,
+    paths: list[str],
+    root: str,
+    shared: tuple[Codec, Codec | None, npt.NDArray[np.int64], pa.Schema],
+    *,
+    max_rows: int,
+    row_group_rows: int,
+    keep: list[str],
+) -> list[dict[str, Any]]:
+    """One cell's shards, written under ``root``; their manifest rows. The part files are
+    left for the client to delete once it holds the result (so a lost result can be
+    computed again)."""
+    from terrabit.corpus import writer
+
+    codec, _, _, schema = shared
+    table = writer._read_parts([Path(p) for p in paths], schema)
+    return writer._reduce_cell(
+        table,
+        cell,
+        Path(root),
+        codec=codec,
+        max_rows=max_rows,
+        row_group_rows=row_group_rows,
+        keep=keep,
+    )
+
+
+# ------------------------------------------------------------------------------ client
+
+
+def _gather(
+    client: Any,
+    futures: dict[Any, Any],
+    *,
+    what: str,
+    done: Callable[[Any, Any], None],
+) -> None:
+    """Hand each future's result to ``done(label, result)`` as it completes (``futures``
+    maps a future to its label and its name for messages); the first failure (after
+    Dask's retries) cancels the rest and raises."""
+    distributed = lazy_import("distributed", "dask")
+    try:
+        for fut in distributed.as_completed(list(futures)):
+            label, name = futures[fut]
+            if fut.status != "finished":
+                exc = fut.exception()
+                if isinstance(exc, TerrabitError):
+                    raise exc
+                raise ClusterError(
+                    f"{what} {name} failed on the Dask cluster after {TASK_RETRIES + 1} "
+                    f"attempts ({type(exc).__name__}: {exc}); nothing was published — fix "
+                    "the cause (e.g. more worker memory, or a smaller buffer) and rerun"
+                ) from exc
+            done(label, fut.result())
+            fut.release()
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+def _submit(
+    client: Any,
+    fn: Callable[..., Any],
+    jobs: Iterable[tuple[str, Any, str, tuple[Any, ...]]],
+    **kw: Any,
+) -> dict[Any, Any]:
+    """``{future: (label, name)}`` of ``fn(*args, **kw)`` for each
+    ``(key, label, name, args)`` (the name is for messages)."""
+    return {
+        client.submit(fn, *args, key=key, retries=TASK_RETRIES, pure=False, **kw): (label, name)
+        for key, label, name, args in jobs
+    }
+
+
+@contextlib.contextmanager
+def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
+    """Raise Dask's loggers (``distributed.*``, ``tornado``) to ``level`` for a while, so
+    that a cluster's start and stop do not flood the terminal; restored at exit."""
+    lazy_import("distributed", "dask")
+    names = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name == "distributed" or name.startswith(("distributed.", "tornado"))
+    ]
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        for name in names:
+            logger = logging.getLogger(name)
+            if logger.getEffectiveLevel() < level:
+                logger.setLevel(level)
+        yield
+    finally:
+        for name, old in saved.items():
+            logging.getLogger(name).setLevel(old)
+
+
+def _pieces(source: InputSet, task_rows: int) -> list[tuple[str, InputSet]]:
+    """``(name, input subset)`` of every count/map task: consecutive row groups of one
+    file holding at least ``task_rows`` rows (the last of a file may hold fewer)."""
+    out: list[tuple[str, InputSet]] = []
+    for i, (path, pfile) in enumerate(zip(source.paths, source.files, strict=True)):
+        meta = pfile.metadata
+        if meta.num_row_groups <= 1 or meta.num_rows <= task_rows:
+            out.append((repr(str(path)), source.subset(i)))
+            continue
+        group: list[int] = []
+        rows = 0
+        for g in range(meta.num_row_groups):
+            group.append(g)
+            rows += meta.row_group(g).num_rows
+            if rows >= task_rows or g == meta.num_row_groups - 1:
+                name = f"{str(path)!r} (row groups {group[0]}-{group[-1]})"
+                out.append((name, source.subset(i, group)))
+                group, rows = [], 0
+    return out
+
+
+def run_publish(
+    client: Any,
+    source: InputSet,
+    tmp: Path,
+    work: Path,
+    *,
+    codec: Codec,
+    rerank: Codec | None,
+    part_schema: pa.Schema,
+    max_rows: int,
+    row_group_rows: int,
+    buffer_bytes: int,
+    show_progress: bool | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Count, map and reduce ``source`` on the cluster of ``client``, writing the shards
+    under ``tmp`` (work files under ``work``); the manifest rows in cell order and the
+    number of dropped rows, exactly as the local engine returns them.
+
+    The progress bars advance as tasks complete, across the cluster.
+    """
+    from terrabit.corpus import writer
+
+    run = uuid.uuid4().hex[:8]
+    pieces = _pieces(source, TASK_ROWS)
+    subsets = [piece for _, piece in pieces]
+
+    # 1. count
+    jobs: list[tuple[str, int, str, tuple[Any, ...]]]
+    counts = np.zeros(32**writer._COUNT_PRECISION, dtype=np.uint32)
+    id_hashes: list[npt.NDArray[np.uint64]] = []
+    counted = 0
+    with progress_bar("publish: counting (dask)", source.rows, show=show_progress) as bar:
+
+        def counted_file(i: int, result: _CountResult) -> None:
+            nonlocal counted
+            cells, n, hashes, total = result
+            counts[cells] += n.astype(np.uint32)
+            id_hashes.append(hashes)
+            counted += total
+            bar.advance(subsets[i].rows)
+
+        jobs = [
+            (
+                f"terrabit-publish-count-{i}-{run}",
+                i,
+                pieces[i][0],
+                (subsets[i], str(work)),
+            )
+            for i in range(len(pieces))
+        ]
+        _gather(client, _submit(client, _count_task, jobs), what="input file", done=counted_file)
+    writer._check_duplicates(
+        source, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64)
+    )
+    if counted == 0:
+        raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
+    cells = writer._choose_cells(counts, max_rows)
+    id_hashes.clear()
+    starts = np.array([c[1] for c in cells], dtype=np.int64)
+    [shared] = client.scatter([(codec, rerank, starts, part_schema)], broadcast=True, hash=False)
+
+    # 2. map
+    parts: dict[int, list[str]] = {}
+    dropped = 0
+    with progress_bar("publish: encoding (dask)", source.rows, show=show_progress) as bar:
+
+        def mapped(i: int, result: tuple[dict[int, list[str]], int]) -> None:
+            nonlocal dropped
+            files, lost = result
+            for cell, paths in files.items():
+                parts.setdefault(cell, []).extend(paths)
+            dropped += lost
+            bar.advance(subsets[i].rows)
+
+        jobs = [
+            (
+                f"terrabit-publish-map-{i}-{run}",
+                i,
+                pieces[i][0],
+                (subsets[i], str(work), shared, buffer_bytes),
+            )
+            for i in range(len(pieces))
+        ]
+        _gather(client, _submit(client, _map_task, jobs), what="input file", done=mapped)
+
+    # 3. reduce
+    written: dict[int, list[dict[str, Any]]] = {}
+    with progress_bar("publish: writing shards (dask)", len(parts), show=show_progress) as bar:
+
+        def reduced(i: int, rows: list[dict[str, Any]]) -> None:
+            written[i] = rows
+            for path in parts[i]:
+                Path(path).unlink(missing_ok=True)
+            bar.advance()
+
+        jobs = [
+            (
+                f"terrabit-publish-reduce-{cells[i][0]}-{run}",
+                i,
+                repr(cells[i][0]),
+                (cells[i][0], sorted(paths), str(tmp), shared),
+            )
+            for i, paths in sorted(parts.items())
+        ]
+        _gather(
+            client,
+            _submit(
+                client,
+                _reduce_task,
+                jobs,
+                max_rows=max_rows,
+                row_group_rows=row_group_rows,
+                keep=list(source.keep),
+            ),
+            what="cell",
+            done=reduced,
+        )
+    del shared
+    rows_out = [row for i in sorted(written) for row in written[i]]
+    return rows_out, dropped
