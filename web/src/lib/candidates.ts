@@ -40,6 +40,13 @@ export function exactRows(table: ShardTable, region: Region | null): number[] {
   return keep;
 }
 
+/** Is `rows` exactly `0, 1, …, length - 1`? */
+function isIdentity(rows: readonly number[], length: number): boolean {
+  if (rows.length !== length) return false;
+  for (let i = 0; i < rows.length; i++) if (rows[i] !== i) return false;
+  return true;
+}
+
 /** Concatenate `parts` (each a table and the rows kept), in order. */
 export function concatCandidates(
   parts: readonly { table: ShardTable; rows: readonly number[] }[],
@@ -62,6 +69,25 @@ export function concatCandidates(
   let at = 0;
   for (const { table, rows } of parts) {
     for (const key of Object.keys(table.attributes)) out.attributes[key] ??= [];
+    if (isIdentity(rows, table.length)) {
+      // every row of the table, in order (the common case): bulk copies, no per-row views
+      const m = rows.length;
+      for (let i = 0; i < m; i++) out.ids.push(table.ids[i] as string);
+      if (table.wkb.length) for (let i = 0; i < m; i++) out.wkb.push(table.wkb[i] as Uint8Array);
+      out.bbox.set(table.bbox.subarray(0, 4 * m), 4 * at);
+      out.codes.set(table.codes.subarray(0, m * codeSize), at * codeSize);
+      if (out.times !== null) {
+        if (table.times !== null) out.times.set(table.times.subarray(0, m), at);
+        else out.times.fill(NaN, at, at + m);
+      }
+      if (out.rerank !== null && table.rerank !== null) out.rerank.set(table.rerank.subarray(0, m * rerankSize), at * rerankSize);
+      for (const [key, values] of Object.entries(table.attributes)) {
+        const dst = out.attributes[key] as unknown[];
+        for (let i = 0; i < m; i++) dst[at + i] = values[i];
+      }
+      at += m;
+      continue;
+    }
     for (const i of rows) {
       out.ids.push(table.ids[i] as string);
       if (table.wkb.length) out.wkb.push(table.wkb[i] as Uint8Array);

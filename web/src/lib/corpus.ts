@@ -2,7 +2,7 @@
  * An open corpus in the browser: the manifest, its metadata, and shard reads that fetch
  * only the row groups (by `bbox` statistics) and columns a search needs.
  */
-import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { checkAbort, TerrabitError } from "./errors";
@@ -308,19 +308,25 @@ export class WebCorpus {
         return inner.slice(start, stop);
       },
     };
+    // decode column by column (no object per row): each run's chunks land in arrays
+    // indexed by row, then one pass applies the bbox/time filters and packs the codes
+    const total = runs.reduce((s, [a, b]) => s + b - a, 0);
     const ids: string[] = [];
     const wkb: Uint8Array[] = [];
-    const bboxes: number[] = [];
-    const codeChunks: Uint8Array[] = [];
-    const rrChunks: Uint8Array[] = [];
-    const times: number[] = [];
+    const bbox = new Float64Array(4 * total);
+    const codes = new Uint8Array(total * codeSize);
+    const rerank = wantRerank ? new Uint8Array(total * rrSize) : null;
+    const times = hasTime ? new Float64Array(total) : null;
     const attributes: Record<string, unknown[]> = {};
     for (const c of attrCols) attributes[c] = [];
+    let n = 0;
     for (const [rowStart, rowEnd] of runs) {
       checkAbort(signal);
-      let rows: Record<string, unknown>[];
+      const len = rowEnd - rowStart;
+      const cols = new Map<string, ArrayLike<unknown>[]>();
+      const starts = new Map<string, number[]>();
       try {
-        rows = await parquetReadObjects({
+        await parquetRead({
           file,
           metadata: md,
           columns,
@@ -328,17 +334,51 @@ export class WebCorpus {
           rowEnd,
           compressors,
           parsers: { geometryFromBytes: (b: Uint8Array) => b },
+          onChunk: (chunk) => {
+            let list = cols.get(chunk.columnName);
+            if (list === undefined) {
+              list = [];
+              cols.set(chunk.columnName, list);
+              starts.set(chunk.columnName, []);
+            }
+            list.push(chunk.columnData as ArrayLike<unknown>);
+            (starts.get(chunk.columnName) as number[]).push(chunk.rowStart);
+          },
         });
       } catch (err) {
         if (err instanceof TerrabitError) throw err;
         throw new TerrabitError(`shard ${row.path}: could not read it (${String(err)})`, "format", { cause: err });
       }
-      for (const r of rows) {
-        const b = r["bbox"] as { xmin: number; ymin: number; xmax: number; ymax: number };
+      // one dense array per column over [rowStart, rowEnd)
+      const column = (name: string): ArrayLike<unknown> => {
+        const list = cols.get(name) ?? [];
+        const at = starts.get(name) ?? [];
+        if (list.length === 1 && at[0] === rowStart && (list[0] as ArrayLike<unknown>).length === len) {
+          return list[0] as ArrayLike<unknown>;
+        }
+        const out: unknown[] = new Array<unknown>(len);
+        list.forEach((data, j) => {
+          const s0 = at[j] as number;
+          for (let i = Math.max(0, rowStart - s0); i < data.length && s0 + i < rowEnd; i++) out[s0 + i - rowStart] = data[i];
+        });
+        return out;
+      };
+      const idCol = column("id");
+      const boxCol = column("bbox") as ArrayLike<{ xmin: number; ymin: number; xmax: number; ymax: number }>;
+      const codeCol = column("embedding") as ArrayLike<Uint8Array>;
+      const geomCol = options.geometry ? (column("geometry") as ArrayLike<Uint8Array>) : null;
+      const timeCol = hasTime ? column("datetime") : null;
+      const rrCol = wantRerank ? (column("rerank") as ArrayLike<Uint8Array>) : null;
+      const attrData = attrCols.map((c) => [c, column(c)] as const);
+      for (let i = 0; i < len; i++) {
+        const b = boxCol[i];
+        if (b === undefined || b === null) {
+          throw new TerrabitError(`shard ${row.path}: row ${String(idCol[i])} has no bbox; republish the corpus`, "format");
+        }
         if (boxes !== null && !overlapsAny(b.xmin, b.ymin, b.xmax, b.ymax, boxes)) continue;
         let t = NaN;
-        if (hasTime) {
-          const d = r["datetime"];
+        if (timeCol !== null) {
+          const d = timeCol[i];
           t = d instanceof Date ? d.getTime() : NaN;
           if (window !== null) {
             if (Number.isNaN(t)) continue;
@@ -346,39 +386,36 @@ export class WebCorpus {
             if (window.end !== null && t >= window.end) continue;
           }
         }
-        const code = r["embedding"] as Uint8Array;
+        const code = codeCol[i];
         if (!(code instanceof Uint8Array) || code.length !== codeSize) {
           throw new TerrabitError(
-            `shard ${row.path}: row ${String(r["id"])} has a ${(code as Uint8Array | undefined)?.length ?? 0}-byte ` +
+            `shard ${row.path}: row ${String(idCol[i])} has a ${(code as Uint8Array | undefined)?.length ?? 0}-byte ` +
               `embedding, the manifest says code_size ${codeSize}`,
             "format",
           );
         }
-        ids.push(String(r["id"]));
-        bboxes.push(b.xmin, b.ymin, b.xmax, b.ymax);
-        codeChunks.push(code);
-        if (options.geometry) wkb.push(r["geometry"] as Uint8Array);
-        if (hasTime) times.push(t);
-        if (wantRerank) rrChunks.push(r["rerank"] as Uint8Array);
-        for (const c of attrCols) (attributes[c] as unknown[]).push(r[c]);
+        ids.push(String(idCol[i]));
+        bbox[4 * n] = b.xmin;
+        bbox[4 * n + 1] = b.ymin;
+        bbox[4 * n + 2] = b.xmax;
+        bbox[4 * n + 3] = b.ymax;
+        codes.set(code, n * codeSize);
+        if (geomCol !== null) wkb.push(geomCol[i] as Uint8Array);
+        if (times !== null) times[n] = t;
+        if (rerank !== null && rrCol !== null) rerank.set(rrCol[i] as Uint8Array, n * rrSize);
+        for (const [c, data] of attrData) (attributes[c] as unknown[]).push(data[i]);
+        n += 1;
       }
-    }
-    const codes = new Uint8Array(ids.length * codeSize);
-    codeChunks.forEach((c, i) => codes.set(c, i * codeSize));
-    let rerank: Uint8Array | null = null;
-    if (wantRerank) {
-      rerank = new Uint8Array(ids.length * rrSize);
-      rrChunks.forEach((c, i) => (rerank as Uint8Array).set(c, i * rrSize));
     }
     return {
       path: row.path,
-      length: ids.length,
+      length: n,
       ids,
       wkb,
-      bbox: Float64Array.from(bboxes),
-      codes,
-      times: hasTime ? Float64Array.from(times) : null,
-      rerank,
+      bbox: n === total ? bbox : bbox.slice(0, 4 * n),
+      codes: n === total ? codes : codes.slice(0, n * codeSize),
+      times: times === null ? null : n === total ? times : times.slice(0, n),
+      rerank: rerank === null ? null : n === total ? rerank : rerank.slice(0, n * rrSize),
       attributes,
     };
   }

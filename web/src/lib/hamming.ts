@@ -96,9 +96,43 @@ export class WasmKernel {
     else this.ex.distances(0, m, cAt, n, codeSize, oAt);
     const d = out ?? new Int32Array(m * n);
     d.set(new Int32Array(this.ex.memory.buffer, oAt, m * n));
+    this.resident = null;
     return d;
   }
+
+  /** The codes last copied into linear memory by `residentDistances` (and where). */
+  private resident: { codes: Uint8Array; at: number } | null = null;
+
+  /**
+   * Distances of the queries to codes `[a, b)` of `codes`, which stay in the kernel's
+   * linear memory between calls: the first call copies them in, later calls with the
+   * same array object (and no `distances` call in between) copy only the queries. The
+   * caller must not change `codes` while it scores with it.
+   */
+  residentDistances(queries: Uint8Array, codes: Uint8Array, codeSize: number, a: number, b: number): Int32Array {
+    const m = Math.floor(queries.length / codeSize);
+    const n = Math.floor(codes.length / codeSize);
+    const qBytes = m * codeSize;
+    const cAt = Math.max(RESIDENT_QUERY_BYTES, (qBytes + 7) & ~7);
+    const cBytes = n * codeSize;
+    const oAt = (cAt + cBytes + 7) & ~7;
+    const rows = Math.max(0, Math.min(b, n) - a);
+    if (this.resident === null || this.resident.codes !== codes || this.resident.at !== cAt) {
+      this.reserve(oAt + 4 * m * rows);
+      new Uint8Array(this.ex.memory.buffer).set(codes.subarray(0, cBytes), cAt);
+      this.resident = { codes, at: cAt };
+    } else {
+      this.reserve(oAt + 4 * m * rows);
+    }
+    new Uint8Array(this.ex.memory.buffer).set(queries.subarray(0, qBytes), 0);
+    if (m === 1 && codeSize === 16) this.ex.distances16(0, cAt + a * codeSize, rows, oAt);
+    else this.ex.distances(0, m, cAt + a * codeSize, rows, codeSize, oAt);
+    return new Int32Array(this.ex.memory.buffer, oAt, m * rows).slice();
+  }
 }
+
+/** Linear memory before the resident codes, for the queries (more moves the codes). */
+const RESIDENT_QUERY_BYTES = 1 << 16;
 
 let SHARED: WasmKernel | null | undefined;
 

@@ -16,25 +16,56 @@ export const POOL_MIN_ROWS = 100_000;
 export interface ScoreRequest {
   id: number;
   query: PreparedQuery;
-  codes: ArrayBuffer;
+  /** The block of codes to score; null: the block the worker holds under `key`. */
+  codes: ArrayBuffer | null;
+  /** Keep the block in the worker under this key (resident scoring); absent: do not keep. */
+  key?: string;
+}
+
+/** A worker's resident block of codes (see `ScorerPool.score`'s `resident`). */
+export interface HeldCodes {
+  key: string | null;
+  bytes: Uint8Array | null;
 }
 
 export type ScoreResponse = { id: number; scores: ArrayBuffer; error?: undefined } | { id: number; error: string };
 
-/** What a scoring worker does with one request (the kernel, or the TS fallback). */
-export function answerScoreRequest(request: ScoreRequest, kernel: WasmKernel | null): { response: ScoreResponse; transfer: ArrayBuffer[] } {
-  const { id, query, codes } = request;
+/**
+ * What a scoring worker does with one request (the kernel, or the TS fallback). `held`
+ * is the worker's resident block: a request with a `key` keeps its codes there, and a
+ * request without codes scores the held block (its key must match).
+ */
+export function answerScoreRequest(
+  request: ScoreRequest,
+  kernel: WasmKernel | null,
+  held: HeldCodes = { key: null, bytes: null },
+): { response: ScoreResponse; transfer: ArrayBuffer[] } {
+  const { id, query, codes, key } = request;
   try {
-    const bytes = new Uint8Array(codes);
+    let bytes: Uint8Array;
+    if (codes !== null) {
+      bytes = new Uint8Array(codes);
+      if (key !== undefined) {
+        held.key = key;
+        held.bytes = bytes;
+      }
+    } else if (key !== undefined && held.key === key && held.bytes !== null) {
+      bytes = held.bytes;
+    } else {
+      throw new Error(`this worker holds no codes under ${String(key)}`);
+    }
+    const resident = key !== undefined;
     const cs = query.codeSize;
     const n = Math.floor(bytes.length / cs);
     const out = new Float64Array(n);
     const block = 65536;
     for (let a = 0; a < n; a += block) {
       const b = Math.min(n, a + block);
-      const part = bytes.subarray(a * cs, b * cs);
-      const d = kernel !== null ? kernel.distances(query.queries, part, cs) : hammingDistancesTS(query.queries, part, cs);
-      out.set(scoresFromDistances(query, d, b - a), a);
+      let d: Int32Array;
+      if (kernel !== null && resident) d = kernel.residentDistances(query.queries, bytes, cs, a, b);
+      else if (kernel !== null) d = kernel.distances(query.queries, bytes.subarray(a * cs, b * cs), cs);
+      else d = hammingDistancesTS(query.queries, bytes.subarray(a * cs, b * cs), cs);
+      scoresFromDistances(query, d, b - a, out.subarray(a, b));
     }
     return { response: { id, scores: out.buffer }, transfer: [out.buffer] };
   } catch (err) {
@@ -55,10 +86,25 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+export interface ScoreOptions {
+  signal?: AbortSignal;
+  /**
+   * Keep the codes in the workers (each its block, in its kernel's memory) so that the
+   * next `score` of the same array object sends only the query. The caller must not
+   * change `codes` afterwards (candidate tables are immutable once built).
+   */
+  resident?: boolean;
+}
+
 export class ScorerPool {
   private readonly workers: WorkerLike[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Keys of the code arrays scored resident (by object identity). */
+  private readonly keys = new WeakMap<Uint8Array, number>();
+  private nextKey = 1;
+  /** The key of the block each worker holds. */
+  private readonly held: (string | null)[] = [];
 
   constructor(size: number, factory: () => WorkerLike) {
     this.workers = Array.from({ length: size }, () => {
@@ -83,8 +129,22 @@ export class ScorerPool {
   }
 
   /** Score `n` codes, split across the workers; resolves to `n` scores in order. */
-  async score(query: PreparedQuery, codes: Uint8Array, n: number, signal?: AbortSignal): Promise<Float64Array> {
+  async score(
+    query: PreparedQuery,
+    codes: Uint8Array,
+    n: number,
+    options: AbortSignal | ScoreOptions = {},
+  ): Promise<Float64Array> {
+    const opts: ScoreOptions = options instanceof AbortSignal ? { signal: options } : options;
+    const signal = opts.signal;
     const cs = query.codeSize;
+    let codesKey: number | null = null;
+    if (opts.resident) {
+      codesKey = this.keys.get(codes) ?? this.nextKey++;
+      this.keys.set(codes, codesKey);
+    }
+    // one block per worker (a resident worker holds one block; smaller blocks to pipeline
+    // the copies measured no faster in Chromium)
     const parts = Math.min(this.workers.length, Math.max(1, Math.ceil(n / 16384)));
     const per = Math.ceil(n / parts);
     const jobs: Promise<Float64Array>[] = [];
@@ -92,14 +152,25 @@ export class ScorerPool {
       const a = p * per;
       const b = Math.min(n, a + per);
       if (a >= b) break;
-      const block = codes.slice(a * cs, b * cs); // a copy we can transfer
       const id = this.nextId++;
-      const worker = this.workers[p % this.workers.length] as WorkerLike;
+      const w = p % this.workers.length;
+      const worker = this.workers[w] as WorkerLike;
+      const key = codesKey === null ? undefined : `${codesKey}:${a}:${b}:${cs}`;
+      const send = key === undefined || this.held[w] !== key;
+      const block = send ? codes.slice(a * cs, b * cs) : null; // a copy we can transfer
+      if (key !== undefined) this.held[w] = key;
       jobs.push(
         new Promise<Float64Array>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          const msg: ScoreRequest = { id, query, codes: block.buffer };
-          worker.postMessage(msg, [block.buffer]);
+          this.pending.set(id, {
+            resolve,
+            reject: (e: unknown) => {
+              this.held[w] = null;
+              reject(e);
+            },
+          });
+          const msg: ScoreRequest = { id, query, codes: block === null ? null : block.buffer };
+          if (key !== undefined) msg.key = key;
+          worker.postMessage(msg, block === null ? [] : [block.buffer]);
         }),
       );
     }
@@ -146,12 +217,13 @@ export async function scoreCandidates(
   codes: Uint8Array,
   n: number,
   signal?: AbortSignal,
+  resident = false,
 ): Promise<Float64Array> {
   checkAbort(signal);
   const pool = n >= POOL_MIN_ROWS ? defaultPool() : null;
   if (pool !== null) {
     try {
-      return await pool.score(query, codes, n, signal);
+      return await pool.score(query, codes, n, { signal, resident });
     } catch (err) {
       if (err instanceof TerrabitError && err.kind === "abort") throw err;
       console.warn("terrabit: worker scoring failed, scoring in place:", err);

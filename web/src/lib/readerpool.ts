@@ -47,6 +47,34 @@ export type ReadResponse =
 /** Keep only `rows` of a table and pack it. */
 export function packTable(t: ShardTable, rows: readonly number[], codeSize: number, rerankSize: number): PackedTable {
   const n = rows.length;
+  const all = rows.length === t.length && rows.every((r, i) => r === i);
+  if (all && t.bbox.length === 4 * n && t.codes.length === n * codeSize) {
+    // every row: the table's own typed arrays (fresh per read) travel as they are
+    let wkbBytes = 0;
+    for (const g of t.wkb) wkbBytes += g.length;
+    const wkb = new Uint8Array(wkbBytes);
+    const wkbOffsets = new Int32Array(t.wkb.length ? n + 1 : 0);
+    let at = 0;
+    t.wkb.forEach((g, r) => {
+      wkb.set(g, at);
+      wkbOffsets[r] = at;
+      at += g.length;
+    });
+    if (wkbOffsets.length) wkbOffsets[n] = at;
+    const own = <T extends Uint8Array | Float64Array>(a: T): T => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T));
+    return {
+      path: t.path,
+      length: n,
+      ids: t.ids.slice(0, n),
+      wkb,
+      wkbOffsets,
+      bbox: own(t.bbox),
+      codes: own(t.codes),
+      times: t.times === null ? null : own(t.times),
+      rerank: t.rerank === null ? null : own(t.rerank),
+      attributes: t.attributes,
+    };
+  }
   let wkbBytes = 0;
   if (t.wkb.length) for (const i of rows) wkbBytes += (t.wkb[i] as Uint8Array).length;
   const wkb = new Uint8Array(wkbBytes);

@@ -388,47 +388,49 @@ function attributesOf(c: Candidates, i: number): Record<string, unknown> {
 }
 
 /**
- * A result row whose `geometry` is parsed from WKB on first use (an enumerable getter:
- * spreading or serializing the row reads it), so a 300K-row heatmap does not build 300K
- * GeoJSON polygons that the map never asks for.
+ * A result row whose `geometry` (parsed from WKB) and `attributes` are built on first use:
+ * enumerable accessors of an object literal (spreading or serializing the row reads them;
+ * assigning replaces them), so a 300K-row heatmap neither builds 300K GeoJSON polygons
+ * that the map never asks for nor formats 300K dates, and the row stays a fast object.
  */
-function lazyRow(fields: Omit<ResultRow, "geometry">, wkb: Uint8Array): ResultRow {
+function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutput): ResultRow {
   let geometry: GeoJSON.Geometry | null = null;
-  const row = fields as ResultRow;
-  Object.defineProperty(row, "geometry", {
-    enumerable: true,
-    configurable: true,
-    get(): GeoJSON.Geometry {
-      geometry ??= wkbToGeoJSON(wkb);
+  let attributes: Record<string, unknown> | null = null;
+  return {
+    id: c.ids[i] as string,
+    lon,
+    lat,
+    score: v.scores[i] as number,
+    rank: v.rank[i] as number,
+    value: v.value[i] as number,
+    shown: v.shown[i] === 1,
+    get attributes(): Record<string, unknown> {
+      attributes ??= attributesOf(c, i);
+      return attributes;
+    },
+    set attributes(value: Record<string, unknown>) {
+      attributes = value;
+    },
+    get geometry(): GeoJSON.Geometry {
+      geometry ??= wkbToGeoJSON(c.wkb[i] as Uint8Array);
       return geometry;
     },
-    set(value: GeoJSON.Geometry) {
+    set geometry(value: GeoJSON.Geometry) {
       geometry = value;
     },
-  });
-  return row;
+  };
 }
 
-/** Result rows of every candidate, sorted by rank. */
+/** Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`). */
 export function resultRows(c: Candidates, v: ViewOutput): ResultRow[] {
-  const order = new Int32Array(c.n);
-  for (let i = 0; i < c.n; i++) order[(v.rank[i] as number) - 1] = i;
-  const { lon, lat } = anchors(c);
-  return Array.from(order, (i) =>
-    lazyRow(
-      {
-        id: c.ids[i] as string,
-        lon: lon[i] as number,
-        lat: lat[i] as number,
-        score: v.scores[i] as number,
-        rank: v.rank[i] as number,
-        value: v.value[i] as number,
-        shown: v.shown[i] === 1,
-        attributes: attributesOf(c, i),
-      },
-      c.wkb[i] as Uint8Array,
-    ),
-  );
+  const rows = new Array<ResultRow>(c.n);
+  for (let i = 0; i < c.n; i++) {
+    const b = 4 * i;
+    const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
+    const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
+    rows[(v.rank[i] as number) - 1] = lazyRow(c, i, lon, lat, v);
+  }
+  return rows;
 }
 
 function minMax(values: ArrayLike<number>): [number, number] {
@@ -620,6 +622,20 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
         "only the outlier and surprise views work without",
     );
   }
+  // score every candidate of the (cached) region table, so that its codes stay resident
+  // in the scoring workers from one search of the region to the next
+  let scores: Float64Array;
+  if (pos.length && cand.n) {
+    const concat = (list: ResolvedExemplar[]): Uint8Array => {
+      const out = new Uint8Array(list.length * codeSize);
+      list.forEach((e, j) => out.set(e.code, j * codeSize));
+      return out;
+    };
+    const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
+    scores = await scoreCandidates(prepared, cand.codes, cand.n, options.signal, true);
+  } else {
+    scores = new Float64Array(cand.n);
+  }
   // exclude the exemplars (and, with dedupe, every row at an exemplar's place)
   if (exemplars.length && cand.n) {
     const dropIds = new Set(exemplars.map((e) => e.id));
@@ -630,7 +646,11 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
       if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
       keep.push(i);
     }
-    if (keep.length < cand.n) cand = takeCandidates(cand, keep, codeSize, rrSize);
+    if (keep.length < cand.n) {
+      cand = takeCandidates(cand, keep, codeSize, rrSize);
+      const all = scores;
+      scores = Float64Array.from(keep, (i) => all[i] as number);
+    }
   }
   if (cand.n === 0) {
     let message: string;
@@ -650,18 +670,6 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   }
 
   const nCandidates = cand.n;
-  let scores: Float64Array;
-  if (pos.length) {
-    const concat = (list: ResolvedExemplar[]): Uint8Array => {
-      const out = new Uint8Array(list.length * codeSize);
-      list.forEach((e, j) => out.set(e.code, j * codeSize));
-      return out;
-    };
-    const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
-    scores = await scoreCandidates(prepared, cand.codes, cand.n, options.signal);
-  } else {
-    scores = new Float64Array(cand.n);
-  }
   if (query.dedupe) {
     const keep = dedupeRows(cand.wkb, scores, cand.ids);
     if (keep.length < cand.n) {

@@ -226,16 +226,23 @@ export class HttpStore implements FileStore {
     }
   }
 
-  private cacheStorage(): CacheStorage | undefined {
-    if (!this.useCacheApi) return undefined;
-    return typeof caches === "undefined" ? undefined : caches;
+  /** The opened Cache API cache (opened once: each `caches.open` is a browser round trip). */
+  private cacheHandle: Promise<Cache> | null = null;
+
+  private openCache(): Promise<Cache> | undefined {
+    if (!this.useCacheApi || typeof caches === "undefined") return undefined;
+    if (this.cacheHandle === null) {
+      this.cacheHandle = caches.open(this.cacheName);
+      this.cacheHandle.catch(() => (this.cacheHandle = null));
+    }
+    return this.cacheHandle;
   }
 
   private async fromCacheApi(key: string): Promise<ArrayBuffer | undefined> {
-    const storage = this.cacheStorage();
-    if (storage === undefined) return undefined;
+    const opened = this.openCache();
+    if (opened === undefined) return undefined;
     try {
-      const cache = await storage.open(this.cacheName);
+      const cache = await opened;
       const hit = await cache.match(key);
       return hit === undefined ? undefined : await hit.arrayBuffer();
     } catch {
@@ -244,10 +251,10 @@ export class HttpStore implements FileStore {
   }
 
   private async toCacheApi(key: string, body: ArrayBuffer): Promise<void> {
-    const storage = this.cacheStorage();
-    if (storage === undefined) return;
+    const opened = this.openCache();
+    if (opened === undefined) return;
     try {
-      const cache = await storage.open(this.cacheName);
+      const cache = await opened;
       await cache.put(key, new Response(body.slice(0)));
     } catch {
       // a full or unavailable cache only costs a refetch

@@ -4,9 +4,10 @@
  */
 import { WasmKernel } from "../lib/hamming";
 import { answerScoreRequest } from "../lib/pool";
-import type { ScoreRequest, ScoreResponse } from "../lib/pool";
+import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/pool";
 
 let kernel: WasmKernel | null = null;
+const held: HeldCodes = { key: null, bytes: null };
 try {
   kernel = new WasmKernel();
 } catch {
@@ -19,6 +20,6 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = (ev: MessageEvent<ScoreRequest>): void => {
-  const { response, transfer } = answerScoreRequest(ev.data, kernel);
+  const { response, transfer } = answerScoreRequest(ev.data, kernel, held);
   scope.postMessage(response, transfer);
 };

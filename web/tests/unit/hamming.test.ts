@@ -46,6 +46,22 @@ describe("hamming kernels", () => {
       }
     });
   }
+  for (const size of [7, 16, 128]) {
+    it(`resident codes: any row range, any query count, equal to the TS oracle (code size ${size})`, () => {
+      const kernel = new WasmKernel();
+      const c = randomCodes(1001, size, 7 * size);
+      for (const [m, a, b] of [[1, 0, 1001], [1, 500, 1001], [3, 17, 400], [1, 0, 3], [2, 1000, 1001]] as const) {
+        const q = randomCodes(m, size, m + a + size);
+        const got = kernel.residentDistances(q, c, size, a, b);
+        const want = hammingDistancesTS(q, c.subarray(a * size, b * size), size);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }
+      // `distances` overwrites the memory: the next resident call copies the codes again
+      const q = randomCodes(1, size, 99);
+      kernel.distances(q, randomCodes(900, size, 5), size);
+      expect(Array.from(kernel.residentDistances(q, c, size, 0, 1001))).toEqual(Array.from(hammingDistancesTS(q, c, size)));
+    });
+  }
   it("grows its memory for large blocks", () => {
     const kernel = new WasmKernel();
     const c = randomCodes(50_000, 16, 3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactRows } from "../../src/lib/candidates";
+import { concatCandidates, exactRows } from "../../src/lib/candidates";
 import { ReadHandler, ReaderPool } from "../../src/lib/readerpool";
 import type { ReadRequest, ReadResponse, ReaderWorkerLike } from "../../src/lib/readerpool";
 import { regionFromSpecs } from "../../src/lib/region";
@@ -49,6 +49,49 @@ describe("ReaderPool", () => {
     }
     expect(shards.length).toBeGreaterThanOrEqual(2);
     expect(fakes.every((f) => f.requests > 0)).toBe(true); // spread over the workers
+    pool.terminate();
+  });
+  it("packs whole shards (no region) as read, and concatenates them like row by row", async () => {
+    const { corpus } = await openTiny();
+    const pool = new ReaderPool(2, () => new FakeReader());
+    const options = { boxes: null, window: null, geometry: true, attributes: true };
+    const cs = corpus.info.codeSize;
+    const parts = [];
+    for (const row of corpus.manifest) {
+      const local = await corpus.readShard(row, options);
+      const { table } = await pool.read(corpus, row, options, null);
+      expect(table.length).toBe(local.length);
+      expect(table.ids).toEqual(local.ids);
+      expect(Array.from(table.bbox)).toEqual(Array.from(local.bbox));
+      expect(Array.from(table.codes)).toEqual(Array.from(local.codes));
+      expect(table.wkb.map((w) => Array.from(w))).toEqual(local.wkb.map((w) => Array.from(w)));
+      expect(table.attributes).toEqual(local.attributes);
+      parts.push({ table, rows: Array.from({ length: table.length }, (_, i) => i) });
+    }
+    // the bulk path (all rows in order) equals the row-by-row path (rows 0 and 1 swapped)
+    const swapped = (m: number): number[] => (m > 1 ? [1, 0, ...Array.from({ length: m - 2 }, (_, i) => i + 2)] : [0]);
+    const bulk = concatCandidates(parts, cs, 0);
+    const rowwise = concatCandidates(
+      parts.map((p) => ({ table: p.table, rows: swapped(p.table.length) })),
+      cs,
+      0,
+    );
+    expect(bulk.n).toBe(corpus.info.rows);
+    expect(bulk.n).toBe(rowwise.n);
+    let at = 0;
+    for (const p of parts) {
+      const m = p.table.length;
+      swapped(m).forEach((src, j) => {
+        expect(rowwise.ids[at + j]).toBe(bulk.ids[at + src]);
+        expect(Array.from(rowwise.codes.subarray((at + j) * cs, (at + j + 1) * cs))).toEqual(
+          Array.from(bulk.codes.subarray((at + src) * cs, (at + src + 1) * cs)),
+        );
+        expect(Array.from(rowwise.bbox.subarray(4 * (at + j), 4 * (at + j) + 4))).toEqual(Array.from(bulk.bbox.subarray(4 * (at + src), 4 * (at + src) + 4)));
+        expect(rowwise.times?.[at + j]).toEqual(bulk.times?.[at + src]);
+        for (const [key, values] of Object.entries(bulk.attributes)) expect(rowwise.attributes[key]?.[at + j]).toEqual(values[at + src]);
+      });
+      at += m;
+    }
     pool.terminate();
   });
   it("passes errors back with their kind", async () => {
