@@ -21,6 +21,7 @@ __all__ = [
     "echo_json",
     "json_option",
     "overwrite_option",
+    "print_summary",
     "quiet_option",
     "seed_option",
     "verbose_option",
@@ -81,3 +82,18 @@ def echo_json(data: Any) -> None:
     """Write ``data`` as one JSON document to stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def print_summary(summary: dict[str, Any], title: str) -> None:
+    """Print a command's ``field | value`` summary as a rich table (floats to 4 digits)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:,.4g}"
+        table.add_row(key, str(value))
+    Console().print(table)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from terrabit.cli.options import echo_json, json_option, overwrite_option
+from terrabit.cli.options import echo_json, json_option, overwrite_option, print_summary
 
 __all__ = ["segment"]
 
@@ -103,7 +103,7 @@ def metrics_command(
         )
     if summary["plot"]:
         rows["plot"] = summary["plot"]
-    _print(rows, "terrabit segment metrics")
+    print_summary(rows, "terrabit segment metrics")
 
 
 @segment.command("erf")
@@ -230,7 +230,7 @@ def erf_command(
     for k, entry in result["classes"].items():
         d = ", ".join(f"{q} %: {v} px" for q, v in entry["diameters"].items())
         rows[f"class {k} ERF diameter"] = d
-    _print(rows, "terrabit segment erf")
+    print_summary(rows, "terrabit segment erf")
 
 
 @segment.command("train")
@@ -257,7 +257,7 @@ def train_command(
         echo_json(summary)
         return
     last = summary["val"]
-    _print(
+    print_summary(
         {
             "out": summary["out"],
             "best": f"{summary['best']} (epoch {summary['best_epoch']})",
@@ -335,22 +335,8 @@ def predict_command(
     if as_json:
         echo_json(summary)
         return
-    _print(summary, "terrabit segment predict")
+    print_summary(summary, "terrabit segment predict")
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
-
-
-def _print(summary: dict[str, Any], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for key, value in summary.items():
-        if isinstance(value, float):
-            value = f"{value:,.4g}"
-        table.add_row(key, str(value))
-    Console().print(table)

@@ -8,11 +8,16 @@ argument and subcommands at once, so the run is ``terrabit zonal stats POLYGONS 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from terrabit.cli.options import bbox_option, echo_json, json_option, overwrite_option
+from terrabit.cli.options import (
+    bbox_option,
+    echo_json,
+    json_option,
+    overwrite_option,
+    print_summary,
+)
 
 __all__ = ["zonal"]
 
@@ -168,7 +173,7 @@ def stats_command(
     if as_json:
         echo_json(summary)
         return
-    _print(summary, "terrabit zonal stats")
+    print_summary(summary, "terrabit zonal stats")
 
 
 @zonal.command("render")
@@ -209,7 +214,7 @@ def render_command(
     if as_json:
         echo_json(summary)
         return
-    _print(summary, "terrabit zonal render")
+    print_summary(summary, "terrabit zonal render")
 
 
 @zonal.command("model")
@@ -261,18 +266,4 @@ def model_command(
     if as_json:
         echo_json(result)
         return
-    _print({k: v for k, v in result.items() if k != "correlations"}, "terrabit zonal model")
-
-
-def _print(summary: dict[str, Any], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for key, value in summary.items():
-        if isinstance(value, float):
-            value = f"{value:,.4g}"
-        table.add_row(key, str(value))
-    Console().print(table)
+    print_summary({k: v for k, v in result.items() if k != "correlations"}, "terrabit zonal model")
