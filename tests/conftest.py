@@ -1,4 +1,4 @@
-"""Suite-wide settings.
+"""Suite-wide settings and shared fixtures.
 
 Hypothesis explores new random examples on every developer run (that is how it finds
 bugs); under CI (``CI`` set, as `.ci/run` is run) it is derandomized so that a
@@ -9,9 +9,25 @@ the example database until fixed.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    """A two-worker in-process Dask cluster (threads), one per test module that asks."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as lc,
+        distributed.Client(lc) as c,
+    ):
+        yield c

@@ -74,23 +74,11 @@ def local_corpus(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """A two-worker in-process cluster (threads), shared by the tests of this module."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as lc,
-        distributed.Client(lc) as c,
-    ):
-        yield c
-
-
 @pytest.mark.parametrize("task_rows", [dist.TASK_ROWS, 300])
 def test_identical_to_local_engine(
     inputs: Path,
     local_corpus: Path,
-    client: Any,
+    dask_client: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     task_rows: int,
@@ -100,7 +88,9 @@ def test_identical_to_local_engine(
     pieces = dist._pieces(InputSet([inputs]), task_rows)
     assert len(pieces) == (FILES if task_rows > ROWS_PER_FILE else 2 * FILES)
     out = tmp_path / "c"
-    result = publish(inputs, out, engine="dask", scheduler=client, show_progress=False, **OPTIONS)
+    result = publish(
+        inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS
+    )
     expected = _digest(local_corpus)
     assert result.rows == FILES * ROWS_PER_FILE and result.shards > FILES
     assert (result.engine, result.dask_workers) == ("dask", 2)
@@ -110,7 +100,7 @@ def test_identical_to_local_engine(
 
 
 def test_progress_advances_as_tasks_complete(
-    inputs: Path, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    inputs: Path, dask_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     advanced: dict[str, list[float]] = {}
     totals: dict[str, float] = {}
@@ -129,7 +119,7 @@ def test_progress_advances_as_tasks_complete(
         yield _Bar(description)
 
     monkeypatch.setattr(dist, "progress_bar", recording)
-    result = publish(inputs, tmp_path / "c", engine="dask", scheduler=client, **OPTIONS)
+    result = publish(inputs, tmp_path / "c", engine="dask", scheduler=dask_client, **OPTIONS)
     count, encode, shards = sorted(advanced)  # counting, encoding, writing shards
     assert advanced[count] == [ROWS_PER_FILE] * FILES  # once per file task
     assert advanced[encode] == [ROWS_PER_FILE] * FILES
@@ -139,7 +129,7 @@ def test_progress_advances_as_tasks_complete(
 def test_failed_tasks_are_retried_and_output_identical(
     inputs: Path,
     local_corpus: Path,
-    client: Any,
+    dask_client: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -174,7 +164,7 @@ def test_failed_tasks_are_retried_and_output_identical(
         first_attempt_fails("reduce", writer._reduce_cell, lambda t, cell, *a, **k: cell),
     )
     out = tmp_path / "c"
-    publish(inputs, out, engine="dask", scheduler=client, show_progress=False, **OPTIONS)
+    publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
     kinds = [tag.split(":")[0] for tag in calls]
     assert kinds.count("count") >= FILES and kinds.count("map") >= FILES
     assert kinds.count("reduce") > 1
@@ -183,7 +173,7 @@ def test_failed_tasks_are_retried_and_output_identical(
 
 
 def test_task_failing_every_retry_leaves_nothing(
-    inputs: Path, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    inputs: Path, dask_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("simulated out of memory")
@@ -196,14 +186,14 @@ def test_task_failing_every_retry_leaves_nothing(
         match=r"cell '\w+' failed on the Dask cluster after 2 attempts \(MemoryError: "
         r"simulated out of memory\); nothing was published",
     ):
-        publish(inputs, out, engine="dask", scheduler=client, show_progress=False, **OPTIONS)
+        publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
     assert list(tmp_path.iterdir()) == []  # no corpus, no manifest, no temporary folder
 
 
 def test_failed_run_keeps_the_old_corpus(
     inputs: Path,
     local_corpus: Path,
-    client: Any,
+    dask_client: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -220,7 +210,7 @@ def test_failed_run_keeps_the_old_corpus(
             inputs,
             out,
             engine="dask",
-            scheduler=client,
+            scheduler=dask_client,
             overwrite=True,
             show_progress=False,
             **OPTIONS,
@@ -228,7 +218,7 @@ def test_failed_run_keeps_the_old_corpus(
     assert _digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
-def test_bad_input_error_comes_back_as_is(client: Any, tmp_path: Path) -> None:
+def test_bad_input_error_comes_back_as_is(dask_client: Any, tmp_path: Path) -> None:
     path = write_input(tmp_path / "in" / "x.parquet", rows=200, dims=16, seed=2)
     table = pq.read_table(path)
     emb = table.column("embedding").to_pylist()
@@ -240,14 +230,14 @@ def test_bad_input_error_comes_back_as_is(client: Any, tmp_path: Path) -> None:
     )
     pq.write_table(table, path)
     messages = []
-    for engine, scheduler in (("local", None), ("dask", client)):
+    for engine, scheduler in (("local", None), ("dask", dask_client)):
         with pytest.raises(InvalidInputError, match="p000000017") as info:
             publish(path, tmp_path / engine, engine=engine, scheduler=scheduler, sample_rows=50)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
     # with --drop-invalid, the row is dropped (and counted) alike by both engines
-    for engine, scheduler in (("local", None), ("dask", client)):
+    for engine, scheduler in (("local", None), ("dask", dask_client)):
         result = publish(
             path,
             tmp_path / engine,

@@ -7,7 +7,6 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +48,6 @@ def polygons() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """A two-worker in-process cluster (threads), shared by the tests of this module."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as lc,
-        distributed.Client(lc) as c,
-    ):
-        yield c
-
-
-@pytest.fixture(scope="module")
 def local_result(aef: dict[str, Any], polygons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     table, _ = zonal_stats(
         polygons, index=aef["index"], year=YEAR, stats=STATS, workers=2, show_progress=False
@@ -73,7 +60,7 @@ def _frame(table: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def test_identical_to_local_engine(
-    aef: dict[str, Any], polygons: gpd.GeoDataFrame, client: Any, local_result: Any
+    aef: dict[str, Any], polygons: gpd.GeoDataFrame, dask_client: Any, local_result: Any
 ) -> None:
     table, summary = zonal_stats(
         polygons,
@@ -81,7 +68,7 @@ def test_identical_to_local_engine(
         year=YEAR,
         stats=STATS,
         engine="dask",
-        scheduler=client,
+        scheduler=dask_client,
         show_progress=False,
     )
     assert summary["engine"] == "dask" and summary["dask_workers"] == 2
@@ -96,7 +83,7 @@ def test_identical_to_local_engine(
         year=YEAR,
         stats=STATS,
         engine="dask",
-        scheduler=client.scheduler.address,
+        scheduler=dask_client.scheduler.address,
         show_progress=False,
     )
     pd.testing.assert_frame_equal(_frame(again), _frame(local_result).iloc[:5], check_exact=True)
@@ -105,7 +92,7 @@ def test_identical_to_local_engine(
 def test_failed_task_is_retried_by_dask(
     aef: dict[str, Any],
     polygons: gpd.GeoDataFrame,
-    client: Any,
+    dask_client: Any,
     local_result: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -128,7 +115,7 @@ def test_failed_task_is_retried_by_dask(
         year=YEAR,
         stats=STATS,
         engine="dask",
-        scheduler=client,
+        scheduler=dask_client,
         show_progress=False,
     )
     assert len(calls) == summary["tiles"] and set(calls.values()) == {2}
@@ -138,7 +125,7 @@ def test_failed_task_is_retried_by_dask(
 def test_task_failing_every_retry_stops_the_run(
     aef: dict[str, Any],
     polygons: gpd.GeoDataFrame,
-    client: Any,
+    dask_client: Any,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -157,14 +144,17 @@ def test_task_failing_every_retry_stops_the_run(
             year=YEAR,
             retries=1,
             engine="dask",
-            scheduler=client,
+            scheduler=dask_client,
             work_dir=tmp_path / "work",
             show_progress=False,
         )
 
 
 def test_unreadable_tile_reported_by_path(
-    aef: dict[str, Any], polygons: gpd.GeoDataFrame, client: Any, monkeypatch: pytest.MonkeyPatch
+    aef: dict[str, Any],
+    polygons: gpd.GeoDataFrame,
+    dask_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real_open = engine._open
 
@@ -185,7 +175,7 @@ def test_unreadable_tile_reported_by_path(
             index=aef["index"],
             year=YEAR,
             engine="dask",
-            scheduler=client,
+            scheduler=dask_client,
             show_progress=False,
         )
 
@@ -193,7 +183,7 @@ def test_unreadable_tile_reported_by_path(
 def test_resumes_local_work_on_dask(
     aef: dict[str, Any],
     polygons: gpd.GeoDataFrame,
-    client: Any,
+    dask_client: Any,
     local_result: Any,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -226,7 +216,7 @@ def test_resumes_local_work_on_dask(
         year=YEAR,
         stats=STATS,
         engine="dask",
-        scheduler=client,
+        scheduler=dask_client,
         work_dir=work,
         show_progress=False,
     )
@@ -298,7 +288,7 @@ def _stats(*args: str) -> Any:
 
 
 def test_cli_dask_output_identical_to_local(
-    aef: dict[str, Any], blocks: Path, client: Any, tmp_path: Path
+    aef: dict[str, Any], blocks: Path, dask_client: Any, tmp_path: Path
 ) -> None:
     common = [str(blocks), "--index", aef["index"], "--year", str(YEAR), "--json"]
     res = _stats(*common, "-o", str(tmp_path / "local.parquet"))
@@ -310,11 +300,11 @@ def test_cli_dask_output_identical_to_local(
         "--engine",
         "dask",
         "--scheduler",
-        client.scheduler.address,
+        dask_client.scheduler.address,
     )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    assert summary["engine"] == "dask" and summary["scheduler"] == client.scheduler.address
+    assert summary["engine"] == "dask" and summary["scheduler"] == dask_client.scheduler.address
     assert pq.read_table(tmp_path / "dask.parquet").equals(
         pq.read_table(tmp_path / "local.parquet")
     )
