@@ -49,6 +49,7 @@ __all__ = [
     "RESERVED_COLUMNS",
     "SHARDS_DIR",
     "SORT_KEY_PRECISION",
+    "ZSTD_LEVEL",
     "check_corpus_metadata",
     "chunk_checksum",
     "chunk_placeholder",
@@ -59,6 +60,7 @@ __all__ = [
     "manifest_schema",
     "read_chunk_checksums",
     "sha256_hex",
+    "shard_parquet_options",
     "shard_path",
     "shard_schema",
     "validate_geo_metadata",
@@ -143,6 +145,34 @@ def shard_schema(
         fields.append(pa.field("rerank", pa.binary(rerank_code_size), nullable=False))
     fields.extend(extra)
     return pa.schema(fields)
+
+
+ZSTD_LEVEL = 5
+"""ZSTD level of shard columns (level 9 gives ~0.5% fewer bytes for 1.5x the time)."""
+
+
+def shard_parquet_options(columns: Sequence[str], *, keep: Sequence[str] = ()) -> dict[str, Any]:
+    """Keyword options of :class:`pyarrow.parquet.ParquetWriter` for a shard with these
+    columns: ZSTD, statistics only on the ``bbox`` fields (and ``datetime``) that readers
+    prune on, byte-stream-split ``bbox`` floats, dictionaries only for pass-through
+    columns (``keep``).
+
+    Examples
+    --------
+    >>> opts = shard_parquet_options(["id", "geometry", "bbox", "embedding", "datetime"])
+    >>> opts["write_statistics"]
+    ['bbox.xmin', 'bbox.ymin', 'bbox.xmax', 'bbox.ymax', 'datetime']
+    """
+    stats = [f"bbox.{name}" for name in BBOX_FIELDS]
+    if "datetime" in columns:
+        stats.append("datetime")
+    return {
+        "compression": "zstd",
+        "compression_level": ZSTD_LEVEL,
+        "use_dictionary": list(keep),
+        "write_statistics": stats,
+        "column_encoding": {name: "BYTE_STREAM_SPLIT" for name in stats[:4]},
+    }
 
 
 def manifest_schema(code_size: int) -> pa.Schema:
