@@ -196,7 +196,9 @@ def test_interrupted_publish_leaves_the_old_corpus(
         publish(input_file, out, max_rows=100, overwrite=True, show_progress=False)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
-    assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no temporary folder left
+    # the unfinished publish is kept beside it for --resume, with no manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".c.publishing", "c"]
+    assert not (tmp_path / ".c.publishing" / "manifest.parquet").exists()
 
 
 def test_output_rules(input_file: Path, tmp_path: Path) -> None:

@@ -184,10 +184,12 @@ def test_task_failing_every_retry_leaves_nothing(
     with pytest.raises(
         cluster.ClusterError,
         match=r"cell '\w+' failed on the Dask cluster after 2 attempts \(MemoryError: "
-        r"simulated out of memory\); nothing was published",
+        r"simulated out of memory\); no corpus was written — .* rerun with --resume",
     ):
         publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
-    assert list(tmp_path.iterdir()) == []  # no corpus, no manifest, no temporary folder
+    # no corpus, no manifest; only the staging folder with its journal, for --resume
+    assert [p.name for p in tmp_path.iterdir()] == [".c.publishing"]
+    assert not list(tmp_path.rglob("manifest.parquet"))
 
 
 def test_failed_run_keeps_the_old_corpus(
@@ -215,7 +217,8 @@ def test_failed_run_keeps_the_old_corpus(
             show_progress=False,
             **OPTIONS,
         )
-    assert _digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".c.publishing", "c"]
 
 
 def test_bad_input_error_comes_back_as_is(dask_client: Any, tmp_path: Path) -> None:
@@ -373,3 +376,61 @@ def test_killed_worker_process_is_replaced_and_output_identical(
         publish(inputs, out, engine="dask", scheduler=c, show_progress=False, **OPTIONS)
     assert marker.exists()  # a worker really died mid-run
     assert _digest(out) == _digest(local_corpus)
+
+
+class _HogOnce(_WorkerPlugin):
+    """On the first task of ``prefix`` (once per run), fills its worker with ``mib`` MiB and
+    holds it: over the worker's memory limit, so its nanny kills the process, as happens
+    to a task that runs out of memory."""
+
+    def __init__(self, marker: str, prefix: str, mib: int) -> None:
+        self.marker = marker
+        self.prefix = prefix
+        self.mib = mib
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish != "executing" or self.prefix not in str(key):
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        import time
+
+        hog = np.ones(self.mib << 17)  # float64: mib MiB, every page touched
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the nanny kills us long before this ends
+            hog[::4096] += 1.0
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_worker_out_of_memory_is_retried_and_reported(
+    inputs: Path, local_corpus: Path, tmp_path: Path
+) -> None:
+    """A worker that goes over its memory limit is killed by its nanny; Dask reruns its
+    task elsewhere, the corpus is still identical, and the result reports what died."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker = tmp_path / "hogged"
+    out = tmp_path / "c"
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="600MiB",
+            dashboard_address=":0",
+        ) as lc,
+        distributed.Client(lc) as c,
+    ):
+        c.register_plugin(_HogOnce(str(marker), "terrabit-publish-reduce-", 1024))
+        result = publish(inputs, out, engine="dask", scheduler=c, show_progress=False, **OPTIONS)
+    assert marker.exists()
+    assert _digest(out) == _digest(local_corpus)
+    assert any(
+        line.startswith("cell '")
+        and "died running it (e.g. killed for going over its memory" in line
+        for line in result.task_failures
+    ), result.task_failures

@@ -57,6 +57,11 @@ class TerrabitGroup(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except OSError as exc:  # a disk, permission or network failure: one line too
+            if (ctx.obj or {}).get("verbose", 0) >= 2:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
         except click.UsageError as exc:
             # one line naming the option and the fix (click's default adds usage lines)
             where = exc.ctx.command_path if exc.ctx is not None else "terrabit"

@@ -20,9 +20,9 @@ __all__ = ["publish"]
     "-o",
     "--out",
     "out",
-    type=click.Path(path_type=Path),
+    type=str,
     required=True,
-    help="Corpus folder to write (manifest.parquet + shards/).",
+    help="Corpus to write (manifest.parquet + shards/): a folder, or s3://, gs://, az://.",
 )
 @click.option("--codec", default="binary", show_default=True, help="Codec spec of the codes.")
 @click.option("--rerank", default=None, help="Codec spec of an extra re-ranking code, e.g. int8.")
@@ -83,12 +83,25 @@ __all__ = ["publish"]
     help="With --engine dask: scheduler address (tcp://host:8786) or local:N for N worker "
     "processes here [default: local:2]. Workers must see the inputs and -o's folder.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the unfinished publish of -o (failed, interrupted or killed) without "
+    "redoing its finished work; the same inputs and options are required.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Object-store outputs: local folder to stage the corpus in before the upload "
+    "[default: $TERRABIT_WORK_DIR or ~/.cache/terrabit].",
+)
 @seed_option
 @overwrite_option
 @json_option
 def publish(
     inputs: tuple[str, ...],
-    out: Path,
+    out: str,
     codec: str,
     rerank: str | None,
     max_rows: int,
@@ -104,6 +117,8 @@ def publish(
     sample_rows: int,
     engine: str,
     scheduler: str | None,
+    resume: bool,
+    work_dir: Path | None,
     seed: int,
     overwrite: bool,
     as_json: bool,
@@ -139,12 +154,15 @@ def publish(
         overwrite=overwrite,
         engine=engine,
         scheduler=scheduler,
+        resume=resume,
+        work_dir=work_dir,
     )
     if as_json:
         data = result.to_dict()
         keys = ["rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped", "engine"]
+        keys.append("resumed")
         if result.engine == "dask":
-            keys.append("dask_workers")
+            keys.extend(["dask_workers", "task_failures"])
         echo_json({k: data[k] for k in keys})
         return
     click.echo(
@@ -152,5 +170,7 @@ def publish(
         f"({result.bytes:,} bytes, {result.bytes_per_row:.1f} B/row, {result.seconds:.1f} s"
         + (f", {result.dropped:,} invalid rows dropped" if result.dropped else "")
         + (f", on {result.dask_workers} Dask workers" if result.engine == "dask" else "")
+        + (f", {len(result.task_failures)} task attempts retried" if result.task_failures else "")
+        + (", resumed" if result.resumed else "")
         + ")"
     )

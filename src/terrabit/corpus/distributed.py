@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -79,6 +80,8 @@ __all__ = [
     "quiet_logs",
     "run_publish",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Extra attempts Dask makes at a failed task before the run stops.
 TASK_RETRIES = 2
@@ -191,28 +194,117 @@ def _gather(
                 exc = fut.exception()
                 if isinstance(exc, TerrabitError):
                     raise exc
+                hint = ""
+                if type(exc).__name__ == "KilledWorker":
+                    hint = " — its workers died running it, most often out of memory"
                 raise ClusterError(
                     f"{what} {name} failed on the Dask cluster after {TASK_RETRIES + 1} "
-                    f"attempts ({type(exc).__name__}: {exc}); nothing was published — fix "
-                    "the cause (e.g. more worker memory, or a smaller buffer) and rerun"
+                    f"attempts ({type(exc).__name__}: {exc}{hint}); no corpus was written — "
+                    "fix the cause (e.g. more worker memory, or a smaller buffer) and rerun "
+                    "with --resume to keep the finished work"
                 ) from exc
             done(label, fut.result())
             fut.release()
     except BaseException:
         client.cancel(list(futures))
+        _drain(client, {str(f.key) for f in futures})
         raise
+
+
+def _drain(client: Any, keys: set[str], timeout_s: float = 60.0) -> None:
+    """Wait (up to ``timeout_s``) until no worker still executes one of ``keys``: a
+    cancelled task keeps running to its end, and must not write into a staging folder
+    that is being cleaned or resumed."""
+
+    def executing(dask_worker: Any) -> list[str]:
+        return [str(k) for k, ts in dask_worker.state.tasks.items() if ts.state in _RUNNING]
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            running = {k for ks in client.run(executing).values() for k in ks}
+        except Exception:  # a worker going away: ask again
+            running = keys
+        if not running & keys:
+            return
+        time.sleep(0.05)
+
+
+_RUNNING = ("executing", "long-running", "cancelled", "resumed")
+EVENTS = "terrabit-publish"
+"""Dask event topic of the task attempts that failed (then retried, or not)."""
+
+
+def _run_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one task, recording a failed attempt as a Dask event (for the report)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            distributed = lazy_import("distributed", "dask")
+            worker = distributed.get_worker()
+            worker.log_event(
+                EVENTS,
+                {
+                    "key": str(worker.get_current_task()),
+                    "worker": worker.address,
+                    "error": f"{type(exc).__name__}: {exc}",
+                },
+            )
+        raise
+
+
+def task_failures(client: Any, keys: dict[str, str]) -> list[str]:
+    """What went wrong in the attempts of the tasks ``keys`` (``{key: name}``): the
+    errors they raised and the workers that died running them (killed by their nanny
+    for going over the memory limit, or lost), one line each, in time order."""
+    out: list[tuple[float, str]] = []
+    for stamp, msg in client.get_events(EVENTS):
+        if msg.get("key") in keys:
+            out.append((stamp, f"{keys[msg['key']]}: {msg['error']} on {msg['worker']}"))
+    for stamp, worker, running in client.run_on_scheduler(_lost_workers):
+        for key in running:
+            if key in keys:
+                out.append(
+                    (
+                        stamp,
+                        f"{keys[key]}: worker {worker} died running it (e.g. killed for "
+                        "going over its memory limit)",
+                    )
+                )
+    return [line for _, line in sorted(out)]
+
+
+def _lost_workers(dask_scheduler: Any) -> list[tuple[float, str, list[str]]]:
+    """``(time, worker, keys it was running)`` of each worker the scheduler lost
+    unexpectedly (run on the scheduler: its ``all`` events do not all serialize)."""
+    out = []
+    for stamp, msg in dask_scheduler.get_events("all"):
+        lost = isinstance(msg, dict) and msg.get("action") == "remove-worker"
+        if lost and not msg.get("expected"):
+            running = sorted(str(k) for k in msg.get("processing-tasks", ()))
+            out.append((float(stamp), str(msg.get("worker")), running))
+    return out
 
 
 def _submit(
     client: Any,
     fn: Callable[..., Any],
     jobs: Iterable[tuple[str, Any, str, tuple[Any, ...]]],
+    names: dict[str, str],
+    what: str,
     **kw: Any,
 ) -> dict[Any, Any]:
     """``{future: (label, name)}`` of ``fn(*args, **kw)`` for each
-    ``(key, label, name, args)`` (the name is for messages)."""
+    ``(key, label, name, args)`` (the name is for messages; ``names`` collects
+    ``{key: "what name"}``)."""
+    jobs = list(jobs)
+    names.update((key, f"{what} {name}") for key, _, name, _ in jobs)
     return {
-        client.submit(fn, *args, key=key, retries=TASK_RETRIES, pure=False, **kw): (label, name)
+        client.submit(_run_task, fn, *args, key=key, retries=TASK_RETRIES, pure=False, **kw): (
+            label,
+            name,
+        )
         for key, label, name, args in jobs
     }
 
@@ -260,75 +352,105 @@ def _pieces(source: InputSet, task_rows: int) -> list[tuple[str, InputSet]]:
     return out
 
 
-def run_publish(
-    client: Any,
-    source: InputSet,
-    tmp: Path,
-    work: Path,
-    *,
-    codec: Codec,
-    rerank: Codec | None,
-    part_schema: pa.Schema,
-    max_rows: int,
-    row_group_rows: int,
-    buffer_bytes: int,
-    show_progress: bool | None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Count, map and reduce ``source`` on the cluster of ``client``, writing the shards
-    under ``tmp`` (work files under ``work``); the manifest rows in cell order and the
+def run_publish(client: Any, job: Any) -> tuple[list[dict[str, Any]], int]:
+    """Count, map and reduce ``job`` (a :class:`terrabit.corpus.writer._Job`) on the
+    cluster of ``client``, writing the shards into its staging folder and skipping what
+    its journal says a previous run finished; the manifest rows in cell order and the
     number of dropped rows, exactly as the local engine returns them.
 
     The progress bars advance as tasks complete, across the cluster.
     """
+    names: dict[str, str] = {}
+    try:
+        result = _run_publish(client, job, names)
+    except TerrabitError:  # bad input, or a task that failed every attempt (reported)
+        raise
+    except BaseException:
+        _report(job, task_failures(client, names), retried=False)
+        raise
+    _report(job, task_failures(client, names), retried=True)
+    return result
+
+
+def _report(job: Any, failures: list[str], *, retried: bool) -> None:
+    job.retried = failures
+    if failures:
+        log.warning(
+            "publish: %d task attempt(s) failed on the Dask cluster%s:\n  %s%s",
+            len(failures),
+            " and were retried" if retried else "",
+            "\n  ".join(failures[:10]),
+            f"\n  ... and {len(failures) - 10} more" if len(failures) > 10 else "",
+        )
+
+
+def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+    """:func:`run_publish`, collecting ``{task key: name}`` in ``names``."""
     from terrabit.corpus import writer
 
+    source, work, show = job.source, str(job.work), job.show_progress
+    staging = job.staging
     run = uuid.uuid4().hex[:8]
     pieces = _pieces(source, TASK_ROWS)
     subsets = [piece for _, piece in pieces]
 
     # 1. count
-    jobs: list[tuple[str, int, str, tuple[Any, ...]]]
-    counts = np.zeros(32**writer._COUNT_PRECISION, dtype=np.uint32)
-    id_hashes: list[npt.NDArray[np.uint64]] = []
-    counted = 0
-    with progress_bar("publish: counting (dask)", source.rows, show=show_progress) as bar:
+    def count() -> list[tuple[str, int, int]]:
+        counts = np.zeros(32**writer._COUNT_PRECISION, dtype=np.uint32)
+        id_hashes: list[npt.NDArray[np.uint64]] = []
+        counted = 0
+        with progress_bar("publish: counting (dask)", source.rows, show=show) as bar:
 
-        def counted_file(i: int, result: _CountResult) -> None:
-            nonlocal counted
-            cells, n, hashes, total = result
-            counts[cells] += n.astype(np.uint32)
-            id_hashes.append(hashes)
-            counted += total
-            bar.advance(subsets[i].rows)
+            def counted_file(i: int, result: _CountResult) -> None:
+                nonlocal counted
+                cells, n, hashes, total = result
+                counts[cells] += n.astype(np.uint32)
+                id_hashes.append(hashes)
+                counted += total
+                bar.advance(subsets[i].rows)
 
-        jobs = [
-            (
-                f"terrabit-publish-count-{i}-{run}",
-                i,
-                pieces[i][0],
-                (subsets[i], str(work)),
-            )
-            for i in range(len(pieces))
-        ]
-        _gather(client, _submit(client, _count_task, jobs), what="input file", done=counted_file)
-    writer._check_duplicates(
-        source, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64)
-    )
-    if counted == 0:
-        raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
-    cells = writer._choose_cells(counts, max_rows)
-    id_hashes.clear()
+            jobs = [
+                (f"terrabit-publish-count-{i}-{run}", i, pieces[i][0], (subsets[i], work))
+                for i in range(len(pieces))
+            ]
+            futures = _submit(client, _count_task, jobs, names, "input")
+            _gather(client, futures, what="input file", done=counted_file)
+        writer._check_duplicates(
+            source, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64)
+        )
+        if counted == 0:
+            raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
+        return writer._choose_cells(counts, job.max_rows)
+
+    cells = job.cells(count)
     starts = np.array([c[1] for c in cells], dtype=np.int64)
-    [shared] = client.scatter([(codec, rerank, starts, part_schema)], broadcast=True, hash=False)
+    [shared] = client.scatter(
+        [(job.codec, job.rerank, starts, job.part_schema)], broadcast=True, hash=False
+    )
 
-    # 2. map
+    # 2. map (pieces a previous run encoded are recorded in the journal)
     parts: dict[int, list[str]] = {}
     dropped = 0
-    with progress_bar("publish: encoding (dask)", source.rows, show=show_progress) as bar:
+    todo: list[int] = []
+    for i in range(len(pieces)):
+        record = staging.load_json(f"map-{i:06d}")
+        if record is None:
+            todo.append(i)
+            continue
+        for cell, paths in record["files"].items():
+            parts.setdefault(int(cell), []).extend(paths)
+        dropped += int(record["dropped"])
+    with progress_bar("publish: encoding (dask)", source.rows, show=show) as bar:
+        skipped = sum(subsets[i].rows for i in range(len(pieces)) if i not in set(todo))
+        if skipped:
+            bar.advance(skipped)
 
         def mapped(i: int, result: tuple[dict[int, list[str]], int]) -> None:
             nonlocal dropped
             files, lost = result
+            staging.save_json(
+                f"map-{i:06d}", {"files": {str(c): p for c, p in files.items()}, "dropped": lost}
+            )
             for cell, paths in files.items():
                 parts.setdefault(cell, []).extend(paths)
             dropped += lost
@@ -339,39 +461,50 @@ def run_publish(
                 f"terrabit-publish-map-{i}-{run}",
                 i,
                 pieces[i][0],
-                (subsets[i], str(work), shared, buffer_bytes),
+                (subsets[i], work, shared, job.buffer_bytes),
             )
-            for i in range(len(pieces))
+            for i in todo
         ]
-        _gather(client, _submit(client, _map_task, jobs), what="input file", done=mapped)
+        futures = _submit(client, _map_task, jobs, names, "input")
+        _gather(client, futures, what="input file", done=mapped)
 
-    # 3. reduce
+    # 3. reduce (cells a previous run finished are recorded in the journal)
     written: dict[int, list[dict[str, Any]]] = {}
-    with progress_bar("publish: writing shards (dask)", len(parts), show=show_progress) as bar:
+    for i in sorted(parts):
+        rows = job.finished(i)
+        if rows is not None:
+            written[i] = rows
+            _unlink(parts[i])
+    with progress_bar("publish: writing shards (dask)", len(parts), show=show) as bar:
+        if written:
+            bar.advance(len(written))
 
         def reduced(i: int, rows: list[dict[str, Any]]) -> None:
+            job.finish_cell(i, rows)
             written[i] = rows
-            for path in parts[i]:
-                Path(path).unlink(missing_ok=True)
+            _unlink(parts[i])
             bar.advance()
 
-        jobs = [
+        reduce_jobs = [
             (
                 f"terrabit-publish-reduce-{cells[i][0]}-{run}",
                 i,
                 repr(cells[i][0]),
-                (cells[i][0], sorted(paths), str(tmp), shared),
+                (cells[i][0], sorted(paths), str(job.root), shared),
             )
             for i, paths in sorted(parts.items())
+            if i not in written
         ]
         _gather(
             client,
             _submit(
                 client,
                 _reduce_task,
-                jobs,
-                max_rows=max_rows,
-                row_group_rows=row_group_rows,
+                reduce_jobs,
+                names,
+                "cell",
+                max_rows=job.max_rows,
+                row_group_rows=job.row_group_rows,
                 keep=list(source.keep),
             ),
             what="cell",
@@ -380,3 +513,8 @@ def run_publish(
     del shared
     rows_out = [row for i in sorted(written) for row in written[i]]
     return rows_out, dropped
+
+
+def _unlink(paths: Iterable[str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import time
@@ -51,7 +52,6 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from terrabit import __version__, geohash
-from terrabit._atomic import atomic_dir
 from terrabit._progress import progress_bar
 from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import Codec, parse
@@ -68,10 +68,14 @@ from terrabit.corpus._inputs import (
     prefetch,
     string_hashes,
 )
-from terrabit.errors import InvalidInputError, OutputExistsError
+from terrabit.corpus.sinks import Sink, open_sink
+from terrabit.corpus.staging import Staging
+from terrabit.errors import InvalidInputError
 from terrabit.geoparquet import bbox_column
 
 __all__ = ["ENGINES", "PublishResult", "publish"]
+
+log = logging.getLogger(__name__)
 
 #: The engines of :func:`publish`.
 ENGINES = ("local", "dask")
@@ -95,6 +99,8 @@ class PublishResult:
     path: str
     engine: str = "local"
     dask_workers: int = 0  # workers of the Dask cluster when the engine is dask
+    resumed: bool = False  # continued an unfinished publish (``resume=True``)
+    task_failures: list[str] = dataclasses.field(default_factory=list)  # Dask attempts
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -102,27 +108,6 @@ class PublishResult:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _check_out(out: Path, *, overwrite: bool) -> None:
-    if out.is_file():
-        raise OutputExistsError(
-            f"-o {str(out)!r} is a file, not a corpus folder; choose a folder path"
-        )
-    if not out.exists():
-        return
-    if (out / fmt.MANIFEST_NAME).is_file():
-        if not overwrite:
-            raise OutputExistsError(
-                f"-o {str(out)!r} already holds a corpus; pass --overwrite to replace it or "
-                "choose another folder"
-            )
-        return
-    if any(out.iterdir()):
-        raise OutputExistsError(
-            f"-o {str(out)!r} exists and is not a terrabit corpus (no {fmt.MANIFEST_NAME}); "
-            "refusing to replace it even with --overwrite; choose a new or empty folder"
-        )
 
 
 def _anchor(bounds: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], ...]:
@@ -639,6 +624,8 @@ def publish(
     sample_rows: int = 32768,
     seed: int = 0,
     overwrite: bool = False,
+    resume: bool = False,
+    work_dir: str | os.PathLike[str] | None = None,
     buffer_bytes: int = 256 << 20,
     show_progress: bool | None = None,
     engine: str = "local",
@@ -653,9 +640,11 @@ def publish(
         lon/lat columns, and a float embedding (list or fixed-size list) column or
         already-packed binary codes (``fixed_size_binary``/``binary``, MSB first; used as
         they are with ``codec="binary"``).
-    out : path
-        The corpus folder to write. An existing corpus is replaced only with
-        ``overwrite``; an existing non-empty folder that is not a corpus is refused.
+    out : path or URL
+        The corpus to write: a local folder, or an object-store prefix (``s3://``,
+        ``gs://``, ``az://``; staged locally, then uploaded with the manifest last). An
+        existing corpus is replaced only with ``overwrite``; an existing non-empty folder
+        (or prefix) that is not a corpus is refused.
     codec, rerank : str
         Codec spec of the ``embedding`` column, and optionally of a ``rerank`` column;
         both are fitted once on the same seeded sample of ``sample_rows`` rows.
@@ -674,17 +663,25 @@ def publish(
         failing.
     seed : int
         Seed of the codec sample (same seed, same bytes).
+    resume : bool
+        Continue the unfinished publish of ``out`` (one that failed, was interrupted or
+        killed) from its journal, skipping the count, the encoded inputs and the finished
+        cells (:mod:`terrabit.corpus.staging`); the same inputs and options are required.
+        With nothing to resume, publish from the start.
+    work_dir : path, optional
+        Object-store outputs only: the local folder the corpus is staged in before the
+        upload (default ``$TERRABIT_WORK_DIR`` or ``~/.cache/terrabit``).
     buffer_bytes : int
         Memory for per-cell buffers of encoded rows before they spill to part files (per
         task with ``engine="dask"``).
     engine : {"local", "dask"}
-        ``"dask"`` runs the count, the map (one task per input file) and the reduce (one
+        ``"dask"`` runs the count, the map (one task per input piece) and the reduce (one
         task per cell) on a Dask cluster (:mod:`terrabit.corpus.distributed`); the codec
         is fitted and the manifest written here. Both engines write the same bytes.
     scheduler : str or distributed.Client, optional
         With ``engine="dask"``: a scheduler address (``tcp://host:8786``), ``local:N`` (N
         worker processes here; the default is ``local:2``) or a ``Client``. Workers must
-        see the inputs and the output's parent folder at the same paths.
+        see the inputs and the staging folder at the same paths.
 
     Returns
     -------
@@ -699,7 +696,8 @@ def publish(
     terrabit._cluster.SchedulerError
         The Dask scheduler cannot be reached (nothing is written).
     terrabit._cluster.ClusterError
-        A Dask task failed after its retries (no corpus is written).
+        A Dask task failed after its retries (no corpus is written; the finished work
+        is kept for ``resume``).
 
     Examples
     --------
@@ -720,8 +718,8 @@ def publish(
             "a scheduler was given but the engine is local; pass --engine dask "
             "(engine='dask') or drop --scheduler"
         )
-    target = Path(out)
-    _check_out(target, overwrite=overwrite)
+    sink = open_sink(out, work_dir=work_dir)
+    sink.check(overwrite=overwrite, resume=resume)
     with contextlib.ExitStack() as stack:
         client = None
         workers = 0
@@ -731,25 +729,29 @@ def publish(
             stack.enter_context(dist.quiet_logs())
             client = stack.enter_context(dist.connect(scheduler or "local:2"))
             workers = int(dist.describe(client)["dask_workers"])
+        options = {
+            "codec": codec,
+            "rerank": rerank,
+            "max_rows": max_rows,
+            "row_group_rows": row_group_rows,
+            "id_col": id_col,
+            "geometry_col": geometry_col,
+            "embedding_col": embedding_col,
+            "time_col": time_col,
+            "lon_col": lon_col,
+            "lat_col": lat_col,
+            "keep": list(keep),
+            "drop_invalid": drop_invalid,
+            "sample_rows": sample_rows,
+            "seed": seed,
+        }
         result = _publish(
             inputs,
-            target,
+            sink,
+            options,
             client=client,
             started=started,
-            codec=codec,
-            rerank=rerank,
-            max_rows=max_rows,
-            row_group_rows=row_group_rows,
-            id_col=id_col,
-            geometry_col=geometry_col,
-            embedding_col=embedding_col,
-            time_col=time_col,
-            lon_col=lon_col,
-            lat_col=lat_col,
-            keep=keep,
-            drop_invalid=drop_invalid,
-            sample_rows=sample_rows,
-            seed=seed,
+            resume=resume,
             buffer_bytes=buffer_bytes,
             show_progress=show_progress,
         )
@@ -757,26 +759,34 @@ def publish(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _input_key(source: InputSet) -> list[dict[str, Any]]:
+    """What identifies the inputs for a resume: names, row counts and footer sizes, and
+    the size and modification time of local files."""
+    out = []
+    for path, pfile in zip(source.paths, source.files, strict=True):
+        meta = pfile.metadata
+        entry: dict[str, Any] = {
+            "path": _display(path),
+            "rows": meta.num_rows,
+            "row_groups": meta.num_row_groups,
+            "footer_bytes": meta.serialized_size,
+        }
+        if isinstance(path, Path):
+            stat = path.stat()
+            entry["size"] = stat.st_size
+            entry["mtime_ns"] = stat.st_mtime_ns
+        out.append(entry)
+    return out
+
+
 def _publish(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    target: Path,
+    sink: Sink,
+    options: dict[str, Any],
     *,
     client: Any,
     started: float,
-    codec: str,
-    rerank: str | None,
-    max_rows: int,
-    row_group_rows: int,
-    id_col: str,
-    geometry_col: str,
-    embedding_col: str,
-    time_col: str | None,
-    lon_col: str | None,
-    lat_col: str | None,
-    keep: Sequence[str],
-    drop_invalid: bool,
-    sample_rows: int,
-    seed: int,
+    resume: bool,
     buffer_bytes: int,
     show_progress: bool | None,
 ) -> PublishResult:
@@ -785,26 +795,27 @@ def _publish(
     items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     source = InputSet(
         items,
-        id_col=id_col,
-        geometry_col=geometry_col,
-        embedding_col=embedding_col,
-        time_col=time_col,
-        keep=keep,
-        drop_invalid=drop_invalid,
-        lon_col=lon_col,
-        lat_col=lat_col,
+        id_col=options["id_col"],
+        geometry_col=options["geometry_col"],
+        embedding_col=options["embedding_col"],
+        time_col=options["time_col"],
+        keep=options["keep"],
+        drop_invalid=options["drop_invalid"],
+        lon_col=options["lon_col"],
+        lat_col=options["lat_col"],
     )
+    codec, rerank = options["codec"], options["rerank"]
     if source.packed and (parse(codec).to_dict() != parse("binary").to_dict() or rerank):
         raise InvalidInputError(
-            f"--embedding-col {embedding_col!r} holds packed binary codes, which are "
-            f"published as they are: use --codec binary (not {codec!r}) and no --rerank, "
+            f"--embedding-col {options['embedding_col']!r} holds packed binary codes, which "
+            f"are published as they are: use --codec binary (not {codec!r}) and no --rerank, "
             "or publish float embeddings"
         )
     if source.rows == 0:
         raise InvalidInputError(
             f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
         )
-    sample = _sample(source, sample_rows, seed)
+    sample = _sample(source, options["sample_rows"], options["seed"])
     fitted = parse(codec).fit(sample)
     fitted_rerank = parse(rerank).fit(sample) if rerank else None
     del sample
@@ -814,57 +825,66 @@ def _publish(
         rerank_code_size=None if fitted_rerank is None else fitted_rerank.code_size,
         extra=source.keep_fields,
     )
-    part_schema = _part_schema(shard)
-    with atomic_dir(target, overwrite=True) as tmp:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        work = tmp / "_work"
-        work.mkdir()
-        (tmp / fmt.SHARDS_DIR).mkdir()
-        if client is None:
-            rows_out, dropped = _run_local(
-                source,
-                tmp,
-                work,
-                codec=fitted,
-                rerank=fitted_rerank,
-                part_schema=part_schema,
-                max_rows=max_rows,
-                row_group_rows=row_group_rows,
-                buffer_bytes=buffer_bytes,
-                show_progress=show_progress,
-            )
-        else:
-            from terrabit.corpus import distributed as dist
+    job = _Job(
+        source=source,
+        codec=fitted,
+        rerank=fitted_rerank,
+        part_schema=_part_schema(shard),
+        max_rows=options["max_rows"],
+        row_group_rows=options["row_group_rows"],
+        buffer_bytes=buffer_bytes,
+        show_progress=show_progress,
+    )
+    key = {
+        "format_version": fmt.FORMAT_VERSION,
+        "terrabit_version": __version__,
+        "output": sink.display,
+        "inputs": _input_key(source),
+        "options": options,
+    }
+    with Staging.begin(sink.staging_dir(), key, resume=resume) as staging:
+        job.staging = staging
+        try:
+            if staging.load_json("plan") is None and staging.resumed:
+                staging.clear()  # stopped while counting: nothing to keep
+                staging.save_json("key", key)
+            (staging.root / fmt.SHARDS_DIR).mkdir(exist_ok=True)
+            if client is None:
+                rows_out, dropped = _run_local(job)
+            else:
+                from terrabit.corpus import distributed as dist
 
-            rows_out, dropped = dist.run_publish(
-                client,
+                rows_out, dropped = dist.run_publish(client, job)
+            _write_manifest(
+                staging.root,
+                rows_out,
                 source,
-                tmp,
-                work,
                 codec=fitted,
                 rerank=fitted_rerank,
-                part_schema=part_schema,
-                max_rows=max_rows,
-                row_group_rows=row_group_rows,
-                buffer_bytes=buffer_bytes,
-                show_progress=show_progress,
+                columns=shard.names,
+                max_rows=options["max_rows"],
+                row_group_rows=options["row_group_rows"],
+                seed=options["seed"],
+                sample_rows=options["sample_rows"],
+                dropped=dropped,
             )
-        shutil.rmtree(work)
-        _write_manifest(
-            tmp,
-            rows_out,
-            source,
-            codec=fitted,
-            rerank=fitted_rerank,
-            columns=shard.names,
-            max_rows=max_rows,
-            row_group_rows=row_group_rows,
-            seed=seed,
-            sample_rows=sample_rows,
-            dropped=dropped,
-        )
+            sink.finish(staging, rows_out, show=show_progress)
+        except BaseException as exc:
+            plan = staging.load_json("plan")
+            if plan is None or isinstance(exc, InvalidInputError):  # nothing to resume
+                staging.drop_work()
+                shutil.rmtree(staging.root, ignore_errors=True)
+            else:
+                done = len(staging.names("cell-"))
+                log.warning(
+                    "publish of %s stopped with %d of %d cells finished; the work is kept in "
+                    "%s: rerun the same command with --resume to continue",
+                    sink.display,
+                    done,
+                    len(plan["cells"]),
+                    staging.root,
+                )
+            raise
     total_rows = sum(r["rows"] for r in rows_out)
     total_bytes = sum(r["bytes"] for r in rows_out)
     seconds = time.perf_counter() - started
@@ -875,65 +895,161 @@ def _publish(
         bytes_per_row=round(total_bytes / max(total_rows, 1), 2),
         seconds=round(seconds, 3),
         dropped=dropped,
-        path=str(target),
+        path=sink.display,
+        resumed=staging.resumed,
+        task_failures=list(job.retried),
     )
 
 
-def _run_local(
-    source: InputSet,
-    tmp: Path,
-    work: Path,
-    *,
-    codec: Codec,
-    rerank: Codec | None,
-    part_schema: pa.Schema,
-    max_rows: int,
-    row_group_rows: int,
-    buffer_bytes: int,
-    show_progress: bool | None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Count, map and reduce in this process; the manifest rows (in cell order) and the
-    number of dropped rows."""
-    counts, counted = _count(source, show_progress, work)
-    if counted == 0:
-        raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
-    cells = _choose_cells(counts, max_rows)
-    del counts
+@dataclass
+class _Job:
+    """One publish's fitted codecs and settings, shared by the engines."""
+
+    source: InputSet
+    codec: Codec
+    rerank: Codec | None
+    part_schema: pa.Schema
+    max_rows: int
+    row_group_rows: int
+    buffer_bytes: int
+    show_progress: bool | None
+    staging: Staging = dataclasses.field(init=False)
+    retried: list[str] = dataclasses.field(default_factory=list)  # failed Dask attempts
+
+    @property
+    def root(self) -> Path:
+        return self.staging.root
+
+    @property
+    def work(self) -> Path:
+        return self.staging.work
+
+    def cells(self, count: Any) -> list[tuple[str, int, int]]:
+        """The cells of the plan: recorded ones when resuming (their codecs must equal
+        the refitted ones), else ``count()``'s, then recorded."""
+        codecs = json.loads(
+            json.dumps(
+                {
+                    "codec": self.codec.to_dict(),
+                    "rerank": None if self.rerank is None else self.rerank.to_dict(),
+                },
+                sort_keys=True,
+            )
+        )
+        plan = self.staging.load_json("plan")
+        if plan is not None:
+            if plan["codecs"] != codecs:
+                raise InvalidInputError(
+                    f"cannot resume the publish in {str(self.root)!r}: the codec fitted now "
+                    "differs from the one it started with; rerun without --resume"
+                )
+            return [(str(c), int(a), int(b)) for c, a, b in plan["cells"]]
+        cells: list[tuple[str, int, int]] = count()
+        self.staging.save_json("plan", {"cells": cells, "codecs": codecs})
+        return cells
+
+    def finished(self, i: int) -> list[dict[str, Any]] | None:
+        """The manifest rows of cell ``i`` if a run finished it (its shards checked
+        against them), else None."""
+        table = self.staging.load_table(f"cell-{i:06d}")
+        if table is None:
+            return None
+        rows: list[dict[str, Any]] = table.to_pylist()
+        for row in rows:
+            path = self.root / row["path"]
+            if not path.is_file() or fmt.sha256_hex(path.read_bytes()) != row["checksum"]:
+                raise InvalidInputError(
+                    f"cannot resume the publish in {str(self.root)!r}: its shard "
+                    f"{row['path']!r} is missing or damaged; rerun without --resume"
+                )
+        return rows
+
+    def finish_cell(self, i: int, rows: list[dict[str, Any]]) -> None:
+        """Record cell ``i`` as finished with these manifest rows."""
+        schema = fmt.manifest_schema(self.codec.code_size)
+        self.staging.save_table(f"cell-{i:06d}", pa.Table.from_pylist(rows, schema=schema))
+
+
+def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
+    """Count, map and reduce in this process, skipping what a resumed run finished; the
+    manifest rows (in cell order) and the number of dropped rows."""
+    source, work = job.source, job.work
+
+    def count() -> list[tuple[str, int, int]]:
+        counts, counted = _count(source, job.show_progress, work)
+        if counted == 0:
+            raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
+        return _choose_cells(counts, job.max_rows)
+
+    cells = job.cells(count)
     starts = np.array([c[1] for c in cells], dtype=np.int64)
-    parts = _Parts(work, part_schema, buffer_bytes)
-    dropped = 0
-    with progress_bar("publish: encoding", source.rows, show=show_progress) as bar:
-        batches = source.iter_batches(embeddings=True, extra=True, cache=work)
-        for batch in prefetch(batches, depth=2):
-            dropped += batch.dropped
-            bar.advance(len(batch.ids) + batch.dropped)
-            if len(batch.ids):
-                _route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
-    parts.flush()
+    parts = _Parts(work / "parts", job.part_schema, job.buffer_bytes)
+    mapped = job.staging.load_json("map")
+    if mapped is None:
+        shutil.rmtree(parts.root, ignore_errors=True)
+        parts.root.mkdir()
+        dropped = 0
+        with progress_bar("publish: encoding", source.rows, show=job.show_progress) as bar:
+            batches = source.iter_batches(embeddings=True, extra=True, cache=work)
+            for batch in prefetch(batches, depth=2):
+                dropped += batch.dropped
+                bar.advance(len(batch.ids) + batch.dropped)
+                if len(batch.ids):
+                    _route(
+                        batch,
+                        parts,
+                        starts,
+                        codec=job.codec,
+                        rerank=job.rerank,
+                        packed=source.packed,
+                    )
+        parts.flush()
+        job.staging.save_json(
+            "map",
+            {
+                "dropped": dropped,
+                "files": {str(c): [p.name for p in ps] for c, ps in parts.files.items()},
+            },
+        )
+    else:
+        dropped = int(mapped["dropped"])
+        parts.files = {int(c): [parts.root / n for n in ps] for c, ps in mapped["files"].items()}
+
+    written: dict[int, list[dict[str, Any]]] = {}
+    todo = []
+    for i in range(len(cells)):
+        rows = job.finished(i)
+        if rows is None:
+            todo.append(i)
+        else:
+            written[i] = rows
+            parts.drop(i)
 
     def reduce(i: int) -> list[dict[str, Any]]:
-        table = parts.read(i)
-        parts.drop(i)
-        return _reduce_cell(
-            table,
+        rows = _reduce_cell(
+            parts.read(i),
             cells[i][0],
-            tmp,
-            codec=codec,
-            max_rows=max_rows,
-            row_group_rows=row_group_rows,
+            job.root,
+            codec=job.codec,
+            max_rows=job.max_rows,
+            row_group_rows=job.row_group_rows,
             keep=source.keep,
         )
+        job.finish_cell(i, rows)
+        parts.drop(i)
+        return rows
 
-    rows_out: list[dict[str, Any]] = []
     # two cells at a time: Parquet encoding and ZSTD release the GIL
     with (
-        progress_bar("publish: writing shards", len(cells), show=show_progress) as bar,
+        progress_bar("publish: writing shards", len(cells), show=job.show_progress) as bar,
         ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool,
     ):
-        for written in pool.map(reduce, range(len(cells))):
-            rows_out.extend(written)
+        if written:
+            bar.advance(len(written))
+        for i, rows in zip(todo, pool.map(reduce, todo), strict=True):
+            written[i] = rows
             bar.advance()
-    return rows_out, dropped
+    return [row for i in sorted(written) for row in written[i]], dropped
 
 
 def _write_manifest(

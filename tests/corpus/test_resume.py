@@ -1,0 +1,305 @@
+"""``publish --resume``: an interrupted or failed publish is finished from its journal,
+byte-identical to an uninterrupted one, without redoing what it finished."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from terrabit import _cluster as cluster
+from terrabit.cli.main import cli
+from terrabit.corpus import distributed as dist
+from terrabit.corpus import publish, writer
+from terrabit.corpus._fixture import write_input
+from terrabit.corpus.staging import Staging
+from terrabit.errors import InvalidInputError, OutputExistsError
+
+OPTIONS: dict[str, Any] = {"max_rows": 120, "row_group_rows": 32, "keep": ["label"], "seed": 3}
+
+
+def _digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``root`` by relative path (an independent oracle)."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("resume_in")
+    return write_input(root / "in.parquet", rows=1500, dims=32, seed=21, row_group_rows=300)
+
+
+@pytest.fixture(scope="module")
+def reference(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus an uninterrupted publish writes."""
+    out = tmp_path_factory.mktemp("resume_ref") / "c"
+    publish(source, out, show_progress=False, **OPTIONS)
+    return out
+
+
+def _stop_after(monkeypatch: pytest.MonkeyPatch, name: str, calls: int, exc: BaseException) -> None:
+    """Make ``writer.<name>`` raise ``exc`` on its ``calls``-th call (a crash mid-run)."""
+    real = getattr(writer, name)
+    seen = {"n": 0}
+    lock = threading.Lock()
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            seen["n"] += 1
+            n = seen["n"]
+        if n == calls:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, name, dying)
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, int]:
+    real = getattr(writer, name)
+    seen = {"n": 0}
+    lock = threading.Lock()
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            seen["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, name, counting)
+    return seen
+
+
+def _forbid(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"writer.{name} ran again on resume")
+
+    monkeypatch.setattr(writer, name, forbidden)
+
+
+def test_interrupted_reduce_resumes_without_redoing_cells(
+    source: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_reduce_cell", 6, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            publish(source, out, show_progress=False, **OPTIONS)
+    staging = tmp_path / ".c.publishing"
+    assert not out.exists() and not (staging / "manifest.parquet").exists()
+    finished = len(list((staging / "_work" / "journal").glob("cell-*.arrow")))
+    total = len(json.loads((staging / "_work" / "journal" / "plan.json").read_text())["cells"])
+    assert 0 < finished < total
+    with monkeypatch.context() as m:
+        _forbid(m, "_count")  # the count and the map are not redone
+        _forbid(m, "_route")
+        reduced = _count_calls(m, "_reduce_cell")
+        result = publish(source, out, show_progress=False, resume=True, **OPTIONS)
+    assert result.resumed
+    assert reduced["n"] == total - finished
+    assert _digest(out) == _digest(reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # staging renamed onto it
+
+
+def test_interrupted_map_resumes_without_recounting(
+    source: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_route", 1, OSError("disk full"))
+        with pytest.raises(OSError, match="disk full"):
+            publish(source, out, show_progress=False, **OPTIONS)
+    with monkeypatch.context() as m:
+        _forbid(m, "_count")
+        publish(source, out, show_progress=False, resume=True, **OPTIONS)
+    assert _digest(out) == _digest(reference)
+
+
+def test_resume_with_nothing_to_resume_publishes(
+    source: Path, reference: Path, tmp_path: Path
+) -> None:
+    result = publish(source, tmp_path / "c", show_progress=False, resume=True, **OPTIONS)
+    assert not result.resumed
+    assert _digest(tmp_path / "c") == _digest(reference)
+
+
+def test_without_resume_the_unfinished_work_is_discarded(
+    source: Path,
+    reference: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_reduce_cell", 3, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            publish(source, out, show_progress=False, **OPTIONS)
+    assert "rerun the same command with --resume" in caplog.text
+    with monkeypatch.context() as m:
+        reduced = _count_calls(m, "_reduce_cell")
+        result = publish(source, out, show_progress=False, **OPTIONS)
+    assert not result.resumed and "discarding the unfinished publish" in caplog.text
+    total = len(set(_digest(reference)) - {"manifest.parquet"})
+    assert reduced["n"] >= total - 1  # everything redone (a cell may hold two shards)
+    assert _digest(out) == _digest(reference)
+
+
+def test_resume_refuses_changed_options_or_inputs(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "in.parquet"
+    data.write_bytes(source.read_bytes())
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_reduce_cell", 2, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            publish(data, out, show_progress=False, **OPTIONS)
+    with pytest.raises(InvalidInputError, match=r"different options\.max_rows; rerun without"):
+        publish(data, out, show_progress=False, resume=True, **{**OPTIONS, "max_rows": 90})
+    os.utime(data, ns=(1, 1))
+    with pytest.raises(InvalidInputError, match=r"cannot resume .* different inputs"):
+        publish(data, out, show_progress=False, resume=True, **OPTIONS)
+    assert (tmp_path / ".c.publishing" / "_work" / "journal" / "plan.json").is_file()
+
+
+def test_damaged_shard_in_the_staging_folder_is_refused(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_reduce_cell", 4, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            publish(source, out, show_progress=False, **OPTIONS)
+    shard = sorted((tmp_path / ".c.publishing" / "shards").glob("*.parquet"))[0]
+    shard.write_bytes(shard.read_bytes()[:-1] + b"\0")
+    with pytest.raises(
+        InvalidInputError, match=r"shard 'shards/\w+\.parquet' is missing or damaged"
+    ):
+        publish(source, out, show_progress=False, resume=True, **OPTIONS)
+
+
+def test_a_second_publish_to_the_same_output_is_refused(source: Path, tmp_path: Path) -> None:
+    lock = tmp_path / ".c.publishing" / "_work" / "lock"
+    lock.parent.mkdir(parents=True)
+    with lock.open("a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(OutputExistsError, match="another publish is using"):
+            publish(source, tmp_path / "c", show_progress=False, **OPTIONS)
+
+
+def test_staging_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    root = tmp_path / ".c.publishing"
+    root.mkdir()
+    (root / "holiday.jpg").write_bytes(b"x")
+    with (
+        pytest.raises(OutputExistsError, match="is not a terrabit publish"),
+        Staging.begin(root, {"a": 1}, resume=True),
+    ):
+        pass
+    assert (root / "holiday.jpg").exists()
+
+
+def test_dask_failure_resumes_on_the_cluster(
+    source: Path,
+    reference: Path,
+    dask_client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cells failing every attempt stop the run; --resume (on Dask, then it finishes)
+    redoes only those cells; the corpus equals the local engine's."""
+    out = tmp_path / "c"
+    real = writer._reduce_cell
+    broken_cells: set[str] = set()
+
+    def flaky(table: Any, cell: str, *args: Any, **kwargs: Any) -> Any:
+        if not broken_cells:
+            broken_cells.add(cell)
+        if cell in broken_cells:
+            raise MemoryError("simulated out of memory")
+        return real(table, cell, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(writer, "_reduce_cell", flaky)
+        m.setattr(dist, "TASK_RETRIES", 1)
+        with pytest.raises(cluster.ClusterError, match="rerun with --resume"):
+            publish(
+                source, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS
+            )
+    journal = tmp_path / ".c.publishing" / "_work" / "journal"
+    assert len(list(journal.glob("map-*.json"))) >= 1
+    with monkeypatch.context() as m:
+        _forbid(m, "_route")  # every piece was encoded: the map is not redone
+        reduced = _count_calls(m, "_reduce_cell")
+        result = publish(
+            source,
+            out,
+            engine="dask",
+            scheduler=dask_client,
+            show_progress=False,
+            resume=True,
+            **OPTIONS,
+        )
+    done = len(list(journal.parent.parent.glob("shards/*"))) if journal.exists() else None
+    assert done is None  # the staging folder became the corpus
+    assert result.resumed and 1 <= reduced["n"] < result.shards
+    assert _digest(out) == _digest(reference)
+
+
+def test_cli_resume_flag(
+    source: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_reduce_cell", 5, OSError("no space left on device"))
+        res = CliRunner().invoke(
+            cli,
+            [
+                "publish",
+                str(source),
+                "-o",
+                str(out),
+                "--max-rows",
+                "120",
+                "--row-group-rows",
+                "32",
+                "--keep",
+                "label",
+                "--seed",
+                "3",
+            ],
+        )
+    assert res.exit_code == 1 and "no space left on device" in res.output
+    res = CliRunner().invoke(
+        cli,
+        [
+            "publish",
+            str(source),
+            "-o",
+            str(out),
+            "--max-rows",
+            "120",
+            "--row-group-rows",
+            "32",
+            "--keep",
+            "label",
+            "--seed",
+            "3",
+            "--resume",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["resumed"] is True
+    assert _digest(out) == _digest(reference)

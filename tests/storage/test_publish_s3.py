@@ -1,0 +1,192 @@
+"""``publish -o s3://…`` against a real S3-compatible server (moto, on loopback): the
+objects equal a local publish's files, the manifest goes last, an interrupted upload
+leaves no manifest, ``--resume`` finishes it without uploading twice, and bad outputs
+are refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import terrabit
+from terrabit.cli.main import cli
+from terrabit.corpus import publish, sinks
+from terrabit.corpus._fixture import write_input
+from terrabit.errors import InvalidInputError, OutputExistsError, ShardIOError
+
+from .conftest import S3
+
+OPTIONS: dict[str, Any] = {"max_rows": 200, "row_group_rows": 32, "seed": 4}
+
+
+def _local_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _store(s3: S3) -> Any:
+    from obstore.store import S3Store
+
+    return S3Store(
+        s3.bucket,
+        endpoint=s3.endpoint,
+        access_key_id="testing",
+        secret_access_key="testing",
+        region="us-east-1",
+        client_options={"allow_http": True},
+    )
+
+
+def _remote_digest(s3: S3, prefix: str) -> dict[str, str]:
+    import obstore
+
+    store = _store(s3)
+    out = {}
+    for chunk in obstore.list(store, prefix=f"{prefix}/"):
+        for meta in chunk:
+            data = bytes(obstore.get(store, meta["path"]).bytes())
+            out[meta["path"][len(prefix) + 1 :]] = hashlib.sha256(data).hexdigest()
+    return dict(sorted(out.items()))
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("s3_publish_in")
+    return write_input(root / "in.parquet", rows=1200, dims=32, seed=8, row_group_rows=300)
+
+
+@pytest.fixture(scope="module")
+def local(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("s3_publish_local") / "c"
+    publish(source, out, show_progress=False, **OPTIONS)
+    return out
+
+
+def test_publish_to_s3_equals_local_and_reads_back(
+    s3_env: S3, source: Path, local: Path, tmp_path: Path
+) -> None:
+    url = f"s3://{s3_env.bucket}/pub/equal"
+    result = publish(source, url, work_dir=tmp_path / "work", show_progress=False, **OPTIONS)
+    assert result.path == url and result.shards > 2
+    assert _remote_digest(s3_env, "pub/equal") == _local_digest(local)
+    assert list((tmp_path / "work").iterdir()) == []  # the staging folder is gone
+    with terrabit.open(url) as remote, terrabit.open(local) as here:
+        everywhere = (-180.0, -90.0, 180.0, 90.0)
+        assert remote.read(everywhere).equals(here.read(everywhere))
+
+
+def test_overwrite_replaces_and_removes_stale_shards(
+    s3_env: S3, source: Path, tmp_path: Path
+) -> None:
+    url = f"s3://{s3_env.bucket}/pub/over"
+    publish(source, url, work_dir=tmp_path, show_progress=False, **{**OPTIONS, "max_rows": 100})
+    with pytest.raises(OutputExistsError, match="already holds a corpus; pass --overwrite"):
+        publish(source, url, work_dir=tmp_path, show_progress=False, **OPTIONS)
+    publish(source, url, work_dir=tmp_path, overwrite=True, show_progress=False, **OPTIONS)
+    remote = _remote_digest(s3_env, "pub/over")
+    with terrabit.open(url) as corpus:
+        named = set(corpus.manifest.column("path").to_pylist())
+        assert corpus.rows == 1200
+    assert set(remote) == named | {"manifest.parquet"}  # no stale shard left behind
+
+
+def test_interrupted_upload_leaves_no_manifest_and_resumes(
+    s3_env: S3, source: Path, local: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"s3://{s3_env.bucket}/pub/resume"
+    # an old corpus is there: the new upload first removes its manifest
+    publish(source, url, work_dir=tmp_path, show_progress=False, **{**OPTIONS, "max_rows": 100})
+    real = sinks.ObjectStoreSink._put
+    puts: list[str] = []
+
+    def failing(self: Any, key: str, path: Path) -> None:
+        puts.append(key)
+        if len(puts) == 3:
+            raise ShardIOError(f"could not upload {key}: connection reset")
+        real(self, key, path)
+
+    with monkeypatch.context() as m:
+        m.setattr(sinks.ObjectStoreSink, "_put", failing)
+        m.setattr(sinks, "UPLOAD_THREADS", 1)
+        with pytest.raises(ShardIOError, match="connection reset"):
+            publish(source, url, work_dir=tmp_path, overwrite=True, show_progress=False, **OPTIONS)
+    assert "manifest.parquet" not in _remote_digest(s3_env, "pub/resume")  # never a lie
+    uploaded_before = len(puts) - 1
+    resumed: list[str] = []
+
+    def counting(self: Any, key: str, path: Path) -> None:
+        resumed.append(key)
+        real(self, key, path)
+
+    with monkeypatch.context() as m:
+        m.setattr(sinks.ObjectStoreSink, "_put", counting)
+        result = publish(
+            source,
+            url,
+            work_dir=tmp_path,
+            overwrite=True,
+            resume=True,
+            show_progress=False,
+            **OPTIONS,
+        )
+    assert result.resumed
+    assert resumed[-1] == "manifest.parquet"  # the manifest last
+    assert len(resumed) == result.shards - uploaded_before + 1  # shards not uploaded twice
+    assert _remote_digest(s3_env, "pub/resume") == _local_digest(local)
+
+
+def test_foreign_prefix_and_read_only_outputs_are_refused(
+    s3_env: S3, source: Path, tmp_path: Path
+) -> None:
+    import obstore
+
+    obstore.put(_store(s3_env), "pub/foreign/photo.jpg", b"meow")
+    with pytest.raises(OutputExistsError, match=r"not a terrabit corpus .*'photo\.jpg'"):
+        publish(source, f"s3://{s3_env.bucket}/pub/foreign", work_dir=tmp_path, overwrite=True)
+    with pytest.raises(InvalidInputError, match="http\\(s\\) hosts are read-only"):
+        publish(source, "https://example.com/c")
+    with pytest.raises(InvalidInputError, match="--work-dir is for object-store outputs"):
+        publish(source, tmp_path / "c", work_dir=tmp_path / "w")
+
+
+def test_missing_credentials_name_the_variables(
+    source: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_SKIP_SIGNATURE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(InvalidInputError, match="AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
+        publish(source, "s3://bucket/c", work_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_publish_to_s3(s3_env: S3, source: Path, local: Path, tmp_path: Path) -> None:
+    url = f"s3://{s3_env.bucket}/pub/cli"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "publish",
+            str(source),
+            "-o",
+            url,
+            "--max-rows",
+            "200",
+            "--row-group-rows",
+            "32",
+            "--seed",
+            "4",
+            "--work-dir",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["rows"] == 1200
+    assert _remote_digest(s3_env, "pub/cli") == _local_digest(local)
