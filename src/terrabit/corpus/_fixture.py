@@ -43,11 +43,15 @@ def input_batches(
     towns: int = 300,
     latent: int = 12,
     noise: float = 0.2,
+    levels: int = 0,
 ) -> Iterator[pa.RecordBatch]:
     """Yield world-like input rows in batches (deterministic for the arguments).
 
     ``noise`` scales the per-row Gaussian noise added to the manifold signal: a large
     value (e.g. 100) gives near-random sign codes, the incompressible worst case.
+    ``levels`` > 0 rounds every value to one of ``levels`` evenly spaced values in
+    [-3, 3], as AlphaEarth's int8 values are when dequantized: still float32, but a
+    Parquet dictionary stores them in about a byte each (big inputs fit on a disk).
     """
     rng = np.random.default_rng(seed)
     centres = np.column_stack(
@@ -70,6 +74,9 @@ def input_batches(
         label = rng.integers(0, len(_LABELS), n)
         z = protos[label] + 0.3 * np.sin(np.column_stack([lon, lat]) @ rng.normal(size=(2, latent)))
         X = z.astype(np.float32) @ basis + noise * rng.normal(size=(n, dims)).astype(np.float32)
+        if levels:
+            step = np.float32(6.0 / (levels - 1))
+            X = (np.round(np.clip(X, -3.0, 3.0) / step) * step).astype(np.float32)
         ids = np.char.add("p", np.char.zfill(np.arange(done, done + n).astype(str), 9))
         year = rng.integers(2023, 2025, n)
         when = (
