@@ -190,3 +190,35 @@ def test_cli_publish_to_s3(s3_env: S3, source: Path, local: Path, tmp_path: Path
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["rows"] == 1200
     assert _remote_digest(s3_env, "pub/cli") == _local_digest(local)
+
+
+def test_inputs_from_an_s3_folder_or_glob(
+    s3_env: S3, source: Path, local: Path, tmp_path: Path
+) -> None:
+    """Input files listed from a prefix or a glob give the same shards as local files."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    whole = pq.read_table(source)
+    for k in range(3):
+        pq.write_table(whole.slice(400 * k, 400), folder / f"part-{k}.parquet")
+    (folder / "README.txt").write_text("not an input")
+    s3_env.upload(folder, "inputs/a")
+    here = publish(folder, tmp_path / "here", show_progress=False, **OPTIONS)
+    shards = {k: v for k, v in _local_digest(tmp_path / "here").items() if k != "manifest.parquet"}
+    for spec in (
+        f"s3://{s3_env.bucket}/inputs/a/",
+        f"s3://{s3_env.bucket}/inputs/*/part-*.parquet",
+    ):
+        out = tmp_path / "remote"
+        result = publish(spec, out, overwrite=True, show_progress=False, **OPTIONS)
+        assert result.rows == here.rows == 1200
+        got = {k: v for k, v in _local_digest(out).items() if k != "manifest.parquet"}
+        assert got == shards
+        with terrabit.open(out) as corpus:
+            assert corpus.metadata["provenance"]["inputs"] == [
+                f"s3://{s3_env.bucket}/inputs/a/part-{k}.parquet" for k in range(3)
+            ]
+    with pytest.raises(InvalidInputError, match="matches no object"):
+        publish(f"s3://{s3_env.bucket}/inputs/zzz/*.parquet", tmp_path / "none")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import glob
 import json
 import os
@@ -192,6 +193,38 @@ def open_input(path: InputPath) -> Any:
     return path.open() if isinstance(path, URLInput) else str(path)
 
 
+_LISTABLE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
+
+
+def _list_objects(text: str) -> list[str]:
+    """The ``*.parquet`` object URLs below an object-store folder (``s3://b/dir/``) or
+    matching a glob (``s3://b/dir/*.parquet``; ``*`` also matches ``/``)."""
+    from terrabit.corpus.sources import ObjectStoreSource
+
+    scheme, _, rest = text.partition("://")
+    bucket, _, key = rest.partition("/")
+    if scheme.lower() not in _LISTABLE or not bucket:
+        raise InvalidInputError(
+            f"input {text!r}: folders and globs work over object stores (s3://, gs://, az://) "
+            "only, not http(s) (which cannot list files); list the files"
+        )
+    glob_at = min((key.index(ch) for ch in "*?[" if ch in key), default=len(key))
+    prefix = key[: key.rfind("/", 0, glob_at) + 1]
+    root = f"{scheme}://{bucket}"
+    store = ObjectStoreSource(root)
+    try:
+        keys = store.list(prefix)
+    finally:
+        store.close()
+    if glob_at < len(key):
+        chosen = [k for k in keys if fnmatch.fnmatchcase(k, key)]
+    else:
+        chosen = [k for k in keys if k.endswith(".parquet")]
+    if not chosen:
+        raise InvalidInputError(f"input {text!r} matches no object; check the path")
+    return [f"{root}/{k}" for k in chosen]
+
+
 def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[InputPath]:
     """Expand files, folders (``*.parquet`` below them), globs and file URLs to a sorted
     list (local files first)."""
@@ -201,10 +234,9 @@ def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[InputPath]:
         text = os.fspath(item)
         if "://" in text and not text.startswith("file://"):
             if any(ch in text for ch in "*?[") or text.endswith("/"):
-                raise InvalidInputError(
-                    f"input {text!r}: a URL input must name one Parquet file (no folders or "
-                    "globs over URLs); list the files"
-                )
+                for url in _list_objects(text):
+                    urls.setdefault(url, URLInput(url))
+                continue
             try:
                 urls.setdefault(text, URLInput(text))
             except InvalidInputError as exc:

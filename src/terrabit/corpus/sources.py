@@ -283,6 +283,20 @@ class ObjectStoreSource(Source):
             raise ShardIOError(f"could not stat {self.url(path)}: {exc}") from exc
         return int(meta["size"])
 
+    def list(self, prefix: str = "") -> list[str]:
+        """The paths of the objects under ``prefix`` (relative to the root), sorted.
+
+        Examples
+        --------
+        >>> ObjectStoreSource.list.__doc__.split(chr(10))[0]
+        'The paths of the objects under ``prefix`` (relative to the root), sorted.'
+        """
+        try:
+            stream = self._obstore.list(self._store, prefix=prefix or None, chunk_size=1000)
+            return sorted(str(meta["path"]) for chunk in stream for meta in chunk)
+        except Exception as exc:
+            raise ShardIOError(f"could not list {self.url(prefix)}: {exc}") from exc
+
     def _fetch(self, path: str, offset: int, length: int) -> bytes:
         try:
             data = self._obstore.get_range(self._store, path, start=offset, length=length)
