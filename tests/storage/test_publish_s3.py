@@ -222,3 +222,19 @@ def test_inputs_from_an_s3_folder_or_glob(
             ]
     with pytest.raises(InvalidInputError, match="matches no object"):
         publish(f"s3://{s3_env.bucket}/inputs/zzz/*.parquet", tmp_path / "none")
+
+
+def test_dask_engine_publishes_to_s3(
+    s3_env: S3, source: Path, local: Path, dask_client: Any, tmp_path: Path
+) -> None:
+    url = f"s3://{s3_env.bucket}/pub/dask"
+    publish(
+        source,
+        url,
+        work_dir=tmp_path,
+        engine="dask",
+        scheduler=dask_client,
+        show_progress=False,
+        **OPTIONS,
+    )
+    assert _remote_digest(s3_env, "pub/dask") == _local_digest(local)
