@@ -9,7 +9,9 @@
 3. **Region reads**: bytes fetched from the source by ``Corpus.read`` for boxes of
    several sizes, against the bytes of the rows inside the box (rows x the shards'
    average compressed bytes per row of the columns read); manifest and footers are
-   counted apart, as the issue's goal allows.
+   counted apart, as the issue's goal allows, and so is the page index (reported with
+   and without it); once reading pages (format 1.2) and once whole column chunks.
+   ``--corpus C`` measures only this, on a published corpus.
 4. **Peak RSS** of ``publish``: ``VmHWM`` of the child process (its own high-water mark;
    ``ru_maxrss`` would carry the parent's peak across ``exec``).
 
@@ -98,13 +100,20 @@ def breakdown(corpus: Path) -> dict[str, float]:
     return out
 
 
-def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
-    """Bytes fetched for boxes of several sizes vs the bytes of the rows inside them."""
+def region_reads(corpus: Path, seed: int, *, pages: bool = True) -> list[dict[str, float]]:
+    """Bytes fetched for boxes of several sizes vs the bytes of the rows inside them.
+
+    Footers and (format 1.2) the page index (the OffsetIndex region, fetched once per
+    shard the first time a row group is read page by page) are counted apart;
+    ``ratio`` leaves both out, ``ratio_with_page_index`` adds the page index. With
+    ``pages=False`` the reader reads whole column chunks (the format 1.1 behaviour).
+    """
     rng = np.random.default_rng(seed)
     results = []
     # what a region read of id + code fetches: those columns and the bbox it filters on
     columns = ["id", "bbox", "embedding"]
     with open_corpus(corpus, verify="footer") as c:
+        c._page_reads = pages
         manifest_bytes = c.bytes_read
         anchors = c.read(columns=["bbox"]).column("bbox")
         picks = rng.choice(len(anchors), 5, replace=False)
@@ -121,7 +130,7 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
             assert set(columns) <= leaves
             per_row[path] = total / md.num_rows
         for size in (0.05, 0.25, 1.0, 4.0, 16.0):
-            fetched, inside, rows, footer = 0, 0.0, 0, 0
+            fetched, inside, rows, footer, page_index, requests = 0, 0.0, 0, 0, 0, 0
             for k in picks:
                 b = anchors[int(k)].as_py()
                 cx, cy = (b["xmin"] + b["xmax"]) / 2, (b["ymin"] + b["ymax"]) / 2
@@ -140,8 +149,20 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
                 footer += c.source.bytes_read
                 c.drop_caches(footers=False)
                 c.source.bytes_read = 0
+                c.source.requests = 0
                 table = c.read(box, columns=["id", "embedding"])
-                fetched += c.source.bytes_read
+                # the page index is fetched inside the read: measure it alone, then subtract
+                got = c.source.bytes_read
+                requests += c.source.requests
+                c.source.close()
+                before = c.source.bytes_read
+                for path in shards:
+                    if path in c._page_locs:
+                        del c._page_locs[path]
+                        c._page_locations(path, c.footer(path))
+                pi = c.source.bytes_read - before
+                page_index += pi
+                fetched += got - pi
                 rows += table.num_rows
                 # the bytes of the rows inside: their shard's average bytes/row
                 for path in shards:
@@ -157,6 +178,11 @@ def region_reads(corpus: Path, seed: int) -> list[dict[str, float]]:
                     "fetched_bytes": fetched,
                     "inside_bytes": round(inside),
                     "ratio": round(fetched / inside, 2) if inside else None,
+                    "page_index_bytes": page_index,
+                    "ratio_with_page_index": (
+                        round((fetched + page_index) / inside, 2) if inside else None
+                    ),
+                    "requests": requests,
                     "footer_bytes": footer,
                     "manifest_bytes": manifest_bytes,
                 }
@@ -172,12 +198,25 @@ def main() -> None:
     parser.add_argument("--rss-rows", type=int, default=0, help="Also publish this many rows.")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="Only measure region reads of this published corpus (pages and whole chunks).",
+    )
     parser.add_argument("--max-rows", type=int, default=100_000)
     parser.add_argument("--row-group-rows", type=int, default=fmt.DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument(
         "--noise", type=float, default=0.2, help="Embedding noise; 100 gives random codes."
     )
     args = parser.parse_args()
+    if args.corpus is not None:
+        out = {
+            "pages": region_reads(args.corpus, args.seed),
+            "whole_chunks": region_reads(args.corpus, args.seed, pages=False),
+        }
+        print(json.dumps(out, indent=2))
+        return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="terrabit-bench-"))
     report: dict[str, object] = {
         "rows": args.rows,
@@ -205,6 +244,7 @@ def main() -> None:
     report["compression_vs_float32"] = round(float_bytes / res["bytes_per_row"], 1)
     report["breakdown_bytes_per_row"] = breakdown(out)
     report["region_reads"] = region_reads(out, args.seed)
+    report["region_reads_whole_chunks"] = region_reads(out, args.seed, pages=False)
     if args.rss_rows:
         big = work / f"in-{args.rss_rows}-{args.dims}-{args.noise}.parquet"
         if not big.exists():

@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terrabit.corpus import ObjectStoreSource, open_source, validate_corpus
+from terrabit.corpus import ObjectStoreSource, open_source, publish, validate_corpus
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
+from terrabit.corpus._validate import _check_pages
+from terrabit.corpus.reader import _region
 from terrabit.errors import (
     CorpusIntegrityError,
     CorpusNotFoundError,
@@ -346,3 +349,348 @@ def test_two_step_region_reads_match_brute_force(
         got = c.read(box, columns=columns)
         assert got.column_names == columns
         assert sorted(got.column("id").to_pylist()) == expected
+
+
+# ------------------------------------------------------------------- page-level reads
+
+
+@pytest.fixture(scope="module")
+def paged_dir(tmp_path_factory: pytest.TempPathFactory, input_file: Path) -> Path:
+    """``input_file`` published with pages of 8 rows (8-byte codes, 64-byte pages)."""
+    out = tmp_path_factory.mktemp("paged") / "c"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fmt, "DATA_PAGE_BYTES", 64)
+        mp.setattr(fmt, "WRITE_BATCH_ROWS", 8)
+        publish(
+            input_file, out, max_rows=400, row_group_rows=64, keep=["label"], show_progress=False
+        )
+    return out
+
+
+def _oracle(corpus_dir: Path, boxes: list[tuple[float, float, float, float]]) -> pa.Table:
+    """What a region read must return, from pyarrow alone: every shard in manifest order,
+    rows whose bbox meets a box, in shard order."""
+    tables = []
+    for path in pq.read_table(corpus_dir / fmt.MANIFEST_NAME).column("path").to_pylist():
+        t = pq.read_table(corpus_dir / path)
+        b = t.column("bbox").combine_chunks()
+        x0, y0, x1, y1 = (b.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS)
+        keep = np.zeros(t.num_rows, dtype=bool)
+        for qx0, qy0, qx1, qy1 in boxes:
+            keep |= (x0 <= qx1) & (x1 >= qx0) & (y0 <= qy1) & (y1 >= qy0)
+        tables.append(t.filter(pa.array(keep)))
+    return pa.concat_tables(tables)
+
+
+def test_paged_shards_carry_a_page_index(paged_dir: Path) -> None:
+    path = next(paged_dir.glob("shards/*.parquet"))
+    md = pq.read_metadata(path)
+    digests = fmt.read_page_index_digests(md)
+    assert digests is not None and set(digests) == {"offset_index", "column_index"}
+    data = path.read_bytes()
+    for start, length, digest in digests.values():
+        assert fmt.sha256_hex(data[start : start + length]) == digest
+    assert md.row_group(0).column(3).total_compressed_size > 0
+    with open_corpus(paged_dir) as c:
+        locs = c._page_locations(
+            str(path.relative_to(paged_dir)), c.footer(str(path.relative_to(paged_dir)))
+        )
+        assert locs is not None
+        names = [md.schema.column(j).path for j in range(md.num_columns)]
+        emb = locs.get(0, names.index("embedding"))
+        assert len(emb) == -(-md.row_group(0).num_rows // 8)  # pages of 8 rows
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cx=st.floats(-180, 180),
+    cy=st.floats(-80, 80),
+    size=st.sampled_from([0.05, 0.3, 1.0, 4.0, 20.0]),
+    columns=st.sampled_from(
+        [
+            ["id", "embedding"],
+            ["embedding", "geometry", "datetime"],
+            ["label", "id", "bbox"],
+            None,
+        ]
+    ),
+)
+def test_page_reads_equal_whole_row_group_reads_and_pyarrow(
+    paged_dir: Path, cx: float, cy: float, size: float, columns: list[str] | None
+) -> None:
+    box = (
+        max(-180.0, cx - size),
+        max(-90.0, cy - size / 2),
+        min(180.0, cx + size),
+        min(90.0, cy + size / 2),
+    )
+    with open_corpus(paged_dir) as c:
+        got = c.read(box, columns=columns)
+    with open_corpus(paged_dir) as c:
+        c._page_reads = False
+        whole = c.read(box, columns=columns)
+    assert got.schema == whole.schema
+    assert got.equals(whole)
+    want = _oracle(paged_dir, [box]).select(got.column_names)
+    assert got.cast(want.schema).equals(want)
+
+
+def test_page_reads_fetch_fewer_bytes(paged_dir: Path) -> None:
+    rng = np.random.default_rng(0)
+    bbox = pq.read_table(next(paged_dir.glob("shards/*.parquet")), columns=["bbox"])
+    fewer = 0
+    for row in rng.choice(bbox.num_rows, 10, replace=False):
+        b = bbox.column("bbox")[int(row)].as_py()
+        box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])  # one row's box: partial groups
+        fetched = []
+        for pages_on in (True, False):
+            with open_corpus(paged_dir) as c:
+                c._page_reads = pages_on
+                c.footer(c.select_shards(box).column("path")[0].as_py())
+                c.drop_caches(footers=False)
+                before = c.bytes_read
+                table = c.read(box, columns=["id", "embedding"])
+                assert table.num_rows >= 1
+                fetched.append(c.bytes_read - before)
+        fewer += fetched[0] < fetched[1]
+    assert fewer >= 8
+
+
+def test_pages_read_once_are_kept(paged_dir: Path) -> None:
+    path = pq.read_table(paged_dir / fmt.MANIFEST_NAME).column("path")[0].as_py()
+    b = pq.read_table(paged_dir / path, columns=["bbox"]).column("bbox")[5].as_py()
+    box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
+    with open_corpus(paged_dir) as c:
+        first = c.read(box, columns=["id", "embedding"])
+        fetched = c.bytes_read
+        c._decoded.clear()  # decoded rows dropped: the verified pages are kept
+        assert c.read(box, columns=["id", "embedding"]).equals(first)
+        assert c.bytes_read == fetched
+
+
+def _page_of_row(corpus: Path, path: str, leaf: str, row: int) -> tuple[int, int]:
+    """The row group and file offset of the middle of the page holding ``row`` of the
+    first row group."""
+    from terrabit.corpus import pages
+
+    data = (corpus / path).read_bytes()
+    md = pq.read_metadata(corpus / path)
+    footer = data[-8 - int.from_bytes(data[-8:-4], "little") : -8]
+    names = [md.schema.column(j).path for j in range(md.num_columns)]
+    loc = pages.page_index_locations(footer)[0][names.index(leaf)]
+    index = pages.read_offset_index(
+        data[loc.offset_index_offset : loc.offset_index_offset + loc.offset_index_length]
+    )
+    page = [p for p in index if p.first_row_index <= row][-1]
+    return 0, page.offset + page.compressed_page_size - 3
+
+
+@pytest.fixture
+def paged_copy(paged_dir: Path, tmp_path: Path) -> tuple[Path, str, tuple[float, ...]]:
+    copy = tmp_path / "paged"
+    shutil.copytree(paged_dir, copy)
+    manifest = pq.read_table(copy / fmt.MANIFEST_NAME).sort_by([("rows", "descending")])
+    path = manifest.column("path")[0].as_py()
+    b = pq.read_table(copy / path, columns=["bbox"]).column("bbox")[20].as_py()
+    return copy, path, (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
+
+
+def test_tampered_page_is_an_error_naming_the_shard(
+    paged_copy: tuple[Path, str, tuple[float, ...]],
+) -> None:
+    copy, path, box = paged_copy
+    _, offset = _page_of_row(copy, path, "embedding", 20)
+    _flip(copy / path, offset)
+    with (
+        open_corpus(copy) as c,
+        pytest.raises(
+            CorpusIntegrityError,
+            match=rf"^shard {path} .*column 'embedding' of row group 0: a data page differs "
+            "from its CRC",
+        ),
+    ):
+        c.read_shard(path, box, columns=["id", "embedding"])
+    with open_corpus(copy) as c:  # the whole-chunk path catches it with the chunk checksum
+        c._page_reads = False
+        with pytest.raises(CorpusIntegrityError, match="column chunk 'embedding'"):
+            c.read_shard(path, box, columns=["id", "embedding"])
+    problems = _check_pages(path, pq.read_metadata(copy / path), (copy / path).read_bytes(), "1.2")
+    assert problems == [
+        f"{path}: 1 page problems (first: column 'embedding' of row group 0: a data page "
+        "differs from its CRC)"
+    ]
+
+
+def test_tampered_page_index_is_an_error_naming_the_shard(
+    paged_copy: tuple[Path, str, tuple[float, ...]],
+) -> None:
+    copy, path, box = paged_copy
+    md = pq.read_metadata(copy / path)
+    digests = fmt.read_page_index_digests(md)
+    assert digests is not None
+    start, length, _ = digests["offset_index"]
+    _flip(copy / path, start + length // 2)
+    with (
+        open_corpus(copy) as c,
+        pytest.raises(
+            CorpusIntegrityError,
+            match=rf"^shard {path} .*the page index \(OffsetIndex\) differs from its checksum",
+        ),
+    ):
+        c.read_shard(path, box, columns=["id", "embedding"])
+    problems = _check_pages(path, pq.read_metadata(copy / path), (copy / path).read_bytes(), "1.2")
+    assert problems == [f"{path}: the offset_index region differs from its checksum"]
+
+
+def test_tampered_column_index_is_caught_by_validate(
+    paged_copy: tuple[Path, str, tuple[float, ...]],
+) -> None:
+    copy, path, box = paged_copy
+    digests = fmt.read_page_index_digests(pq.read_metadata(copy / path))
+    assert digests is not None
+    start, length, _ = digests["column_index"]
+    _flip(copy / path, start + length // 2)
+    with open_corpus(copy) as c:  # the reader does not use the ColumnIndex
+        assert c.read_shard(path, box, columns=["id", "embedding"]).num_rows >= 1
+    problems = _check_pages(path, pq.read_metadata(copy / path), (copy / path).read_bytes(), "1.2")
+    assert problems == [f"{path}: the column_index region differs from its checksum"]
+
+
+def test_shards_without_a_page_index_still_read(tmp_path: Path, input_file: Path) -> None:
+    original = fmt.shard_parquet_options
+
+    def v11(columns: list[str], *, keep: tuple[str, ...] = ()) -> dict[str, object]:
+        opts = original(columns, keep=keep)
+        for key in ("write_page_index", "write_page_checksum", "data_page_size"):
+            opts.pop(key)
+        return opts
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fmt, "shard_parquet_options", v11)
+        publish(input_file, tmp_path / "c", max_rows=400, row_group_rows=64, show_progress=False)
+    path = next((tmp_path / "c").glob("shards/*.parquet"))
+    assert fmt.read_page_index_digests(pq.read_metadata(path)) is None
+    box = (-30.0, -30.0, 30.0, 30.0)
+    with open_corpus(tmp_path / "c") as c:
+        got = c.read(box, columns=["id", "embedding"])
+        problems = validate_corpus(c)  # the manifest says 1.2, which requires a page index
+    assert problems and all(p.endswith("format 1.2 requires one") for p in problems)
+    assert got.equals(_oracle(tmp_path / "c", [box]).select(["id", "embedding"]))
+
+
+@pytest.mark.parametrize("region", REGIONS, ids=range(len(REGIONS)))
+def test_paged_read_matches_brute_force(paged_dir: Path, region: object) -> None:
+    ids, geoms, _ = _all_rows(paged_dir)
+    with open_corpus(paged_dir) as c:
+        got = c.read(region, columns=["id", "embedding"])
+    _, geom = _region(region)
+    world = shapely.box(-180, -90, 180, 90)
+    expected = sorted(
+        i for i, g in zip(ids, geoms, strict=True) if g.intersects(world if geom is None else geom)
+    )
+    assert sorted(got.column("id").to_pylist()) == expected
+    with open_corpus(paged_dir) as c:
+        c._page_reads = False
+        assert c.read(region, columns=["id", "embedding"]).equals(got)
+
+
+def test_page_reads_then_whole_chunk_reads_share_caches(paged_dir: Path) -> None:
+    path = pq.read_table(paged_dir / fmt.MANIFEST_NAME).sort_by([("rows", "descending")])
+    path = path.column("path")[0].as_py()
+    b = pq.read_table(paged_dir / path, columns=["bbox"]).column("bbox")[3].as_py()
+    box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
+    with open_corpus(paged_dir) as c:
+        some = c.read_shard(path, box, columns=["id", "embedding"])
+        kept = len(c._pages)
+        assert kept > 0  # pages of the first row group were read and kept
+        everything = c.read_shard(path, columns=["id", "embedding"])  # whole chunks now
+        assert everything.num_rows == pq.read_metadata(paged_dir / path).num_rows
+        again = c.read_shard(path, box, columns=["id", "embedding"])
+    assert again.equals(some)
+    assert set(some.column("id").to_pylist()) <= set(everything.column("id").to_pylist())
+
+
+def _outward32(v: float, down: bool) -> float:
+    f = np.float32(v)
+    if down and float(f) > v:
+        f = np.nextafter(f, np.float32(-np.inf))
+    if not down and float(f) < v:
+        f = np.nextafter(f, np.float32(np.inf))
+    return float(f)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pts=st.lists(
+        st.tuples(st.floats(-10, 10, width=32), st.floats(-10, 10, width=32)),
+        min_size=1,
+        max_size=6,
+    ),
+    box=st.tuples(
+        st.floats(-12, 12, width=32),
+        st.floats(-12, 12, width=32),
+        st.floats(0, 12, width=32),
+        st.floats(0, 12, width=32),
+    ),
+    kind=st.sampled_from(["point", "line", "polygon"]),
+)
+def test_spanned_rows_meet_the_box(
+    pts: list[tuple[float, float]], box: tuple[float, ...], kind: str
+) -> None:
+    """The shortcut that skips the geometry test: whenever it says a connected geometry
+    meets the box, shapely agrees."""
+    from terrabit.corpus.reader import _spanned
+
+    if kind == "point" or len(pts) < 2:
+        geom = shapely.Point(pts[0])
+    elif kind == "line":
+        geom = shapely.LineString(pts)
+    else:
+        geom = shapely.MultiPoint(pts).convex_hull  # a Polygon, LineString or Point
+    gx0, gy0, gx1, gy1 = geom.bounds
+    xs = [
+        np.array([_outward32(gx0, True)]),
+        np.array([_outward32(gy0, True)]),
+        np.array([_outward32(gx1, False)]),
+        np.array([_outward32(gy1, False)]),
+    ]
+    q = (box[0], box[1], box[0] + box[2], box[1] + box[3])
+    if _spanned(xs, [q])[0]:
+        assert geom.intersects(shapely.box(*q))
+
+
+def test_spanned_examples() -> None:
+    from terrabit.corpus.reader import _spanned
+
+    xs = [np.array([0.0, 0.0]), np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0])]
+    assert _spanned(xs, [(-1.0, 0.5, 2.0, 3.0)]).tolist() == [True, True]  # across x
+    assert _spanned(xs, [(0.5, -1.0, 3.0, 2.0)]).tolist() == [True, True]  # across y
+    assert _spanned(xs, [(0.5, 0.5, 3.0, 3.0)]).tolist() == [False, False]  # a corner
+    assert _spanned(xs, [(-1.0, 1.0, 2.0, 3.0)]).tolist() == [False, False]  # edge only
+
+
+def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> None:
+    """The OffsetIndex region is read as one struct per chunk in order; when a struct
+    does not fit its chunk, the reader places them by the footer's locations instead."""
+    from terrabit.corpus.reader import _OffsetIndexes
+
+    manifest = pq.read_table(paged_dir / fmt.MANIFEST_NAME).sort_by([("rows", "descending")])
+    path = manifest.column("path")[0].as_py()
+    b = pq.read_table(paged_dir / path, columns=["bbox"]).column("bbox")[9].as_py()
+    box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
+    with open_corpus(paged_dir) as c:
+        c._page_reads = False
+        want = c.read_shard(path, box, columns=["id", "embedding"])
+    with open_corpus(paged_dir) as c:
+        md = c.footer(path)
+        real = c._page_locations(path, md)
+        assert real is not None
+        n = md.num_row_groups * md.num_columns
+        shuffled = _OffsetIndexes(b"", md.num_row_groups, md.num_columns)
+        shuffled.flat = [real.get(*divmod((k + 1) % n, md.num_columns)) for k in range(n)]
+        c._page_locs[path] = shuffled  # every chunk gets its neighbour's index
+        got = c.read_shard(path, box, columns=["id", "embedding"])
+        assert path in c._by_footer
+    assert got.equals(want)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from terrabit.corpus import format as fmt
@@ -77,3 +78,30 @@ def test_fixture_reads_as_expected(expected: dict) -> None:  # type: ignore[type
         assert codes[first["id"]] == first["embedding_signs_hex"]
         assert c.metadata["format_version"] == fmt.FORMAT_VERSION
         assert np.isclose(c.metadata["code_size"], expected["code_size"])
+
+
+def test_fixture_is_format_1_2_with_pages(expected: dict) -> None:  # type: ignore[type-arg]
+    """Every shard has a page index and CRCs; chunks of codes hold several pages; page
+    reads of the test box return what whole-chunk reads do."""
+    from terrabit.corpus import pages
+    from terrabit.corpus._validate import _check_pages
+
+    multi = 0
+    for shard in sorted((FIXTURES / "tiny" / "shards").glob("*.parquet")):
+        md = pq.read_metadata(shard)
+        assert fmt.read_page_index_digests(md) is not None
+        assert _check_pages(shard.name, md, shard.read_bytes(), "1.2") == []
+        emb = [md.schema.column(j).path for j in range(md.num_columns)].index("embedding")
+        data = shard.read_bytes()
+        footer = data[-8 - int.from_bytes(data[-8:-4], "little") : -8]
+        for row in pages.page_index_locations(footer):
+            at, n = row[emb].offset_index_offset, row[emb].offset_index_length
+            multi += len(pages.read_offset_index(data[at : at + n])) > 1
+    assert multi > 0
+    box = tuple(expected["box"])
+    with open_corpus(FIXTURES / "tiny") as c:
+        paged = c.read(box, columns=["id", "embedding", "datetime"])
+    with open_corpus(FIXTURES / "tiny") as c:
+        c._page_reads = False
+        assert c.read(box, columns=["id", "embedding", "datetime"]).equals(paged)
+    assert sorted(paged.column("id").to_pylist()) == expected["ids_in_box"]

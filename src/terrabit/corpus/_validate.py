@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import shapely
 
 from terrabit import geohash
 from terrabit.corpus import format as fmt
-from terrabit.corpus import summary
+from terrabit.corpus import pages, summary
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError
 
@@ -41,7 +42,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     the manifest extent, ``bbox`` covering containing each geometry, every row inside the
     shard's cell, rows sorted by (sort key, id), row groups within ``row_group_rows`` with
     ``bbox`` statistics, the summary code and radius, the time range; ids unique across
-    the corpus; totals in the metadata.
+    the corpus; totals in the metadata; since format 1.2, the page index against its
+    checksums and every data page against its CRC.
     """
     problems: list[str] = []
     meta = corpus.metadata
@@ -72,6 +74,7 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
             continue
         data = corpus.source.read_all(path)
         problems += _check_chunks(path, md, data)
+        problems += _check_pages(path, md, data, str(meta["format_version"]))
         table = pq.ParquetFile(pa.BufferReader(data), metadata=md).read()
         problems += _check_schema(path, table.schema, expected, meta["columns"])
         geo_raw = (md.metadata or {}).get(fmt.GEO_KEY)
@@ -189,3 +192,63 @@ def _check_chunks(path: str, md: pq.FileMetaData, data: bytes) -> list[str]:
         f"{path}: {len(bad)} column chunks differ from their checksums (first: column "
         f"{md.schema.column(j).path!r} of row group {g})"
     ]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split("."))
+    except ValueError:
+        return (0,)
+
+
+def _check_pages(path: str, md: pq.FileMetaData, data: bytes, version: str) -> list[str]:
+    """The page index against ``terrabit.pages`` and every data page against its CRC
+    (format 1.2; a 1.0/1.1 shard may lack both)."""
+    try:
+        digests = fmt.read_page_index_digests(md)
+    except CorpusError as exc:
+        return [f"{path}: {exc}"]
+    if digests is None:
+        if _version(version) >= (1, 2):
+            return [f"{path}: no page index ({fmt.PAGES_KEY.decode()}); format 1.2 requires one"]
+        return []
+    footer = data[-8 - int.from_bytes(data[-8:-4], "little") : -8]
+    problems = []
+    regions = fmt.page_index_regions(footer)
+    for kind, (start, length, digest) in sorted(digests.items()):
+        if regions.get(kind) != (start, length):
+            problems.append(
+                f"{path}: {fmt.PAGES_KEY.decode()} {kind} region {(start, length)} differs "
+                f"from the footer's {regions.get(kind)}"
+            )
+        elif fmt.sha256_hex(data[start : start + length]) != digest:
+            problems.append(f"{path}: the {kind} region differs from its checksum")
+    if problems:
+        return problems
+    bad: list[str] = []
+    try:
+        locations = pages.page_index_locations(footer)
+        for g, row in enumerate(locations):
+            for j, loc in enumerate(row):
+                where = f"column {md.schema.column(j).path!r} of row group {g}"
+                at = loc.offset_index_offset
+                index = pages.read_offset_index(data[at : at + loc.offset_index_length])
+                if loc.column_index_length > 0:
+                    at = loc.column_index_offset
+                    ci = pages.read_column_index(data[at : at + loc.column_index_length])
+                    if len(ci.null_pages) != len(index):
+                        bad.append(f"{where}: ColumnIndex and OffsetIndex differ in pages")
+                for p in index:
+                    head = pages.read_page_header(data, p.offset)
+                    body = p.offset + head.header_size
+                    if head.header_size + head.compressed_size != p.compressed_page_size:
+                        bad.append(f"{where}: a page's size differs from its OffsetIndex entry")
+                    elif head.crc is None:
+                        bad.append(f"{where}: a data page has no CRC")
+                    elif zlib.crc32(data[body : body + head.compressed_size]) != head.crc:
+                        bad.append(f"{where}: a data page differs from its CRC")
+    except pages.PageFormatError as exc:
+        return [f"{path}: unreadable page index or page header ({exc})"]
+    if bad:
+        problems.append(f"{path}: {len(bad)} page problems (first: {bad[0]})")
+    return problems

@@ -8,8 +8,11 @@ checked against the manifest, and every column chunk read is checked against the
 checksum its footer lists (format 1.1; the full SHA-256 of local shards without them); a
 disagreement is a :class:`~terrabit.errors.CorpusIntegrityError` naming the shard. A
 region read fetches the ``bbox`` column of the candidate row groups first, then the
-other columns of the row groups holding a row inside; fetched chunks and decoded row
-groups are cached.
+other columns of the row groups holding a row inside. In a row group only partly
+inside the region, a column whose needed pages are a small part of its chunk is read
+page by page with the Parquet page index (format 1.2: the OffsetIndex checked against
+its SHA-256 in the footer, each page against its CRC; :mod:`terrabit.corpus.pages`);
+fetched chunks and pages and decoded row groups are cached.
 
 Examples
 --------
@@ -46,6 +49,7 @@ import shapely.geometry
 from terrabit._validation import check_bbox, check_choice
 from terrabit.codecs import Codec, from_dict
 from terrabit.corpus import format as fmt
+from terrabit.corpus import pages as pg
 from terrabit.corpus.sources import FileSource, Source, open_source
 from terrabit.errors import (
     CorpusIntegrityError,
@@ -141,6 +145,56 @@ def _overlaps(
     return hit
 
 
+class _OffsetIndexes:
+    """The OffsetIndex structs of a shard, ``[group][leaf]``: parsed one after the
+    other from the region's bytes only as far as asked (``get``), or all at once."""
+
+    def __init__(self, blob: bytes, n_groups: int, n_cols: int) -> None:
+        self.blob = blob
+        self.n_cols = n_cols
+        self.n = n_groups * n_cols
+        self.pos = 0
+        self.flat: list[list[pg.PageLocation]] = []
+
+    @classmethod
+    def of(cls, nested: list[list[list[pg.PageLocation]]]) -> _OffsetIndexes:
+        out = cls(b"", len(nested), len(nested[0]) if nested else 0)
+        out.flat = [index for row in nested for index in row]
+        return out
+
+    def get(self, g: int, j: int) -> list[pg.PageLocation]:
+        """The page locations of leaf ``j`` of row group ``g``."""
+        k = g * self.n_cols + j
+        if not 0 <= k < self.n:
+            raise pg.PageFormatError(f"no OffsetIndex for row group {g}, leaf {j}")
+        while len(self.flat) <= k:
+            index, self.pos = pg.read_offset_index_at(self.blob, self.pos)
+            self.flat.append(index)
+        return self.flat[k]
+
+
+def _box_in(box: Box, geom: shapely.Geometry) -> bool:
+    return bool(shapely.covers(geom, shapely.box(*box)))
+
+
+def _spanned(xs: list[npt.NDArray[Any]], boxes: list[Box]) -> npt.NDArray[np.bool_]:
+    """Rows whose bbox a box spans from side to side along one axis while meeting it
+    along the other: a connected geometry (its projection on each axis is its bbox's
+    whole interval) then meets the box. The float32 bounds are rounded outward, so the
+    true ones are taken one float32 step inside."""
+    f0, g0, f1, g1 = (np.asarray(x, dtype=np.float32) for x in xs)
+    up, down = np.float32(np.inf), np.float32(-np.inf)
+    ix0, iy0 = np.nextafter(f0, up).astype(np.float64), np.nextafter(g0, up).astype(np.float64)
+    ix1, iy1 = np.nextafter(f1, down).astype(np.float64), np.nextafter(g1, down).astype(np.float64)
+    x0, y0, x1, y1 = (v.astype(np.float64) for v in (f0, g0, f1, g1))
+    out = np.zeros(len(x0), dtype=bool)
+    for qx0, qy0, qx1, qy1 in boxes:
+        across_x = (qx0 <= x0) & (x1 <= qx1) & (iy0 <= qy1) & (iy1 >= qy0)
+        across_y = (qy0 <= y0) & (y1 <= qy1) & (ix0 <= qx1) & (ix1 >= qx0)
+        out |= across_x | across_y
+    return out
+
+
 # ------------------------------------------------------------------------------- corpus
 
 
@@ -153,6 +207,19 @@ class Corpus:
     decoded_cache_bytes = 256 * 1024 * 1024
     """Memory for decoded row groups kept between reads (the byte ranges are kept by the
     source, within its own budget)."""
+
+    page_read_max_fraction = 0.9
+    """In a row group only partly inside a region, a column is read page by page when
+    the pages holding the rows inside are at most this fraction of its chunk's bytes;
+    otherwise the whole chunk is read (one request, decoded by pyarrow)."""
+
+    _page_reads = True
+    """Whether to read pages at all (``False`` forces whole column chunks; for tests)."""
+
+    page_cache_bytes = 32 * 1024 * 1024
+    """Memory for verified pages kept between reads (LRU). They are kept here rather
+    than as blocks of the source, whose lookup serves a read from one block only: a
+    page kept at a chunk's first byte would hide the whole chunk."""
 
     def __init__(self, source: Source, *, verify: Verify = "auto") -> None:
         self.source = source
@@ -170,8 +237,19 @@ class Corpus:
         self._footers: dict[str, pq.FileMetaData] = {}
         self._chunk_sums: dict[str, list[str] | None] = {}
         self._ranges: dict[str, list[tuple[int, int]]] = {}
+        self._footer_raw: dict[str, bytes] = {}
+        self._page_locs: dict[str, _OffsetIndexes | None] = {}
+        self._by_footer: set[str] = set()
+        self._pages: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._no_pages: set[tuple[str, tuple[Any, ...], tuple[str, ...]]] = set()
+        self._arrow_schemas: dict[str, pa.Schema] = {}
+        self._pfiles: dict[str, tuple[pq.FileMetaData, pq.ParquetFile]] = {}
+        self._page_bytes: dict[str, int | None] = {}
+        self._connected_cache: dict[str, bool] = {}
+        self._leaf_names: dict[int, tuple[pq.FileMetaData, dict[str, int]]] = {}
+        self._pages_bytes = 0
         self._stats: dict[int, tuple[pq.FileMetaData, tuple[npt.NDArray[Any], ...]]] = {}
-        self._decoded: OrderedDict[tuple[str, tuple[int, ...], tuple[str, ...]], pa.Table] = (
+        self._decoded: OrderedDict[tuple[str, tuple[Any, ...], tuple[str, ...]], pa.Table] = (
             OrderedDict()
         )
         self._decoded_bytes = 0
@@ -325,6 +403,7 @@ class Corpus:
             raise self._integrity(path, f"unreadable Parquet footer ({exc})") from exc
         if md.num_rows != int(row["rows"]):
             raise self._integrity(path, f"{md.num_rows} rows, the manifest says {row['rows']}")
+        self._footer_raw[path] = footer[:-8]
         return md
 
     def check_checksum(self, path: str) -> None:
@@ -465,15 +544,13 @@ class Corpus:
                 f"unknown columns {unknown}; this corpus has columns {self.columns}"
             )
         need = list(dict.fromkeys([*wanted, "bbox"]))
-        if geom is not None and "geometry" not in need:
-            need.append("geometry")
         if times is not None and "datetime" not in need:
             need.append("datetime")
         tables: list[pa.Table] = []
         for path in self._select(boxes, times).column("path").to_pylist():
-            table = self._read_shard(path, boxes, need)
+            table = self._read_shard(path, boxes, need, geom)
             if table.num_rows:
-                table = self._filter(table, boxes, geom, times)
+                table = self._filter(table, boxes, None, times)
             if table.num_rows:
                 tables.append(table.select(wanted))
         if not tables:
@@ -524,38 +601,427 @@ class Corpus:
         need = list(dict.fromkeys([*wanted, "bbox"]))
         if times is not None and "datetime" not in need:
             need.append("datetime")
-        if exact and geom is not None and "geometry" not in need:
-            need.append("geometry")
-        table = self._read_shard(path, boxes, need)
+        table = self._read_shard(path, boxes, need, geom if exact else None)
         if table.num_rows:
-            table = self._filter(table, boxes, geom if exact else None, times)
+            table = self._filter(table, boxes, None, times)
         if table.num_rows == 0:
             return self.empty_table(wanted)
         return table.select(wanted)
 
-    def _read_shard(self, path: str, boxes: list[Box], columns: list[str]) -> pa.Table:
-        """Row groups of ``path`` that may meet ``boxes``. Row groups only partly inside
-        a box are checked first with their ``bbox`` column alone; ``columns`` are then
-        read for the row groups wholly inside and those holding a row whose bbox meets
-        a box."""
+    def _read_shard(
+        self,
+        path: str,
+        boxes: list[Box],
+        columns: list[str],
+        geom: shapely.Geometry | None = None,
+    ) -> pa.Table:
+        """Row groups of ``path`` that may meet ``boxes``, as ``columns``.
+
+        Row groups only partly inside a box (and, with ``geom``, those whose extent
+        ``geom`` does not cover) are checked first with their ``bbox`` column alone;
+        ``columns`` are then read for the row groups wholly inside and those holding a
+        row whose bbox meets a box. Of the latter, only the rows whose bbox meets a box
+        are returned when some column is read page by page (:meth:`_read_partial`).
+
+        With ``geom``, only rows whose geometry meets ``geom`` are returned, and the
+        ``geometry`` column is fetched (page by page where it pays) only for the rows
+        whose bbox ``geom`` does not cover: a geometry lies inside its bbox, so the
+        others meet ``geom`` for sure.
+        """
         md = self.footer(path)
         groups, partial = self._row_group_hits(md, boxes)
         if not groups:
             return pa.table({})
-        if partial and "bbox" in columns and len(columns) > 1:
-            part = [g for g in groups if g in partial]
-            first = self._read_groups(path, md, part, ["bbox"])
-            bbox = first.column("bbox").combine_chunks()
+        if geom is None and not (partial and "bbox" in columns and len(columns) > 1):
+            return self._read_groups(path, md, groups, columns).select(columns)
+        key = (
+            path,
+            ("shard", tuple(boxes), None if geom is None else shapely.to_wkb(geom)),
+            tuple(columns),
+        )
+        kept = self._decoded.get(key)
+        if kept is not None:  # the same read again: the assembled rows are kept
+            self._decoded.move_to_end(key)
+            return kept
+        table = self._assemble(path, md, boxes, columns, geom, groups, partial)
+        self._keep_decoded(key, table)
+        return table
+
+    def _assemble(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        boxes: list[Box],
+        columns: list[str],
+        geom: shapely.Geometry | None,
+        groups: list[int],
+        partial: set[int],
+    ) -> pa.Table:
+        """:meth:`_read_shard` past the row-group statistics."""
+        if geom is not None:
+            x0, y0, x1, y1, known = self._group_stats(md)
+            idx = np.array(groups)
+            extent = shapely.box(x0[idx], y0[idx], x1[idx], y1[idx])
+            covered = known[idx] & shapely.covers(geom, extent)
+            partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
+        part = [g for g in groups if g in partial]
+        bbox = pa.array([], type=fmt.shard_schema(1).field("bbox").type)
+        hit = certain = np.zeros(0, dtype=bool)
+        if part:
+            bbox = self._read_groups(path, md, part, ["bbox"]).column("bbox").combine_chunks()
             xs = [bbox.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS]
             hit = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
-            sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
-            starts = np.cumsum(sizes) - sizes
-            any_hit = np.logical_or.reduceat(hit, starts)
-            empty = {g for g, h in zip(part, any_hit, strict=True) if not h}
-            groups = [g for g in groups if g not in empty]
-            if not groups:
-                return pa.table({})
-        return self._read_groups(path, md, groups, columns)
+            if geom is not None:
+                certain = np.zeros(len(hit), dtype=bool)
+                certain[hit] = shapely.covers(
+                    geom, shapely.box(*(np.asarray(x, dtype=np.float64)[hit] for x in xs))
+                )
+                if self._connected(path, md):
+                    certain |= hit & _spanned(xs, [b for b in boxes if _box_in(b, geom)])
+        sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes
+        pieces: dict[int, pa.Table] = {}
+        whole: list[int] = []
+        for g in groups:
+            if g not in partial:
+                whole.append(g)
+                continue
+            k = part.index(g)
+            at, n = int(starts[k]), int(sizes[k])
+            rows = np.flatnonzero(hit[at : at + n])
+            if geom is not None and len(rows):
+                unsure = rows[~certain[at + rows]]
+                if len(unsure):
+                    wkb = self._take(path, md, g, unsure, "geometry", bbox.slice(at, n))
+                    ok = shapely.intersects(
+                        shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), geom
+                    )
+                    rows = np.union1d(rows[certain[at + rows]], unsure[ok])
+            if not len(rows):
+                continue
+            table = None
+            if self._page_reads and len(rows) < n:
+                table = self._read_partial(path, md, g, rows, columns, bbox.slice(at, n).take(rows))
+            if table is not None:
+                pieces[g] = table
+            elif geom is None:
+                whole.append(g)  # all rows: the caller filters them
+            else:
+                full = self._read_groups(path, md, [g], columns).select(columns)
+                pieces[g] = full if len(rows) == n else full.take(pa.array(rows))
+        if whole:
+            table = self._read_groups(path, md, whole, columns).select(columns)
+            at = 0
+            for g in whole:
+                n = md.row_group(g).num_rows
+                pieces[g] = table.slice(at, n)
+                at += n
+        if not pieces:
+            return pa.table({})
+        if len(pieces) == 1:
+            return next(iter(pieces.values()))
+        # one chunk per column, as a whole-shard read gives: later steps run per chunk
+        return pa.concat_tables([pieces[g] for g in sorted(pieces)]).combine_chunks()
+
+    def _take(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        g: int,
+        rows: npt.NDArray[np.int64],
+        column: str,
+        bbox: pa.Array,
+    ) -> pa.ChunkedArray:
+        """``column`` of the rows ``rows`` of row group ``g`` (by pages where it pays)."""
+        table = None
+        if self._page_reads:
+            table = self._read_partial(path, md, g, rows, [column], bbox.take(rows))
+        if table is None:
+            table = self._read_groups(path, md, [g], [column]).take(pa.array(rows))
+        return table.column(column)
+
+    def _page_locations(
+        self, path: str, md: pq.FileMetaData, *, by_footer: bool = False
+    ) -> _OffsetIndexes | None:
+        """The OffsetIndex of every chunk (``[group][leaf]``), fetched in one request
+        and checked against its SHA-256 in the footer; ``None`` for a shard without a
+        page index (formats 1.0, 1.1).
+
+        The region is first read as one struct per chunk, row group by row group and
+        leaf by leaf (how writers lay it out; placing each by the footer's locations
+        means parsing the footer in Python, ~10 ms a shard); :meth:`_chunk_pages`
+        checks each index it uses against its chunk and asks for ``by_footer`` when
+        one does not fit."""
+        if path in self._page_locs and not (by_footer and path not in self._by_footer):
+            return self._page_locs[path]
+        try:
+            digests = fmt.read_page_index_digests(md)
+        except CorpusIntegrityError as exc:
+            raise self._integrity(path, str(exc)) from exc
+        raw = self._footer_raw.get(path)
+        if digests is None or raw is None:
+            self._page_locs[path] = None
+            return None
+        start, length, digest = digests["offset_index"]
+        blob = self.source.read_range(path, start, length)
+        if self.verify != "none" and fmt.sha256_hex(blob) != digest:
+            raise self._integrity(path, "the page index (OffsetIndex) differs from its checksum")
+        n_cols = md.num_columns
+        if not by_footer:  # parsed lazily, chunk by chunk, as far as a read needs
+            lazy = _OffsetIndexes(blob, md.num_row_groups, n_cols)
+            self._page_locs[path] = lazy
+            return lazy
+        out: list[list[list[pg.PageLocation]]] = []
+        try:
+            for row in pg.page_index_locations(raw):
+                locs = []
+                for loc in row:
+                    o, n = loc.offset_index_offset - start, loc.offset_index_length
+                    if o < 0 or n <= 0 or o + n > length:
+                        raise pg.PageFormatError("an OffsetIndex lies outside its region")
+                    locs.append(pg.read_offset_index(blob[o : o + n]))
+                out.append(locs)
+            self._by_footer.add(path)
+        except pg.PageFormatError as exc:
+            raise self._integrity(path, f"unreadable page index ({exc})") from exc
+        if len(out) != md.num_row_groups or any(len(row) != n_cols for row in out):
+            raise self._integrity(path, "the page index does not match the row groups")
+        placed = _OffsetIndexes.of(out)
+        self._page_locs[path] = placed
+        return placed
+
+    def _connected(self, path: str, md: pq.FileMetaData) -> bool:
+        """Whether every geometry of the shard is connected (its ``geo`` metadata lists
+        only Point, LineString and Polygon types)."""
+        kept = self._connected_cache.get(path)
+        if kept is None:
+            try:
+                geo = json.loads((md.metadata or {}).get(fmt.GEO_KEY, b"{}"))
+                types = geo["columns"]["geometry"]["geometry_types"]
+                kept = bool(types) and all(
+                    str(t).split(" ")[0] in ("Point", "LineString", "Polygon") for t in types
+                )
+            except (ValueError, KeyError, TypeError):
+                kept = False
+            self._connected_cache[path] = kept
+        return kept
+
+    def _pages_may_pay(
+        self, path: str, md: pq.FileMetaData, g: int, name: str, rows: npt.NDArray[np.int64]
+    ) -> bool:
+        """Whether reading column ``name`` of row group ``g`` page by page may pay, before
+        fetching the page index: a flat column without dictionary whose chunk holds,
+        by the writer's page size, enough pages that ``rows`` miss some (pages assumed
+        to hold equal numbers of rows; a hint only, the page index decides)."""
+        leaves = self._leaves(md)
+        if name == "bbox" or name not in leaves:
+            return False
+        col = md.row_group(g).column(leaves[name])
+        if col.has_dictionary_page:
+            return False
+        page_bytes = self._page_bytes.get(path, -1)
+        if page_bytes == -1:
+            page_bytes = self._page_bytes[path] = fmt.read_page_bytes(md)
+        if page_bytes is None:
+            return True
+        pages = -(-col.total_uncompressed_size // page_bytes)
+        if pages <= 1:
+            return False
+        n = md.row_group(g).num_rows
+        touched = len(np.unique(rows * pages // max(n, 1)))
+        return touched < pages and touched <= self.page_read_max_fraction * pages
+
+    def _leaves(self, md: pq.FileMetaData) -> dict[str, int]:
+        """Leaf columns of a footer by path (cached per footer)."""
+        kept = self._leaf_names.get(id(md))
+        if kept is not None and kept[0] is md:
+            return kept[1]
+        names = {md.schema.column(j).path: j for j in range(md.num_columns)}
+        self._leaf_names[id(md)] = (md, names)
+        return names
+
+    def _chunk_pages(self, path: str, md: pq.FileMetaData, g: int, j: int) -> list[pg.PageLocation]:
+        """The page locations of one chunk, checked to start at its first data page and
+        end with it."""
+        col = md.row_group(g).column(j)
+        first = col.data_page_offset
+        if col.has_dictionary_page and col.dictionary_page_offset:
+            first = min(first, col.dictionary_page_offset)
+        end = first + col.total_compressed_size
+        for by_footer in (False, True):
+            locs = self._page_locations(path, md, by_footer=by_footer)
+            assert locs is not None
+            try:
+                index = locs.get(g, j)
+            except pg.PageFormatError as exc:
+                if path in self._by_footer:
+                    raise self._integrity(path, f"unreadable page index ({exc})") from exc
+                continue
+            if (
+                index
+                and index[0].offset == col.data_page_offset
+                and index[-1].offset + index[-1].compressed_page_size == end
+            ):
+                return index
+            if path in self._by_footer:
+                break
+        raise self._integrity(
+            path,
+            f"the page index of column {md.schema.column(j).path!r} of row group {g} does "
+            "not match its chunk",
+        )
+
+    def _read_partial(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        g: int,
+        rows: npt.NDArray[np.int64],
+        columns: list[str],
+        bbox: pa.Array,
+    ) -> pa.Table | None:
+        """``columns`` of the rows ``rows`` (indices in row group ``g``), reading each
+        column whose needed pages are at most :attr:`page_read_max_fraction` of its
+        chunk page by page; ``None`` when no column is worth it (read the group)."""
+        key = (path, ("pages", g, rows.tobytes()), tuple(columns))
+        kept = self._decoded.get(key)
+        if kept is not None:
+            self._decoded.move_to_end(key)
+            return kept
+        if key in self._no_pages:
+            return None
+        if len(rows) > self.page_read_max_fraction * md.row_group(g).num_rows or not any(
+            self._pages_may_pay(path, md, g, name, rows) for name in columns
+        ):  # pages could not pay: do not fetch the page index for nothing
+            self._no_pages.add(key)
+            return None
+        locs = self._page_locations(path, md)
+        if locs is None:
+            return None
+        schema = self._arrow_schemas.get(path)
+        if schema is None:
+            schema = self._arrow_schemas[path] = md.schema.to_arrow_schema()
+        leaves = {md.schema.column(j).path: j for j in range(md.num_columns)}
+        n_rows = md.row_group(g).num_rows
+        plans: dict[str, tuple[pg.Leaf, list[pg.PageLocation], list[int]]] = {}
+        for name in columns:
+            j = leaves.get(name)
+            if name == "bbox" or j is None:
+                continue
+            try:
+                leaf = pg.Leaf.from_metadata(md, g, j, arrow_schema=schema)
+            except pg.PageUnsupported:
+                continue
+            index = self._chunk_pages(path, md, g, j)
+            bounds = [p.first_row_index for p in index] + [n_rows]
+            which = sorted(set(np.searchsorted(bounds, rows, side="right").tolist()))
+            need = sum(index[p - 1].compressed_page_size for p in which)
+            chunk = md.row_group(g).column(j).total_compressed_size
+            if need <= self.page_read_max_fraction * chunk:
+                plans[name] = (leaf, index, [p - 1 for p in which])
+        if not plans:
+            if len(self._no_pages) > 100_000:
+                self._no_pages.clear()
+            self._no_pages.add(key)
+            return None
+        arrays: dict[str, pa.Array] = {"bbox": bbox}
+        arrays.update(self._read_pages(path, md, g, rows, plans))
+        rest = [c for c in columns if c not in arrays]
+        if rest:
+            table = self._read_groups(path, md, [g], rest)
+            idx = pa.array(rows)
+            for c in rest:
+                arrays[c] = table.column(c).take(idx)
+        out = pa.Table.from_arrays(
+            [arrays[c] for c in columns], schema=pa.schema([schema.field(c) for c in columns])
+        )
+        self._keep_decoded(key, out)
+        return out
+
+    def _read_pages(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        g: int,
+        rows: npt.NDArray[np.int64],
+        plans: dict[str, tuple[pg.Leaf, list[pg.PageLocation], list[int]]],
+    ) -> dict[str, pa.Array]:
+        """Fetch the planned pages not kept yet (neighbours in one request), decode them
+        (each checked against its CRC), keep them, and take ``rows`` of each column."""
+        n_rows = md.row_group(g).num_rows
+        leaves = {md.schema.column(j).path: j for j in range(md.num_columns)}
+        wanted: list[tuple[int, int]] = []
+        for name, (_, index, which) in plans.items():
+            col = md.row_group(g).column(leaves[name])
+            lo = col.data_page_offset
+            hi = lo + col.total_compressed_size
+            for p in which:
+                loc = index[p]
+                if loc.offset < lo or loc.offset + loc.compressed_page_size > hi:
+                    raise self._integrity(
+                        path, f"the page index of column {name!r} points outside its chunk"
+                    )
+                wanted.append((loc.offset, loc.compressed_page_size))
+        got: dict[int, bytes] = {}
+        todo = []
+        for offset, length in sorted(set(wanted)):
+            kept = self._pages.get((path, offset))
+            if kept is not None:
+                self._pages.move_to_end((path, offset))
+            else:  # a whole chunk kept by the source holds the page too
+                kept = self.source.block(path, offset, length)
+            if kept is None or len(kept) != length:
+                todo.append((offset, length))
+            else:
+                got[offset] = kept
+        runs: list[list[tuple[int, int]]] = []
+        for offset, length in todo:
+            if runs and offset - sum(runs[-1][-1]) <= self.source.coalesce_gap:
+                runs[-1].append((offset, length))
+            else:
+                runs.append([(offset, length)])
+        fresh: set[int] = set()
+        for run in runs:
+            start = run[0][0]
+            data = self.source.fetch(path, start, sum(run[-1]) - start)
+            for offset, length in run:
+                got[offset] = data[offset - start : offset - start + length]
+                fresh.add(offset)
+        out: dict[str, pa.Array] = {}
+        for name, (leaf, index, which) in plans.items():
+            parts = []
+            firsts = []
+            where = f"column {name!r} of row group {g}"
+            for p in which:
+                loc = index[p]
+                data = got[loc.offset]
+                end = index[p + 1].first_row_index if p + 1 < len(index) else n_rows
+                try:
+                    arr = pg.decode_pages(data, leaf, where=where)
+                except pg.PageUnsupported:
+                    arr = None
+                except pg.PageFormatError as exc:
+                    raise self._integrity(path, str(exc)) from exc
+                if arr is None:
+                    break
+                if len(data) != loc.compressed_page_size or len(arr) != end - loc.first_row_index:
+                    raise self._integrity(
+                        path,
+                        f"{where}: a page holds {len(arr)} rows, its index says "
+                        f"{end - loc.first_row_index}",
+                    )
+                parts.append(arr)
+                firsts.append(loc.first_row_index)
+            else:
+                for p in which:
+                    if index[p].offset in fresh:
+                        self._keep_page(path, index[p].offset, got[index[p].offset])
+                sizes = np.array([len(a) for a in parts], dtype=np.int64)
+                base = np.cumsum(sizes) - sizes
+                k = np.searchsorted(np.array(firsts), rows, side="right") - 1
+                joined = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+                out[name] = joined.take(pa.array(base[k] + rows - np.array(firsts)[k]))
+        return out
 
     def _read_groups(
         self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
@@ -570,13 +1036,20 @@ class Corpus:
             self._decoded.move_to_end(key)
             return hit
         table = self._decode_groups(path, md, groups, columns)
-        if table.nbytes <= self.decoded_cache_bytes // 4:
-            self._decoded[key] = table
-            self._decoded_bytes += table.nbytes
-            while self._decoded_bytes > self.decoded_cache_bytes:
-                _, old = self._decoded.popitem(last=False)
-                self._decoded_bytes -= old.nbytes
+        self._keep_decoded(key, table)
         return table
+
+    def _keep_decoded(
+        self, key: tuple[str, tuple[Any, ...], tuple[str, ...]], table: pa.Table
+    ) -> None:
+        """Keep a decoded table (LRU within :attr:`decoded_cache_bytes`)."""
+        if key in self._decoded or table.nbytes > self.decoded_cache_bytes // 4:
+            return
+        self._decoded[key] = table
+        self._decoded_bytes += table.nbytes
+        while self._decoded_bytes > self.decoded_cache_bytes:
+            _, old = self._decoded.popitem(last=False)
+            self._decoded_bytes -= old.nbytes
 
     def _decode_groups(
         self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
@@ -590,10 +1063,16 @@ class Corpus:
             j for j in range(md.num_columns) if md.schema.column(j).path.split(".")[0] in wanted
         ]
         self._fetch_chunks(path, md, sums, groups, leaves)
-        # no pre-buffering: pyarrow then reads exactly one kept chunk at a time
-        pfile = pq.ParquetFile(
-            self.source.open(path, blocks_only=True), metadata=md, pre_buffer=False
-        )
+        # no pre-buffering: pyarrow then reads exactly one kept chunk at a time; the
+        # reader is kept per shard (opening one costs about half a millisecond)
+        kept = self._pfiles.get(path)
+        if kept is not None and kept[0] is md:
+            pfile = kept[1]
+        else:
+            pfile = pq.ParquetFile(
+                self.source.open(path, blocks_only=True), metadata=md, pre_buffer=False
+            )
+            self._pfiles[path] = (md, pfile)
         try:
             return pfile.read_row_groups(groups, columns=columns, use_threads=False)
         except ShardIOError as exc:  # pragma: no cover - a chunk range pyarrow did not use
@@ -642,6 +1121,16 @@ class Corpus:
                         "from its checksum",
                     )
                 self.source.put_block(path, offset, chunk)
+
+    def _keep_page(self, path: str, offset: int, data: bytes) -> None:
+        key = (path, offset)
+        if key in self._pages or len(data) > self.page_cache_bytes // 4:
+            return
+        self._pages[key] = data
+        self._pages_bytes += len(data)
+        while self._pages_bytes > self.page_cache_bytes:
+            _, old = self._pages.popitem(last=False)
+            self._pages_bytes -= len(old)
 
     def _filter(
         self,
@@ -697,10 +1186,21 @@ class Corpus:
         self.source.close()
         self._decoded.clear()
         self._decoded_bytes = 0
+        self._pages.clear()
+        self._pages_bytes = 0
+        self._no_pages.clear()
         if footers:
             self._footers.clear()
             self._chunk_sums.clear()
             self._ranges.clear()
+            self._footer_raw.clear()
+            self._page_locs.clear()
+            self._by_footer.clear()
+            self._arrow_schemas.clear()
+            self._pfiles.clear()
+            self._page_bytes.clear()
+            self._connected_cache.clear()
+            self._leaf_names.clear()
             self._stats.clear()
 
     def close(self) -> None:
@@ -734,10 +1234,11 @@ def open(uri: str | os.PathLike[str], *, verify: Verify = "auto") -> Corpus:
         The corpus root (the folder holding ``manifest.parquet``) or the manifest itself.
     verify : {"auto", "full", "footer", "none"}
         What to check. ``footer``: a shard's size, footer checksum and row count against
-        the manifest, and every column chunk read against its checksum in the footer;
-        ``full``: also the SHA-256 of the whole file; ``auto``: ``footer``, or ``full``
-        for local shards without chunk checksums (format 1.0); ``none``: sizes and row
-        counts only.
+        the manifest, every column chunk read against its checksum in the footer, and
+        (format 1.2) the page index against its SHA-256 and every page read alone
+        against its CRC; ``full``: also the SHA-256 of the whole file; ``auto``:
+        ``footer``, or ``full`` for local shards without chunk checksums (format 1.0);
+        ``none``: sizes and row counts only (page CRCs are still checked).
 
     Raises
     ------
