@@ -105,10 +105,11 @@ def _run(script: Path, src: Path, out: Path, engine: str, workers: int, max_rows
         shutil.rmtree(out)
     proc = subprocess.run(
         [sys.executable, str(script), str(src), str(out), engine, str(workers), str(max_rows)],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if proc.returncode:
+        sys.exit(f"the {engine} publish failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -85,7 +85,7 @@ def test_identical_to_local_engine(
 ) -> None:
     """One task per file, or per two row groups (so files are split across tasks)."""
     monkeypatch.setattr(dist, "TASK_ROWS", task_rows)
-    pieces = dist._pieces(InputSet([inputs]), task_rows)
+    pieces = InputSet([inputs]).pieces(task_rows)
     assert len(pieces) == (FILES if task_rows > ROWS_PER_FILE else 2 * FILES)
     out = tmp_path / "c"
     result = publish(

@@ -383,6 +383,37 @@ class InputSet:
             part.rows = sum(meta.row_group(g).num_rows for g in groups)
         return part
 
+    def pieces(self, rows: int) -> list[tuple[str, InputSet]]:
+        """``(name, subset)`` of the pieces a publish encodes one at a time: consecutive
+        row groups of one file holding at least ``rows`` rows (the last of a file may hold
+        fewer; a file of one row group, or of at most ``rows`` rows, is one piece).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> b = write_input(tmp / "b.parquet", rows=70, dims=8, seed=1, row_group_rows=20)
+        >>> [(part.rows, part.cache_names[0]) for _, part in InputSet([b]).pieces(30)]
+        [(40, '000000-000000'), (30, '000000-000002')]
+        """
+        out: list[tuple[str, InputSet]] = []
+        for i, (path, pfile) in enumerate(zip(self.paths, self.files, strict=True)):
+            meta = pfile.metadata
+            if meta.num_row_groups <= 1 or meta.num_rows <= rows:
+                out.append((repr(str(path)), self.subset(i)))
+                continue
+            group: list[int] = []
+            held = 0
+            for g in range(meta.num_row_groups):
+                group.append(g)
+                held += meta.row_group(g).num_rows
+                if held >= rows or g == meta.num_row_groups - 1:
+                    name = f"{str(path)!r} (row groups {group[0]}-{group[-1]})"
+                    out.append((name, self.subset(i, group)))
+                    group, held = [], 0
+        return out
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["files"] = None

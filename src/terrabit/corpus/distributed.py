@@ -235,6 +235,11 @@ EVENTS = "terrabit-publish"
 """Dask event topic of the task attempts that failed (then retried, or not)."""
 
 
+def _shared(value: Any) -> Any:
+    """The codecs, cell starts and part schema every map and reduce task reads."""
+    return value
+
+
 def _run_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run one task, recording a failed attempt as a Dask event (for the report)."""
     try:
@@ -331,27 +336,6 @@ def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
             logging.getLogger(name).setLevel(old)
 
 
-def _pieces(source: InputSet, task_rows: int) -> list[tuple[str, InputSet]]:
-    """``(name, input subset)`` of every count/map task: consecutive row groups of one
-    file holding at least ``task_rows`` rows (the last of a file may hold fewer)."""
-    out: list[tuple[str, InputSet]] = []
-    for i, (path, pfile) in enumerate(zip(source.paths, source.files, strict=True)):
-        meta = pfile.metadata
-        if meta.num_row_groups <= 1 or meta.num_rows <= task_rows:
-            out.append((repr(str(path)), source.subset(i)))
-            continue
-        group: list[int] = []
-        rows = 0
-        for g in range(meta.num_row_groups):
-            group.append(g)
-            rows += meta.row_group(g).num_rows
-            if rows >= task_rows or g == meta.num_row_groups - 1:
-                name = f"{str(path)!r} (row groups {group[0]}-{group[-1]})"
-                out.append((name, source.subset(i, group)))
-                group, rows = [], 0
-    return out
-
-
 def run_publish(client: Any, job: Any) -> tuple[list[dict[str, Any]], int]:
     """Count, map and reduce ``job`` (a :class:`terrabit.corpus.writer._Job`) on the
     cluster of ``client``, writing the shards into its staging folder and skipping what
@@ -389,9 +373,8 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
     from terrabit.corpus import writer
 
     source, work, show = job.source, str(job.work), job.show_progress
-    staging = job.staging
     run = uuid.uuid4().hex[:8]
-    pieces = _pieces(source, TASK_ROWS)
+    pieces = source.pieces(TASK_ROWS)
     subsets = [piece for _, piece in pieces]
 
     # 1. count
@@ -424,33 +407,28 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
 
     cells = job.cells(count)
     starts = np.array([c[1] for c in cells], dtype=np.int64)
-    [shared] = client.scatter(
-        [(job.codec, job.rerank, starts, job.part_schema)], broadcast=True, hash=False
+    # a task, not scattered data: Dask's memory manager keeps one replica of scattered
+    # data, lost for good with its worker; a task's result is computed again
+    shared = client.submit(
+        _shared,
+        (job.codec, job.rerank, starts, job.part_schema),
+        key=f"terrabit-publish-shared-{run}",
+        pure=False,
+        retries=TASK_RETRIES,
     )
 
     # 2. map (pieces a previous run encoded are recorded in the journal)
-    parts: dict[int, list[str]] = {}
-    dropped = 0
-    todo: list[int] = []
-    for i in range(len(pieces)):
-        record = staging.load_json(f"map-{i:06d}")
-        if record is None:
-            todo.append(i)
-            continue
-        for cell, paths in record["files"].items():
-            parts.setdefault(int(cell), []).extend(paths)
-        dropped += int(record["dropped"])
+    recorded, dropped, todo = job.mapped(len(pieces))
+    parts: dict[int, list[str]] = {c: [str(p) for p in ps] for c, ps in recorded.items()}
     with progress_bar("publish: encoding (dask)", source.rows, show=show) as bar:
-        skipped = sum(subsets[i].rows for i in range(len(pieces)) if i not in set(todo))
+        skipped = source.rows - sum(subsets[i].rows for i in todo)
         if skipped:
             bar.advance(skipped)
 
         def mapped(i: int, result: tuple[dict[int, list[str]], int]) -> None:
             nonlocal dropped
             files, lost = result
-            staging.save_json(
-                f"map-{i:06d}", {"files": {str(c): p for c, p in files.items()}, "dropped": lost}
-            )
+            job.record_map(i, {c: [Path(p) for p in ps] for c, ps in files.items()}, lost)
             for cell, paths in files.items():
                 parts.setdefault(cell, []).extend(paths)
             dropped += lost
@@ -474,7 +452,7 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
         rows = job.finished(i)
         if rows is not None:
             written[i] = rows
-            _unlink(parts[i])
+            writer._unlink(parts[i])
     with progress_bar("publish: writing shards (dask)", len(parts), show=show) as bar:
         if written:
             bar.advance(len(written))
@@ -482,7 +460,7 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
         def reduced(i: int, rows: list[dict[str, Any]]) -> None:
             job.finish_cell(i, rows)
             written[i] = rows
-            _unlink(parts[i])
+            writer._unlink(parts[i])
             bar.advance()
 
         reduce_jobs = [
@@ -513,8 +491,3 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
     del shared
     rows_out = [row for i in sorted(written) for row in written[i]]
     return rows_out, dropped
-
-
-def _unlink(paths: Iterable[str]) -> None:
-    for path in paths:
-        Path(path).unlink(missing_ok=True)

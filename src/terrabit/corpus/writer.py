@@ -81,6 +81,9 @@ log = logging.getLogger(__name__)
 ENGINES = ("local", "dask")
 
 _COUNT_PRECISION = 5
+#: Input rows per piece: what one Dask task, or one step of the local map, encodes (a
+#: resumed publish re-encodes at most the pieces since the last flush of part files).
+PIECE_ROWS = 1 << 17
 _WRITE_THREADS = 2
 _KEY = "__key"
 _EXACT = ("__xmin", "__ymin", "__xmax", "__ymax")  # exact float64 bounds, parts only
@@ -231,17 +234,22 @@ def _sample(inputs: InputSet, n_sample: int, seed: int) -> npt.NDArray[np.float3
 # ------------------------------------------------------------------------- step 1: count
 
 
-def _count(inputs: InputSet, show: bool | None, cache: Path) -> tuple[npt.NDArray[np.uint32], int]:
+def _count(
+    inputs: InputSet, pieces: Sequence[InputSet], show: bool | None, cache: Path
+) -> tuple[npt.NDArray[np.uint32], int]:
+    """Rows per precision-5 cell over ``pieces`` (which record their bounds caches) and
+    the valid row count; checks the ids of ``inputs`` for duplicates."""
     counts = np.zeros(32**_COUNT_PRECISION, dtype=np.uint32)
     id_hashes: list[npt.NDArray[np.uint64]] = []
     total = 0
     with progress_bar("publish: counting", inputs.rows, show=show) as bar:
-        for batch in inputs.iter_batches(embeddings=False, extra=False, cache=cache):
-            uniq, n = _count_batch(batch)
-            counts[uniq] += n.astype(np.uint32)
-            id_hashes.append(string_hashes(batch.ids))
-            total += len(batch.ids)
-            bar.advance(len(batch.ids) + batch.dropped)
+        for piece in pieces:
+            for batch in piece.iter_batches(embeddings=False, extra=False, cache=cache):
+                uniq, n = _count_batch(batch)
+                counts[uniq] += n.astype(np.uint32)
+                id_hashes.append(string_hashes(batch.ids))
+                total += len(batch.ids)
+                bar.advance(len(batch.ids) + batch.dropped)
     _check_duplicates(inputs, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64))
     return counts, total
 
@@ -282,10 +290,13 @@ def _check_duplicates(inputs: InputSet, hashes: npt.NDArray[np.uint64]) -> None:
 class _Parts:
     """Per-cell Arrow IPC part files, buffered in memory up to ``buffer_bytes``."""
 
-    def __init__(self, root: Path, schema: pa.Schema, buffer_bytes: int) -> None:
+    def __init__(
+        self, root: Path, schema: pa.Schema, buffer_bytes: int, *, auto_flush: bool = True
+    ) -> None:
         self.root = root
         self.schema = schema
         self.buffer_bytes = buffer_bytes
+        self.auto_flush = auto_flush
         self.buffers: dict[int, list[pa.RecordBatch]] = {}
         self.buffered = 0
         self.files: dict[int, list[Path]] = {}
@@ -296,19 +307,23 @@ class _Parts:
         self.buffers.setdefault(cell, []).append(batch)
         self.rows[cell] = self.rows.get(cell, 0) + batch.num_rows
         self.buffered += batch.nbytes
-        if self.buffered >= self.buffer_bytes:
+        if self.auto_flush and self.buffered >= self.buffer_bytes:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self) -> dict[int, list[Path]]:
+        """Write the buffered rows to part files (one per cell); the files written."""
+        written: dict[int, list[Path]] = {}
         for cell, batches in sorted(self.buffers.items()):
             path = self.root / f"{cell:06d}-{self.seq:06d}.arrow"
             with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, self.schema) as writer:
                 for b in batches:
                     writer.write_batch(b)
             self.files.setdefault(cell, []).append(path)
+            written.setdefault(cell, []).append(path)
             self.seq += 1
         self.buffers.clear()
         self.buffered = 0
+        return written
 
     def read(self, cell: int) -> pa.Table:
         return _read_parts(self.files.get(cell, []), self.schema)
@@ -948,6 +963,33 @@ class _Job:
         self.staging.save_json("plan", {"cells": cells, "codecs": codecs})
         return cells
 
+    def mapped(self, pieces: int) -> tuple[dict[int, list[Path]], int, list[int]]:
+        """What the journal says of the map: ``({cell: part files}, dropped rows, pieces
+        still to encode)``."""
+        files: dict[int, list[Path]] = {}
+        dropped = 0
+        todo = []
+        for i in range(pieces):
+            record = self.staging.load_json(f"map-{i:06d}")
+            if record is None:
+                todo.append(i)
+                continue
+            dropped += int(record["dropped"])
+            for cell, paths in record["files"].items():
+                files.setdefault(int(cell), []).extend(Path(p) for p in paths)
+        return files, dropped, todo
+
+    def record_map(self, piece: int, files: dict[int, list[Path]], dropped: int) -> None:
+        """Record piece ``piece`` as encoded: these part files (absolute paths) hold its
+        rows (and maybe those of earlier unrecorded-file pieces of its group)."""
+        self.staging.save_json(
+            f"map-{piece:06d}",
+            {
+                "files": {str(c): [str(p) for p in ps] for c, ps in files.items()},
+                "dropped": dropped,
+            },
+        )
+
     def finished(self, i: int) -> list[dict[str, Any]] | None:
         """The manifest rows of cell ``i`` if a run finished it (its shards checked
         against them), else None."""
@@ -972,62 +1014,75 @@ class _Job:
 
 def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
     """Count, map and reduce in this process, skipping what a resumed run finished; the
-    manifest rows (in cell order) and the number of dropped rows."""
+    manifest rows (in cell order) and the number of dropped rows.
+
+    The map reads the input piece by piece (as the Dask engine's tasks do) into one
+    buffer, flushed to part files only between pieces; each flush records its pieces in
+    the journal (``map-<piece>``, the files under the group's last piece), so a resumed
+    run encodes only the pieces no flush recorded.
+    """
     source, work = job.source, job.work
+    pieces = [piece for _, piece in source.pieces(PIECE_ROWS)]
 
     def count() -> list[tuple[str, int, int]]:
-        counts, counted = _count(source, job.show_progress, work)
+        counts, counted = _count(source, pieces, job.show_progress, work)
         if counted == 0:
             raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
         return _choose_cells(counts, job.max_rows)
 
     cells = job.cells(count)
     starts = np.array([c[1] for c in cells], dtype=np.int64)
-    parts = _Parts(work / "parts", job.part_schema, job.buffer_bytes)
-    mapped = job.staging.load_json("map")
-    if mapped is None:
-        shutil.rmtree(parts.root, ignore_errors=True)
-        parts.root.mkdir()
-        dropped = 0
-        with progress_bar("publish: encoding", source.rows, show=job.show_progress) as bar:
-            batches = source.iter_batches(embeddings=True, extra=True, cache=work)
-            for batch in prefetch(batches, depth=2):
-                dropped += batch.dropped
+    files, dropped, todo = job.mapped(len(pieces))
+    with progress_bar("publish: encoding", source.rows, show=job.show_progress) as bar:
+        skipped = source.rows - sum(pieces[i].rows for i in todo)
+        if skipped:
+            bar.advance(skipped)
+
+        def batches() -> Any:
+            for i in todo:
+                read = pieces[i].iter_batches(embeddings=True, extra=True, cache=work)
+                yield from ((i, b) for b in read)
+                yield i, None  # the end of piece i
+
+        group: list[tuple[int, int]] = []  # (piece, dropped rows) since the last flush
+        parts: _Parts | None = None
+        lost = 0
+        for i, batch in prefetch(batches(), depth=2):
+            if parts is None:  # a new group of pieces: a clean folder of its own
+                parts = _Parts(work / f"local-{i:06d}", job.part_schema, 0, auto_flush=False)
+                shutil.rmtree(parts.root, ignore_errors=True)
+                parts.root.mkdir()
+            if batch is not None:
+                lost += batch.dropped
                 bar.advance(len(batch.ids) + batch.dropped)
                 if len(batch.ids):
-                    _route(
-                        batch,
-                        parts,
-                        starts,
-                        codec=job.codec,
-                        rerank=job.rerank,
-                        packed=source.packed,
-                    )
-        parts.flush()
-        job.staging.save_json(
-            "map",
-            {
-                "dropped": dropped,
-                "files": {str(c): [p.name for p in ps] for c, ps in parts.files.items()},
-            },
-        )
-    else:
-        dropped = int(mapped["dropped"])
-        parts.files = {int(c): [parts.root / n for n in ps] for c, ps in mapped["files"].items()}
+                    _route(batch, parts, starts, codec=job.codec, rerank=job.rerank,
+                           packed=source.packed)  # fmt: skip
+                continue
+            group.append((i, lost))
+            dropped, lost = dropped + lost, 0
+            if parts.buffered >= job.buffer_bytes or i == todo[-1]:
+                written = parts.flush()
+                for k, (piece, gone) in enumerate(group):
+                    last = k == len(group) - 1
+                    job.record_map(piece, written if last else {}, gone)
+                for cell, paths in written.items():
+                    files.setdefault(cell, []).extend(paths)
+                group, parts = [], None
 
-    written: dict[int, list[dict[str, Any]]] = {}
-    todo = []
+    written_cells: dict[int, list[dict[str, Any]]] = {}
+    todo_cells = []
     for i in range(len(cells)):
         rows = job.finished(i)
         if rows is None:
-            todo.append(i)
+            todo_cells.append(i)
         else:
-            written[i] = rows
-            parts.drop(i)
+            written_cells[i] = rows
+            _unlink(files.pop(i, []))
 
     def reduce(i: int) -> list[dict[str, Any]]:
         rows = _reduce_cell(
-            parts.read(i),
+            _read_parts(files.get(i, []), job.part_schema),
             cells[i][0],
             job.root,
             codec=job.codec,
@@ -1036,7 +1091,7 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
             keep=source.keep,
         )
         job.finish_cell(i, rows)
-        parts.drop(i)
+        _unlink(files.get(i, []))
         return rows
 
     # two cells at a time: Parquet encoding and ZSTD release the GIL
@@ -1044,12 +1099,17 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
         progress_bar("publish: writing shards", len(cells), show=job.show_progress) as bar,
         ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool,
     ):
-        if written:
-            bar.advance(len(written))
-        for i, rows in zip(todo, pool.map(reduce, todo), strict=True):
-            written[i] = rows
+        if written_cells:
+            bar.advance(len(written_cells))
+        for i, rows in zip(todo_cells, pool.map(reduce, todo_cells), strict=True):
+            written_cells[i] = rows
             bar.advance()
-    return [row for i in sorted(written) for row in written[i]], dropped
+    return [row for i in sorted(written_cells) for row in written_cells[i]], dropped
+
+
+def _unlink(paths: Sequence[Path | str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
 
 
 def _write_manifest(
