@@ -57,7 +57,7 @@ def _journal(staging: Path) -> dict[str, Any]:
     plan = journal / "plan.json"
     return {
         "counted": plan.is_file(),
-        "encoded": (journal / "map.json").is_file(),
+        "pieces_encoded": len(list(journal.glob("map-*.json"))),
         "cells_done": len(list(journal.glob("cell-*.arrow"))),
         "cells": len(json.loads(plan.read_text())["cells"]) if plan.is_file() else None,
     }

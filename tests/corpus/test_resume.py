@@ -303,3 +303,26 @@ def test_cli_resume_flag(
     data = json.loads(res.output)
     assert data["resumed"] is True
     assert _digest(out) == _digest(reference)
+
+
+def test_local_map_resumes_from_the_last_flushed_piece(
+    source: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces of 300 rows (5 of them), a flush after each: killed while encoding the
+    fourth piece, the resume encodes only the fourth and fifth."""
+    monkeypatch.setattr(writer, "PIECE_ROWS", 300)
+    monkeypatch.setattr(writer, "_FLUSH_SECONDS", 0.0)
+    out = tmp_path / "c"
+    with monkeypatch.context() as m:
+        _stop_after(m, "_route", 4, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            publish(source, out, show_progress=False, **OPTIONS)
+    journal = tmp_path / ".c.publishing" / "_work" / "journal"
+    assert sorted(p.name for p in journal.glob("map-*.json")) == [
+        f"map-{i:06d}.json" for i in range(3)
+    ]
+    with monkeypatch.context() as m:
+        routed = _count_calls(m, "_route")
+        publish(source, out, show_progress=False, resume=True, **OPTIONS)
+    assert routed["n"] == 2  # one batch per 300-row piece: pieces 3 and 4 only
+    assert _digest(out) == _digest(reference)

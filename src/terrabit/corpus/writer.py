@@ -84,6 +84,8 @@ _COUNT_PRECISION = 5
 #: Input rows per piece: what one Dask task, or one step of the local map, encodes (a
 #: resumed publish re-encodes at most the pieces since the last flush of part files).
 PIECE_ROWS = 1 << 17
+#: The local map flushes its buffer (and journals the pieces) at least this often.
+_FLUSH_SECONDS = 20.0
 _WRITE_THREADS = 2
 _KEY = "__key"
 _EXACT = ("__xmin", "__ymin", "__xmax", "__ymax")  # exact float64 bounds, parts only
@@ -1017,9 +1019,10 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
     manifest rows (in cell order) and the number of dropped rows.
 
     The map reads the input piece by piece (as the Dask engine's tasks do) into one
-    buffer, flushed to part files only between pieces; each flush records its pieces in
-    the journal (``map-<piece>``, the files under the group's last piece), so a resumed
-    run encodes only the pieces no flush recorded.
+    buffer, flushed to part files only between pieces — when it holds ``buffer_bytes``,
+    or :data:`_FLUSH_SECONDS` after the last flush; each flush records its pieces in the
+    journal (``map-<piece>``, the files under the group's last piece), so a resumed run
+    encodes only the pieces no flush recorded (at most about that long of work).
     """
     source, work = job.source, job.work
     pieces = [piece for _, piece in source.pieces(PIECE_ROWS)]
@@ -1045,6 +1048,7 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
                 yield i, None  # the end of piece i
 
         group: list[tuple[int, int]] = []  # (piece, dropped rows) since the last flush
+        flushed = time.monotonic()
         parts: _Parts | None = None
         lost = 0
         for i, batch in prefetch(batches(), depth=2):
@@ -1061,14 +1065,15 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
                 continue
             group.append((i, lost))
             dropped, lost = dropped + lost, 0
-            if parts.buffered >= job.buffer_bytes or i == todo[-1]:
+            stale = time.monotonic() - flushed >= _FLUSH_SECONDS
+            if parts.buffered >= job.buffer_bytes or stale or i == todo[-1]:
                 written = parts.flush()
                 for k, (piece, gone) in enumerate(group):
                     last = k == len(group) - 1
                     job.record_map(piece, written if last else {}, gone)
                 for cell, paths in written.items():
                     files.setdefault(cell, []).extend(paths)
-                group, parts = [], None
+                group, parts, flushed = [], None, time.monotonic()
 
     written_cells: dict[int, list[dict[str, Any]]] = {}
     todo_cells = []
