@@ -8,8 +8,10 @@ the example database until fixed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,3 +33,13 @@ def dask_client() -> Iterator[Any]:
         distributed.Client(lc) as c,
     ):
         yield c
+
+
+def digest_tree(root: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``root`` by relative path: the oracle of "the same
+    bytes" for corpora written by different engines, runs or sinks."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -27,6 +26,8 @@ from terrabit.corpus._fixture import write_input
 from terrabit.corpus._inputs import InputSet
 from terrabit.errors import InvalidInputError, MissingDependencyError
 
+from ..conftest import digest_tree
+
 distributed = pytest.importorskip("distributed")
 
 FILES = 3
@@ -38,15 +39,6 @@ OPTIONS: dict[str, Any] = {
     "rerank": "int8",
     "seed": 5,
 }
-
-
-def _digest(root: Path) -> dict[str, str]:
-    """SHA-256 of every file below ``root`` by relative path (an independent oracle)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +83,11 @@ def test_identical_to_local_engine(
     result = publish(
         inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS
     )
-    expected = _digest(local_corpus)
+    expected = digest_tree(local_corpus)
     assert result.rows == FILES * ROWS_PER_FILE and result.shards > FILES
     assert (result.engine, result.dask_workers) == ("dask", 2)
     assert len(expected) == result.shards + 1  # every shard and the manifest
-    assert _digest(out) == expected
+    assert digest_tree(out) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # no work files left
 
 
@@ -169,7 +161,7 @@ def test_failed_tasks_are_retried_and_output_identical(
     assert kinds.count("count") >= FILES and kinds.count("map") >= FILES
     assert kinds.count("reduce") > 1
     assert set(calls.values()) == {2}  # every task failed once, then succeeded
-    assert _digest(out) == _digest(local_corpus)
+    assert digest_tree(out) == digest_tree(local_corpus)
 
 
 def test_task_failing_every_retry_leaves_nothing(
@@ -201,7 +193,7 @@ def test_failed_run_keeps_the_old_corpus(
 ) -> None:
     out = tmp_path / "c"
     publish(inputs, out, show_progress=False, **OPTIONS)
-    before = _digest(out)
+    before = digest_tree(out)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full")
@@ -217,7 +209,7 @@ def test_failed_run_keeps_the_old_corpus(
             show_progress=False,
             **OPTIONS,
         )
-    assert _digest(out) == before
+    assert digest_tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".c.publishing", "c"]
 
 
@@ -251,7 +243,7 @@ def test_bad_input_error_comes_back_as_is(dask_client: Any, tmp_path: Path) -> N
             show_progress=False,
         )
         assert (result.rows, result.dropped) == (199, 1)
-    assert _digest(tmp_path / "local") == _digest(tmp_path / "dask")
+    assert digest_tree(tmp_path / "local") == digest_tree(tmp_path / "dask")
 
 
 def _free_port() -> int:
@@ -271,7 +263,7 @@ def test_cli_local_n_processes_identical(inputs: Path, local_corpus: Path, tmp_p
     data = json.loads(res.stdout)
     assert data["rows"] == FILES * ROWS_PER_FILE
     assert (data["engine"], data["dask_workers"]) == ("dask", 2)
-    assert _digest(out) == _digest(local_corpus)
+    assert digest_tree(out) == digest_tree(local_corpus)
 
 
 def test_cli_unreachable_scheduler_writes_nothing(
@@ -375,7 +367,7 @@ def test_killed_worker_process_is_replaced_and_output_identical(
         c.register_plugin(_KillOnce(str(marker), f"terrabit-publish-{stage}-"))
         publish(inputs, out, engine="dask", scheduler=c, show_progress=False, **OPTIONS)
     assert marker.exists()  # a worker really died mid-run
-    assert _digest(out) == _digest(local_corpus)
+    assert digest_tree(out) == digest_tree(local_corpus)
 
 
 class _HogOnce(_WorkerPlugin):
@@ -428,7 +420,7 @@ def test_worker_out_of_memory_is_retried_and_reported(
         c.register_plugin(_HogOnce(str(marker), "terrabit-publish-reduce-", 1024))
         result = publish(inputs, out, engine="dask", scheduler=c, show_progress=False, **OPTIONS)
     assert marker.exists()
-    assert _digest(out) == _digest(local_corpus)
+    assert digest_tree(out) == digest_tree(local_corpus)
     assert any(
         line.startswith("cell '")
         and "died running it (e.g. killed for going over its memory" in line

@@ -4,7 +4,6 @@ byte-identical to an uninterrupted one, without redoing what it finished."""
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import threading
@@ -22,16 +21,9 @@ from terrabit.corpus._fixture import write_input
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError, OutputExistsError
 
+from ..conftest import digest_tree
+
 OPTIONS: dict[str, Any] = {"max_rows": 120, "row_group_rows": 32, "keep": ["label"], "seed": 3}
-
-
-def _digest(root: Path) -> dict[str, str]:
-    """SHA-256 of every file below ``root`` by relative path (an independent oracle)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +98,7 @@ def test_interrupted_reduce_resumes_without_redoing_cells(
         result = publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert result.resumed
     assert reduced["n"] == total - finished
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # staging renamed onto it
 
 
@@ -121,7 +113,7 @@ def test_interrupted_map_resumes_without_recounting(
     with monkeypatch.context() as m:
         _forbid(m, "_count")
         publish(source, out, show_progress=False, resume=True, **OPTIONS)
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)
 
 
 def test_resume_with_nothing_to_resume_publishes(
@@ -129,7 +121,7 @@ def test_resume_with_nothing_to_resume_publishes(
 ) -> None:
     result = publish(source, tmp_path / "c", show_progress=False, resume=True, **OPTIONS)
     assert not result.resumed
-    assert _digest(tmp_path / "c") == _digest(reference)
+    assert digest_tree(tmp_path / "c") == digest_tree(reference)
 
 
 def test_without_resume_the_unfinished_work_is_discarded(
@@ -149,9 +141,9 @@ def test_without_resume_the_unfinished_work_is_discarded(
         reduced = _count_calls(m, "_reduce_cell")
         result = publish(source, out, show_progress=False, **OPTIONS)
     assert not result.resumed and "discarding the unfinished publish" in caplog.text
-    total = len(set(_digest(reference)) - {"manifest.parquet"})
+    total = len(set(digest_tree(reference)) - {"manifest.parquet"})
     assert reduced["n"] >= total - 1  # everything redone (a cell may hold two shards)
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)
 
 
 def test_resume_refuses_changed_options_or_inputs(
@@ -253,56 +245,24 @@ def test_dask_failure_resumes_on_the_cluster(
     done = len(list(journal.parent.parent.glob("shards/*"))) if journal.exists() else None
     assert done is None  # the staging folder became the corpus
     assert result.resumed and 1 <= reduced["n"] < result.shards
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)
 
 
 def test_cli_resume_flag(
     source: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "c"
+    args = ["publish", str(source), "-o", str(out), "--max-rows", "120",
+            "--row-group-rows", "32", "--keep", "label", "--seed", "3"]  # fmt: skip
     with monkeypatch.context() as m:
         _stop_after(m, "_reduce_cell", 5, OSError("no space left on device"))
-        res = CliRunner().invoke(
-            cli,
-            [
-                "publish",
-                str(source),
-                "-o",
-                str(out),
-                "--max-rows",
-                "120",
-                "--row-group-rows",
-                "32",
-                "--keep",
-                "label",
-                "--seed",
-                "3",
-            ],
-        )
-    assert res.exit_code == 1 and "no space left on device" in res.output
-    res = CliRunner().invoke(
-        cli,
-        [
-            "publish",
-            str(source),
-            "-o",
-            str(out),
-            "--max-rows",
-            "120",
-            "--row-group-rows",
-            "32",
-            "--keep",
-            "label",
-            "--seed",
-            "3",
-            "--resume",
-            "--json",
-        ],
-    )
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1 and "Error: no space left on device" in res.output
+    res = CliRunner().invoke(cli, [*args, "--resume", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["resumed"] is True
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)
 
 
 def test_local_map_resumes_from_the_last_flushed_piece(
@@ -325,4 +285,4 @@ def test_local_map_resumes_from_the_last_flushed_piece(
         routed = _count_calls(m, "_route")
         publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert routed["n"] == 2  # one batch per 300-row piece: pieces 3 and 4 only
-    assert _digest(out) == _digest(reference)
+    assert digest_tree(out) == digest_tree(reference)

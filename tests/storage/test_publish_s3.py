@@ -19,17 +19,10 @@ from terrabit.corpus import publish, sinks
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import InvalidInputError, OutputExistsError, ShardIOError
 
+from ..conftest import digest_tree
 from .conftest import S3
 
 OPTIONS: dict[str, Any] = {"max_rows": 200, "row_group_rows": 32, "seed": 4}
-
-
-def _local_digest(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _store(s3: S3) -> Any:
@@ -76,7 +69,7 @@ def test_publish_to_s3_equals_local_and_reads_back(
     url = f"s3://{s3_env.bucket}/pub/equal"
     result = publish(source, url, work_dir=tmp_path / "work", show_progress=False, **OPTIONS)
     assert result.path == url and result.shards > 2
-    assert _remote_digest(s3_env, "pub/equal") == _local_digest(local)
+    assert _remote_digest(s3_env, "pub/equal") == digest_tree(local)
     assert list((tmp_path / "work").iterdir()) == []  # the staging folder is gone
     with terrabit.open(url) as remote, terrabit.open(local) as here:
         everywhere = (-180.0, -90.0, 180.0, 90.0)
@@ -140,7 +133,7 @@ def test_interrupted_upload_leaves_no_manifest_and_resumes(
     assert result.resumed
     assert resumed[-1] == "manifest.parquet"  # the manifest last
     assert len(resumed) == result.shards - uploaded_before + 1  # shards not uploaded twice
-    assert _remote_digest(s3_env, "pub/resume") == _local_digest(local)
+    assert _remote_digest(s3_env, "pub/resume") == digest_tree(local)
 
 
 def test_foreign_prefix_and_read_only_outputs_are_refused(
@@ -189,7 +182,7 @@ def test_cli_publish_to_s3(s3_env: S3, source: Path, local: Path, tmp_path: Path
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["rows"] == 1200
-    assert _remote_digest(s3_env, "pub/cli") == _local_digest(local)
+    assert _remote_digest(s3_env, "pub/cli") == digest_tree(local)
 
 
 def test_inputs_from_an_s3_folder_or_glob(
@@ -206,7 +199,7 @@ def test_inputs_from_an_s3_folder_or_glob(
     (folder / "README.txt").write_text("not an input")
     s3_env.upload(folder, "inputs/a")
     here = publish(folder, tmp_path / "here", show_progress=False, **OPTIONS)
-    shards = {k: v for k, v in _local_digest(tmp_path / "here").items() if k != "manifest.parquet"}
+    shards = {k: v for k, v in digest_tree(tmp_path / "here").items() if k != "manifest.parquet"}
     for spec in (
         f"s3://{s3_env.bucket}/inputs/a/",
         f"s3://{s3_env.bucket}/inputs/*/part-*.parquet",
@@ -214,7 +207,7 @@ def test_inputs_from_an_s3_folder_or_glob(
         out = tmp_path / "remote"
         result = publish(spec, out, overwrite=True, show_progress=False, **OPTIONS)
         assert result.rows == here.rows == 1200
-        got = {k: v for k, v in _local_digest(out).items() if k != "manifest.parquet"}
+        got = {k: v for k, v in digest_tree(out).items() if k != "manifest.parquet"}
         assert got == shards
         with terrabit.open(out) as corpus:
             assert corpus.metadata["provenance"]["inputs"] == [
@@ -237,4 +230,4 @@ def test_dask_engine_publishes_to_s3(
         show_progress=False,
         **OPTIONS,
     )
-    assert _remote_digest(s3_env, "pub/dask") == _local_digest(local)
+    assert _remote_digest(s3_env, "pub/dask") == digest_tree(local)
