@@ -15,7 +15,7 @@ from pathlib import Path
 
 from terrabit.errors import OutputExistsError
 
-__all__ = ["atomic_dir", "atomic_file", "check_output"]
+__all__ = ["atomic_dir", "atomic_file", "check_output", "replace_dir"]
 
 
 def check_output(path: str | os.PathLike[str], *, overwrite: bool, option: str = "OUT") -> Path:
@@ -59,11 +59,28 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    replace_dir(tmp, target)
+
+
+def replace_dir(source: Path, target: Path) -> None:
+    """Rename the finished folder ``source`` onto ``target``, replacing what is there: the
+    old target is first renamed aside, then removed, so ``target`` always holds the old
+    or the new folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "new").mkdir(); (root / "out").mkdir()
+    >>> replace_dir(root / "new", root / "out")
+    >>> sorted(p.name for p in root.iterdir())
+    ['out']
+    """
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-    os.replace(tmp, target)
+    os.replace(source, target)
     if old is not None:
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)

@@ -213,7 +213,7 @@ def _list_objects(text: str) -> list[str]:
     root = f"{scheme}://{bucket}"
     store = ObjectStoreSource(root)
     try:
-        keys = store.list(prefix)
+        keys = sorted(store.sizes(prefix))
     finally:
         store.close()
     if glob_at < len(key):

@@ -34,14 +34,13 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from terrabit._compat import lazy_import
+from terrabit._atomic import replace_dir
 from terrabit._progress import progress_bar
 from terrabit.corpus import format as fmt
-from terrabit.corpus.sources import _check_s3_credentials
+from terrabit.corpus.sources import ObjectStoreSource
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError, OutputExistsError, ShardIOError
 
@@ -104,14 +103,7 @@ class FolderSink(Sink):
 
     def finish(self, staging: Staging, rows: list[dict[str, Any]], *, show: bool | None) -> None:
         staging.drop_work()
-        target = self.path
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(staging.root, target)
-        if old is not None:
-            _remove_tree(old)
+        replace_dir(staging.root, self.path)
 
 
 class ObjectStoreSink(Sink):
@@ -121,30 +113,16 @@ class ObjectStoreSink(Sink):
         self.url = url.rstrip("/")
         self.display = self.url
         self.work_dir = work_dir
-        if self.url.lower().startswith("s3://"):
-            _check_s3_credentials(self.url)
-        store_mod = lazy_import("obstore.store", "cloud")
-        self._obstore = lazy_import("obstore", "cloud")
-        client: dict[str, Any] = {"timeout": "300s", "connect_timeout": "10s"}
-        if os.environ.get("AWS_ALLOW_HTTP", "").lower() in ("1", "true", "yes"):
-            client["allow_http"] = True  # client options replace the environment's
-        self._store = store_mod.from_url(
-            self.url,
-            retry_config={"max_retries": 5, "retry_timeout": timedelta(seconds=120)},
-            client_options=client,
-        )
+        # uploads are big: longer retries, and a timeout per request
+        self._store = ObjectStoreSource(self.url, retries=5, retry_timeout_s=120, timeout_s=300)
 
     def staging_dir(self) -> Path:
         root = self.work_dir if self.work_dir is not None else default_work_root()
         return root / f"publish-{hashlib.sha256(self.url.encode()).hexdigest()[:16]}"
 
-    def _list(self, prefix: str | None = None) -> dict[str, int]:
+    def _list(self, prefix: str = "") -> dict[str, int]:
         """``{path: size}`` of the objects under the output (or ``prefix`` in it)."""
-        try:
-            stream = self._obstore.list(self._store, prefix=prefix, chunk_size=1000)
-            return {m["path"]: int(m["size"]) for chunk in stream for m in chunk}
-        except Exception as exc:
-            raise ShardIOError(f"could not list {self.url}: {exc}") from exc
+        return self._store.sizes(prefix)
 
     def check(self, *, overwrite: bool, resume: bool) -> None:
         objects = self._list()
@@ -166,7 +144,7 @@ class ObjectStoreSink(Sink):
     def finish(self, staging: Staging, rows: list[dict[str, Any]], *, show: bool | None) -> None:
         remote = self._list()
         if fmt.MANIFEST_NAME in remote:  # replacing a corpus: first make it no corpus
-            self._delete([fmt.MANIFEST_NAME])
+            self._store.delete([fmt.MANIFEST_NAME])
         done: dict[str, str] = staging.load_json("uploaded") or {}
         todo = [
             r
@@ -200,35 +178,15 @@ class ObjectStoreSink(Sink):
         names = {r["path"] for r in rows}
         stale = sorted(p for p in listed if p not in names)
         if stale:
-            self._delete(stale)
-        _remove_tree(staging.root)
+            self._store.delete(stale)
+        staging.remove()
 
     def _put(self, key: str, path: Path) -> None:
-        try:
-            self._obstore.put(self._store, key, path)
-        except Exception as exc:
-            raise ShardIOError(f"could not upload {self.url}/{key}: {exc}") from exc
-
-    def _delete(self, keys: list[str]) -> None:
-        try:
-            self._obstore.delete(self._store, keys)
-        except Exception as exc:
-            raise ShardIOError(
-                f"could not delete {len(keys)} object(s) in {self.url}: {exc}"
-            ) from exc
+        self._store.put(key, path)
 
 
 def _is_shard(path: str) -> bool:
     return path.startswith(f"{fmt.SHARDS_DIR}/") and path.endswith(".parquet")
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def default_work_root() -> Path:

@@ -261,15 +261,33 @@ class HTTPSource(Source):
 class ObjectStoreSource(Source):
     """Files under an object-store prefix (``s3://``, ``gs://``, ``az://``) via obstore."""
 
-    def __init__(self, root: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        root: str,
+        *,
+        retries: int = 3,
+        retry_timeout_s: float = 30.0,
+        timeout_s: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(root.rstrip("/"), **kwargs)
         if self.root.lower().startswith("s3://"):
             _check_s3_credentials(self.root)
         store_mod = lazy_import("obstore.store", "cloud")
         self._obstore = lazy_import("obstore", "cloud")
+        options: dict[str, Any] = {}
+        if timeout_s is not None:
+            client: dict[str, Any] = {"timeout": f"{timeout_s:g}s", "connect_timeout": "10s"}
+            if os.environ.get("AWS_ALLOW_HTTP", "").lower() in ("1", "true", "yes"):
+                client["allow_http"] = True  # client options replace the environment's
+            options["client_options"] = client
         self._store = store_mod.from_url(
             self.root,
-            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
+            retry_config={
+                "max_retries": retries,
+                "retry_timeout": timedelta(seconds=retry_timeout_s),
+            },
+            **options,
         )
 
     def _size(self, path: str) -> int:
@@ -283,19 +301,31 @@ class ObjectStoreSource(Source):
             raise ShardIOError(f"could not stat {self.url(path)}: {exc}") from exc
         return int(meta["size"])
 
-    def list(self, prefix: str = "") -> list[str]:
-        """The paths of the objects under ``prefix`` (relative to the root), sorted.
-
-        Examples
-        --------
-        >>> ObjectStoreSource.list.__doc__.split(chr(10))[0]
-        'The paths of the objects under ``prefix`` (relative to the root), sorted.'
-        """
+    def sizes(self, prefix: str = "") -> dict[str, int]:
+        """``{path: size}`` of the objects under ``prefix`` (paths relative to the root),
+        e.g. ``{"shards/9q.parquet": 812345}``; exercised against moto in
+        ``tests/storage``."""
         try:
             stream = self._obstore.list(self._store, prefix=prefix or None, chunk_size=1000)
-            return sorted(str(meta["path"]) for chunk in stream for meta in chunk)
+            return {str(meta["path"]): int(meta["size"]) for chunk in stream for meta in chunk}
         except Exception as exc:
             raise ShardIOError(f"could not list {self.url(prefix)}: {exc}") from exc
+
+    def put(self, path: str, file: Path) -> None:
+        """Upload the local ``file`` as the object ``path`` (atomic: whole or absent)."""
+        try:
+            self._obstore.put(self._store, path, file)
+        except Exception as exc:
+            raise ShardIOError(f"could not upload {self.url(path)}: {exc}") from exc
+
+    def delete(self, paths: list[str]) -> None:
+        """Delete the objects ``paths``."""
+        try:
+            self._obstore.delete(self._store, paths)
+        except Exception as exc:
+            raise ShardIOError(
+                f"could not delete {len(paths)} object(s) in {self.root}: {exc}"
+            ) from exc
 
     def _fetch(self, path: str, offset: int, length: int) -> bytes:
         try:

@@ -161,6 +161,11 @@ class Staging:
             return []
         return sorted(p.name.rsplit(".", 1)[0] for p in self.journal.glob(f"{prefix}*"))
 
+    def remove(self) -> None:
+        """Remove the whole staging folder (nothing left to resume); best effort, so an
+        error being reported is not masked by one in cleaning up."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def drop_work(self) -> None:
         """Remove the work folder (journal, parts, lock): the staging folder then holds
         only the corpus."""

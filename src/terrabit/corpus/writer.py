@@ -889,8 +889,7 @@ def _publish(
         except BaseException as exc:
             plan = staging.load_json("plan")
             if plan is None or isinstance(exc, InvalidInputError):  # nothing to resume
-                staging.drop_work()
-                shutil.rmtree(staging.root, ignore_errors=True)
+                staging.remove()
             else:
                 done = len(staging.names("cell-"))
                 log.warning(
