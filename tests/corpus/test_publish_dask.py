@@ -331,8 +331,9 @@ def test_subset_pickles_without_open_files(inputs: Path) -> None:
 _WorkerPlugin: Any = distributed.WorkerPlugin
 
 
-class _KillOnce(_WorkerPlugin):
-    """Kills its worker process when the first task of ``prefix`` starts (once per run)."""
+class _OncePerRun(_WorkerPlugin):
+    """Runs :meth:`act` in the worker where the first task of ``prefix`` starts, once per
+    run across every worker (the file ``marker`` records that it happened)."""
 
     def __init__(self, marker: str, prefix: str) -> None:
         self.marker = marker
@@ -345,6 +346,16 @@ class _KillOnce(_WorkerPlugin):
             os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
         except FileExistsError:
             return
+        self.act()
+
+    def act(self) -> None:
+        raise NotImplementedError
+
+
+class _KillOnce(_OncePerRun):
+    """Kills its worker process when the first task of ``prefix`` starts (once per run)."""
+
+    def act(self) -> None:
         os._exit(1)
 
 
@@ -370,23 +381,16 @@ def test_killed_worker_process_is_replaced_and_output_identical(
     assert digest_tree(out) == digest_tree(local_corpus)
 
 
-class _HogOnce(_WorkerPlugin):
+class _HogOnce(_OncePerRun):
     """On the first task of ``prefix`` (once per run), fills its worker with ``mib`` MiB and
     holds it: over the worker's memory limit, so its nanny kills the process, as happens
     to a task that runs out of memory."""
 
     def __init__(self, marker: str, prefix: str, mib: int) -> None:
-        self.marker = marker
-        self.prefix = prefix
+        super().__init__(marker, prefix)
         self.mib = mib
 
-    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-        if finish != "executing" or self.prefix not in str(key):
-            return
-        try:
-            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return
+    def act(self) -> None:
         import time
 
         hog = np.ones(self.mib << 17)  # float64: mib MiB, every page touched

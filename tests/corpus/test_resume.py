@@ -40,35 +40,34 @@ def reference(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _stop_after(monkeypatch: pytest.MonkeyPatch, name: str, calls: int, exc: BaseException) -> None:
-    """Make ``writer.<name>`` raise ``exc`` on its ``calls``-th call (a crash mid-run)."""
+def _calls(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    *,
+    fail_at: int = 0,
+    exc: BaseException | None = None,
+) -> dict[str, int]:
+    """Count the calls of ``writer.<name>``; with ``fail_at``, its ``fail_at``-th call
+    raises ``exc`` instead (a crash mid-run). Returns the live count."""
     real = getattr(writer, name)
     seen = {"n": 0}
     lock = threading.Lock()
 
-    def dying(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
         with lock:
             seen["n"] += 1
             n = seen["n"]
-        if n == calls:
+        if n == fail_at and exc is not None:
             raise exc
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(writer, name, dying)
-
-
-def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, int]:
-    real = getattr(writer, name)
-    seen = {"n": 0}
-    lock = threading.Lock()
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            seen["n"] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(writer, name, counting)
+    monkeypatch.setattr(writer, name, wrapped)
     return seen
+
+
+def _stop_after(monkeypatch: pytest.MonkeyPatch, name: str, calls: int, exc: BaseException) -> None:
+    """Make ``writer.<name>`` raise ``exc`` on its ``calls``-th call (a crash mid-run)."""
+    _calls(monkeypatch, name, fail_at=calls, exc=exc)
 
 
 def _forbid(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -94,7 +93,7 @@ def test_interrupted_reduce_resumes_without_redoing_cells(
     with monkeypatch.context() as m:
         _forbid(m, "_count")  # the count and the map are not redone
         _forbid(m, "_route")
-        reduced = _count_calls(m, "_reduce_cell")
+        reduced = _calls(m, "_reduce_cell")
         result = publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert result.resumed
     assert reduced["n"] == total - finished
@@ -138,7 +137,7 @@ def test_without_resume_the_unfinished_work_is_discarded(
             publish(source, out, show_progress=False, **OPTIONS)
     assert "rerun the same command with --resume" in caplog.text
     with monkeypatch.context() as m:
-        reduced = _count_calls(m, "_reduce_cell")
+        reduced = _calls(m, "_reduce_cell")
         result = publish(source, out, show_progress=False, **OPTIONS)
     assert not result.resumed and "discarding the unfinished publish" in caplog.text
     total = len(set(digest_tree(reference)) - {"manifest.parquet"})
@@ -232,7 +231,7 @@ def test_dask_failure_resumes_on_the_cluster(
     assert len(list(journal.glob("map-*.json"))) >= 1
     with monkeypatch.context() as m:
         _forbid(m, "_route")  # every piece was encoded: the map is not redone
-        reduced = _count_calls(m, "_reduce_cell")
+        reduced = _calls(m, "_reduce_cell")
         result = publish(
             source,
             out,
@@ -282,7 +281,7 @@ def test_local_map_resumes_from_the_last_flushed_piece(
         f"map-{i:06d}.json" for i in range(3)
     ]
     with monkeypatch.context() as m:
-        routed = _count_calls(m, "_route")
+        routed = _calls(m, "_route")
         publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert routed["n"] == 2  # one batch per 300-row piece: pieces 3 and 4 only
     assert digest_tree(out) == digest_tree(reference)

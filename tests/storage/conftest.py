@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,12 +79,11 @@ class S3:
             "AWS_VIRTUAL_HOSTING": "FALSE",
         }
 
-    def upload(self, folder: Path, prefix: str) -> list[str]:
-        """Put every file under ``folder`` at ``s3://bucket/prefix/…``; return the keys."""
-        import obstore
+    def store(self) -> Any:
+        """An obstore ``S3Store`` of the bucket (independent of terrabit's own store)."""
         from obstore.store import S3Store
 
-        store = S3Store(
+        return S3Store(
             self.bucket,
             endpoint=self.endpoint,
             access_key_id="testing",
@@ -91,6 +91,12 @@ class S3:
             region="us-east-1",
             client_options={"allow_http": True},
         )
+
+    def upload(self, folder: Path, prefix: str) -> list[str]:
+        """Put every file under ``folder`` at ``s3://bucket/prefix/…``; return the keys."""
+        import obstore
+
+        store = self.store()
         keys = []
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             key = f"{prefix}/{path.relative_to(folder).as_posix()}"

@@ -25,23 +25,10 @@ from .conftest import S3
 OPTIONS: dict[str, Any] = {"max_rows": 200, "row_group_rows": 32, "seed": 4}
 
 
-def _store(s3: S3) -> Any:
-    from obstore.store import S3Store
-
-    return S3Store(
-        s3.bucket,
-        endpoint=s3.endpoint,
-        access_key_id="testing",
-        secret_access_key="testing",
-        region="us-east-1",
-        client_options={"allow_http": True},
-    )
-
-
 def _remote_digest(s3: S3, prefix: str) -> dict[str, str]:
     import obstore
 
-    store = _store(s3)
+    store = s3.store()
     out = {}
     for chunk in obstore.list(store, prefix=f"{prefix}/"):
         for meta in chunk:
@@ -141,7 +128,7 @@ def test_foreign_prefix_and_read_only_outputs_are_refused(
 ) -> None:
     import obstore
 
-    obstore.put(_store(s3_env), "pub/foreign/photo.jpg", b"meow")
+    obstore.put(s3_env.store(), "pub/foreign/photo.jpg", b"meow")
     with pytest.raises(OutputExistsError, match=r"not a terrabit corpus .*'photo\.jpg'"):
         publish(source, f"s3://{s3_env.bucket}/pub/foreign", work_dir=tmp_path, overwrite=True)
     with pytest.raises(InvalidInputError, match="http\\(s\\) hosts are read-only"):
