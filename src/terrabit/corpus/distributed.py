@@ -447,12 +447,7 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
         _gather(client, futures, what="input file", done=mapped)
 
     # 3. reduce (cells a previous run finished are recorded in the journal)
-    written: dict[int, list[dict[str, Any]]] = {}
-    for i in sorted(parts):
-        rows = job.finished(i)
-        if rows is not None:
-            written[i] = rows
-            writer._unlink(parts[i])
+    written, todo_cells = job.skip_finished(sorted(parts), parts)
     with progress_bar("publish: writing shards (dask)", len(parts), show=show) as bar:
         if written:
             bar.advance(len(written))
@@ -468,10 +463,9 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
                 f"terrabit-publish-reduce-{cells[i][0]}-{run}",
                 i,
                 repr(cells[i][0]),
-                (cells[i][0], sorted(paths), str(job.root), shared),
+                (cells[i][0], sorted(parts[i]), str(job.root), shared),
             )
-            for i, paths in sorted(parts.items())
-            if i not in written
+            for i in todo_cells
         ]
         _gather(
             client,

@@ -61,7 +61,7 @@ class Sink(ABC):
         """The staging folder this output's publish builds (and resumes) in."""
 
     @abstractmethod
-    def check(self, *, overwrite: bool, resume: bool) -> None:
+    def check(self, *, overwrite: bool) -> None:
         """Refuse an output that must not be replaced (before any work)."""
 
     @abstractmethod
@@ -79,7 +79,7 @@ class FolderSink(Sink):
     def staging_dir(self) -> Path:
         return self.path.parent / f".{self.path.name}.publishing"
 
-    def check(self, *, overwrite: bool, resume: bool) -> None:
+    def check(self, *, overwrite: bool) -> None:
         out = self.path
         if out.is_file():
             raise OutputExistsError(
@@ -124,7 +124,7 @@ class ObjectStoreSink(Sink):
         """``{path: size}`` of the objects under the output (or ``prefix`` in it)."""
         return self._store.sizes(prefix)
 
-    def check(self, *, overwrite: bool, resume: bool) -> None:
+    def check(self, *, overwrite: bool) -> None:
         objects = self._list()
         if fmt.MANIFEST_NAME in objects:
             if not overwrite:

@@ -37,7 +37,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -302,12 +302,10 @@ class _Parts:
         self.buffers: dict[int, list[pa.RecordBatch]] = {}
         self.buffered = 0
         self.files: dict[int, list[Path]] = {}
-        self.rows: dict[int, int] = {}
         self.seq = 0
 
     def add(self, cell: int, batch: pa.RecordBatch) -> None:
         self.buffers.setdefault(cell, []).append(batch)
-        self.rows[cell] = self.rows.get(cell, 0) + batch.num_rows
         self.buffered += batch.nbytes
         if self.auto_flush and self.buffered >= self.buffer_bytes:
             self.flush()
@@ -326,13 +324,6 @@ class _Parts:
         self.buffers.clear()
         self.buffered = 0
         return written
-
-    def read(self, cell: int) -> pa.Table:
-        return _read_parts(self.files.get(cell, []), self.schema)
-
-    def drop(self, cell: int) -> None:
-        for path in self.files.pop(cell, []):
-            path.unlink(missing_ok=True)
 
 
 def _row_batch(
@@ -736,7 +727,7 @@ def publish(
             "(engine='dask') or drop --scheduler"
         )
     sink = open_sink(out, work_dir=work_dir)
-    sink.check(overwrite=overwrite, resume=resume)
+    sink.check(overwrite=overwrite)
     with contextlib.ExitStack() as stack:
         client = None
         workers = 0
@@ -1007,6 +998,22 @@ class _Job:
                 )
         return rows
 
+    def skip_finished(
+        self, cells: Iterable[int], parts: dict[int, Any]
+    ) -> tuple[dict[int, list[dict[str, Any]]], list[int]]:
+        """``({cell: manifest rows}, cells to reduce)``: the cells a previous run finished
+        (their part files, in ``parts``, are deleted) and the others, in order."""
+        done: dict[int, list[dict[str, Any]]] = {}
+        todo = []
+        for i in cells:
+            rows = self.finished(i)
+            if rows is None:
+                todo.append(i)
+            else:
+                done[i] = rows
+                _unlink(parts.get(i, []))
+        return done, todo
+
     def finish_cell(self, i: int, rows: list[dict[str, Any]]) -> None:
         """Record cell ``i`` as finished with these manifest rows."""
         schema = fmt.manifest_schema(self.codec.code_size)
@@ -1074,15 +1081,7 @@ def _run_local(job: _Job) -> tuple[list[dict[str, Any]], int]:
                     files.setdefault(cell, []).extend(paths)
                 group, parts, flushed = [], None, time.monotonic()
 
-    written_cells: dict[int, list[dict[str, Any]]] = {}
-    todo_cells = []
-    for i in range(len(cells)):
-        rows = job.finished(i)
-        if rows is None:
-            todo_cells.append(i)
-        else:
-            written_cells[i] = rows
-            _unlink(files.pop(i, []))
+    written_cells, todo_cells = job.skip_finished(range(len(cells)), files)
 
     def reduce(i: int) -> list[dict[str, Any]]:
         rows = _reduce_cell(
