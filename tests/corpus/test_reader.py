@@ -561,8 +561,8 @@ def test_tampered_column_index_is_caught_by_validate(
 def test_shards_without_a_page_index_still_read(tmp_path: Path, input_file: Path) -> None:
     original = fmt.shard_parquet_options
 
-    def v11(columns: list[str], *, keep: tuple[str, ...] = ()) -> dict[str, object]:
-        opts = original(columns, keep=keep)
+    def v11(schema: pa.Schema, *, keep: tuple[str, ...] = ()) -> dict[str, object]:
+        opts = original(schema, keep=keep)
         for key in ("write_page_index", "write_page_checksum", "data_page_size"):
             opts.pop(key)
         return opts
@@ -657,7 +657,7 @@ def test_spanned_rows_meet_the_box(
         np.array([_outward32(gy1, False)]),
     ]
     q = (box[0], box[1], box[0] + box[2], box[1] + box[3])
-    if _spanned(xs, [q])[0]:
+    if _spanned(xs, xs, [q])[0]:
         assert geom.intersects(shapely.box(*q))
 
 
@@ -665,10 +665,10 @@ def test_spanned_examples() -> None:
     from terrabit.corpus.reader import _spanned
 
     xs = [np.array([0.0, 0.0]), np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0])]
-    assert _spanned(xs, [(-1.0, 0.5, 2.0, 3.0)]).tolist() == [True, True]  # across x
-    assert _spanned(xs, [(0.5, -1.0, 3.0, 2.0)]).tolist() == [True, True]  # across y
-    assert _spanned(xs, [(0.5, 0.5, 3.0, 3.0)]).tolist() == [False, False]  # a corner
-    assert _spanned(xs, [(-1.0, 1.0, 2.0, 3.0)]).tolist() == [False, False]  # edge only
+    assert _spanned(xs, xs, [(-1.0, 0.5, 2.0, 3.0)]).tolist() == [True, True]  # across x
+    assert _spanned(xs, xs, [(0.5, -1.0, 3.0, 2.0)]).tolist() == [True, True]  # across y
+    assert _spanned(xs, xs, [(0.5, 0.5, 3.0, 3.0)]).tolist() == [False, False]  # a corner
+    assert _spanned(xs, xs, [(-1.0, 1.0, 2.0, 3.0)]).tolist() == [False, False]  # edge only
 
 
 def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> None:
@@ -694,3 +694,101 @@ def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> Non
         got = c.read_shard(path, box, columns=["id", "embedding"])
         assert path in c._by_footer
     assert got.equals(want)
+
+
+# ------------------------------------------------- bbox fields read only where needed
+
+_box_strategy = st.tuples(
+    st.floats(-12, 12, width=32),
+    st.floats(-12, 12, width=32),
+    st.floats(0, 12, width=32),
+    st.floats(0, 12, width=32),
+).map(lambda b: (b[0], b[1], b[0] + b[2], b[1] + b[3]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(_box_strategy, min_size=1, max_size=12),
+    boxes=st.lists(_box_strategy, min_size=1, max_size=2),
+)
+def test_unread_bbox_fields_never_change_which_rows_meet(
+    rows: list[tuple[float, float, float, float]], boxes: list[tuple[float, float, float, float]]
+) -> None:
+    """A row group's fields left unread (their tests settled by its min/max statistics)
+    replaced by the bound the reader substitutes: the rows meeting the boxes are exactly
+    those a full read finds, and the certainty bounds enclose every row's bbox."""
+    from terrabit.corpus.reader import _bbox_leaves_needed, _overlaps
+
+    xs = [np.array([r[k] for r in rows], dtype=np.float32).astype(np.float64) for k in range(4)]
+    mins = np.array([x.min() for x in xs])
+    maxs = np.array([x.max() for x in xs])
+    needed = _bbox_leaves_needed(mins, maxs, boxes)
+    lo = [x if k in needed else np.full(len(x), mins[k]) for k, x in enumerate(xs)]
+    hi = [x if k in needed else np.full(len(x), maxs[k]) for k, x in enumerate(xs)]
+    expected = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
+    assert _overlaps(hi[0], hi[1], lo[2], lo[3], boxes).tolist() == expected.tolist()
+    for k in range(4):
+        assert (lo[k] <= xs[k]).all() and (xs[k] <= hi[k]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shapes=st.lists(
+        st.lists(
+            st.tuples(st.floats(-10, 10, width=32), st.floats(-10, 10, width=32)),
+            min_size=1,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    box=_box_strategy,
+)
+def test_spanned_with_group_bounds_meets_the_box(
+    shapes: list[list[tuple[float, float]]], box: tuple[float, float, float, float]
+) -> None:
+    """The geometry shortcut on bounds (stored fields, or the group's statistics for
+    the fields not read): whenever it says a connected geometry meets the box, it does."""
+    from terrabit.corpus.reader import _bbox_leaves_needed, _spanned
+
+    geoms = [
+        shapely.MultiPoint(pts).convex_hull if len(pts) > 1 else shapely.Point(pts[0])
+        for pts in shapes
+    ]
+    down = (True, True, False, False)
+    xs = [np.array([_outward32(g.bounds[k], down[k]) for g in geoms]) for k in range(4)]
+    mins = np.array([x.min() for x in xs])
+    maxs = np.array([x.max() for x in xs])
+    needed = _bbox_leaves_needed(mins, maxs, [box])
+    lo = [x if k in needed else np.full(len(x), mins[k]) for k, x in enumerate(xs)]
+    hi = [x if k in needed else np.full(len(x), maxs[k]) for k, x in enumerate(xs)]
+    for geom, sure in zip(geoms, _spanned(lo, hi, [box]), strict=True):
+        if sure:
+            assert geom.intersects(shapely.box(*box))
+
+
+def test_region_reads_fetch_only_the_bbox_fields_they_need(paged_dir: Path) -> None:
+    """Reading ``id`` for a box fetches no more than reading ``id`` and ``bbox``, and
+    less for most boxes: of the row groups a box cuts on one side, only the bbox field
+    their statistics do not settle is read; groups inside it need none."""
+    rng = np.random.default_rng(1)
+    bbox = pq.read_table(next(paged_dir.glob("shards/*.parquet")), columns=["bbox"])
+    less = 0
+    for row in rng.choice(bbox.num_rows, 10, replace=False):
+        b = bbox.column("bbox")[int(row)].as_py()
+        cx, cy = (b["xmin"] + b["xmax"]) / 2, (b["ymin"] + b["ymax"]) / 2
+        box = (max(-180.0, cx - 8), max(-90.0, cy - 4), min(180.0, cx + 8), min(90.0, cy + 4))
+        fetched = []
+        ids = []
+        for columns in (["id"], ["id", "bbox"]):
+            with open_corpus(paged_dir) as c:
+                for path in c.select_shards(box).column("path").to_pylist():
+                    c.footer(path)
+                c.drop_caches(footers=False)
+                before = c.bytes_read
+                ids.append(sorted(c.read(box, columns=columns).column("id").to_pylist()))
+                fetched.append(c.bytes_read - before)
+        assert ids[0] == ids[1] and ids[0]
+        assert fetched[0] <= fetched[1]
+        less += fetched[0] < fetched[1]
+    assert less >= 5  # equal where every group the box cuts is cut at a corner

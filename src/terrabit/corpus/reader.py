@@ -68,6 +68,8 @@ __all__ = ["Corpus", "open", "parse_time"]
 Verify = Literal["auto", "full", "footer", "none"]
 Box = tuple[float, float, float, float]
 _BBOX_LEAVES = tuple(f"bbox.{name}" for name in fmt.BBOX_FIELDS)
+_LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
+"""Per ``bbox`` field and row group: min and max statistics; per group: all known."""
 
 
 # ------------------------------------------------------------------------------ regions
@@ -177,22 +179,60 @@ def _box_in(box: Box, geom: shapely.Geometry) -> bool:
     return bool(shapely.covers(geom, shapely.box(*box)))
 
 
-def _spanned(xs: list[npt.NDArray[Any]], boxes: list[Box]) -> npt.NDArray[np.bool_]:
+def _spanned(
+    lo: list[npt.NDArray[Any]], hi: list[npt.NDArray[Any]], boxes: list[Box]
+) -> npt.NDArray[np.bool_]:
     """Rows whose bbox a box spans from side to side along one axis while meeting it
     along the other: a connected geometry (its projection on each axis is its bbox's
-    whole interval) then meets the box. The float32 bounds are rounded outward, so the
-    true ones are taken one float32 step inside."""
-    f0, g0, f1, g1 = (np.asarray(x, dtype=np.float32) for x in xs)
+    whole interval) then meets the box.
+
+    ``lo``/``hi`` bound each stored bbox field (``xmin, ymin, xmax, ymax``) from below
+    and above: the stored value itself, or the row group's statistics for a field not
+    read. The float32 bounds are rounded outward, so the true ones are taken one
+    float32 step inside.
+    """
     up, down = np.float32(np.inf), np.float32(-np.inf)
-    ix0, iy0 = np.nextafter(f0, up).astype(np.float64), np.nextafter(g0, up).astype(np.float64)
-    ix1, iy1 = np.nextafter(f1, down).astype(np.float64), np.nextafter(g1, down).astype(np.float64)
-    x0, y0, x1, y1 = (v.astype(np.float64) for v in (f0, g0, f1, g1))
-    out = np.zeros(len(x0), dtype=bool)
+
+    def inward(v: npt.NDArray[Any], to: np.float32) -> npt.NDArray[np.float64]:
+        return np.nextafter(np.asarray(v, dtype=np.float32), to).astype(np.float64)
+
+    x0, y0 = (np.asarray(v, dtype=np.float64) for v in lo[:2])
+    x1, y1 = (np.asarray(v, dtype=np.float64) for v in hi[2:])
+    ix0, iy0 = inward(hi[0], up), inward(hi[1], up)
+    ix1, iy1 = inward(lo[2], down), inward(lo[3], down)
+    out = np.zeros(np.broadcast(x0, y0, x1, y1, ix0, iy0, ix1, iy1).shape, dtype=bool)
     for qx0, qy0, qx1, qy1 in boxes:
         across_x = (qx0 <= x0) & (x1 <= qx1) & (iy0 <= qy1) & (iy1 >= qy0)
         across_y = (qy0 <= y0) & (y1 <= qy1) & (ix0 <= qx1) & (ix1 >= qx0)
         out |= across_x | across_y
     return out
+
+
+def _bbox_leaves_needed(
+    mins: npt.NDArray[Any], maxs: npt.NDArray[Any], boxes: list[Box]
+) -> tuple[int, ...]:
+    """The bbox fields (indices into ``xmin, ymin, xmax, ymax``) a row group's rows must
+    be read for to tell which meet ``boxes``: a field's test (``xmin <= maxx``,
+    ``ymin <= maxy``, ``xmax >= minx``, ``ymax >= miny``) needs no read when the
+    group's statistics (``mins``/``maxs``, one value per field) pass it for every row,
+    for each box the group's extent meets.
+
+    Examples
+    --------
+    >>> mins, maxs = np.array([0.0, 0.0, 1.0, 1.0]), np.array([4.0, 2.0, 5.0, 3.0])
+    >>> _bbox_leaves_needed(mins, maxs, [(0.5, 0.0, 3.0, 3.0)])  # cut on the right only
+    (0,)
+    >>> _bbox_leaves_needed(mins, maxs, [(2.0, 2.5, 9.0, 9.0)])  # a corner
+    (2, 3)
+    """
+    need: set[int] = set()
+    for qx0, qy0, qx1, qy1 in boxes:
+        if mins[0] > qx1 or mins[1] > qy1 or maxs[2] < qx0 or maxs[3] < qy0:
+            continue  # the group's extent misses this box
+        for k, cut in enumerate((maxs[0] > qx1, maxs[1] > qy1, mins[2] < qx0, mins[3] < qy0)):
+            if cut:
+                need.add(k)
+    return tuple(sorted(need))
 
 
 # ------------------------------------------------------------------------------- corpus
@@ -248,7 +288,7 @@ class Corpus:
         self._connected_cache: dict[str, bool] = {}
         self._leaf_names: dict[int, tuple[pq.FileMetaData, dict[str, int]]] = {}
         self._pages_bytes = 0
-        self._stats: dict[int, tuple[pq.FileMetaData, tuple[npt.NDArray[Any], ...]]] = {}
+        self._stats: dict[int, tuple[pq.FileMetaData, _LeafStats]] = {}
         self._decoded: OrderedDict[tuple[str, tuple[Any, ...], tuple[str, ...]], pa.Table] = (
             OrderedDict()
         )
@@ -487,14 +527,21 @@ class Corpus:
         return keep.tolist(), set(np.flatnonzero(hit & ~inside).tolist())
 
     def _group_stats(self, md: pq.FileMetaData) -> tuple[npt.NDArray[Any], ...]:
-        """Per row group: min ``bbox.xmin``/``ymin``, max ``xmax``/``ymax`` and whether
-        the four are known (cached per footer)."""
+        """Per row group: the extent (min ``bbox.xmin``/``ymin``, max ``xmax``/``ymax``)
+        and whether the four statistics are known."""
+        mins, maxs, known = self._leaf_stats(md)
+        return mins[0], mins[1], maxs[2], maxs[3], known
+
+    def _leaf_stats(self, md: pq.FileMetaData) -> _LeafStats:
+        """Per row group and ``bbox`` field (``[field, group]``): the minimum and maximum
+        statistics, and per group whether all eight are known (cached per footer)."""
         cached = self._stats.get(id(md))
         if cached is not None and cached[0] is md:
             return cached[1]
         leaves = {md.schema.column(i).path: i for i in range(md.num_columns)}
         n = md.num_row_groups
-        out = np.full((4, n), np.nan)
+        mins = np.full((4, n), np.nan)
+        maxs = np.full((4, n), np.nan)
         known = np.ones(n, dtype=bool)
         for g in range(n):
             rg = md.row_group(g)
@@ -503,8 +550,8 @@ class Corpus:
                 if st is None or not st.has_min_max:
                     known[g] = False
                     break
-                out[k, g] = st.min if k < 2 else st.max
-        result = (out[0], out[1], out[2], out[3], known)
+                mins[k, g], maxs[k, g] = st.min, st.max
+        result = (mins, maxs, known)
         self._stats[id(md)] = (md, result)
         return result
 
@@ -543,14 +590,14 @@ class Corpus:
             raise InvalidInputError(
                 f"unknown columns {unknown}; this corpus has columns {self.columns}"
             )
-        need = list(dict.fromkeys([*wanted, "bbox"]))
+        need = list(wanted)
         if times is not None and "datetime" not in need:
             need.append("datetime")
         tables: list[pa.Table] = []
         for path in self._select(boxes, times).column("path").to_pylist():
             table = self._read_shard(path, boxes, need, geom)
-            if table.num_rows:
-                table = self._filter(table, boxes, None, times)
+            if table.num_rows and times is not None:
+                table = self._in_time(table, times)
             if table.num_rows:
                 tables.append(table.select(wanted))
         if not tables:
@@ -598,12 +645,12 @@ class Corpus:
         boxes, geom = _region(region)
         times = self.time_window(time)
         wanted = list(columns)
-        need = list(dict.fromkeys([*wanted, "bbox"]))
+        need = list(wanted)
         if times is not None and "datetime" not in need:
             need.append("datetime")
         table = self._read_shard(path, boxes, need, geom if exact else None)
-        if table.num_rows:
-            table = self._filter(table, boxes, None, times)
+        if table.num_rows and times is not None:
+            table = self._in_time(table, times)
         if table.num_rows == 0:
             return self.empty_table(wanted)
         return table.select(wanted)
@@ -615,24 +662,25 @@ class Corpus:
         columns: list[str],
         geom: shapely.Geometry | None = None,
     ) -> pa.Table:
-        """Row groups of ``path`` that may meet ``boxes``, as ``columns``.
+        """The rows of ``path`` whose bbox meets ``boxes`` (and, with ``geom``, whose
+        geometry meets ``geom``), as ``columns`` (``bbox`` is fetched only as far as
+        the filter needs it, unless asked for).
 
-        Row groups only partly inside a box (and, with ``geom``, those whose extent
-        ``geom`` does not cover) are checked first with their ``bbox`` column alone;
-        ``columns`` are then read for the row groups wholly inside and those holding a
-        row whose bbox meets a box. Of the latter, only the rows whose bbox meets a box
-        are returned when some column is read page by page (:meth:`_read_partial`).
+        Row groups wholly inside a box (and, with ``geom``, whose extent ``geom``
+        covers) are read as they are. For each other group that meets a box, only the
+        ``bbox`` fields its statistics do not settle are read (a group the box cuts on
+        its right side needs ``xmin`` alone), then ``columns`` for the rows that meet a
+        box, page by page where that pays (:meth:`_read_partial`).
 
-        With ``geom``, only rows whose geometry meets ``geom`` are returned, and the
-        ``geometry`` column is fetched (page by page where it pays) only for the rows
-        whose bbox ``geom`` does not cover: a geometry lies inside its bbox, so the
-        others meet ``geom`` for sure.
+        With ``geom``, the ``geometry`` column is fetched (page by page where it pays)
+        only for the rows whose bbox ``geom`` does not cover: a geometry lies inside
+        its bbox, so the others meet ``geom`` for sure.
         """
         md = self.footer(path)
         groups, partial = self._row_group_hits(md, boxes)
         if not groups:
             return pa.table({})
-        if geom is None and not (partial and "bbox" in columns and len(columns) > 1):
+        if geom is None and not partial:
             return self._read_groups(path, md, groups, columns).select(columns)
         key = (
             path,
@@ -646,6 +694,53 @@ class Corpus:
         table = self._assemble(path, md, boxes, columns, geom, groups, partial)
         self._keep_decoded(key, table)
         return table
+
+    def _bbox_bounds(
+        self,
+        path: str,
+        md: pq.FileMetaData,
+        groups: list[int],
+        boxes: list[Box],
+        full: bool,
+        exact: bool,
+    ) -> tuple[list[npt.NDArray[Any]], list[npt.NDArray[Any]], pa.Array | None]:
+        """Lower and upper bounds of each ``bbox`` field for the rows of ``groups``
+        (concatenated): the stored values of the fields read, the group's statistics
+        for the others; and the ``bbox`` column itself when ``full``, which reads all
+        four fields.
+
+        With ``exact`` (the geometries are tested next), a group a box cuts on more
+        than one side, or of a shard with multi-part geometries, has all four fields
+        read: they tell the rows wholly inside the box, whose geometries then need no
+        test; one field settles that only for connected geometries on one side."""
+        mins, maxs, _ = self._leaf_stats(md)
+        sizes = [md.row_group(g).num_rows for g in groups]
+        lo = [np.repeat(mins[k, groups], sizes) for k in range(4)]
+        hi = [np.repeat(maxs[k, groups], sizes) for k in range(4)]
+        if full:
+            bbox = self._read_groups(path, md, groups, ["bbox"]).column("bbox").combine_chunks()
+            for k, name in enumerate(fmt.BBOX_FIELDS):
+                lo[k] = hi[k] = bbox.field(name).to_numpy(zero_copy_only=False)
+            return lo, hi, bbox
+        by_fields: dict[tuple[int, ...], list[int]] = {}
+        multi = exact and not self._connected(path, md)
+        for i, g in enumerate(groups):
+            fields = _bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
+            if exact and fields and (multi or len(fields) > 1):
+                fields = (0, 1, 2, 3)
+            if fields:
+                by_fields.setdefault(fields, []).append(i)
+        starts = np.cumsum(sizes) - sizes
+        for fields, idx in by_fields.items():
+            names = [_BBOX_LEAVES[k] for k in fields]
+            read = self._read_groups(path, md, [groups[i] for i in idx], names)
+            bbox = read.column("bbox").combine_chunks()
+            rows = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in idx])
+            for k in fields:
+                values = bbox.field(fmt.BBOX_FIELDS[k]).to_numpy(zero_copy_only=False)
+                lo[k][rows] = values
+                hi[k][rows] = values
+        return lo, hi, None
 
     def _assemble(
         self,
@@ -665,19 +760,21 @@ class Corpus:
             covered = known[idx] & shapely.covers(geom, extent)
             partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
         part = [g for g in groups if g in partial]
-        bbox = pa.array([], type=fmt.shard_schema(1).field("bbox").type)
+        bbox: pa.Array | None = None
         hit = certain = np.zeros(0, dtype=bool)
         if part:
-            bbox = self._read_groups(path, md, part, ["bbox"]).column("bbox").combine_chunks()
-            xs = [bbox.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS]
-            hit = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
+            lo, hi, bbox = self._bbox_bounds(
+                path, md, part, boxes, "bbox" in columns, geom is not None
+            )
+            # the fields not read pass their tests for every row (by the statistics):
+            # take the bound that passes, so only the fields read decide
+            hit = _overlaps(hi[0], hi[1], lo[2], lo[3], boxes)
             if geom is not None:
                 certain = np.zeros(len(hit), dtype=bool)
-                certain[hit] = shapely.covers(
-                    geom, shapely.box(*(np.asarray(x, dtype=np.float64)[hit] for x in xs))
-                )
+                outer = [np.asarray(v, dtype=np.float64)[hit] for v in (lo[0], lo[1], hi[2], hi[3])]
+                certain[hit] = shapely.covers(geom, shapely.box(*outer))
                 if self._connected(path, md):
-                    certain |= hit & _spanned(xs, [b for b in boxes if _box_in(b, geom)])
+                    certain |= hit & _spanned(lo, hi, [b for b in boxes if _box_in(b, geom)])
         sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
         starts = np.cumsum(sizes) - sizes
         pieces: dict[int, pa.Table] = {}
@@ -692,7 +789,7 @@ class Corpus:
             if geom is not None and len(rows):
                 unsure = rows[~certain[at + rows]]
                 if len(unsure):
-                    wkb = self._take(path, md, g, unsure, "geometry", bbox.slice(at, n))
+                    wkb = self._take(path, md, g, unsure, "geometry")
                     ok = shapely.intersects(
                         shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), geom
                     )
@@ -701,14 +798,12 @@ class Corpus:
                 continue
             table = None
             if self._page_reads and len(rows) < n:
-                table = self._read_partial(path, md, g, rows, columns, bbox.slice(at, n).take(rows))
-            if table is not None:
-                pieces[g] = table
-            elif geom is None:
-                whole.append(g)  # all rows: the caller filters them
-            else:
+                kept = None if bbox is None else bbox.slice(at, n).take(rows)
+                table = self._read_partial(path, md, g, rows, columns, kept)
+            if table is None:
                 full = self._read_groups(path, md, [g], columns).select(columns)
-                pieces[g] = full if len(rows) == n else full.take(pa.array(rows))
+                table = full if len(rows) == n else full.take(pa.array(rows))
+            pieces[g] = table
         if whole:
             table = self._read_groups(path, md, whole, columns).select(columns)
             at = 0
@@ -730,12 +825,11 @@ class Corpus:
         g: int,
         rows: npt.NDArray[np.int64],
         column: str,
-        bbox: pa.Array,
     ) -> pa.ChunkedArray:
         """``column`` of the rows ``rows`` of row group ``g`` (by pages where it pays)."""
         table = None
         if self._page_reads:
-            table = self._read_partial(path, md, g, rows, [column], bbox.take(rows))
+            table = self._read_partial(path, md, g, rows, [column], None)
         if table is None:
             table = self._read_groups(path, md, [g], [column]).take(pa.array(rows))
         return table.column(column)
@@ -878,7 +972,7 @@ class Corpus:
         g: int,
         rows: npt.NDArray[np.int64],
         columns: list[str],
-        bbox: pa.Array,
+        bbox: pa.Array | None,
     ) -> pa.Table | None:
         """``columns`` of the rows ``rows`` (indices in row group ``g``), reading each
         column whose needed pages are at most :attr:`page_read_max_fraction` of its
@@ -924,7 +1018,7 @@ class Corpus:
                 self._no_pages.clear()
             self._no_pages.add(key)
             return None
-        arrays: dict[str, pa.Array] = {"bbox": bbox}
+        arrays: dict[str, pa.Array] = {} if bbox is None else {"bbox": bbox}
         arrays.update(self._read_pages(path, md, g, rows, plans))
         rest = [c for c in columns if c not in arrays]
         if rest:
@@ -1058,9 +1152,12 @@ class Corpus:
         if sums is None or self.verify == "none":
             pfile = pq.ParquetFile(self.source.open(path), metadata=md)
             return pfile.read_row_groups(groups, columns=columns, use_threads=False)
-        wanted = set(columns)
+        wanted = set(columns)  # top-level columns, or leaves such as "bbox.xmin"
         leaves = [
-            j for j in range(md.num_columns) if md.schema.column(j).path.split(".")[0] in wanted
+            j
+            for j in range(md.num_columns)
+            if md.schema.column(j).path in wanted
+            or md.schema.column(j).path.split(".")[0] in wanted
         ]
         self._fetch_chunks(path, md, sums, groups, leaves)
         # no pre-buffering: pyarrow then reads exactly one kept chunk at a time; the
@@ -1132,32 +1229,15 @@ class Corpus:
             _, old = self._pages.popitem(last=False)
             self._pages_bytes -= len(old)
 
-    def _filter(
-        self,
-        table: pa.Table,
-        boxes: list[Box],
-        geom: shapely.Geometry | None,
-        times: tuple[np.datetime64 | None, ...] | None,
-    ) -> pa.Table:
-        bbox = table.column("bbox").combine_chunks()
-        xs = [
-            np.asarray(bbox.field(n).to_numpy(zero_copy_only=False), dtype=np.float64)
-            for n in fmt.BBOX_FIELDS
-        ]
-        keep = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
-        if times is not None:
-            t = table.column("datetime").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            start, end = times
-            ok = ~np.isnat(t)
-            if start is not None:
-                ok &= t >= start
-            if end is not None:
-                ok &= t < end
-            keep &= ok
-        if geom is not None and keep.any():
-            idx = np.flatnonzero(keep)
-            wkb = table.column("geometry").take(pa.array(idx)).to_numpy(zero_copy_only=False)
-            keep[idx] = shapely.intersects(shapely.from_wkb(wkb), geom)
+    def _in_time(self, table: pa.Table, times: tuple[np.datetime64 | None, ...]) -> pa.Table:
+        """The rows of ``table`` whose ``datetime`` lies in ``[start, end)``."""
+        t = table.column("datetime").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        start, end = times
+        keep = ~np.isnat(t)
+        if start is not None:
+            keep &= t >= start
+        if end is not None:
+            keep &= t < end
         return table.filter(pa.array(keep))
 
     # -------------------------------------------------------------------- search
