@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,3 +74,22 @@ def test_summary_code_is_majority_and_radius_bounds_distances(codes: np.ndarray)
     assert np.unpackbits(np.frombuffer(centre, np.uint8)).tolist() == expected.tolist()
     dist = (bits != expected).sum(axis=1)
     assert radius == dist.max()
+
+
+def test_leaf_paths_are_pyarrows_and_codes_get_their_own_level(tmp_path: Path) -> None:
+    """The per-column compression levels name the leaves pyarrow writes (the oracle: the
+    written file's own column paths), so no leaf falls back to the codec's default."""
+    schema = fmt.shard_schema(16, time=True, rerank_code_size=8).append(
+        pa.field("tags", pa.list_(pa.string()))
+    )
+    schema = schema.append(pa.field("attrs", pa.map_(pa.string(), pa.struct([("a", pa.int8())]))))
+    opts = fmt.shard_parquet_options(schema, keep=["tags", "attrs"])
+    pq.write_table(schema.empty_table(), tmp_path / "s.parquet")
+    md = pq.read_metadata(tmp_path / "s.parquet")
+    leaves = [md.schema.column(j).path for j in range(md.num_columns)]
+    assert sorted(opts["compression_level"]) == sorted(leaves)
+    levels = opts["compression_level"]
+    assert levels["embedding"] == levels["rerank"] == fmt.CODE_ZSTD_LEVEL
+    assert {levels[leaf] for leaf in leaves if leaf not in ("embedding", "rerank")} == {
+        fmt.ZSTD_LEVEL
+    }

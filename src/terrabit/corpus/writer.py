@@ -505,7 +505,7 @@ def _write_shard(
         {fmt.GEO_KEY: json.dumps(fmt.geo_metadata(extent, type_names)).encode()},
         groups=groups,
         checksums=True,
-        **fmt.shard_parquet_options(table.column_names, keep=keep),
+        **fmt.shard_parquet_options(table.schema, keep=keep),
     )
     with tmp.open("wb") as fh:
         fh.write(data)
