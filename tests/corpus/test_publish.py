@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from terrabit import geohash
+from terrabit import geohash, hilbert
 from terrabit.codecs import from_dict, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
@@ -71,7 +71,7 @@ def test_manifest_and_metadata(corpus_dir: Path, input_file: Path) -> None:
     manifest = pq.read_table(corpus_dir / fmt.MANIFEST_NAME)
     assert manifest.schema.names == fmt.manifest_schema(8).names
     meta = json.loads(manifest.schema.metadata[fmt.METADATA_KEY])
-    assert meta["format_version"] == fmt.FORMAT_VERSION == "1.2"
+    assert meta["format_version"] == fmt.FORMAT_VERSION == "1.3"
     assert meta["rows"] == 3000 == sum(manifest.column("rows").to_pylist())
     assert meta["dims"] == 64 and meta["code_size"] == 8
     assert meta["columns"] == ["id", "geometry", "bbox", "embedding", "datetime", "label"]
@@ -106,9 +106,13 @@ def test_cells_are_adaptive_prefix_free_and_hold_their_rows(corpus_dir: Path) ->
         b = shapely.bounds(
             shapely.from_wkb(shard.column("geometry").to_numpy(zero_copy_only=False))
         )
-        keys = geohash.encode((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, precision=12)
+        lon, lat = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        keys = geohash.encode(lon, lat, precision=12)
         assert all(k.startswith(row["geohash"]) for k in keys)
-        assert keys.tolist() == sorted(keys.tolist())  # sorted by the space-filling key
+        # sorted by the Hilbert key of the anchor point, then id
+        curve = hilbert.keys(lon, lat).tolist()
+        ids = shard.column("id").to_pylist()
+        assert list(zip(curve, ids, strict=True)) == sorted(zip(curve, ids, strict=True))
         # a parent of a split cell held more than max_rows (else it would not be split)
         assert row["rows"] == shard.num_rows
         assert [row["xmin"], row["ymin"], row["xmax"], row["ymax"]] == pytest.approx(

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from terrabit import geohash
+from terrabit import geohash, hilbert
 from terrabit.corpus import format as fmt
 from terrabit.corpus import pages, summary
 from terrabit.corpus.reader import Corpus
@@ -104,17 +104,16 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
         extent = [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
         if not np.allclose(extent, [row[k] for k in fmt.BBOX_FIELDS], rtol=0, atol=1e-9):
             problems.append(f"{path}: true extent {extent} differs from the manifest")
-        keys = geohash.encode(
-            (bounds[:, 0] + bounds[:, 2]) / 2,
-            (bounds[:, 1] + bounds[:, 3]) / 2,
-            precision=fmt.SORT_KEY_PRECISION,
-        )
+        lon, lat = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+        keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
         if not np.char.startswith(keys, cell).all():
             problems.append(f"{path}: rows whose anchor point lies outside cell {cell!r}")
         ids = np.asarray(table.column("id").to_numpy(zero_copy_only=False), dtype=object)
-        order = np.lexsort((ids.astype(str), keys))
+        hilbert_order = _version(str(meta["format_version"])) >= (1, 3)
+        order = np.lexsort((ids.astype(str), hilbert.keys(lon, lat) if hilbert_order else keys))
         if not np.array_equal(order, np.arange(len(order))):
-            problems.append(f"{path}: rows are not sorted by (geohash-12 anchor, id)")
+            curve = "Hilbert key" if hilbert_order else "geohash-12"
+            problems.append(f"{path}: rows are not sorted by ({curve} of the anchor, id)")
         for i in range(md.num_row_groups):
             rg = md.row_group(i)
             if rg.num_rows > row_group_rows:

@@ -11,11 +11,11 @@ cells, as the local engine does; the workers do the heavy passes:
 2. **map** — one task per piece: encode its rows and write per-cell Arrow part files
    under ``_work/map-<piece>/``;
 3. **reduce** — one task per cell: read the cell's parts from every file, sort them by
-   (sort key, id), split while above ``max_rows``, write the shards; the task returns
-   their manifest rows.
+   (geohash key, id), split while above ``max_rows``, write the shards (rows in
+   Hilbert-key order); the task returns their manifest rows.
 
 The client writes the manifest once, at the end, inside the same temporary folder that
-replaces the output only on success. A cell's rows are sorted by (sort key, id), which
+replaces the output only on success. A cell's rows are sorted by (key, id), which
 is unique, so neither the files' order of arrival nor the batching changes a byte.
 
 Workers read the inputs and write into the output's temporary sibling folder at the

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from terrabit.corpus import format as fmt
 >>> fmt.FORMAT_VERSION, fmt.MANIFEST_NAME
-('1.2', 'manifest.parquet')
+('1.3', 'manifest.parquet')
 >>> fmt.shard_schema(128, time=True).names
 ['id', 'geometry', 'bbox', 'embedding', 'datetime']
 """
@@ -74,7 +74,7 @@ __all__ = [
     "validate_geo_metadata",
 ]
 
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 """The format version this package writes (``MAJOR.MINOR``)."""
 
 MANIFEST_NAME = "manifest.parquet"

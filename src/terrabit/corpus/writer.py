@@ -10,7 +10,8 @@ Publishing streams with bounded memory, in three steps:
    embeddings and appends each batch's rows to per-cell Arrow part files (buffered up to
    ``buffer_bytes``).
 3. **reduce** — each cell's parts are sorted by the 12-character geohash of the row's
-   anchor point (then id), split further while above ``max_rows``, and written as one
+   anchor point (then id) and split further while above ``max_rows``; each shard's rows
+   are written in (Hilbert key of the anchor, id) order (:mod:`terrabit.hilbert`) as one
    GeoParquet shard; the manifest comes last.
 
 Everything is written inside a temporary sibling folder that replaces the output only on
@@ -51,7 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from terrabit import __version__, geohash
+from terrabit import __version__, geohash, hilbert
 from terrabit._progress import progress_bar
 from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import Codec, parse
@@ -413,9 +414,9 @@ def _reduce_cell(
     row_group_rows: int,
     keep: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """Sort one cell's rows by (sort key, id), split it while above ``max_rows`` and write
-    its shards under ``root``; their manifest rows. The result does not depend on the
-    order of the rows in ``table`` (ids are unique)."""
+    """Sort one cell's rows by (geohash key, id), split it while above ``max_rows`` and
+    write its shards under ``root`` (each in Hilbert order); their manifest rows. The
+    result does not depend on the order of the rows in ``table`` (ids are unique)."""
     if not table.num_rows:
         return []
     order = pc.sort_indices(table, sort_keys=[(_KEY, "ascending"), ("id", "ascending")])
@@ -447,8 +448,8 @@ def _row_groups(keys: npt.NDArray[np.uint64], max_rows: int) -> list[tuple[int, 
 
     Each group holds ``max_rows // 2`` to ``max_rows`` rows (the last one may hold
     fewer) and ends where the sort keys of consecutive rows share the shortest common
-    bit prefix within that window — the boundary of the largest quadtree cell — so a
-    group never straddles a big jump of the Z curve and its bounding box stays compact.
+    bit prefix within that window — the boundary of the largest quadtree cell (Hilbert
+    keys nest like a quadtree) — so a group's bounding box stays compact.
 
     Examples
     --------
@@ -494,8 +495,12 @@ def _write_shard(
         float(exact[2].max()),
         float(exact[3].max()),
     )
-    groups = _row_groups(table.column(_KEY).to_numpy(), row_group_rows)
-    table = table.drop_columns([_KEY, *_EXACT]).replace_schema_metadata(None)
+    # rows in (Hilbert key of the anchor, id) order; row groups cut on coarse curve cells
+    keys = hilbert.keys(*_anchor(np.column_stack(exact)))
+    by = pa.table({"key": keys, "id": table.column("id")})
+    order = pc.sort_indices(by, sort_keys=[("key", "ascending"), ("id", "ascending")])
+    groups = _row_groups(keys[order.to_numpy()], row_group_rows)
+    table = table.drop_columns([_KEY, *_EXACT]).replace_schema_metadata(None).take(order)
     type_names = _wkb_types(table.column("geometry").combine_chunks())
     rel = fmt.shard_path(cell)
     target = root / rel
