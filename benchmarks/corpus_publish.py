@@ -103,6 +103,9 @@ def breakdown(corpus: Path) -> dict[str, float]:
     return out
 
 
+BOXES = 20
+"""Boxes of each size, centred on seeded rows."""
+
 READS = {
     # what a search reads, and a read of the id and the code alone
     "search": ["id", "geometry", "bbox", "embedding"],
@@ -144,8 +147,9 @@ def region_reads(corpus: Path, seed: int, *, pages: bool = True) -> list[dict[st
     with open_corpus(corpus, verify="footer") as c:
         c._page_reads = pages
         manifest_bytes = c.bytes_read
-        anchors = c.read(columns=["bbox"]).column("bbox")
-        picks = rng.choice(len(anchors), 5, replace=False)
+        # boxes around seeded rows, picked in id order (not in the corpus's row order)
+        anchors = c.read(columns=["id", "bbox"]).sort_by("id").column("bbox")
+        picks = rng.choice(len(anchors), BOXES, replace=False)
         per_row = {name: _per_row(c, cols) for name, cols in READS.items()}
         with_bbox = _per_row(c, ["id", "bbox", "embedding"])
         for size in (0.05, 0.25, 1.0, 4.0, 16.0):
