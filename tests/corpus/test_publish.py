@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -460,3 +461,25 @@ def test_big_endian_and_ewkb_geometry_is_rewritten_as_iso_wkb(tmp_path: Path) ->
     for wkb in table.column("geometry").to_pylist():
         assert wkb[0] == 1 and int.from_bytes(wkb[1:5], "little") == 1  # LE ISO Point
         assert len(wkb) == 21
+
+
+def test_validate_checks_the_row_order_of_the_corpus_version(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    """Format 1.3 sorts rows by Hilbert key, 1.2 and before by geohash: a 1.3 corpus whose
+    manifest claimed 1.2 would be out of order, and validate says so."""
+    copy = tmp_path / "c"
+    shutil.copytree(corpus_dir, copy)
+    with open_corpus(copy) as c:
+        assert validate_corpus(c) == []
+    manifest = pq.read_table(copy / fmt.MANIFEST_NAME)
+    meta = json.loads(manifest.schema.metadata[fmt.METADATA_KEY])
+    meta["format_version"] = "1.2"
+    pq.write_table(
+        manifest.replace_schema_metadata({fmt.METADATA_KEY: json.dumps(meta).encode()}),
+        copy / fmt.MANIFEST_NAME,
+    )
+    with open_corpus(copy) as c:
+        problems = validate_corpus(c)
+    assert problems
+    assert all("not sorted by (geohash-12 of the anchor, id)" in p for p in problems)
