@@ -68,6 +68,8 @@ __all__ = ["Corpus", "open", "parse_time"]
 Verify = Literal["auto", "full", "footer", "none"]
 Box = tuple[float, float, float, float]
 _BBOX_LEAVES = tuple(f"bbox.{name}" for name in fmt.BBOX_FIELDS)
+_CHECKED = ("path", "rows", "bytes", "checksum", "footer_checksum")
+"""Manifest fields a shard is checked against."""
 _LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
 """Per ``bbox`` field and row group: min and max statistics; per group: all known."""
 
@@ -274,6 +276,7 @@ class Corpus:
             if not isinstance(source, FileSource):
                 source.set_size(path, size)
         self._by_path = {p: i for i, p in enumerate(self.manifest.column("path").to_pylist())}
+        self._checks: list[dict[str, Any]] | None = None
         self._footers: dict[str, pq.FileMetaData] = {}
         self._chunk_sums: dict[str, list[str] | None] = {}
         self._ranges: dict[str, list[tuple[int, int]]] = {}
@@ -392,7 +395,9 @@ class Corpus:
     def _row(self, path: str) -> dict[str, Any]:
         if path not in self._by_path:
             raise InvalidInputError(f"{path!r} is not a shard of this corpus")
-        return self.manifest.slice(self._by_path[path], 1).to_pylist()[0]
+        if self._checks is None:  # the manifest fields integrity checks compare, as Python
+            self._checks = self.manifest.select(list(_CHECKED)).to_pylist()
+        return self._checks[self._by_path[path]]
 
     def _integrity(self, path: str, message: str) -> CorpusIntegrityError:
         return CorpusIntegrityError(
