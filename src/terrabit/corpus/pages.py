@@ -248,6 +248,22 @@ _ROOT, _RG_LIST, _RG, _CC_LIST, _CC, _KV_LIST, _OTHER = range(7)
 
 
 @njit(cache=True, nogil=True)
+def _uvarint(buf: npt.NDArray[np.uint8], pos: int) -> tuple[int, int]:  # pragma: no cover
+    """An unsigned Thrift varint at ``pos``: ``(value, next position)``, or ``(0, -1)``
+    when it is truncated or longer than 64 bits (numba)."""
+    v = 0
+    shift = 0
+    while pos < len(buf) and shift <= 63:
+        b = int(buf[pos])
+        pos += 1
+        v |= (b & 127) << shift
+        if not b & 128:
+            return v, pos
+        shift += 7
+    return 0, -1
+
+
+@njit(cache=True, nogil=True)
 def _walk_footer(buf: npt.NDArray[np.uint8]) -> tuple[Any, ...]:  # pragma: no cover - numba
     """One pass over a Thrift compact ``FileMetaData`` without decoding it: per column
     chunk, fields 4-7 (offset/column index offset and length, ``-1`` when absent) and
@@ -286,17 +302,9 @@ def _walk_footer(buf: npt.NDArray[np.uint8]) -> tuple[Any, ...]:  # pragma: no c
             if delta:
                 fid = last[top] + delta
             else:
-                v = 0
-                shift = 0
-                while True:
-                    if pos >= n or shift > 63:
-                        return locs[:0], rg_of[:0], 0, -1, -1, 1
-                    b = int(buf[pos])
-                    pos += 1
-                    v |= (b & 127) << shift
-                    if not b & 128:
-                        break
-                    shift += 7
+                v, pos = _uvarint(buf, pos)
+                if pos < 0:
+                    return locs[:0], rg_of[:0], 0, -1, -1, 1
                 fid = (v >> 1) ^ -(v & 1)
             last[top] = fid
             child = _OTHER
@@ -334,17 +342,9 @@ def _walk_footer(buf: npt.NDArray[np.uint8]) -> tuple[Any, ...]:  # pragma: no c
         if ttype == 3:
             pos += 1
         elif ttype == 4 or ttype == 5 or ttype == 6 or ttype == 8:  # ints, binary
-            v = 0
-            shift = 0
-            while True:
-                if pos >= n or shift > 63:
-                    return locs[:0], rg_of[:0], 0, -1, -1, 1
-                b = int(buf[pos])
-                pos += 1
-                v |= (b & 127) << shift
-                if not b & 128:
-                    break
-                shift += 7
+            v, pos = _uvarint(buf, pos)
+            if pos < 0:
+                return locs[:0], rg_of[:0], 0, -1, -1, 1
             if ttype == 8:
                 pos += v
             elif kind[top] == 0 and role[top] == _CC and 4 <= fid <= 7:
@@ -358,17 +358,9 @@ def _walk_footer(buf: npt.NDArray[np.uint8]) -> tuple[Any, ...]:  # pragma: no c
             pos += 1
             size = head >> 4
             if size == 15:
-                size = 0
-                shift = 0
-                while True:
-                    if pos >= n or shift > 63:
-                        return locs[:0], rg_of[:0], 0, -1, -1, 1
-                    b = int(buf[pos])
-                    pos += 1
-                    size |= (b & 127) << shift
-                    if not b & 128:
-                        break
-                    shift += 7
+                size, pos = _uvarint(buf, pos)
+                if pos < 0:
+                    return locs[:0], rg_of[:0], 0, -1, -1, 1
             if sp >= 64:
                 return locs[:0], rg_of[:0], 0, -1, -1, 3
             kind[sp], remain[sp], etype[sp], role[sp] = 1, size, head & 15, child
