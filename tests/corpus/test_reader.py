@@ -794,3 +794,30 @@ def test_region_reads_fetch_only_the_bbox_fields_they_need(paged_dir: Path) -> N
         assert fetched[0] <= fetched[1]
         less += fetched[0] < fetched[1]
     assert less >= 5  # equal where every group the box cuts is cut at a corner
+
+
+def test_row_groups_without_bbox_statistics_are_read_whole(
+    tmp_path: Path, input_file: Path
+) -> None:
+    """A shard whose row groups carry no bbox statistics (not what the writer does, but
+    what a reader may meet): no field's test is settled, so all four are read, and a
+    region read still finds exactly the rows inside."""
+    original = fmt.shard_parquet_options
+
+    def no_stats(schema: pa.Schema, *, keep: tuple[str, ...] = ()) -> dict[str, object]:
+        opts = original(schema, keep=keep)
+        opts["write_statistics"] = ["datetime"]
+        return opts
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fmt, "shard_parquet_options", no_stats)
+        publish(input_file, tmp_path / "c", max_rows=400, row_group_rows=64, show_progress=False)
+    path = next((tmp_path / "c").glob("shards/*.parquet"))
+    assert not pq.read_metadata(path).row_group(0).column(2).is_stats_set
+    ids, geoms, _ = _all_rows(tmp_path / "c")
+    for box in [(0.0, 0.0, 60.0, 60.0), (-120.0, -40.0, -60.0, 10.0)]:
+        expected = sorted(
+            i for i, g in zip(ids, geoms, strict=True) if g.intersects(shapely.box(*box))
+        )
+        with open_corpus(tmp_path / "c") as c:
+            assert sorted(c.read(box, columns=["id"]).column("id").to_pylist()) == expected

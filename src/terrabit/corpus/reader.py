@@ -718,7 +718,7 @@ class Corpus:
         than one side, or of a shard with multi-part geometries, has all four fields
         read: they tell the rows wholly inside the box, whose geometries then need no
         test; one field settles that only for connected geometries on one side."""
-        mins, maxs, _ = self._leaf_stats(md)
+        mins, maxs, known = self._leaf_stats(md)
         sizes = [md.row_group(g).num_rows for g in groups]
         lo = [np.repeat(mins[k, groups], sizes) for k in range(4)]
         hi = [np.repeat(maxs[k, groups], sizes) for k in range(4)]
@@ -731,8 +731,8 @@ class Corpus:
         multi = exact and not self._connected(path, md)
         for i, g in enumerate(groups):
             fields = _bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
-            if exact and fields and (multi or len(fields) > 1):
-                fields = (0, 1, 2, 3)
+            if not known[g] or (exact and fields and (multi or len(fields) > 1)):
+                fields = (0, 1, 2, 3)  # no statistics, or a corner / multi-part geometries
             if fields:
                 by_fields.setdefault(fields, []).append(i)
         starts = np.cumsum(sizes) - sizes
