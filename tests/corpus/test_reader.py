@@ -612,6 +612,35 @@ def test_page_reads_then_whole_chunk_reads_share_caches(paged_dir: Path) -> None
     assert set(some.column("id").to_pylist()) <= set(everything.column("id").to_pylist())
 
 
+_box_strategy = st.tuples(
+    st.floats(-12, 12, width=32),
+    st.floats(-12, 12, width=32),
+    st.floats(0, 12, width=32),
+    st.floats(0, 12, width=32),
+).map(lambda b: (b[0], b[1], b[0] + b[2], b[1] + b[3]))
+"""Boxes ``(minx, miny, maxx, maxy)``, flat ones included."""
+
+
+def _box_region(box: tuple[float, float, float, float]) -> shapely.Geometry:
+    """The box as a point, segment or rectangle (``shapely.box`` of a flat box is empty)."""
+    return shapely.MultiPoint([box[:2], box[2:]]).envelope
+
+
+def _group_bounds(
+    xs: list[np.ndarray], boxes: list[tuple[float, float, float, float]]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Lower and upper bounds of the bbox fields ``xs`` of one row group as the reader
+    takes them: a field it reads is its values, one it leaves unread the group's min/max."""
+    from terrabit.corpus.reader import _bbox_leaves_needed
+
+    mins = np.array([x.min() for x in xs])
+    maxs = np.array([x.max() for x in xs])
+    needed = _bbox_leaves_needed(mins, maxs, boxes)
+    lo = [x if k in needed else np.full(len(x), mins[k]) for k, x in enumerate(xs)]
+    hi = [x if k in needed else np.full(len(x), maxs[k]) for k, x in enumerate(xs)]
+    return lo, hi
+
+
 def _outward32(v: float, down: bool) -> float:
     f = np.float32(v)
     if down and float(f) > v:
@@ -628,16 +657,11 @@ def _outward32(v: float, down: bool) -> float:
         min_size=1,
         max_size=6,
     ),
-    box=st.tuples(
-        st.floats(-12, 12, width=32),
-        st.floats(-12, 12, width=32),
-        st.floats(0, 12, width=32),
-        st.floats(0, 12, width=32),
-    ),
+    box=_box_strategy,
     kind=st.sampled_from(["point", "line", "polygon"]),
 )
 def test_spanned_rows_meet_the_box(
-    pts: list[tuple[float, float]], box: tuple[float, ...], kind: str
+    pts: list[tuple[float, float]], box: tuple[float, float, float, float], kind: str
 ) -> None:
     """The shortcut that skips the geometry test: whenever it says a connected geometry
     meets the box, shapely agrees."""
@@ -656,9 +680,8 @@ def test_spanned_rows_meet_the_box(
         np.array([_outward32(gx1, False)]),
         np.array([_outward32(gy1, False)]),
     ]
-    q = (box[0], box[1], box[0] + box[2], box[1] + box[3])
-    if _spanned(xs, xs, [q])[0]:
-        assert geom.intersects(shapely.box(*q))
+    if _spanned(xs, xs, [box])[0]:
+        assert geom.intersects(_box_region(box))
 
 
 def test_spanned_examples() -> None:
@@ -698,13 +721,6 @@ def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> Non
 
 # ------------------------------------------------- bbox fields read only where needed
 
-_box_strategy = st.tuples(
-    st.floats(-12, 12, width=32),
-    st.floats(-12, 12, width=32),
-    st.floats(0, 12, width=32),
-    st.floats(0, 12, width=32),
-).map(lambda b: (b[0], b[1], b[0] + b[2], b[1] + b[3]))
-
 
 @settings(max_examples=300, deadline=None)
 @given(
@@ -717,14 +733,10 @@ def test_unread_bbox_fields_never_change_which_rows_meet(
     """A row group's fields left unread (their tests settled by its min/max statistics)
     replaced by the bound the reader substitutes: the rows meeting the boxes are exactly
     those a full read finds, and the certainty bounds enclose every row's bbox."""
-    from terrabit.corpus.reader import _bbox_leaves_needed, _overlaps
+    from terrabit.corpus.reader import _overlaps
 
     xs = [np.array([r[k] for r in rows], dtype=np.float32).astype(np.float64) for k in range(4)]
-    mins = np.array([x.min() for x in xs])
-    maxs = np.array([x.max() for x in xs])
-    needed = _bbox_leaves_needed(mins, maxs, boxes)
-    lo = [x if k in needed else np.full(len(x), mins[k]) for k, x in enumerate(xs)]
-    hi = [x if k in needed else np.full(len(x), maxs[k]) for k, x in enumerate(xs)]
+    lo, hi = _group_bounds(xs, boxes)
     expected = _overlaps(xs[0], xs[1], xs[2], xs[3], boxes)
     assert _overlaps(hi[0], hi[1], lo[2], lo[3], boxes).tolist() == expected.tolist()
     for k in range(4):
@@ -749,7 +761,7 @@ def test_spanned_with_group_bounds_meets_the_box(
 ) -> None:
     """The geometry shortcut on bounds (stored fields, or the group's statistics for
     the fields not read): whenever it says a connected geometry meets the box, it does."""
-    from terrabit.corpus.reader import _bbox_leaves_needed, _spanned
+    from terrabit.corpus.reader import _spanned
 
     geoms = [
         shapely.MultiPoint(pts).convex_hull if len(pts) > 1 else shapely.Point(pts[0])
@@ -757,16 +769,10 @@ def test_spanned_with_group_bounds_meets_the_box(
     ]
     down = (True, True, False, False)
     xs = [np.array([_outward32(g.bounds[k], down[k]) for g in geoms]) for k in range(4)]
-    mins = np.array([x.min() for x in xs])
-    maxs = np.array([x.max() for x in xs])
-    needed = _bbox_leaves_needed(mins, maxs, [box])
-    lo = [x if k in needed else np.full(len(x), mins[k]) for k, x in enumerate(xs)]
-    hi = [x if k in needed else np.full(len(x), maxs[k]) for k, x in enumerate(xs)]
-    # the box as a point, segment or rectangle (shapely.box of a flat box is empty)
-    region = shapely.MultiPoint([box[:2], box[2:]]).envelope
+    lo, hi = _group_bounds(xs, [box])
     for geom, sure in zip(geoms, _spanned(lo, hi, [box]), strict=True):
         if sure:
-            assert geom.intersects(region)
+            assert geom.intersects(_box_region(box))
 
 
 def test_region_reads_fetch_only_the_bbox_fields_they_need(paged_dir: Path) -> None:
