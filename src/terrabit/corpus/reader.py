@@ -705,21 +705,21 @@ class Corpus:
         path: str,
         md: pq.FileMetaData,
         groups: list[int],
+        sizes: npt.NDArray[np.int64],
         boxes: list[Box],
         full: bool,
         exact: bool,
     ) -> tuple[list[npt.NDArray[Any]], list[npt.NDArray[Any]], pa.Array | None]:
         """Lower and upper bounds of each ``bbox`` field for the rows of ``groups``
-        (concatenated): the stored values of the fields read, the group's statistics
-        for the others; and the ``bbox`` column itself when ``full``, which reads all
-        four fields.
+        (concatenated; ``sizes`` are their row counts): the stored values of the fields
+        read, the group's statistics for the others; and the ``bbox`` column itself when
+        ``full``, which reads all four fields.
 
         With ``exact`` (the geometries are tested next), a group a box cuts on more
         than one side, or of a shard with multi-part geometries, has all four fields
         read: they tell the rows wholly inside the box, whose geometries then need no
         test; one field settles that only for connected geometries on one side."""
         mins, maxs, known = self._leaf_stats(md)
-        sizes = [md.row_group(g).num_rows for g in groups]
         lo = [np.repeat(mins[k, groups], sizes) for k in range(4)]
         hi = [np.repeat(maxs[k, groups], sizes) for k in range(4)]
         if full:
@@ -765,11 +765,13 @@ class Corpus:
             covered = known[idx] & shapely.covers(geom, extent)
             partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
         part = [g for g in groups if g in partial]
+        sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
+        starts = np.cumsum(sizes) - sizes
         bbox: pa.Array | None = None
         hit = certain = np.zeros(0, dtype=bool)
         if part:
             lo, hi, bbox = self._bbox_bounds(
-                path, md, part, boxes, "bbox" in columns, geom is not None
+                path, md, part, sizes, boxes, "bbox" in columns, geom is not None
             )
             # the fields not read pass their tests for every row (by the statistics):
             # take the bound that passes, so only the fields read decide
@@ -780,8 +782,6 @@ class Corpus:
                 certain[hit] = shapely.covers(geom, shapely.box(*outer))
                 if self._connected(path, md):
                     certain |= hit & _spanned(lo, hi, [b for b in boxes if _box_in(b, geom)])
-        sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes
         pieces: dict[int, pa.Table] = {}
         whole: list[int] = []
         for g in groups:
