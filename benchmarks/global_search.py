@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus.summary import SUMMARY_BALLS, _nearest, summary_balls, summary_fields
+from terrabit.kernels import hamming_distances
 from terrabit.search.globalsearch import shard_lower_bounds
-from terrabit.search.hamming import hamming_distances
 from terrabit.search.query import fixed_codes, search
 
 

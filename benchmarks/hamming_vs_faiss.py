@@ -60,8 +60,8 @@ def main() -> None:
     t0 = time.perf_counter()
     import numba
 
-    from terrabit.search import hamming as hamming_module
-    from terrabit.search import hamming_topk
+    from terrabit.kernels import hamming as hamming_module
+    from terrabit.kernels import hamming_topk
 
     import_s = time.perf_counter() - t0
     rng = np.random.default_rng(args.seed)
@@ -89,12 +89,12 @@ def main() -> None:
         return hamming_topk(queries, codes, args.k, threads=args.threads)
 
     def xor_kernel() -> Any:
-        saved = hamming_module._BS_MIN_QUERIES
-        hamming_module._BS_MIN_QUERIES = 1 << 62  # route the batch to the XOR kernel
+        saved = hamming_module.BS_MIN_QUERIES
+        hamming_module.BS_MIN_QUERIES = 1 << 62  # route the batch to the XOR kernel
         try:
             return hamming_topk(queries, codes, args.k, threads=args.threads)
         finally:
-            hamming_module._BS_MIN_QUERIES = saved
+            hamming_module.BS_MIN_QUERIES = saved
 
     runners: dict[str, Callable[[], Any]] = {"terrabit": ours}
     if args.with_xor:

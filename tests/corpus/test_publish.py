@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from terrabit import geohash, hilbert
+from terrabit import geohash
 from terrabit.codecs import from_dict, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
@@ -21,6 +21,7 @@ from terrabit.corpus import publish, validate_corpus
 from terrabit.corpus import writer as writer_mod
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import InvalidInputError, OutputExistsError
+from terrabit.kernels import hilbert
 
 
 def _write(path: Path, ids, lon, lat, X, *, geometry=None, crs=None, emb_type=None) -> Path:  # type: ignore[no-untyped-def]

@@ -19,8 +19,8 @@ from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
 from terrabit.corpus.summary import shard_summary, summary_fields
 from terrabit.errors import InvalidInputError
+from terrabit.kernels import hamming_distances
 from terrabit.search.globalsearch import shard_lower_bounds
-from terrabit.search.hamming import hamming_distances
 from terrabit.search.query import fixed_codes, search
 
 Brute = Callable[..., list[tuple[float, str]]]

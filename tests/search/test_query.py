@@ -422,6 +422,6 @@ def test_corpus_read_accepts_region_and_corpus_search(
         == corpus.read((179.0, -1.0, -179.0, 1.0), columns=["id"]).num_rows
     )
     pos = _ids_in(all_rows, busy_box, 1)
-    assert _pairs(corpus.search(region, positives=pos, k=9)) == _pairs(
+    assert _pairs(search(corpus, region, positives=pos, k=9)) == _pairs(
         search(corpus, busy_box, positives=pos, k=9)
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from terrabit.errors import InvalidInputError
-from terrabit.search.hamming import hamming_topk
+from terrabit.kernels import hamming_topk
 from terrabit.search.views import (
     ViewResult,
     gradient,

@@ -19,6 +19,7 @@ import terrabit
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import CorpusNotFoundError
+from terrabit.search import search
 
 from .conftest import S3, S3_ENV, Nginx
 
@@ -64,8 +65,8 @@ def reference(local_corpus: Path) -> Iterator[dict[str, Any]]:
             "exemplar": exemplar,
             "all": corpus.read(EVERYWHERE),
             "region_rows": corpus.read(region),
-            "search": corpus.search(region, positives=[exemplar], k=15).table,
-            "global": corpus.search(positives=[exemplar], k=10, global_=True).table,
+            "search": search(corpus, region, positives=[exemplar], k=15).table,
+            "global": search(corpus, positives=[exemplar], k=10, global_=True).table,
             "shards": corpus.manifest.num_rows,
         }
 
@@ -77,10 +78,10 @@ def _same_as_reference(uri: str, reference: dict[str, Any]) -> dict[str, Any]:
         rows = corpus.read(reference["region"])
         assert 0 < rows.num_rows < reference["all"].num_rows
         assert rows.equals(reference["region_rows"])
-        found = corpus.search(reference["region"], positives=[reference["exemplar"]], k=15)
+        found = search(corpus, reference["region"], positives=[reference["exemplar"]], k=15)
         assert found.table.equals(reference["search"])
         assert found.shown.num_rows == 15
-        glob = corpus.search(positives=[reference["exemplar"]], k=10, global_=True)
+        glob = search(corpus, positives=[reference["exemplar"]], k=10, global_=True)
         assert glob.table.equals(reference["global"]) and glob.shown.num_rows == 10
         return {"bytes_read": corpus.source.bytes_read, "requests": corpus.source.requests}
 

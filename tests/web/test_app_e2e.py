@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 import terrabit
+from terrabit.search import search
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -66,7 +67,7 @@ def python_search(
     corpus_dir: Path, q: dict[str, Any], **kwargs: Any
 ) -> terrabit.search.SearchResult:
     with terrabit.open(corpus_dir) as corpus:
-        return corpus.search(q["bbox"], positives=[q["pos"]], k=K, **kwargs)
+        return search(corpus, q["bbox"], positives=[q["pos"]], k=K, **kwargs)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -341,7 +342,7 @@ def test_full_flow_draw_click_views_export(
     point = tuple(float(v) for v in params["pos"].split(","))
     k = int(params.get("k", "20"))
     with terrabit.open(small_corpus) as corpus:
-        expected = corpus.search(region, positives=[point], k=k)
+        expected = search(corpus, region, positives=[point], k=k)
     assert result_rows(page) == [(r["id"], r["rank"]) for r in expected.to_json()["results"]]
     assert expected.exemplars[0].id in page.locator("[data-testid=positives] .chip").inner_text()
 
@@ -475,7 +476,7 @@ def test_hash_edits_rerun_and_bad_parts_are_reported(
     assert page.locator("#global").is_checked()
     assert page.locator("[data-testid=region-chips] .chip").count() == 0
     with terrabit.open(small_corpus) as corpus:
-        expected = corpus.search(None, positives=[query["pos"]], k=K, global_=True)
+        expected = search(corpus, None, positives=[query["pos"]], k=K, global_=True)
     assert result_rows(page) == [(r["id"], r["rank"]) for r in expected.to_json()["results"]]
     assert_clean(page)
 

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from terrabit import geohash, hilbert
+from terrabit import geohash
 from terrabit.corpus import format as fmt
 from terrabit.corpus import pages, summary
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError
+from terrabit.kernels import hilbert
 
 __all__ = ["validate_corpus"]
 

@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -59,9 +59,6 @@ from terrabit.errors import (
     ShardIOError,
 )
 from terrabit.region import Region
-
-if TYPE_CHECKING:
-    from terrabit.search.query import SearchResult
 
 __all__ = ["Corpus", "open", "parse_time"]
 
@@ -1244,25 +1241,6 @@ class Corpus:
         if end is not None:
             keep &= t < end
         return table.filter(pa.array(keep))
-
-    # -------------------------------------------------------------------- search
-    def search(self, *args: Any, **kwargs: Any) -> SearchResult:
-        """Search this corpus: :func:`terrabit.search.query.search` with ``corpus=self``.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> from terrabit.corpus._fixture import write_input
-        >>> from terrabit.corpus.writer import publish
-        >>> tmp = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = publish(write_input(tmp / "in.parquet", rows=100, dims=16), tmp / "c")
-        >>> with open(tmp / "c") as corpus:
-        ...     corpus.search(positives=["p000000001"], k=3).shown.num_rows
-        3
-        """
-        from terrabit.search.query import search  # lazy: corpus sits below search
-
-        return search(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
     def drop_caches(self, *, footers: bool = True) -> None:

@@ -177,7 +177,7 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     The numba kernel on one thread: the calls are small and many (measured: 10x numpy
     for 64 centres x 25K codes, and no thread start-up per call).
     """
-    from terrabit.search.hamming import hamming_distances  # compiled on first use
+    from terrabit.kernels import hamming_distances  # compiled on first use
 
     d = hamming_distances(np.ascontiguousarray(a), np.ascontiguousarray(b), threads=1)
     return np.asarray(d, dtype=np.int64)

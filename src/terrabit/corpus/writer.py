@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from terrabit import __version__, geohash, hilbert
+from terrabit import __version__, geohash
 from terrabit._progress import progress_bar
 from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import Codec, parse
@@ -73,6 +73,7 @@ from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError
 from terrabit.geoparquet import bbox_column
+from terrabit.kernels import hilbert
 
 __all__ = ["ENGINES", "PublishResult", "publish"]
 

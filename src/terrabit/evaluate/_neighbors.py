@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 
 from terrabit._validation import check_choice
-from terrabit.search.hamming import hamming_distances, hamming_topk
+from terrabit.kernels import hamming_distances, hamming_topk
 
 __all__ = ["METRICS", "Metric", "hamming_distances", "search", "select_topk"]
 

@@ -10,11 +10,7 @@ Examples
 
 from __future__ import annotations
 
-from terrabit.search.exemplars import BitwiseCombine, Combine, combine_codes, invert, score
-from terrabit.search.export import export
-from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
-from terrabit.search.globalsearch import global_search, shard_lower_bounds
-from terrabit.search.hamming import (
+from terrabit.kernels import (
     PAD_DISTANCE,
     PAD_INDEX,
     RadiusResult,
@@ -22,6 +18,10 @@ from terrabit.search.hamming import (
     hamming_radius,
     hamming_topk,
 )
+from terrabit.search.exemplars import BitwiseCombine, Combine, combine_codes, invert, score
+from terrabit.search.export import export
+from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
+from terrabit.search.globalsearch import global_search, shard_lower_bounds
 from terrabit.search.query import Exemplar, SearchResult, View, asymmetric_scores, search
 from terrabit.search.views import (
     ViewResult,

@@ -35,7 +35,7 @@ import numpy as np
 
 from terrabit._validation import check_choice
 from terrabit.errors import InvalidInputError
-from terrabit.search.hamming import _as_codes, hamming_distances
+from terrabit.kernels import as_codes, hamming_distances
 
 __all__ = ["BitwiseCombine", "Combine", "combine_codes", "invert", "score"]
 
@@ -74,7 +74,7 @@ def combine_codes(codes: Any, how: BitwiseCombine) -> np.ndarray:
     '1111'
     """
     check_choice("how", how, _BITWISE)
-    x = _as_codes("codes", codes, allow_1d=True)
+    x = as_codes("codes", codes, allow_1d=True)
     if x.shape[0] == 0:
         raise InvalidInputError("combine_codes needs at least one code, got 0 rows")
     if how == "and":
@@ -162,14 +162,14 @@ def score(
     ([1.0, 3.0], [0.0, 4.0])
     """
     check_choice("combine", combine, _COMBINE)
-    x = _as_codes("codes", codes, allow_1d=False)
-    pos = _as_codes("positives", positives, allow_1d=True)
+    x = as_codes("codes", codes, allow_1d=False)
+    pos = as_codes("positives", positives, allow_1d=True)
     if pos.shape[0] == 0:
         raise InvalidInputError(
             "score needs at least one positive exemplar, got 0 rows; pass the code of a "
             "patch that looks like what you search for"
         )
-    neg = None if negatives is None else _as_codes("negatives", negatives, allow_1d=True)
+    neg = None if negatives is None else as_codes("negatives", negatives, allow_1d=True)
     if neg is not None and neg.shape[0] == 0:
         neg = None
     code_size = x.shape[1]

@@ -46,8 +46,8 @@ import pyarrow.compute as pc
 
 from terrabit._progress import progress_bar
 from terrabit.errors import InvalidInputError
+from terrabit.kernels import hamming_distances
 from terrabit.region import Region
-from terrabit.search.hamming import hamming_distances
 from terrabit.search.query import (
     SearchResult,
     _reader_region,

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from terrabit.errors import InvalidInputError
+from terrabit.kernels import as_codes, hamming_distances
 from terrabit.search.geoneighbours import _as_lonlat, geo_knn
-from terrabit.search.hamming import _as_codes, hamming_distances
 
 __all__ = [
     "ViewResult",
@@ -300,7 +300,7 @@ def outlier(codes: Any, *, n_refs: int = 200, ids: Any = None) -> ViewResult:
     ([3.0, 3.0, 3.0, 7.67], [2, 3, 4, 1])
     """
     n_refs = _positive_int("n_refs", n_refs)
-    x = _as_codes("codes", codes, allow_1d=False)
+    x = as_codes("codes", codes, allow_1d=False)
     n = x.shape[0]
     refs = _reference_rows(n, n_refs, ids)
     value = np.zeros(n, dtype=np.float64)
@@ -346,7 +346,7 @@ def surprise(codes: Any, lon: Any, lat: Any, *, k: int = 8, ids: Any = None) -> 
     ([4.0, 4.0, 8.0, 4.0], [2, 3, 1, 4])
     """
     k = _positive_int("k", k)
-    x = _as_codes("codes", codes, allow_1d=False)
+    x = as_codes("codes", codes, allow_1d=False)
     n = x.shape[0]
     nbr = _neighbours(lon, lat, n, k, "codes")
     value = np.zeros(n, dtype=np.float64)

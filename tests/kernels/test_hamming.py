@@ -11,14 +11,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from terrabit.errors import InvalidInputError
-from terrabit.search import (
+from terrabit.kernels import (
     PAD_DISTANCE,
     PAD_INDEX,
     hamming_distances,
     hamming_radius,
     hamming_topk,
 )
-from terrabit.search import hamming as H
+from terrabit.kernels import _bitsliced as B
+from terrabit.kernels import _popcount as P
+from terrabit.kernels import hamming as H
 
 MAX_THREADS = int(numba.config.NUMBA_NUM_THREADS)
 THREADS = sorted({1, min(2, MAX_THREADS)})
@@ -134,15 +136,15 @@ def test_every_split_gives_the_same_answer(n_queries: int) -> None:
     19 and 40 queries put more than ``_DIRECT_MAX_QUERIES`` in a chunk (blocked path, with an
     odd query left over), 1 and 3 use the few-query path.
     """
-    assert H._DIRECT_MAX_QUERIES < 9
+    assert P._DIRECT_MAX_QUERIES < 9
     codes = _codes(6, 2000, 16, distinct=5)
     queries = _words(_codes(7, n_queries, 16))
     words = _words(codes)
     want = _brute_topk(_codes(7, n_queries, 16), codes, 15)
     for n_qchunks in (1, 2, 3):
         for n_rchunks in (1, 2, 3, 7):
-            bd, bi = H._topk_tasks(queries, words, 15, 64, n_qchunks, n_rchunks)
-            d, i = H._merge_topk(bd, bi)
+            bd, bi = P.topk_tasks(queries, words, 15, 64, n_qchunks, n_rchunks)
+            d, i = P.merge_topk(bd, bi)
             np.testing.assert_array_equal(d, want[0])
             np.testing.assert_array_equal(i, want[1])
 
@@ -289,20 +291,20 @@ def test_topk_property_matches_lexsort_oracle(codes: np.ndarray, k: int, n_queri
 
 
 # --------------------------------------------------------------------------- bit-sliced kernel
-# Batches of >= H._BS_MIN_QUERIES queries with code sizes in [_BS_MIN_BYTES, _BS_MAX_BYTES]
+# Batches of >= H.BS_MIN_QUERIES queries with code sizes in [_BS_MIN_BYTES, _BS_MAX_BYTES]
 # take the bit-sliced kernel (bit planes summed by carry-save adders, query pairs sharing
 # planes); these tests pin it to faiss and to the lexsort oracle on its own edges.
 
-BS_QUERIES = H._BS_MIN_QUERIES + 1  # odd: the last query of a group has no pair
+BS_QUERIES = H.BS_MIN_QUERIES + 1  # odd: the last query of a group has no pair
 
 
 @pytest.mark.parametrize("code_size", [8, 16, 32, 64, 128, 256])
 @pytest.mark.parametrize("threads", THREADS)
 def test_bitsliced_matches_faiss_on_random_codes(code_size: int, threads: int) -> None:
-    n = H._VEC_BLOCK + 300  # a full block and a partial one
+    n = H.VEC_BLOCK + 300  # a full block and a partial one
     codes = _codes(code_size + 100, n, code_size)
     queries = _codes(code_size + 101, BS_QUERIES, code_size)
-    assert H._use_bitsliced(BS_QUERIES, code_size, 10) == (code_size >= H._BS_MIN_BYTES)
+    assert H._use_bitsliced(BS_QUERIES, code_size, 10) == (code_size >= H.BS_MIN_BYTES)
     got_d, got_i = hamming_topk(queries, codes, 10, threads=threads)
     want_d, want_i = _faiss_topk(queries, codes, 10)
     np.testing.assert_array_equal(got_d, want_d)
@@ -375,15 +377,15 @@ def test_bitsliced_query_groups_and_splits_give_the_same_answer(group: int) -> N
     q64, x64 = H._words(raw, 8), H._words(codes, 8)
     wbits = (3 * 192).bit_length() + 1
     for n_qchunks, n_rchunks in ((1, 1), (2, 3), (3, 2)):
-        bd, bi = H._bitsliced_tasks(q64, x64, 15, 192, wbits, group, n_qchunks, n_rchunks)
-        d, i = H._merge_topk(bd, bi)
+        bd, bi = B.bitsliced_tasks(q64, x64, 15, 192, wbits, group, n_qchunks, n_rchunks)
+        d, i = P.merge_topk(bd, bi)
         np.testing.assert_array_equal(d, want[0])
         np.testing.assert_array_equal(i, want[1])
 
 
 def test_bitsliced_block_edges() -> None:
     queries = _codes(50, BS_QUERIES, 32)
-    for n in (1, 63, 64, 65, H._VEC_BLOCK - 1, H._VEC_BLOCK, H._VEC_BLOCK + 1):
+    for n in (1, 63, 64, 65, H.VEC_BLOCK - 1, H.VEC_BLOCK, H.VEC_BLOCK + 1):
         codes = _codes(51 + n, n, 32)
         got = hamming_topk(queries, codes, 7)
         want = _brute_topk(queries, codes, 7)
@@ -395,8 +397,8 @@ def test_split_bitsliced_prefers_database_chunks() -> None:
     assert H._split_bitsliced(1000, 1_000_000, 2) == (1, 2)
     assert H._split_bitsliced(1000, 100, 2) == (2, 1)  # one block: split the queries
     assert H._split_bitsliced(40, 100, 2) == (1, 1)  # too few queries to split
-    assert not H._use_bitsliced(H._BS_MIN_QUERIES - 1, 128, 10)
-    assert not H._use_bitsliced(1000, H._BS_MAX_BYTES + 1, 10)
+    assert not H._use_bitsliced(H.BS_MIN_QUERIES - 1, 128, 10)
+    assert not H._use_bitsliced(1000, H.BS_MAX_BYTES + 1, 10)
     assert not H._use_bitsliced(1000, 128, H._BUFFER_MAX_K + 1)
 
 
@@ -409,7 +411,7 @@ def test_split_bitsliced_prefers_database_chunks() -> None:
     extra=st.integers(0, 12),
 )
 def test_bitsliced_property_matches_lexsort_oracle(codes: np.ndarray, k: int, extra: int) -> None:
-    n_queries = H._BS_MIN_QUERIES + extra
+    n_queries = H.BS_MIN_QUERIES + extra
     queries = codes[np.arange(n_queries) % len(codes)] ^ np.uint8(3)
     assert H._use_bitsliced(n_queries, codes.shape[1], min(k, len(codes)))
     got = hamming_topk(queries, codes, k)

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terrabit import hilbert
+from terrabit.kernels import hilbert
 
 
 def _grid(order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
