@@ -4,16 +4,19 @@ Every error terrabit raises on purpose derives from :class:`TerrabitError` and a
 the builtin a caller would naturally catch (``ValueError`` for bad input, ``OSError`` for
 I/O), so ``except ValueError`` keeps working for code that does not know terrabit.
 
-Messages say what was wrong, what was expected and how to fix it.
+Messages say what was wrong, what was expected and how to fix it. An error about
+parameters names them as the Python API spells them (``max_shards``) and lists them in
+``params``; the command line rewrites those names to its flags (``--max-shards``), so the
+library never speaks the CLI's language.
 
 Examples
 --------
 >>> from terrabit.errors import InvalidInputError, TerrabitError
 >>> try:
-...     raise InvalidInputError("--dim must be between 64 and 1024, got 7")
+...     raise InvalidInputError("dim must be between 64 and 1024, got 7", params=("dim",))
 ... except ValueError as exc:
-...     isinstance(exc, TerrabitError)
-True
+...     isinstance(exc, TerrabitError), exc.params
+(True, ('dim',))
 """
 
 from __future__ import annotations
@@ -35,7 +38,20 @@ __all__ = [
 
 
 class TerrabitError(Exception):
-    """Root of every error terrabit raises on purpose."""
+    """Root of every error terrabit raises on purpose.
+
+    Parameters
+    ----------
+    *args
+        The message (and, for the ``OSError`` subclasses, what ``OSError`` takes).
+    params : tuple of str, optional
+        The parameters the message names, spelled as in the Python API; the CLI
+        replaces each with its flag.
+    """
+
+    def __init__(self, *args: object, params: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        self.params = params
 
 
 class InvalidInputError(TerrabitError, ValueError):

@@ -153,6 +153,10 @@ def test_human_table(corpus_dir: Path, busy_box: Any, inside: list[str]) -> None
         (["--bbox", "0,0,1,1", "--region", "x.geojson"], "either --bbox or --region"),
         ([], "pass a region"),
         (["-k", "0"], "must be at least 1"),
+        (
+            ["--positive", "x", "--max-shards", "3"],
+            "Error: --max-shards 3 limits a global search; add --global, or drop --max-shards",
+        ),
     ],
 )
 def test_errors(corpus_dir: Path, busy_box: Any, args: list[str], message: str) -> None:

@@ -226,7 +226,7 @@ def test_budget_stops_early_and_says_whether_exact(corpus: Any, all_rows: pa.Tab
     [
         ({"max_shards": 0, "global_": True}, "max_shards"),
         ({"max_shards": True, "global_": True}, "max_shards"),
-        ({"max_shards": 3}, "needs global_=True"),
+        ({"max_shards": 3}, r"max_shards=3 limits a global search; add global_=True"),
     ],
 )
 def test_bad_budget(corpus: Any, all_rows: pa.Table, kwargs: dict[str, Any], match: str) -> None:

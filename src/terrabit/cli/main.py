@@ -11,7 +11,7 @@ import click
 
 from terrabit import __version__
 from terrabit._progress import set_quiet
-from terrabit.cli.options import quiet_option, verbose_option
+from terrabit.cli.options import flags_for_params, quiet_option, verbose_option
 from terrabit.errors import TerrabitError
 
 __all__ = ["cli"]
@@ -49,13 +49,22 @@ class TerrabitGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def _in_flags(self, ctx: click.Context, exc: TerrabitError) -> str:
+        """The message of ``exc`` with the parameters it names spelled as this command's flags."""
+        message = str(exc)
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        if command is None or not exc.params:
+            return message
+        return flags_for_params(message, exc.params, command)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TerrabitError as exc:
             if (ctx.obj or {}).get("verbose", 0) >= 2:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {self._in_flags(ctx, exc)}", err=True)
             ctx.exit(1)
         except OSError as exc:  # a disk, permission or network failure: one line too
             if (ctx.obj or {}).get("verbose", 0) >= 2:

@@ -7,6 +7,7 @@ validation are the same everywhere.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "BBOX",
     "bbox_option",
     "echo_json",
+    "flags_for_params",
     "json_option",
     "overwrite_option",
     "print_summary",
@@ -76,6 +78,37 @@ quiet_option = click.option(
 def bbox_option(help_text: str = "Bounding box minx,miny,maxx,maxy in lon/lat degrees.") -> Any:
     """A ``--bbox`` option parsed and validated by :data:`BBOX`."""
     return click.option("--bbox", type=BBOX, default=None, help=help_text)
+
+
+def flags_for_params(message: str, params: tuple[str, ...], command: click.Command) -> str:
+    """Rewrite the Python parameter names in a library error message as ``command``'s flags.
+
+    A library error names parameters as the API spells them (``max_shards``) and lists them
+    in ``TerrabitError.params``; on the command line the user reads the flag instead:
+    ``name`` and ``name=True`` become ``--name``, ``name=VALUE`` becomes ``--name VALUE``.
+    A name ``command`` has no option for stays as it is.
+
+    Examples
+    --------
+    >>> opts = [click.Option(["--max-shards"]), click.Option(["--global", "global_"], is_flag=True)]
+    >>> cmd = click.Command("x", params=opts)
+    >>> flags_for_params("max_shards=3 needs global_=True", ("max_shards", "global_"), cmd)
+    '--max-shards 3 needs --global'
+    """
+    flags = {
+        p.name: max(p.opts, key=len)
+        for p in command.params
+        if isinstance(p, click.Option) and p.name is not None
+    }
+    for name in params:
+        flag = flags.get(name)
+        if flag is None:
+            continue
+        word = rf"(?<![\w.-]){re.escape(name)}\b"
+        message = re.sub(word + r"=True\b", flag, message)
+        message = re.sub(word + "=", flag + " ", message)
+        message = re.sub(word, flag, message)
+    return message
 
 
 def echo_json(data: Any) -> None:

@@ -889,15 +889,21 @@ def search(
     window = time_window(corpus, year, time)
     code_size = int(corpus.metadata["code_size"])
 
+    if max_shards is not None and not global_:
+        raise InvalidInputError(
+            f"max_shards={max_shards!r} limits a global search; add global_=True, or drop "
+            "max_shards",
+            params=("max_shards", "global_"),
+        )
     if max_shards is not None and (
-        not global_
-        or isinstance(max_shards, bool)
+        isinstance(max_shards, bool)
         or not isinstance(max_shards, int | np.integer)
         or max_shards < 1
     ):
         raise InvalidInputError(
-            f"max_shards (a global search's shard budget) must be a positive integer and "
-            f"needs global_=True; got {max_shards!r} with global_={global_!r}"
+            f"max_shards (a global search's shard budget) must be a positive integer; "
+            f"got {max_shards!r}",
+            params=("max_shards",),
         )
     if global_:
         from terrabit.search.globalsearch import global_search
