@@ -42,15 +42,15 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
-from terrabit._validation import check_bbox, check_choice, check_int_range, format_rows
-from terrabit.errors import InvalidInputError, RegionError
+from terrabit._validation import check_choice, check_int_range, format_rows
+from terrabit.errors import InvalidInputError
+from terrabit.region import Region
 
 __all__ = [
     "ALPHABET",
@@ -493,80 +493,13 @@ def parent(hash: npt.ArrayLike) -> npt.NDArray[np.str_] | str:
 # --------------------------------------------------------------------------- cover
 
 
-def _bbox_geometry(values: Sequence[Any] | npt.NDArray[Any]) -> shapely.Geometry:
-    minx, miny, maxx, maxy = check_bbox(values, allow_degenerate=True)
-    if minx > maxx:  # crosses the antimeridian: split there (exact, no lon + 360 rounding)
-        if minx == 180.0:  # the meridian 180 is -180: nothing east of it but [-180, maxx]
-            minx = -180.0
-        elif maxx == -180.0:
-            maxx = 180.0
-        else:
-            east, west = (
-                _box_geometry(minx, miny, 180.0, maxy),
-                _box_geometry(-180.0, miny, maxx, maxy),
-            )
-            return shapely.union_all([east, west])
-    return _box_geometry(minx, miny, maxx, maxy)
-
-
-def _box_geometry(minx: float, miny: float, maxx: float, maxy: float) -> shapely.Geometry:
-    """A closed box; a zero-area box is a point or a segment (still a region to touch)."""
-    if minx == maxx and miny == maxy:
-        return shapely.Point(minx, miny)
-    if minx == maxx or miny == maxy:
-        return shapely.LineString([(minx, miny), (maxx, maxy)])
-    return shapely.box(minx, miny, maxx, maxy)
-
-
-def _region_geometry(region: Any) -> shapely.Geometry:
-    """Validate a region and return a prepared geometry, wrapped across the antimeridian."""
-    from_bbox = False
-    if isinstance(region, shapely.Geometry):
-        geom = region
-    elif isinstance(region, Mapping) or hasattr(region, "__geo_interface__"):
-        mapping = region if isinstance(region, Mapping) else region.__geo_interface__
-        if mapping.get("type") == "Feature":
-            mapping = mapping.get("geometry") or {}
-        try:
-            geom = shapely.geometry.shape(mapping)
-        except Exception as exc:  # shapely raises several types for bad GeoJSON
-            raise RegionError(
-                f"region is not a valid GeoJSON Polygon/MultiPolygon: {exc}; expected "
-                "{'type': 'Polygon', 'coordinates': [[[lon, lat], ...]]}"
-            ) from exc
-    elif isinstance(region, Sequence | np.ndarray) and not isinstance(region, str):
-        geom, from_bbox = _bbox_geometry(region), True
-    else:
-        raise RegionError(
-            "region must be a bbox (minx, miny, maxx, maxy), a shapely (Multi)Polygon or a "
-            f"GeoJSON-like dict; got {type(region).__name__}"
-        )
-    if not from_bbox and not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
-        raise RegionError(
-            f"region geometry must be a Polygon or MultiPolygon; got {geom.geom_type} "
-            "(for a point or a line, give a zero-area bbox)"
-        )
-    if geom.is_empty:
-        raise RegionError("region is empty; give a non-empty polygon or bbox")
-    if not shapely.is_valid(geom):
-        raise RegionError(
-            f"region polygon is not valid ({shapely.is_valid_reason(geom)}); "
-            "repair it with shapely.make_valid(...) first"
-        )
-    minx, miny, maxx, maxy = shapely.bounds(geom).tolist()
-    if not (miny >= -90 and maxy <= 90):
-        raise RegionError(
-            f"region latitudes must be in [-90, 90]; got {miny} to {maxy} "
-            "(coordinates are (lon, lat))"
-        )
-    if not from_bbox and not (minx >= -360 and maxx <= 360):
-        raise RegionError(
-            f"region longitudes must be in [-360, 360]; got {minx} to {maxx} "
-            "(use lons past 180, e.g. 170 to 190, only to cross the antimeridian)"
-        )
+def _cover_geometry(region: Region) -> shapely.Geometry:
+    """The region's geometry, prepared, with its copies one turn east and west when it
+    reaches the antimeridian, so that cells on the other side of the +-180 meridian (one
+    line) see it."""
+    geom = region.geometry
+    minx, _, maxx, _ = region.bounds
     if minx <= -180 or maxx >= 180:
-        # The region reaches the antimeridian: add its copies shifted by one turn so
-        # that cells on the other side of the +-180 meridian see it.
         copies = [
             shapely.transform(geom, lambda c, d=d: c + np.array([d, 0.0])) for d in (-360, 360)
         ]
@@ -638,13 +571,15 @@ def cover(
 
     Parameters
     ----------
-    region : bbox tuple, shapely (Multi)Polygon, or GeoJSON-like dict
-        In lon/lat degrees. A bbox is ``(minx, miny, maxx, maxy)``; ``minx > maxx`` means
-        it crosses the antimeridian. A polygon crossing the antimeridian is given with
-        longitudes past 180 (or below -180), e.g. 170 to 190, or already split at 180 as a
-        MultiPolygon; both give the same cover. The meridians -180 and 180 are the same
-        line. A zero-area bbox (point or segment) returns the cells touching it. Empty or
-        invalid geometries raise :class:`~terrabit.errors.RegionError`.
+    region : Region, bbox tuple, shapely (Multi)Polygon, GeoJSON, or anything
+        :meth:`terrabit.region.Region.from_any` takes, in lon/lat degrees. A bbox is
+        ``(minx, miny, maxx, maxy)``; ``minx > maxx`` means it crosses the antimeridian.
+        A polygon crossing the antimeridian is given with longitudes past 180 (or below
+        -180), e.g. 170 to 190, or already split at 180 as a MultiPolygon; both give the
+        same cover. The meridians -180 and 180 are the same line. A zero-area bbox (point
+        or segment) returns the cells touching it. Invalid polygons are repaired as
+        :class:`~terrabit.region.Region` repairs them (stated in a warning); empty or
+        out-of-range regions raise :class:`~terrabit.errors.RegionError`.
     precision : int
         Cell precision, 1 to 12.
     mode : {"intersects", "within"}, default "intersects"
@@ -674,6 +609,6 @@ def cover(
     check_int_range("precision", precision, 1, MAX_PRECISION)
     check_choice("mode", mode, ("intersects", "within"))
     check_int_range("max_cells", max_cells, 1)
-    geom = _region_geometry(region)
+    geom = _cover_geometry(Region.from_any(region, allow_degenerate=True))
     codes = _cover_codes(geom, precision, mode, max_cells)
     return _strings(codes << np.uint64(60 - 5 * precision), precision).tolist()

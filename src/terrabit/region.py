@@ -11,6 +11,12 @@ any of those (their union). It offers:
   polygon part, for manifest and row-group pruning;
 * ``contains_points(lon, lat)`` and ``intersects(geometries)``, vectorized.
 
+This is the one region type of terrabit: the CLI, the corpus reader, the geohash cover and
+search all build their regions here. Where touching is what is asked (the patch under a
+point, the geohash cells a segment crosses), ``allow_degenerate=True`` accepts a bbox
+without width or height: its geometry is then a point or a segment, and a row meets it
+when its geometry touches it.
+
 A GeoJSON ring crosses the antimeridian when two consecutive positions are more than
 180 degrees of longitude apart (the shorter way round is meant, as every web map draws
 it); such a polygon is unwrapped past 180 and split. Self-intersecting polygons are
@@ -100,15 +106,23 @@ class Region:
         return cls(shapely.box(*_WORLD), is_world=True)
 
     @classmethod
-    def from_bbox(cls, bbox: Sequence[Any]) -> Region:
+    def from_bbox(cls, bbox: Sequence[Any], *, allow_degenerate: bool = False) -> Region:
         """A region from ``(minx, miny, maxx, maxy)``; ``minx > maxx`` crosses 180.
+
+        With ``allow_degenerate``, a box without width or height is a point or a segment
+        (a region to touch) instead of an error.
 
         Examples
         --------
         >>> Region.from_bbox((0, 0, 1, 1)).geometry.area
         1.0
+        >>> Region.from_bbox((2, 1, 2, 1), allow_degenerate=True).geometry.wkt
+        'POINT (2 1)'
         """
-        minx, miny, maxx, maxy = check_bbox(bbox)
+        minx, miny, maxx, maxy = check_bbox(bbox, allow_degenerate=allow_degenerate)
+        width = maxx - minx if minx <= maxx else (180.0 - minx) + (maxx + 180.0)
+        if width == 0 or miny == maxy:  # only with allow_degenerate
+            return cls(_flat_box_geometry(minx, miny, maxx, maxy))
         if minx > maxx:
             # two disjoint boxes, kept exact (a union would snap nearly-touching edges);
             # a side of zero width (minx == 180 or maxx == -180) is only the seam
@@ -181,15 +195,22 @@ MultiPolygon, Feature or FeatureCollection of polygons
                     polys.extend(g for g in shapely.get_parts(part) if g.geom_type in _POLYGONAL)
                     continue
                 raise RegionError(
-                    f"a {part.geom_type} is not a region; pass polygons (a point or a line "
-                    "has no area — buffer it first, e.g. point.buffer(0.1))"
+                    f"a {part.geom_type} is not a region: region geometry must be a Polygon "
+                    f"or MultiPolygon; got {part.geom_type} (a point or a line has no area — "
+                    "buffer it first, e.g. point.buffer(0.1), or pass a zero-area bbox where "
+                    "touching is meant)"
                 )
             polys.append(part)
+        if polys:
+            _check_lon_lat(shapely.bounds(shapely.union_all(polys)).tolist())
         return cls._from_polygons(polys)
 
     @classmethod
-    def from_any(cls, value: Any) -> Region:
-        """A region from any accepted form (see the module notes).
+    def from_any(cls, value: Any, *, allow_degenerate: bool = False) -> Region:
+        """A region from any accepted form (see the module notes); ``None`` is the world.
+
+        ``allow_degenerate`` accepts bboxes without width or height (see
+        :meth:`from_bbox`).
 
         Examples
         --------
@@ -204,6 +225,8 @@ MultiPolygon, Feature or FeatureCollection of polygons
             return cls.from_geometry(value)
         if isinstance(value, dict):
             return cls.from_geojson(value)
+        if hasattr(value, "__geo_interface__"):
+            return cls.from_geojson(dict(value.__geo_interface__))
         if isinstance(value, os.PathLike):
             return cls.from_file(value)
         if isinstance(value, str):
@@ -212,11 +235,11 @@ MultiPolygon, Feature or FeatureCollection of polygons
             return cls.from_file(value)
         if isinstance(value, (Sequence, np.ndarray)):
             items = list(value)
-            if len(items) == 4 and all(_is_number(v) for v in items):
-                return cls.from_bbox(items)
+            if items and all(_is_number(v) for v in items):  # a bbox (check_bbox says
+                return cls.from_bbox(items, allow_degenerate=allow_degenerate)  # if not 4)
             if not items:
                 raise RegionError("an empty list is not a region; pass at least one region")
-            regions = [cls.from_any(v) for v in items]
+            regions = [cls.from_any(v, allow_degenerate=allow_degenerate) for v in items]
             geom = shapely.union_all([r.geometry for r in regions])
             return cls(
                 geom,
@@ -231,7 +254,9 @@ MultiPolygon, Feature or FeatureCollection of polygons
     @classmethod
     def _from_polygons(cls, polygons: list[shapely.Geometry]) -> Region:
         if not polygons:
-            raise RegionError("the region holds no polygon; pass at least one polygon")
+            raise RegionError(
+                "the region is empty (it holds no polygon); pass at least one polygon"
+            )
         repaired = False
         fixed: list[shapely.Geometry] = []
         for i, poly in enumerate(polygons):
@@ -350,6 +375,44 @@ def as_region(value: Any) -> Region:
 # --------------------------------------------------------------------------- helpers
 
 
+def _flat_box_geometry(minx: float, miny: float, maxx: float, maxy: float) -> shapely.Geometry:
+    """A box without width or height: a point or a segment, split at the antimeridian."""
+    if minx > maxx:  # crosses the antimeridian (the meridian 180 is -180)
+        if minx == 180.0:
+            minx = -180.0
+        elif maxx == -180.0:
+            maxx = 180.0
+        else:
+            return shapely.union_all(
+                [
+                    _flat_box_geometry(minx, miny, 180.0, maxy),
+                    _flat_box_geometry(-180.0, miny, maxx, maxy),
+                ]
+            )
+    if minx == maxx and miny == maxy:
+        return shapely.Point(minx, miny)
+    if minx == maxx or miny == maxy:
+        return shapely.LineString([(minx, miny), (maxx, maxy)])
+    return shapely.box(minx, miny, maxx, maxy)
+
+
+def _check_lon_lat(bounds: list[float]) -> None:
+    """Refuse a geometry outside lon [-360, 360] (past 180 only to cross the antimeridian)
+    or lat [-90, 90]: most likely projected coordinates or swapped axes."""
+    minx, miny, maxx, maxy = bounds
+    if not (miny >= -90 and maxy <= 90):
+        raise RegionError(
+            f"region latitudes must be in [-90, 90]; got {miny} to {maxy} (coordinates are "
+            "(lon, lat) in degrees; reproject projected coordinates to EPSG:4326 first)"
+        )
+    if not (minx >= -360 and maxx <= 360):
+        raise RegionError(
+            f"region longitudes must be in [-360, 360]; got {minx} to {maxx} (use lons past "
+            "180, e.g. 170 to 190, only to cross the antimeridian; reproject projected "
+            "coordinates to EPSG:4326 first)"
+        )
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
@@ -395,11 +458,12 @@ def _ring(coords: Any, where: str) -> np.ndarray:
             f"{where} is not closed: its first position {arr[0].tolist()} differs from its "
             f"last {arr[-1].tolist()}; repeat the first position at the end"
         )
-    bad = np.flatnonzero((np.abs(arr[:, 0]) > 180) | (np.abs(arr[:, 1]) > 90))
+    bad = np.flatnonzero((np.abs(arr[:, 0]) > 360) | (np.abs(arr[:, 1]) > 90))
     if bad.size:
         raise RegionError(
             f"{where} positions {bad[:10].tolist()} are out of range: GeoJSON is [lon, lat] "
-            "with lon in [-180, 180] and lat in [-90, 90] (check the axis order)"
+            "with lon in [-180, 180] (or past 180, up to 360, to cross the antimeridian) "
+            "and lat in [-90, 90] (check the axis order)"
         )
     return arr
 

@@ -22,7 +22,6 @@ from terrabit.corpus import ObjectStoreSource, open_source, publish, validate_co
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus._validate import _check_pages
-from terrabit.corpus.reader import _region
 from terrabit.errors import (
     CorpusIntegrityError,
     CorpusNotFoundError,
@@ -57,20 +56,25 @@ REGIONS = [
 ]
 
 
-@pytest.mark.parametrize("region", REGIONS, ids=range(len(REGIONS)))
-def test_read_matches_brute_force(corpus_dir: Path, region: object) -> None:
-    ids, geoms, _ = _all_rows(corpus_dir)
+def _region_oracle(region: object) -> shapely.Geometry:
+    """The geometry of each of :data:`REGIONS`, written by hand (split at 180)."""
     if isinstance(region, tuple):
         x0, y0, x1, y1 = region
-        geom = (
+        return (
             shapely.box(x0, y0, x1, y1)
             if x0 <= x1
             else shapely.union(shapely.box(x0, y0, 180, y1), shapely.box(-180, y0, x1, y1))
         )
-    elif isinstance(region, dict):  # 170..200 -> 170..180 and -180..-160
-        geom = shapely.union(shapely.box(170, -50, 180, 50), shapely.box(-180, -50, -160, 50))
-    else:
-        geom = region
+    if isinstance(region, dict):  # 170..200 -> 170..180 and -180..-160
+        return shapely.union(shapely.box(170, -50, 180, 50), shapely.box(-180, -50, -160, 50))
+    assert isinstance(region, shapely.Geometry)
+    return region
+
+
+@pytest.mark.parametrize("region", REGIONS, ids=range(len(REGIONS)))
+def test_read_matches_brute_force(corpus_dir: Path, region: object) -> None:
+    ids, geoms, _ = _all_rows(corpus_dir)
+    geom = _region_oracle(region)
     expected = sorted(i for i, g in zip(ids, geoms, strict=True) if g.intersects(geom))
     with open_corpus(corpus_dir) as c:
         got = c.read(region, columns=["id"]).column("id").to_pylist()
@@ -585,11 +589,8 @@ def test_paged_read_matches_brute_force(paged_dir: Path, region: object) -> None
     ids, geoms, _ = _all_rows(paged_dir)
     with open_corpus(paged_dir) as c:
         got = c.read(region, columns=["id", "embedding"])
-    _, geom = _region(region)
-    world = shapely.box(-180, -90, 180, 90)
-    expected = sorted(
-        i for i, g in zip(ids, geoms, strict=True) if g.intersects(world if geom is None else geom)
-    )
+    geom = _region_oracle(region)
+    expected = sorted(i for i, g in zip(ids, geoms, strict=True) if g.intersects(geom))
     assert sorted(got.column("id").to_pylist()) == expected
     with open_corpus(paged_dir) as c:
         c._page_reads = False

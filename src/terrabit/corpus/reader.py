@@ -34,6 +34,7 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
@@ -43,10 +44,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
-import shapely.affinity
-import shapely.geometry
 
-from terrabit._validation import check_bbox, check_choice
+from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
 from terrabit.corpus import format as fmt
 from terrabit.corpus import pages as pg
@@ -55,7 +54,6 @@ from terrabit.errors import (
     CorpusIntegrityError,
     CorpusNotFoundError,
     InvalidInputError,
-    RegionError,
     ShardIOError,
 )
 from terrabit.region import Region
@@ -71,44 +69,43 @@ _LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray
 """Per ``bbox`` field and row group: min and max statistics; per group: all known."""
 
 
-# ------------------------------------------------------------------------------ regions
+# ------------------------------------------------------------------------------ selection
+
+TimeWindow = tuple[np.datetime64 | None, np.datetime64 | None]
+"""A parsed time filter ``(start, end)``: ``start <= datetime < end``; ``None`` is open."""
 
 
-def _region(region: Any) -> tuple[list[Box], shapely.Geometry | None]:
-    """Boxes for pruning and the exact region geometry (``None`` for the whole Earth)."""
-    if region is None:
-        return [(-180.0, -90.0, 180.0, 90.0)], None
-    if isinstance(region, Region):
-        return region.boxes, None if region.is_world else region.geometry
-    if isinstance(region, dict):
-        try:
-            region = shapely.geometry.shape(region)
-        except Exception as exc:
-            raise RegionError(f"the GeoJSON region is not a valid geometry: {exc}") from exc
-    if isinstance(region, shapely.Geometry):
-        if region.is_empty:
-            raise RegionError("the region geometry is empty; pass a bbox or a polygon")
-        parts = [shapely.intersection(region, shapely.box(-180, -90, 180, 90))]
-        for shift in (360.0, -360.0):
-            window = shapely.box(-180 + shift, -90, 180 + shift, 90)
-            if region.intersects(window):
-                moved = shapely.affinity.translate(region.intersection(window), xoff=-shift)
-                parts.append(moved)
-        geom = shapely.union_all([p for p in parts if not p.is_empty])
-        pieces = shapely.get_parts(geom)
-        return [tuple(float(v) for v in shapely.bounds(p)) for p in pieces], geom  # type: ignore[misc]
-    if isinstance(region, Sequence) and not isinstance(region, str) and len(region) == 4:
-        minx, miny, maxx, maxy = check_bbox(region, allow_degenerate=True)
-        if minx > maxx:
-            boxes: list[Box] = [(minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)]
-        else:
-            boxes = [(minx, miny, maxx, maxy)]
-        geom = shapely.union_all([shapely.box(*b) for b in boxes])
-        return boxes, geom
-    raise RegionError(
-        f"unsupported region {region!r}: pass a bbox (minx, miny, maxx, maxy), a shapely "
-        "geometry or a GeoJSON geometry dict, in lon/lat degrees"
-    )
+@dataclass(frozen=True)
+class Selection:
+    """A query's where and when, checked once, and the manifest rows they select.
+
+    :meth:`Corpus.select` builds one; :meth:`Corpus.read` and :meth:`Corpus.read_shard`
+    take it instead of a region, so that a query converts its region, parses its time
+    window and prunes the manifest once, however many shards it then reads.
+
+    Attributes
+    ----------
+    region : Region
+        Where (the whole Earth when nothing was given; ``region.is_world`` then).
+    window : (start, end) or None
+        When, parsed (``None``: any time).
+    shards : pyarrow.Table
+        The manifest rows of the shards whose extent (and time range) meets both.
+    """
+
+    region: Region
+    window: TimeWindow | None
+    shards: pa.Table
+
+    @property
+    def boxes(self) -> list[Box]:
+        """The region's boxes, for pruning by extent."""
+        return self.region.boxes
+
+    @property
+    def geometry(self) -> shapely.Geometry | None:
+        """The region's geometry for the exact test; ``None`` for the whole Earth."""
+        return None if self.region.is_world else self.region.geometry
 
 
 def parse_time(value: Any, name: str = "bound") -> np.datetime64 | None:
@@ -172,6 +169,20 @@ class _OffsetIndexes:
             index, self.pos = pg.read_offset_index_at(self.blob, self.pos)
             self.flat.append(index)
         return self.flat[k]
+
+
+def _inside_boxes(
+    xmin: npt.NDArray[Any],
+    ymin: npt.NDArray[Any],
+    xmax: npt.NDArray[Any],
+    ymax: npt.NDArray[Any],
+    boxes: Sequence[Box],
+) -> npt.NDArray[np.bool_]:
+    """Whether each ``[xmin, xmax] x [ymin, ymax]`` lies inside one of ``boxes``."""
+    inside = np.zeros(len(xmin), dtype=bool)
+    for bx0, by0, bx1, by1 in boxes:
+        inside |= (xmin >= bx0) & (xmax <= bx1) & (ymin >= by0) & (ymax <= by1)
+    return inside
 
 
 def _box_in(box: Box, geom: shapely.Geometry) -> bool:
@@ -255,6 +266,10 @@ class Corpus:
     _page_reads = True
     """Whether to read pages at all (``False`` forces whole column chunks; for tests)."""
 
+    region_cache_entries = 4
+    """Region reads (:meth:`read`) kept per open corpus: trying several exemplars in one
+    region, the usual search session, reads the region once."""
+
     page_cache_bytes = 32 * 1024 * 1024
     """Memory for verified pages kept between reads (LRU). They are kept here rather
     than as blocks of the source, whose lookup serves a read from one block only: a
@@ -293,6 +308,7 @@ class Corpus:
             OrderedDict()
         )
         self._decoded_bytes = 0
+        self._region_reads: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
         self._full_checked: set[str] = set()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
@@ -465,10 +481,43 @@ class Corpus:
             raise self._integrity(path, f"checksum {got[:19]}… differs from the manifest")
         self._full_checked.add(path)
 
+    def select(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> Selection:
+        """The shards that may hold rows in ``region`` and ``time``: the region converted
+        (:meth:`Region.from_any <terrabit.region.Region.from_any>`, bboxes without width
+        or height allowed), the time window parsed and the manifest pruned, once.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> from terrabit.corpus.writer import publish
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=8), tmp / "c")
+        >>> with open(tmp / "c") as c:
+        ...     everything = c.select()
+        ...     everything.region.is_world, everything.shards.num_rows == len(c.manifest)
+        (True, True)
+        """
+        reg = Region.from_any(region, allow_degenerate=True)
+        window = self.time_window(time)
+        return Selection(reg, window, self._select(reg.boxes, window))
+
     def select_shards(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> pa.Table:
-        """Manifest rows of the shards that may hold rows in ``region`` and ``time``."""
-        boxes, _ = _region(region)
-        return self._select(boxes, self.time_window(time))
+        """Manifest rows of the shards that may hold rows in ``region`` and ``time``
+        (:attr:`Selection.shards` of :meth:`select`)."""
+        return self.select(region, time=time).shards
+
+    def _selection(self, where: Any, time: tuple[Any, Any] | None) -> Selection:
+        """``where`` if it is a :class:`Selection` (then ``time`` must be None), else
+        :meth:`select`."""
+        if isinstance(where, Selection):
+            if time is not None:
+                raise InvalidInputError(
+                    "time is part of a Selection; pass it to select(), not with the selection",
+                    params=("time",),
+                )
+            return where
+        return self.select(where, time=time)
 
     def time_window(
         self, time: tuple[Any, Any] | None
@@ -565,14 +614,21 @@ class Corpus:
         columns: Sequence[str] | None = None,
         time: tuple[Any, Any] | None = None,
     ) -> pa.Table:
-        """Rows whose geometry intersects ``region`` (and whose time is in ``time``).
+        """Exactly the rows whose geometry meets ``region`` (and whose time is in ``time``).
+
+        The one exact read path: the manifest pruned by the shards' extents, row groups
+        by their ``bbox`` statistics, rows by the ``bbox`` fields those do not settle, and
+        the geometry tested only for the rows whose bbox does not lie inside the region.
+        The last :attr:`region_cache_entries` reads are kept (a corpus is immutable once
+        opened), so a repeated read costs no I/O.
 
         Parameters
         ----------
-        region : bbox tuple, shapely geometry, GeoJSON dict, Region, or None
-            In lon/lat degrees; a bbox with ``minx > maxx`` crosses the antimeridian;
-            a :class:`~terrabit.region.Region` is used as built (its boxes and
-            antimeridian-split geometry); ``None`` reads everything.
+        region : Selection, bbox tuple, shapely geometry, GeoJSON, Region, or None
+            In lon/lat degrees (anything :meth:`Region.from_any
+            <terrabit.region.Region.from_any>` takes; a bbox without width or height is
+            a point or a segment to touch); a :class:`Selection` from :meth:`select`
+            is used as it is; ``None`` reads everything.
         columns : sequence of str, optional
             Shard columns to return (default: all); only these (plus what filtering
             needs) are fetched.
@@ -584,22 +640,37 @@ class Corpus:
         pyarrow.Table
             In manifest (geohash) order, then shard order.
         """
-        boxes, geom = _region(region)
-        times = self.time_window(time)
+        sel = self._selection(region, time)
         wanted = list(self.columns if columns is None else columns)
         unknown = [c for c in wanted if c not in self.columns]
         if unknown:
             raise InvalidInputError(
                 f"unknown columns {unknown}; this corpus has columns {self.columns}"
             )
+        key = (
+            None if sel.region.is_world else shapely.to_wkb(sel.region.geometry),
+            None if sel.window is None else tuple(str(v) for v in sel.window),
+            tuple(wanted),
+        )
+        kept = self._region_reads.get(key)
+        if kept is not None:
+            self._region_reads.move_to_end(key)
+            return kept
+        table = self._read_selection(sel, wanted)
+        self._region_reads[key] = table
+        while len(self._region_reads) > self.region_cache_entries:
+            self._region_reads.popitem(last=False)
+        return table
+
+    def _read_selection(self, sel: Selection, wanted: list[str]) -> pa.Table:
         need = list(wanted)
-        if times is not None and "datetime" not in need:
+        if sel.window is not None and "datetime" not in need:
             need.append("datetime")
         tables: list[pa.Table] = []
-        for path in self._select(boxes, times).column("path").to_pylist():
-            table = self._read_shard(path, boxes, need, geom)
-            if table.num_rows and times is not None:
-                table = self._in_time(table, times)
+        for path in sel.shards.column("path").to_pylist():
+            table = self._read_shard(path, sel.boxes, need, sel.geometry, sel.region.inner_boxes)
+            if table.num_rows and sel.window is not None:
+                table = self._in_time(table, sel.window)
             if table.num_rows:
                 tables.append(table.select(wanted))
         if not tables:
@@ -644,15 +715,18 @@ class Corpus:
         ...     c.read_shard(path, columns=["id"]).num_rows == c.manifest.column("rows")[0].as_py()
         True
         """
-        boxes, geom = _region(region)
-        times = self.time_window(time)
+        if isinstance(region, Selection):
+            reg, window = self._selection(region, time).region, region.window
+        else:  # one shard: no manifest pruning
+            reg, window = Region.from_any(region, allow_degenerate=True), self.time_window(time)
         wanted = list(columns)
         need = list(wanted)
-        if times is not None and "datetime" not in need:
+        if window is not None and "datetime" not in need:
             need.append("datetime")
-        table = self._read_shard(path, boxes, need, geom if exact else None)
-        if table.num_rows and times is not None:
-            table = self._in_time(table, times)
+        geom = None if reg.is_world or not exact else reg.geometry
+        table = self._read_shard(path, reg.boxes, need, geom, reg.inner_boxes)
+        if table.num_rows and window is not None:
+            table = self._in_time(table, window)
         if table.num_rows == 0:
             return self.empty_table(wanted)
         return table.select(wanted)
@@ -663,6 +737,7 @@ class Corpus:
         boxes: list[Box],
         columns: list[str],
         geom: shapely.Geometry | None = None,
+        inner: Sequence[Box] = (),
     ) -> pa.Table:
         """The rows of ``path`` whose bbox meets ``boxes`` (and, with ``geom``, whose
         geometry meets ``geom``), as ``columns`` (``bbox`` is fetched only as far as
@@ -676,7 +751,9 @@ class Corpus:
 
         With ``geom``, the ``geometry`` column is fetched (page by page where it pays)
         only for the rows whose bbox ``geom`` does not cover: a geometry lies inside
-        its bbox, so the others meet ``geom`` for sure.
+        its bbox, so the others meet ``geom`` for sure; ``inner`` are boxes inside
+        ``geom`` (:attr:`Region.inner_boxes <terrabit.region.Region.inner_boxes>`), which
+        settle that by comparing numbers.
         """
         md = self.footer(path)
         groups, partial = self._row_group_hits(md, boxes)
@@ -693,7 +770,7 @@ class Corpus:
         if kept is not None:  # the same read again: the assembled rows are kept
             self._decoded.move_to_end(key)
             return kept
-        table = self._assemble(path, md, boxes, columns, geom, groups, partial)
+        table = self._assemble(path, md, boxes, columns, (geom, inner), groups, partial)
         self._keep_decoded(key, table)
         return table
 
@@ -750,11 +827,13 @@ class Corpus:
         md: pq.FileMetaData,
         boxes: list[Box],
         columns: list[str],
-        geom: shapely.Geometry | None,
+        exact: tuple[shapely.Geometry | None, Sequence[Box]],
         groups: list[int],
         partial: set[int],
     ) -> pa.Table:
-        """:meth:`_read_shard` past the row-group statistics."""
+        """:meth:`_read_shard` past the row-group statistics (``exact``: its ``geom`` and
+        ``inner``)."""
+        geom, inner = exact
         if geom is not None:
             x0, y0, x1, y1, known = self._group_stats(md)
             idx = np.array(groups)
@@ -774,9 +853,12 @@ class Corpus:
             # take the bound that passes, so only the fields read decide
             hit = _overlaps(hi[0], hi[1], lo[2], lo[3], boxes)
             if geom is not None:
-                certain = np.zeros(len(hit), dtype=bool)
-                outer = [np.asarray(v, dtype=np.float64)[hit] for v in (lo[0], lo[1], hi[2], hi[3])]
-                certain[hit] = shapely.covers(geom, shapely.box(*outer))
+                certain = _inside_boxes(lo[0], lo[1], hi[2], hi[3], inner) & hit
+                test = hit & ~certain
+                outer = [
+                    np.asarray(v, dtype=np.float64)[test] for v in (lo[0], lo[1], hi[2], hi[3])
+                ]
+                certain[test] = shapely.covers(geom, shapely.box(*outer))
                 if self._connected(path, md):
                     certain |= hit & _spanned(lo, hi, [b for b in boxes if _box_in(b, geom)])
         pieces: dict[int, pa.Table] = {}
@@ -1247,6 +1329,7 @@ class Corpus:
         """Forget fetched byte ranges and decoded row groups (and, with ``footers``, the
         checked footers), so that the next read fetches again."""
         self.source.close()
+        self._region_reads.clear()
         self._decoded.clear()
         self._decoded_bytes = 0
         self._pages.clear()

@@ -45,12 +45,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from terrabit._progress import progress_bar
+from terrabit.corpus.reader import Selection
 from terrabit.errors import InvalidInputError
 from terrabit.kernels import hamming_distances
 from terrabit.region import Region
 from terrabit.search.query import (
     SearchResult,
-    _reader_region,
     empty_table,
     fixed_codes,
     resolve_exemplars,
@@ -155,8 +155,8 @@ def global_search(
     query_code = exemplars[0].code
     if invert:
         query_code = np.bitwise_not(query_code)
-    reader_region = _reader_region(region)
-    shards = corpus.select_shards(reader_region, time=time)
+    selection = corpus.select(region, time=time)
+    shards = selection.shards
     bounds = shard_lower_bounds(shards, query_code)
     paths = shards.column("path").to_pylist()
     order = sorted(range(len(paths)), key=lambda i: (int(bounds[i]), paths[i]))
@@ -176,9 +176,7 @@ def global_search(
             if max_shards is not None and scanned >= max_shards:
                 exact = False  # this shard could still hold a better row
                 break
-            best, n = _scan_shard(
-                corpus, paths[i], reader_region, time, cols, exclude, query_code, best, k
-            )
+            best, n = _scan_shard(corpus, paths[i], selection, cols, exclude, query_code, best, k)
             scanned += 1
             candidates += n
             bar.advance()
@@ -230,8 +228,7 @@ def global_search(
 def _scan_shard(
     corpus: Any,
     path: str,
-    region: Any,
-    time: tuple[Any, Any] | None,
+    selection: Selection,
     cols: list[str],
     exclude: pa.Array,
     query_code: np.ndarray,
@@ -239,7 +236,7 @@ def _scan_shard(
     k: int,
 ) -> tuple[pa.Table | None, int]:
     """Merge one shard's rows into the running top-k; return it and the rows scored."""
-    table = corpus.read_shard(path, region, columns=cols, time=time, exact=True)
+    table = corpus.read_shard(path, selection, columns=cols, exact=True)
     if table.num_rows and len(exclude):
         table = table.filter(pc.invert(pc.is_in(table.column("id"), value_set=exclude)))
     if table.num_rows == 0:

@@ -33,8 +33,9 @@ shortlist size (``reranked``). The ``candidates // 20`` term is measured, not a 
 (:func:`asymmetric_scores`) instead of Hamming distance; as the re-rank shortlist it
 lifts that 1000-row recall from 0.89 to 0.94.
 
-Region reads are cached per open corpus (the last :data:`CACHE_ENTRIES`), so trying
-several exemplars in one region reads it once.
+The region is read through :meth:`Corpus.read <terrabit.corpus.reader.Corpus.read>`,
+the one exact read path, which keeps the last few region reads per open corpus, so
+trying several exemplars in one region reads it once.
 
 Examples
 --------
@@ -57,7 +58,6 @@ import logging
 import math
 import time as _time
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -71,6 +71,8 @@ from terrabit._compat import lazy_import
 from terrabit._validation import check_choice
 from terrabit.errors import InvalidInputError
 from terrabit.region import Region
+from terrabit.search.constants import MAX_CANDIDATES
+from terrabit.search.constants import rerank_shortlist as default_shortlist
 from terrabit.search.exemplars import Combine, score
 from terrabit.search.views import (
     ViewResult,
@@ -91,7 +93,6 @@ View = Literal["topk", "heatmap", "threshold", "outlier", "surprise", "gradient"
 _VIEWS: tuple[str, ...] = get_args(View)
 _COMBINES: tuple[str, ...] = get_args(Combine)
 _NEEDS_EXEMPLAR = ("topk", "heatmap", "threshold", "gradient")
-DEFAULT_MAX_CANDIDATES = 5_000_000
 
 
 # ------------------------------------------------------------------------- results
@@ -266,96 +267,10 @@ def time_window(
     return (f"{int(year):04d}-01-01", f"{int(year) + 1:04d}-01-01")
 
 
-def read_region(
-    corpus: Any, region: Region | None, columns: list[str], window: tuple[Any, Any] | None
-) -> tuple[pa.Table, pa.Table]:
-    """Rows meeting ``region`` (and ``window``), and the manifest rows of the shards read.
-
-    Like ``Corpus.read`` (manifest, then row-group pruning by ``bbox`` statistics), but
-    the exact geometry test runs only on rows whose bbox is not wholly inside a
-    rectangular part of the region (:attr:`Region.inner_boxes`): for a bbox region,
-    only the rows on its edges are parsed.
-    """
-    whole = region is None or region.is_world
-    inner = [] if whole or region is None else region.inner_boxes
-    pruning = _reader_region(region)
-    selected = corpus.select_shards(pruning, time=window)
-    need = list(dict.fromkeys([*columns, "bbox", "geometry"]))
-    tables: list[pa.Table] = []
-    for path in selected.column("path").to_pylist():
-        table = corpus.read_shard(path, pruning, columns=need, time=window)
-        if table.num_rows and not whole and region is not None:
-            table = _exact_filter(table, region, inner)
-        if table.num_rows:
-            tables.append(table.select(columns))
-    if not tables:
-        return corpus.empty_table(columns), selected
-    return pa.concat_tables(tables), selected
-
-
-#: Per open corpus, the last few region reads (key: region WKB, columns, time window).
-_CACHE: weakref.WeakKeyDictionary[Any, OrderedDict[Any, tuple[pa.Table, pa.Table]]] = (
-    weakref.WeakKeyDictionary()
-)
-CACHE_ENTRIES = 4
 #: Per open corpus, exemplar rows found by id outside the region (one row each).
 _ID_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[pa.Table, int]]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def cached_read_region(
-    corpus: Any, region: Region | None, columns: list[str], window: tuple[Any, Any] | None
-) -> tuple[pa.Table, pa.Table]:
-    """:func:`read_region`, remembering the last :data:`CACHE_ENTRIES` reads per corpus.
-
-    A corpus is immutable once opened (its manifest is read once and every shard is
-    checked against it before first use), so a repeated region — the usual case of
-    trying several exemplars in one region — is served from memory: no I/O, no parsing.
-    ``Corpus.close()`` keeps nothing alive: the cache is keyed weakly by the corpus.
-    """
-    key = (
-        None if region is None else shapely.to_wkb(region.geometry),
-        tuple(columns),
-        None if window is None else tuple(str(v) for v in window),
-    )
-    try:
-        entries = _CACHE.setdefault(corpus, OrderedDict())
-    except TypeError:  # not weak-referenceable: no cache
-        return read_region(corpus, region, columns, window)
-    if key in entries:
-        entries.move_to_end(key)
-        return entries[key]
-    value = read_region(corpus, region, columns, window)
-    entries[key] = value
-    while len(entries) > CACHE_ENTRIES:
-        entries.popitem(last=False)
-    return value
-
-
-def _exact_filter(table: pa.Table, region: Region, inner: Sequence[tuple[float, ...]]) -> pa.Table:
-    bbox = table.column("bbox").combine_chunks()
-    x0, y0, x1, y1 = (
-        np.asarray(bbox.field(n).to_numpy(zero_copy_only=False), dtype=np.float64)
-        for n in ("xmin", "ymin", "xmax", "ymax")
-    )
-    sure = np.zeros(table.num_rows, dtype=bool)
-    for bx0, by0, bx1, by1 in inner:
-        sure |= (x0 >= bx0) & (x1 <= bx1) & (y0 >= by0) & (y1 <= by1)
-    if sure.all():
-        return table
-    test = np.flatnonzero(~sure)
-    wkb = table.column("geometry").take(pa.array(test)).to_numpy(zero_copy_only=False)
-    keep = sure
-    keep[test] = shapely.intersects(shapely.from_wkb(wkb), region.geometry)
-    return table.filter(pa.array(keep))
-
-
-def _reader_region(region: Region | None) -> Region | None:
-    """What ``Corpus.read`` takes for ``region`` (None: everything)."""
-    if region is None or region.is_world:
-        return None
-    return region
 
 
 # ---------------------------------------------------------------------- exemplars
@@ -414,7 +329,7 @@ def _point_exemplar(
             f"exemplar point {key} is out of range: give (lon, lat) with lon in [-180, 180] "
             "and lat in [-90, 90]"
         )
-    table = corpus.read(shapely.Point(lon, lat), columns=_row_columns(corpus, rerank))
+    table = corpus.read((lon, lat, lon, lat), columns=_row_columns(corpus, rerank))  # touch
     if table.num_rows == 0:
         raise InvalidInputError(
             f"no patch at {lon:g},{lat:g}: no row's footprint of this corpus contains the "
@@ -790,7 +705,7 @@ def search(
     global_: bool = False,
     max_shards: int | None = None,
     rerank: bool = True,
-    max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    max_candidates: int = MAX_CANDIDATES,
     rerank_shortlist: int | None = None,
     asymmetric: bool = False,
 ) -> SearchResult:
@@ -952,11 +867,12 @@ def search(
         "rerank": use_rerank,
         "asymmetric": bool(asymmetric),
     }
-    selected = corpus.select_shards(_reader_region(reg), time=window)
+    selection = corpus.select(reg, time=window)  # the region and time checked once
+    selected = selection.shards
     _guard_candidates(selected, reg, max_candidates)
     with_rr = use_rerank or (asymmetric and has_rerank)
     cols = ["id", "geometry", "bbox", "embedding"] + (["rerank"] if with_rr else [])
-    table, selected = cached_read_region(corpus, reg, cols, window)
+    table = corpus.read(selection, columns=cols)
     exemplars = resolve_exemplars(
         corpus, positives, negatives, candidates=table, rerank=with_rr, time=window
     )
@@ -1031,7 +947,7 @@ def search(
             table, codes, scores = _take(table, keep), codes[keep], scores[keep]
     hamming = None
     if use_rerank:
-        m = rerank_shortlist or max(10 * k, 1000, table.num_rows // 20)
+        m = rerank_shortlist or default_shortlist(k, table.num_rows)
         short = _best(scores, min(m, table.num_rows))
         keys = id_keys(table.column("id").take(pa.array(short)))
         short = short[np.lexsort((keys, scores[short]))][:m]
