@@ -8,9 +8,9 @@
  */
 import "./styles.css";
 
-import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus";
+import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reader";
 import type { Place } from "./lib/places";
-import { resolveExemplars, search } from "./lib/search";
+import { resolveExemplars, search } from "./lib/search/query";
 import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";

@@ -1,9 +1,9 @@
 /**
- * A shard-reading worker (`lib/readerpool.ts`): fetches, decodes and filters shards,
+ * A shard-reading worker (`lib/corpus/readerpool.ts`): fetches, decodes and filters shards,
  * and posts their rows back packed in transferable buffers.
  */
-import { ReadHandler } from "../lib/readerpool";
-import type { ReadRequest, ReadResponse } from "../lib/readerpool";
+import { ReadHandler } from "../lib/corpus/readerpool";
+import type { ReadRequest, ReadResponse } from "../lib/corpus/readerpool";
 
 const handler = new ReadHandler();
 const scope = self as unknown as {

@@ -1,10 +1,10 @@
 /**
  * A scoring worker: instantiates the WebAssembly popcount kernel once and scores the
- * blocks of codes it is sent (`lib/pool.ts`), transferring the scores back.
+ * blocks of codes it is sent (`lib/search/scorerpool.ts`), transferring the scores back.
  */
-import { WasmKernel } from "../lib/hamming";
-import { answerScoreRequest } from "../lib/pool";
-import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/pool";
+import { WasmKernel } from "../lib/kernels/hamming";
+import { answerScoreRequest } from "../lib/search/scorerpool";
+import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/search/scorerpool";
 
 let kernel: WasmKernel | null = null;
 const held: HeldCodes = { key: null, bytes: null };

@@ -5,8 +5,8 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { FileMetaData } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { TerrabitError } from "./errors";
-import type { BBox, CorpusInfo, ManifestRow } from "./types";
+import { TerrabitError } from "../errors";
+import type { BBox, CorpusInfo, ManifestRow } from "../types";
 
 /** The format major version this reader knows. */
 export const FORMAT_MAJOR = 1;

@@ -1,4 +1,4 @@
-import { TerrabitError } from "../errors";
+import { TerrabitError } from "../../errors";
 import { kthSmallest, rankScores } from "../select";
 import { checkFinite, checkPositive } from "./common";
 import type { ViewOutput } from "./common";

@@ -2,10 +2,10 @@
  * Candidate tables: the rows a search scores, gathered from shards in manifest order
  * (as Python concatenates them), with the exact region test applied.
  */
-import type { ShardTable } from "./corpus";
-import { insideRect, regionIntersects } from "./region";
-import type { Region } from "./region";
-import { wkbToGeoJSON } from "./wkb";
+import type { ShardTable } from "./reader";
+import { insideRect, regionIntersects } from "../region";
+import type { Region } from "../region";
+import { wkbToGeoJSON } from "../wkb";
 
 export interface Candidates {
   n: number;

@@ -16,7 +16,7 @@
  *   be; otherwise it restarts 4× coarser, up to one cell holding everything (exact);
  * - candidates are kept sorted by `(distance, index)`: ties go to the lower index.
  */
-import { TerrabitError } from "./errors";
+import { TerrabitError } from "../errors";
 
 export const EARTH_RADIUS_M = 6_371_008.8;
 

@@ -1,5 +1,5 @@
 import { geoKnn } from "../geoneighbours";
-import { POPCOUNT8 } from "../hamming";
+import { POPCOUNT8 } from "../../kernels/hamming";
 import { checkPositive, descending } from "./common";
 import type { ViewOutput } from "./common";
 

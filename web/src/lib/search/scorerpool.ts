@@ -4,11 +4,11 @@
  * split into one contiguous block per worker, buffers transferred (not copied back).
  * Where there are no workers (node, tests) or few candidates, scoring runs in place.
  */
-import { checkAbort, TerrabitError } from "./errors";
+import { checkAbort, TerrabitError } from "../errors";
 import { scoreBlock, scoresFromDistances } from "./exemplars";
 import type { PreparedQuery } from "./exemplars";
-import { hammingDistancesTS } from "./hamming";
-import type { WasmKernel } from "./hamming";
+import { hammingDistancesTS } from "../kernels/hamming";
+import type { WasmKernel } from "../kernels/hamming";
 
 /** Fewer candidates than this are scored in place (a worker round trip costs more). */
 export const POOL_MIN_ROWS = 100_000;
@@ -202,7 +202,7 @@ export function defaultPool(): ScorerPool | null {
     } else {
       const size = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 4));
       try {
-        POOL = new ScorerPool(size, () => new Worker(new URL("../workers/scorer.ts", import.meta.url), { type: "module" }));
+        POOL = new ScorerPool(size, () => new Worker(new URL("../../workers/scorer.ts", import.meta.url), { type: "module" }));
       } catch {
         POOL = null;
       }

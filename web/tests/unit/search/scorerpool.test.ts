@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { prepareQuery, scoreBlock } from "../../src/lib/exemplars";
-import { WasmKernel } from "../../src/lib/hamming";
-import { answerScoreRequest, ScorerPool } from "../../src/lib/pool";
-import type { HeldCodes, ScoreRequest, ScoreResponse, WorkerLike } from "../../src/lib/pool";
+import { prepareQuery, scoreBlock } from "../../../src/lib/search/exemplars";
+import { WasmKernel } from "../../../src/lib/kernels/hamming";
+import { answerScoreRequest, ScorerPool } from "../../../src/lib/search/scorerpool";
+import type { HeldCodes, ScoreRequest, ScoreResponse, WorkerLike } from "../../../src/lib/search/scorerpool";
 
 /** A Worker stand-in running the worker's code asynchronously in this thread. */
 class FakeWorker implements WorkerLike {

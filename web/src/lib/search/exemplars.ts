@@ -2,9 +2,9 @@
  * Exemplar algebra on packed codes, as `terrabit.search.exemplars`: combine, invert,
  * score (lower is more similar).
  */
-import { TerrabitError } from "./errors";
-import { hammingDistances } from "./hamming";
-import type { Combine } from "./types";
+import { TerrabitError } from "../errors";
+import { hammingDistances } from "../kernels/hamming";
+import type { Combine } from "../types";
 
 export type BitwiseCombine = Exclude<Combine, "mean">;
 

@@ -1,9 +1,9 @@
 /// <reference types="node" />
 import { describe, expect, it } from "vitest";
-import { openCorpus, resolveCorpusUrl } from "../../src/lib/corpus";
-import { TerrabitError } from "../../src/lib/errors";
-import { HttpStore } from "../../src/lib/source";
-import { openTiny, readJson, TINY, FsStore } from "./helpers";
+import { openCorpus, resolveCorpusUrl } from "../../../src/lib/corpus/reader";
+import { TerrabitError } from "../../../src/lib/errors";
+import { HttpStore } from "../../../src/lib/corpus/sources";
+import { openTiny, readJson, TINY, FsStore } from "../helpers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 

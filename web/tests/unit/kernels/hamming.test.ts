@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { combineCodes, invertCodes, prepareQuery, score, scoreBlock } from "../../src/lib/exemplars";
-import { hammingDistancesTS, POPCOUNT8, WasmKernel } from "../../src/lib/hamming";
-import { best, kthSmallest, rankScores } from "../../src/lib/select";
+import { combineCodes, invertCodes, prepareQuery, score, scoreBlock } from "../../../src/lib/search/exemplars";
+import { hammingDistancesTS, POPCOUNT8, WasmKernel } from "../../../src/lib/kernels/hamming";
+import { best, kthSmallest, rankScores } from "../../../src/lib/search/select";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -4,9 +4,9 @@
  * Reads the multi-ball columns (`summary_codes`, `summary_radii`) and the older single
  * ball (`summary_code`, `summary_radius_bits`).
  */
-import { TerrabitError } from "./errors";
-import { hammingDistancesTS } from "./hamming";
-import type { ManifestRow } from "./types";
+import { TerrabitError } from "../errors";
+import { hammingDistancesTS } from "../kernels/hamming";
+import type { ManifestRow } from "../types";
 
 export interface Ball {
   code: Uint8Array;

@@ -1,7 +1,7 @@
 /** What a view makes of `n` candidates (as Python's `ViewResult`). */
-import { TerrabitError } from "../errors";
+import { TerrabitError } from "../../errors";
 import { rankScores } from "../select";
-import type { ViewName } from "../types";
+import type { ViewName } from "../../types";
 
 export interface ViewOutput {
   view: ViewName;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { concatCandidates, exactRows } from "../../src/lib/candidates";
-import { ReadHandler, ReaderPool } from "../../src/lib/readerpool";
-import type { ReadRequest, ReadResponse, ReaderWorkerLike } from "../../src/lib/readerpool";
-import { regionFromSpecs } from "../../src/lib/region";
-import { FsStore, openTiny, TINY } from "./helpers";
+import { concatCandidates, exactRows } from "../../../src/lib/corpus/candidates";
+import { ReadHandler, ReaderPool } from "../../../src/lib/corpus/readerpool";
+import type { ReadRequest, ReadResponse, ReaderWorkerLike } from "../../../src/lib/corpus/readerpool";
+import { regionFromSpecs } from "../../../src/lib/region";
+import { FsStore, openTiny, TINY } from "../helpers";
 
 /** A Worker stand-in running the reader worker's code in this thread (over the fixture files). */
 class FakeReader implements ReaderWorkerLike {

@@ -3,8 +3,8 @@
  * `_rerank_scores`): `mean_pos (1 - cos) - mean_neg (1 - cos)` between decoded rerank
  * vectors. Supported rerank codecs: `int8`/`int4`/`int2` (affine), `float16`, `float32`.
  */
-import type { WebCorpus } from "./corpus";
-import { TerrabitError } from "./errors";
+import type { WebCorpus } from "../corpus/reader";
+import { TerrabitError } from "../errors";
 
 interface Decoder {
   dims: number;

@@ -4,20 +4,20 @@
  * manifest pruning -> row-group pruning -> exact region test -> exclude the exemplars ->
  * Hamming score -> optional dedupe -> optional re-rank -> view.
  */
-import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "./candidates";
-import type { Candidates } from "./candidates";
-import type { ShardTable, TimeWindow, WebCorpus } from "./corpus";
-import { defaultReaderPool } from "./readerpool";
-import { HttpStore } from "./source";
-import { checkAbort, firstTen, TerrabitError } from "./errors";
+import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
+import type { Candidates } from "../corpus/candidates";
+import type { ShardTable, TimeWindow, WebCorpus } from "../corpus/reader";
+import { defaultReaderPool } from "../corpus/readerpool";
+import { HttpStore } from "../corpus/sources";
+import { checkAbort, firstTen, TerrabitError } from "../errors";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
-import { scoreCandidates } from "./pool";
-import { geometryCovers, regionFromSpecs } from "./region";
-import type { Region } from "./region";
+import { scoreCandidates } from "./scorerpool";
+import { geometryCovers, regionFromSpecs } from "../region";
+import type { Region } from "../region";
 import { rerankScores, rerankSupported } from "./rerank";
 import { best, compareIds } from "./select";
-import { COMBINES, VIEWS } from "./types";
+import { COMBINES, VIEWS } from "../types";
 import type {
   BBox,
   ExemplarRef,
@@ -30,10 +30,10 @@ import type {
   SearchResult,
   SearchStats,
   ViewName,
-} from "./types";
+} from "../types";
 import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
 import type { ViewOutput } from "./views";
-import { wkbToGeoJSON } from "./wkb";
+import { wkbToGeoJSON } from "../wkb";
 
 export const DEFAULT_MAX_CANDIDATES = 2_000_000;
 /** Shards read at once. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { search } from "../../src/lib/search";
-import type { Query } from "../../src/lib/types";
-import { openTiny, readJson } from "./helpers";
+import { search } from "../../../src/lib/search/query";
+import type { Query } from "../../../src/lib/types";
+import { openTiny, readJson } from "../helpers";
 
 interface Case {
   name: string;

@@ -6,17 +6,17 @@
  * k-th best distance (every later bound is at least as large): the result is exactly
  * the brute-force top-k.
  */
-import type { TimeWindow, WebCorpus } from "./corpus";
-import { exactRows } from "./candidates";
-import { checkAbort, TerrabitError } from "./errors";
+import type { TimeWindow, WebCorpus } from "../corpus/reader";
+import { exactRows } from "../corpus/candidates";
+import { checkAbort, TerrabitError } from "../errors";
 import { invertCodes } from "./exemplars";
-import { hammingDistances } from "./hamming";
-import type { Region } from "./region";
-import { legendFor, resolveExemplarsWith, toExemplarRow } from "./search";
+import { hammingDistances } from "../kernels/hamming";
+import type { Region } from "../region";
+import { legendFor, resolveExemplarsWith, toExemplarRow } from "./query";
 import { compareIds } from "./select";
-import { shardLowerBounds } from "./summary";
-import type { Query, ResultRow, SearchOptions, SearchResult } from "./types";
-import { wkbToGeoJSON } from "./wkb";
+import { shardLowerBounds } from "../corpus/summary";
+import type { Query, ResultRow, SearchOptions, SearchResult } from "../types";
+import { wkbToGeoJSON } from "../wkb";
 
 interface Hit {
   id: string;

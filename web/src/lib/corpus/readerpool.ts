@@ -6,13 +6,13 @@
  * tests) the search reads shards in place (`WebCorpus.readShard`).
  */
 import { exactRows } from "./candidates";
-import { WebCorpus } from "./corpus";
-import type { ReadOptions, ShardTable } from "./corpus";
-import { TerrabitError } from "./errors";
-import type { Region } from "./region";
-import { HttpStore } from "./source";
-import type { FileStore } from "./source";
-import type { BBox, CorpusInfo, ManifestRow } from "./types";
+import { WebCorpus } from "./reader";
+import type { ReadOptions, ShardTable } from "./reader";
+import { TerrabitError } from "../errors";
+import type { Region } from "../region";
+import { HttpStore } from "./sources";
+import type { FileStore } from "./sources";
+import type { BBox, CorpusInfo, ManifestRow } from "../types";
 
 export type ReadRequestOptions = Omit<ReadOptions, "signal">;
 
@@ -222,7 +222,7 @@ export function defaultReaderPool(): ReaderPool | null {
     } else {
       const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
       try {
-        POOL = new ReaderPool(size, () => new Worker(new URL("../workers/reader.ts", import.meta.url), { type: "module" }));
+        POOL = new ReaderPool(size, () => new Worker(new URL("../../workers/reader.ts", import.meta.url), { type: "module" }));
       } catch {
         POOL = null;
       }

@@ -6,7 +6,7 @@
  * `fetch`), tests pass a store over the file system.
  */
 import type { AsyncBuffer } from "hyparquet";
-import { TerrabitError } from "./errors";
+import { TerrabitError } from "../errors";
 
 /** A body this small is used whole when a server ignores Range (200 instead of 206). */
 export const SMALL_BODY_BYTES = 4 << 20;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { TerrabitError } from "../../src/lib/errors";
-import { hammingDistancesTS } from "../../src/lib/hamming";
-import { dedupeRows, resolveExemplars, search } from "../../src/lib/search";
-import { shardLowerBounds } from "../../src/lib/summary";
-import type { Query, SearchProgress } from "../../src/lib/types";
-import { DEFAULT_QUERY } from "../../src/lib/urlstate";
-import { must, openTiny } from "./helpers";
+import { TerrabitError } from "../../../src/lib/errors";
+import { hammingDistancesTS } from "../../../src/lib/kernels/hamming";
+import { dedupeRows, resolveExemplars, search } from "../../../src/lib/search/query";
+import { shardLowerBounds } from "../../../src/lib/corpus/summary";
+import type { Query, SearchProgress } from "../../../src/lib/types";
+import { DEFAULT_QUERY } from "../../../src/lib/urlstate";
+import { must, openTiny } from "../helpers";
 
 const BOX: [number, number, number, number] = [90, 0, 130, 40];
 const q = (over: Partial<Query>): Query => ({ ...DEFAULT_QUERY, ...over });

@@ -3,7 +3,7 @@
  * XOR): a WebAssembly kernel with 64-bit popcount, and a pure-TS byte-table fallback that
  * is also the tests' oracle.
  */
-import { POPCOUNT_WASM_BASE64 } from "../wasm/popcount-wasm";
+import { POPCOUNT_WASM_BASE64 } from "../../wasm/popcount-wasm";
 
 /** Popcount of every byte value. */
 export const POPCOUNT8: Uint8Array = (() => {

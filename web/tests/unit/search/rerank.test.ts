@@ -2,13 +2,13 @@
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { openCorpus } from "../../src/lib/corpus";
-import { rerankSupported } from "../../src/lib/rerank";
-import { search } from "../../src/lib/search";
-import type { Query } from "../../src/lib/types";
-import { FsStore } from "./helpers";
+import { openCorpus } from "../../../src/lib/corpus/reader";
+import { rerankSupported } from "../../../src/lib/search/rerank";
+import { search } from "../../../src/lib/search/query";
+import type { Query } from "../../../src/lib/types";
+import { FsStore } from "../helpers";
 
-const HERE = join(import.meta.dirname, "fixtures");
+const HERE = join(import.meta.dirname, "../fixtures");
 interface Case {
   name: string;
   query: Query;

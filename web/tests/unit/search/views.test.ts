@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { geoKnn } from "../../src/lib/geoneighbours";
-import { gradient, heatmap, histogram, outlier, surprise, threshold, topk } from "../../src/lib/views";
-import { must } from "./helpers";
+import { geoKnn } from "../../../src/lib/search/geoneighbours";
+import { gradient, heatmap, histogram, outlier, surprise, threshold, topk } from "../../../src/lib/search/views";
+import { must } from "../helpers";
 
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i).padStart(4, "0"));
 

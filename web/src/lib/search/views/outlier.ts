@@ -1,4 +1,4 @@
-import { hammingDistances } from "../hamming";
+import { hammingDistances } from "../../kernels/hamming";
 import { orderBy } from "../select";
 import { checkPositive, descending } from "./common";
 import type { ViewOutput } from "./common";

@@ -5,12 +5,12 @@
 import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { checkAbort, TerrabitError } from "./errors";
+import { checkAbort, TerrabitError } from "../errors";
 import { parseManifest } from "./manifest";
-import { overlapsAny } from "./region";
-import type { BBox, CorpusInfo, ManifestRow } from "./types";
-import { HttpStore, joinUrl, storeBuffer } from "./source";
-import type { FileStore } from "./source";
+import { overlapsAny } from "../region";
+import type { BBox, CorpusInfo, ManifestRow } from "../types";
+import { HttpStore, joinUrl, storeBuffer } from "./sources";
+import type { FileStore } from "./sources";
 
 export const MANIFEST_NAME = "manifest.parquet";
 /** Bytes of a shard's tail fetched at once to find its footer. */
@@ -151,7 +151,7 @@ export class WebCorpus {
     readonly store: FileStore,
   ) {}
 
-  /** Bytes read by reading workers on this corpus's behalf (`lib/readerpool.ts`). */
+  /** Bytes read by reading workers on this corpus's behalf (`lib/corpus/readerpool.ts`). */
   remoteBytes = 0;
 
   /** Bytes read from the corpus so far. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { exportGeoParquet } from "../../src/lib/export";
-import { search } from "../../src/lib/search";
-import { DEFAULT_QUERY } from "../../src/lib/urlstate";
-import { wkbToGeoJSON } from "../../src/lib/wkb";
-import { must, openTiny } from "./helpers";
+import { exportGeoParquet } from "../../../src/lib/search/export";
+import { search } from "../../../src/lib/search/query";
+import { DEFAULT_QUERY } from "../../../src/lib/urlstate";
+import { wkbToGeoJSON } from "../../../src/lib/wkb";
+import { must, openTiny } from "../helpers";
 
 describe("exportGeoParquet", () => {
   it("writes the shown rows and exemplars with GeoParquet metadata", async () => {
