@@ -1,29 +1,39 @@
 /**
- * Candidate tables: the rows a search scores, gathered from shards in manifest order
- * (as Python concatenates them), with the exact region test applied.
+ * Candidate tables: rows of the corpus, column by column. One type for what a shard read
+ * returns (`WebCorpus.readShard`: the rows meeting a region's boxes and a time window)
+ * and for the rows a search scores, gathered from shards in manifest order (as Python
+ * concatenates them) with the exact region test applied; the functions that build them
+ * live here too.
  */
-import type { ShardTable } from "./reader";
 import { insideRect, regionIntersects } from "../region";
 import type { Region } from "../region";
 import { wkbToGeoJSON } from "../wkb";
 
+/** Rows of the corpus, column by column. */
 export interface Candidates {
-  n: number;
+  /** The number of rows. */
+  length: number;
   ids: string[];
+  /** ISO WKB of each row (when read; empty otherwise). */
   wkb: Uint8Array[];
+  /** `xmin, ymin, xmax, ymax` per row. */
   bbox: Float64Array;
+  /** `length * codeSize` bytes. */
   codes: Uint8Array;
+  /** Milliseconds since the epoch (NaN for null), when the corpus has `datetime`. */
   times: Float64Array | null;
+  /** `length * rerankCodeSize` bytes, when read. */
   rerank: Uint8Array | null;
+  /** Pass-through columns, when read. */
   attributes: Record<string, unknown[]>;
 }
 
 export function emptyCandidates(): Candidates {
-  return { n: 0, ids: [], wkb: [], bbox: new Float64Array(0), codes: new Uint8Array(0), times: null, rerank: null, attributes: {} };
+  return { length: 0, ids: [], wkb: [], bbox: new Float64Array(0), codes: new Uint8Array(0), times: null, rerank: null, attributes: {} };
 }
 
-/** Indices of a shard table's rows that meet the region exactly (all when `region` is null). */
-export function exactRows(table: ShardTable, region: Region | null): number[] {
+/** Indices of a table's rows that meet the region exactly (all when `region` is null). */
+export function exactRows(table: Candidates, region: Region | null): number[] {
   const keep: number[] = [];
   for (let i = 0; i < table.length; i++) {
     if (region === null) {
@@ -49,7 +59,7 @@ function isIdentity(rows: readonly number[], length: number): boolean {
 
 /** Concatenate `parts` (each a table and the rows kept), in order. */
 export function concatCandidates(
-  parts: readonly { table: ShardTable; rows: readonly number[] }[],
+  parts: readonly { table: Candidates; rows: readonly number[] }[],
   codeSize: number,
   rerankSize: number,
 ): Candidates {
@@ -57,7 +67,7 @@ export function concatCandidates(
   const hasTime = parts.some((p) => p.table.times !== null);
   const hasRerank = parts.some((p) => p.table.rerank !== null);
   const out: Candidates = {
-    n,
+    length: n,
     ids: [],
     wkb: [],
     bbox: new Float64Array(4 * n),
@@ -108,7 +118,7 @@ export function concatCandidates(
 export function takeCandidates(c: Candidates, keep: readonly number[], codeSize: number, rerankSize: number): Candidates {
   const n = keep.length;
   const out: Candidates = {
-    n,
+    length: n,
     ids: keep.map((i) => c.ids[i] as string),
     wkb: c.wkb.length ? keep.map((i) => c.wkb[i] as Uint8Array) : [],
     bbox: new Float64Array(4 * n),
@@ -131,9 +141,9 @@ export function takeCandidates(c: Candidates, keep: readonly number[], codeSize:
 
 /** Anchor points (bbox centres). */
 export function anchors(c: Candidates): { lon: Float64Array; lat: Float64Array } {
-  const lon = new Float64Array(c.n);
-  const lat = new Float64Array(c.n);
-  for (let i = 0; i < c.n; i++) {
+  const lon = new Float64Array(c.length);
+  const lat = new Float64Array(c.length);
+  for (let i = 0; i < c.length; i++) {
     lon[i] = ((c.bbox[4 * i] as number) + (c.bbox[4 * i + 2] as number)) / 2;
     lat[i] = ((c.bbox[4 * i + 1] as number) + (c.bbox[4 * i + 3] as number)) / 2;
   }

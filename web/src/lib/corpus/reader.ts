@@ -6,6 +6,7 @@ import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { checkAbort, TerrabitError } from "../errors";
+import type { Candidates } from "./candidates";
 import { parseManifest } from "./manifest";
 import { overlapsAny } from "../region";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
@@ -21,25 +22,6 @@ const CORE_COLUMNS = new Set(["id", "geometry", "bbox", "embedding", "datetime",
 export interface TimeWindow {
   start: number | null;
   end: number | null;
-}
-
-/** Rows of one shard, column by column. */
-export interface ShardTable {
-  path: string;
-  length: number;
-  ids: string[];
-  /** ISO WKB of each row (when read). */
-  wkb: Uint8Array[];
-  /** `xmin, ymin, xmax, ymax` per row. */
-  bbox: Float64Array;
-  /** `length * codeSize` bytes. */
-  codes: Uint8Array;
-  /** Milliseconds since the epoch (NaN for null), when the corpus has `datetime`. */
-  times: Float64Array | null;
-  /** `length * rerankCodeSize` bytes, when read. */
-  rerank: Uint8Array | null;
-  /** Pass-through columns, when read. */
-  attributes: Record<string, unknown[]>;
 }
 
 export interface ReadOptions {
@@ -257,7 +239,7 @@ export class WebCorpus {
   }
 
   /** Rows of one shard meeting `boxes` and `window` (row groups pruned by statistics). */
-  async readShard(row: ManifestRow, options: ReadOptions = {}): Promise<ShardTable> {
+  async readShard(row: ManifestRow, options: ReadOptions = {}): Promise<Candidates> {
     const { signal } = options;
     const boxes = options.boxes ?? null;
     const window = options.window ?? null;
@@ -408,7 +390,6 @@ export class WebCorpus {
       }
     }
     return {
-      path: row.path,
       length: n,
       ids,
       wkb,

@@ -6,8 +6,9 @@
  * tests) the search reads shards in place (`WebCorpus.readShard`).
  */
 import { exactRows } from "./candidates";
+import type { Candidates } from "./candidates";
 import { WebCorpus } from "./reader";
-import type { ReadOptions, ShardTable } from "./reader";
+import type { ReadOptions } from "./reader";
 import { TerrabitError } from "../errors";
 import type { Region } from "../region";
 import { HttpStore } from "./sources";
@@ -28,7 +29,6 @@ export interface ReadRequest {
 
 /** A shard table packed into transferable buffers. */
 export interface PackedTable {
-  path: string;
   length: number;
   ids: string[];
   wkb: Uint8Array;
@@ -45,7 +45,7 @@ export type ReadResponse =
   | { id: number; error: { message: string; kind: string } };
 
 /** Keep only `rows` of a table and pack it. */
-export function packTable(t: ShardTable, rows: readonly number[], codeSize: number, rerankSize: number): PackedTable {
+export function packTable(t: Candidates, rows: readonly number[], codeSize: number, rerankSize: number): PackedTable {
   const n = rows.length;
   const all = rows.length === t.length && rows.every((r, i) => r === i);
   if (all && t.bbox.length === 4 * n && t.codes.length === n * codeSize) {
@@ -63,7 +63,6 @@ export function packTable(t: ShardTable, rows: readonly number[], codeSize: numb
     if (wkbOffsets.length) wkbOffsets[n] = at;
     const own = <T extends Uint8Array | Float64Array>(a: T): T => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T));
     return {
-      path: t.path,
       length: n,
       ids: t.ids.slice(0, n),
       wkb,
@@ -100,7 +99,7 @@ export function packTable(t: ShardTable, rows: readonly number[], codeSize: numb
     for (const [key, values] of Object.entries(t.attributes)) (attributes[key] as unknown[]).push(values[i]);
   });
   if (wkbOffsets.length) wkbOffsets[n] = at;
-  return { path: t.path, length: n, ids: rows.map((i) => t.ids[i] as string), wkb, wkbOffsets, bbox, codes, times, rerank, attributes };
+  return { length: n, ids: rows.map((i) => t.ids[i] as string), wkb, wkbOffsets, bbox, codes, times, rerank, attributes };
 }
 
 /** The buffers of a packed table (to transfer). */
@@ -111,14 +110,13 @@ export function packedBuffers(p: PackedTable): ArrayBuffer[] {
   return out as ArrayBuffer[];
 }
 
-/** A packed table as a `ShardTable` whose rows are all kept (views, no copies). */
-export function unpackTable(p: PackedTable): ShardTable {
+/** A packed table as `Candidates` whose rows are all kept (views, no copies). */
+export function unpackTable(p: PackedTable): Candidates {
   const wkb: Uint8Array[] = [];
   if (p.wkbOffsets.length) {
     for (let r = 0; r < p.length; r++) wkb.push(p.wkb.subarray(p.wkbOffsets[r] as number, p.wkbOffsets[r + 1] as number));
   }
   return {
-    path: p.path,
     length: p.length,
     ids: p.ids,
     wkb,
@@ -165,7 +163,7 @@ export interface ReaderWorkerLike {
 }
 
 interface Pending {
-  resolve: (v: { table: ShardTable; bytes: number }) => void;
+  resolve: (v: { table: Candidates; bytes: number }) => void;
   reject: (e: unknown) => void;
 }
 
@@ -195,7 +193,7 @@ export class ReaderPool {
   }
 
   /** Read one shard's rows meeting `region` exactly (see `WebCorpus.readShard`). */
-  read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: ShardTable; bytes: number }> {
+  read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: Candidates; bytes: number }> {
     const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     slot.busy += 1;

@@ -6,7 +6,7 @@
  */
 import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
 import type { Candidates } from "../corpus/candidates";
-import type { ShardTable, TimeWindow, WebCorpus } from "../corpus/reader";
+import type { TimeWindow, WebCorpus } from "../corpus/reader";
 import { defaultReaderPool } from "../corpus/readerpool";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
@@ -103,7 +103,7 @@ export function timeWindow(corpus: WebCorpus, year: number | null): TimeWindow |
 // ------------------------------------------------------------------ reading
 
 interface Part {
-  table: ShardTable;
+  table: Candidates;
   /** The rows meeting the region exactly. */
   rows: number[];
 }
@@ -191,7 +191,7 @@ function capMessage(rows: number, cap: number, atLeast: boolean): string {
 function rowExemplar(
   ref: ExemplarRef,
   positive: boolean,
-  t: { ids: string[]; wkb: Uint8Array[]; bbox: Float64Array; codes: Uint8Array; rerank: Uint8Array | null },
+  t: Candidates,
   i: number,
   codeSize: number,
   rerankSize: number,
@@ -219,7 +219,7 @@ async function pointRow(
   candidates: Candidates | null,
   region: Region | null,
   signal?: AbortSignal,
-): Promise<{ table: ShardTable | Candidates; i: number }> {
+): Promise<{ table: Candidates; i: number }> {
   const { lon, lat } = ref;
   const key = `${lon},${lat}`;
   if (!(Number.isFinite(lon) && Number.isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90)) {
@@ -232,9 +232,9 @@ async function pointRow(
     lat <= (b[4 * i + 3] as number) &&
     geometryCovers(wkbToGeoJSON(wkb), lon, lat);
   // inside the region, every in-time row covering the point is a candidate: no I/O
-  if (candidates !== null && candidates.n && (region === null || region.polygons.some((p) => geometryCovers({ type: "Polygon", coordinates: p }, lon, lat)))) {
+  if (candidates !== null && candidates.length && (region === null || region.polygons.some((p) => geometryCovers({ type: "Polygon", coordinates: p }, lon, lat)))) {
     let hit = -1;
-    for (let i = 0; i < candidates.n; i++) {
+    for (let i = 0; i < candidates.length; i++) {
       if (covers(candidates.wkb[i] as Uint8Array, candidates.bbox, i)) {
         if (hit < 0 || compareIds(candidates.ids[i] as string, candidates.ids[hit] as string) < 0) hit = i;
       }
@@ -243,7 +243,7 @@ async function pointRow(
   }
   // elsewhere: the shards whose extent holds the point, the row groups whose bbox does
   const box: BBox = [lon, lat, lon, lat];
-  let bestHit: { table: ShardTable; i: number; inTime: boolean } | null = null;
+  let bestHit: { table: Candidates; i: number; inTime: boolean } | null = null;
   for (const row of corpus.selectShards([box], null)) {
     const t = await corpus.readShard(row, { boxes: [box], geometry: true, rerank, signal });
     for (let i = 0; i < t.length; i++) {
@@ -275,8 +275,8 @@ async function findIds(
   wanted: Set<string>,
   rerank: boolean,
   signal?: AbortSignal,
-): Promise<Map<string, { table: ShardTable; i: number }>> {
-  const found = new Map<string, { table: ShardTable; i: number }>();
+): Promise<Map<string, { table: Candidates; i: number }>> {
+  const found = new Map<string, { table: Candidates; i: number }>();
   for (const row of corpus.manifest) {
     if (found.size === wanted.size) break;
     // the id column first: a shard without the ids costs only that column
@@ -423,8 +423,8 @@ function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutp
 
 /** Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`). */
 export function resultRows(c: Candidates, v: ViewOutput): ResultRow[] {
-  const rows = new Array<ResultRow>(c.n);
-  for (let i = 0; i < c.n; i++) {
+  const rows = new Array<ResultRow>(c.length);
+  for (let i = 0; i < c.length; i++) {
     const b = 4 * i;
     const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
     const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
@@ -569,7 +569,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     cache.delete(cacheKey);
     cache.set(cacheKey, hit);
     cand = hit;
-    options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.n });
+    options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.length });
   } else {
     const readOptions = { boxes: region?.boxes ?? null, window, geometry: true, rerank: useRerank, attributes: true };
     const rowsToRead = shards.reduce((sum, m) => sum + m.rows, 0);
@@ -595,8 +595,8 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     failed = outcome.failed;
     const parts = outcome.tables.flatMap((t) => (t === null ? [] : [t]));
     cand = parts.length ? concatCandidates(parts, codeSize, rrSize) : emptyCandidates();
-    if (outcome.capped || cand.n > cap) {
-      return finish([], [], capMessage(cand.n, cap, outcome.capped), null, failed, cand.n, shards.length - failed.length, false);
+    if (outcome.capped || cand.length > cap) {
+      return finish([], [], capMessage(cand.length, cap, outcome.capped), null, failed, cand.length, shards.length - failed.length, false);
     }
     if (!failed.length) {
       cache.set(cacheKey, cand);
@@ -625,34 +625,34 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   // score every candidate of the (cached) region table, so that its codes stay resident
   // in the scoring workers from one search of the region to the next
   let scores: Float64Array;
-  if (pos.length && cand.n) {
+  if (pos.length && cand.length) {
     const concat = (list: ResolvedExemplar[]): Uint8Array => {
       const out = new Uint8Array(list.length * codeSize);
       list.forEach((e, j) => out.set(e.code, j * codeSize));
       return out;
     };
     const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
-    scores = await scoreCandidates(prepared, cand.codes, cand.n, options.signal, true);
+    scores = await scoreCandidates(prepared, cand.codes, cand.length, options.signal, true);
   } else {
-    scores = new Float64Array(cand.n);
+    scores = new Float64Array(cand.length);
   }
   // exclude the exemplars (and, with dedupe, every row at an exemplar's place)
-  if (exemplars.length && cand.n) {
+  if (exemplars.length && cand.length) {
     const dropIds = new Set(exemplars.map((e) => e.id));
     const dropGeoms = query.dedupe ? new Set(exemplars.map((e) => wkbKey(e.wkb))) : null;
     const keep: number[] = [];
-    for (let i = 0; i < cand.n; i++) {
+    for (let i = 0; i < cand.length; i++) {
       if (dropIds.has(cand.ids[i] as string)) continue;
       if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
       keep.push(i);
     }
-    if (keep.length < cand.n) {
+    if (keep.length < cand.length) {
       cand = takeCandidates(cand, keep, codeSize, rrSize);
       const all = scores;
       scores = Float64Array.from(keep, (i) => all[i] as number);
     }
   }
-  if (cand.n === 0) {
+  if (cand.length === 0) {
     let message: string;
     if (shards.length === 0) {
       message =
@@ -669,25 +669,25 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     return finish([], exRows, message, null, outcome.failed, 0, shardsRead, false);
   }
 
-  const nCandidates = cand.n;
+  const nCandidates = cand.length;
   if (query.dedupe) {
     const keep = dedupeRows(cand.wkb, scores, cand.ids);
-    if (keep.length < cand.n) {
+    if (keep.length < cand.length) {
       cand = takeCandidates(cand, keep, codeSize, rrSize);
       scores = Float64Array.from(keep, (i) => scores[i] as number);
     }
   }
   let reranked = false;
   if (useRerank && cand.rerank !== null && pos.length) {
-    const m = Math.max(10 * query.k, 1000, Math.floor(cand.n / 20));
-    let short = best(scores, Math.min(m, cand.n));
+    const m = Math.max(10 * query.k, 1000, Math.floor(cand.length / 20));
+    let short = best(scores, Math.min(m, cand.length));
     short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(cand.ids[a] as string, cand.ids[b] as string));
     short = short.slice(0, m).sort((a, b) => a - b);
     cand = takeCandidates(cand, short, codeSize, rrSize);
-    scores = rerankScores(corpus, exemplars, cand.rerank as Uint8Array, cand.n);
+    scores = rerankScores(corpus, exemplars, cand.rerank as Uint8Array, cand.length);
     reranked = true;
   }
-  if (query.view === "topk" && cand.n > query.k) {
+  if (query.view === "topk" && cand.length > query.k) {
     const sub = best(scores, query.k);
     cand = takeCandidates(cand, sub, codeSize, rrSize);
     scores = Float64Array.from(sub, (i) => scores[i] as number);

@@ -76,8 +76,8 @@ describe("ReaderPool", () => {
       cs,
       0,
     );
-    expect(bulk.n).toBe(corpus.info.rows);
-    expect(bulk.n).toBe(rowwise.n);
+    expect(bulk.length).toBe(corpus.info.rows);
+    expect(bulk.length).toBe(rowwise.length);
     let at = 0;
     for (const p of parts) {
       const m = p.table.length;
