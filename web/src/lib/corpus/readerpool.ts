@@ -14,6 +14,8 @@ import type { Region } from "../region";
 import { HttpStore } from "./sources";
 import type { FileStore } from "./sources";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
+import { sharedPool, WorkerPool } from "../workerpool";
+import type { Answer, PoolWorker } from "../workerpool";
 
 export type ReadRequestOptions = Omit<ReadOptions, "signal">;
 
@@ -134,7 +136,7 @@ export class ReadHandler {
 
   constructor(private readonly storeFor: (url: string) => FileStore = (url) => new HttpStore(url)) {}
 
-  async answer(req: ReadRequest): Promise<{ response: ReadResponse; transfer: ArrayBuffer[] }> {
+  async answer(req: ReadRequest): Promise<Answer<ReadResponse>> {
     try {
       let corpus = this.corpora.get(req.url);
       if (corpus === undefined) {
@@ -155,76 +157,32 @@ export class ReadHandler {
 }
 
 /** The part of `Worker` the pool uses (tests pass a fake). */
-export interface ReaderWorkerLike {
-  onmessage: ((ev: MessageEvent<ReadResponse>) => void) | null;
-  onerror: ((ev: ErrorEvent) => void) | null;
-  postMessage(message: ReadRequest): void;
-  terminate(): void;
-}
-
-interface Pending {
-  resolve: (v: { table: Candidates; bytes: number }) => void;
-  reject: (e: unknown) => void;
-}
+export type ReaderWorkerLike = PoolWorker<ReadRequest, ReadResponse>;
 
 /** Workers reading shards; requests go to the least busy worker. */
 export class ReaderPool {
-  private readonly workers: { w: ReaderWorkerLike; busy: number }[];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly workers: WorkerPool<ReadRequest, ReadResponse, { table: Candidates; bytes: number }>;
 
   constructor(size: number, factory: () => ReaderWorkerLike) {
-    this.workers = Array.from({ length: size }, () => {
-      const slot = { w: factory(), busy: 0 };
-      slot.w.onmessage = (ev: MessageEvent<ReadResponse>) => {
-        slot.busy -= 1;
-        const p = this.pending.get(ev.data.id);
-        if (p === undefined) return;
-        this.pending.delete(ev.data.id);
-        if (ev.data.error !== undefined) p.reject(new TerrabitError(ev.data.error.message, ev.data.error.kind));
-        else p.resolve({ table: unpackTable(ev.data.table), bytes: ev.data.bytes });
-      };
-      slot.w.onerror = (ev: ErrorEvent) => {
-        for (const p of this.pending.values()) p.reject(new TerrabitError(`a reading worker failed: ${ev.message}`, "worker"));
-        this.pending.clear();
-      };
-      return slot;
+    this.workers = new WorkerPool(size, factory, "reading", (response) => {
+      if (response.error !== undefined) throw new TerrabitError(response.error.message, response.error.kind);
+      return { table: unpackTable(response.table), bytes: response.bytes };
     });
   }
 
   /** Read one shard's rows meeting `region` exactly (see `WebCorpus.readShard`). */
   read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: Candidates; bytes: number }> {
-    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    const id = this.nextId++;
-    slot.busy += 1;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      slot.w.postMessage({ id, url: corpus.url, info: corpus.info, extent: corpus.extent, row, options, region });
-    });
+    return this.workers.request(this.workers.leastBusy(), { url: corpus.url, info: corpus.info, extent: corpus.extent, row, options, region });
   }
 
   terminate(): void {
-    for (const s of this.workers) s.w.terminate();
-    for (const p of this.pending.values()) p.reject(new TerrabitError("the reading pool was closed", "abort"));
-    this.pending.clear();
+    this.workers.terminate();
   }
 }
-
-let POOL: ReaderPool | null | undefined;
 
 /** The page's shared reader pool, or null where Web Workers are unavailable. */
-export function defaultReaderPool(): ReaderPool | null {
-  if (POOL === undefined) {
-    if (typeof Worker === "undefined" || typeof navigator === "undefined") {
-      POOL = null;
-    } else {
-      const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
-      try {
-        POOL = new ReaderPool(size, () => new Worker(new URL("../../workers/reader.ts", import.meta.url), { type: "module" }));
-      } catch {
-        POOL = null;
-      }
-    }
-  }
-  return POOL;
-}
+export const defaultReaderPool = sharedPool(
+  4,
+  2,
+  (size) => new ReaderPool(size, () => new Worker(new URL("../../workers/reader.ts", import.meta.url), { type: "module" })),
+);

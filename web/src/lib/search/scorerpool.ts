@@ -9,6 +9,8 @@ import { scoreBlock, scoresFromDistances } from "./exemplars";
 import type { PreparedQuery } from "./exemplars";
 import { hammingDistancesTS } from "../kernels/hamming";
 import type { WasmKernel } from "../kernels/hamming";
+import { sharedPool, WorkerPool } from "../workerpool";
+import type { Answer, PoolWorker } from "../workerpool";
 
 /** Fewer candidates than this are scored in place (a worker round trip costs more). */
 export const POOL_MIN_ROWS = 100_000;
@@ -39,7 +41,7 @@ export function answerScoreRequest(
   request: ScoreRequest,
   kernel: WasmKernel | null,
   held: HeldCodes = { key: null, bytes: null },
-): { response: ScoreResponse; transfer: ArrayBuffer[] } {
+): Answer<ScoreResponse> {
   const { id, query, codes, key } = request;
   try {
     let bytes: Uint8Array;
@@ -74,17 +76,7 @@ export function answerScoreRequest(
 }
 
 /** The part of `Worker` the pool uses (tests pass a fake). */
-export interface WorkerLike {
-  onmessage: ((ev: MessageEvent<ScoreResponse>) => void) | null;
-  onerror: ((ev: ErrorEvent) => void) | null;
-  postMessage(message: ScoreRequest, transfer: Transferable[]): void;
-  terminate(): void;
-}
-
-interface Pending {
-  resolve: (v: Float64Array) => void;
-  reject: (e: unknown) => void;
-}
+export type WorkerLike = PoolWorker<ScoreRequest, ScoreResponse>;
 
 export interface ScoreOptions {
   signal?: AbortSignal;
@@ -97,9 +89,7 @@ export interface ScoreOptions {
 }
 
 export class ScorerPool {
-  private readonly workers: WorkerLike[];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly workers: WorkerPool<ScoreRequest, ScoreResponse, Float64Array>;
   /** Keys of the code arrays scored resident (by object identity). */
   private readonly keys = new WeakMap<Uint8Array, number>();
   private nextKey = 1;
@@ -107,25 +97,14 @@ export class ScorerPool {
   private readonly held: (string | null)[] = [];
 
   constructor(size: number, factory: () => WorkerLike) {
-    this.workers = Array.from({ length: size }, () => {
-      const w = factory();
-      w.onmessage = (ev: MessageEvent<ScoreResponse>) => {
-        const p = this.pending.get(ev.data.id);
-        if (p === undefined) return;
-        this.pending.delete(ev.data.id);
-        if (ev.data.error !== undefined) p.reject(new TerrabitError(`a scoring worker failed: ${ev.data.error}`, "worker"));
-        else p.resolve(new Float64Array(ev.data.scores));
-      };
-      w.onerror = (ev: ErrorEvent) => {
-        for (const p of this.pending.values()) p.reject(new TerrabitError(`a scoring worker failed: ${ev.message}`, "worker"));
-        this.pending.clear();
-      };
-      return w;
+    this.workers = new WorkerPool(size, factory, "scoring", (response): Float64Array => {
+      if (response.error !== undefined) throw new TerrabitError(`a scoring worker failed: ${response.error}`, "worker");
+      return new Float64Array(response.scores);
     });
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.workers.size;
   }
 
   /** Score `n` codes, split across the workers; resolves to `n` scores in order. */
@@ -145,32 +124,24 @@ export class ScorerPool {
     }
     // one block per worker (a resident worker holds one block; smaller blocks to pipeline
     // the copies measured no faster in Chromium)
-    const parts = Math.min(this.workers.length, Math.max(1, Math.ceil(n / 16384)));
+    const parts = Math.min(this.workers.size, Math.max(1, Math.ceil(n / 16384)));
     const per = Math.ceil(n / parts);
     const jobs: Promise<Float64Array>[] = [];
     for (let p = 0; p < parts; p++) {
       const a = p * per;
       const b = Math.min(n, a + per);
       if (a >= b) break;
-      const id = this.nextId++;
-      const w = p % this.workers.length;
-      const worker = this.workers[w] as WorkerLike;
+      const w = p % this.workers.size;
       const key = codesKey === null ? undefined : `${codesKey}:${a}:${b}:${cs}`;
       const send = key === undefined || this.held[w] !== key;
       const block = send ? codes.slice(a * cs, b * cs) : null; // a copy we can transfer
       if (key !== undefined) this.held[w] = key;
+      const msg: Omit<ScoreRequest, "id"> = { query, codes: block === null ? null : block.buffer };
+      if (key !== undefined) msg.key = key;
       jobs.push(
-        new Promise<Float64Array>((resolve, reject) => {
-          this.pending.set(id, {
-            resolve,
-            reject: (e: unknown) => {
-              this.held[w] = null;
-              reject(e);
-            },
-          });
-          const msg: ScoreRequest = { id, query, codes: block === null ? null : block.buffer };
-          if (key !== undefined) msg.key = key;
-          worker.postMessage(msg, block === null ? [] : [block.buffer]);
+        this.workers.request(w, msg, block === null ? [] : [block.buffer]).catch((e: unknown) => {
+          this.held[w] = null;
+          throw e;
         }),
       );
     }
@@ -186,30 +157,16 @@ export class ScorerPool {
   }
 
   terminate(): void {
-    for (const w of this.workers) w.terminate();
-    for (const p of this.pending.values()) p.reject(new TerrabitError("the scoring pool was closed", "abort"));
-    this.pending.clear();
+    this.workers.terminate();
   }
 }
-
-let POOL: ScorerPool | null | undefined;
 
 /** The page's shared pool, or null where Web Workers are unavailable. */
-export function defaultPool(): ScorerPool | null {
-  if (POOL === undefined) {
-    if (typeof Worker === "undefined" || typeof navigator === "undefined") {
-      POOL = null;
-    } else {
-      const size = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 4));
-      try {
-        POOL = new ScorerPool(size, () => new Worker(new URL("../../workers/scorer.ts", import.meta.url), { type: "module" }));
-      } catch {
-        POOL = null;
-      }
-    }
-  }
-  return POOL;
-}
+export const defaultPool = sharedPool(
+  8,
+  4,
+  (size) => new ScorerPool(size, () => new Worker(new URL("../../workers/scorer.ts", import.meta.url), { type: "module" })),
+);
 
 /** Score candidates: the worker pool for many rows, in place otherwise. */
 export async function scoreCandidates(
