@@ -9,7 +9,7 @@
  */
 import { openCorpus } from "../../src/lib/corpus/reader";
 import { prepareQuery } from "../../src/lib/search/exemplars";
-import { search } from "../../src/lib/search/query";
+import { search, startReaders } from "../../src/lib/search/query";
 import { DEFAULT_QUERY } from "../../src/lib/urlstate";
 import type { BBox, Query, ViewName } from "../../src/lib/types";
 import { defaultPool } from "../../src/lib/search/scorerpool";
@@ -138,6 +138,7 @@ async function searchBench(
 ): Promise<Record<string, number>> {
   const t0 = performance.now();
   const corpus = await openCorpus(url);
+  startReaders(corpus);
   const t1 = performance.now();
   let readDone = t1;
   const query: Query = {
@@ -167,6 +168,7 @@ async function searchBench(
 /** Read every shard of the corpus at `url` on this thread, one after another (profiling). */
 async function readBench(url: string): Promise<Record<string, number>> {
   const corpus = await openCorpus(url);
+  startReaders(corpus);
   const t0 = performance.now();
   let rows = 0;
   for (const m of corpus.manifest) {

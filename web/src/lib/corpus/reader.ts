@@ -426,12 +426,7 @@ export async function openCorpus(url: string, opts: OpenOptions = {}): Promise<W
     );
   }
   const manifest = await parseManifest(bytes, joinUrl(root, MANIFEST_NAME));
-  const corpus = new WebCorpus(root, manifest.info, manifest.rows, manifest.extent, store);
-  if (store instanceof HttpStore && manifest.info.rows >= 20_000) {
-    // start the reading workers now, while the user draws a region
-    void import("./readerpool").then((m) => m.defaultReaderPool());
-  }
-  return corpus;
+  return new WebCorpus(root, manifest.info, manifest.rows, manifest.extent, store);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { TimeWindow, WebCorpus } from "../corpus/reader";
 import { defaultReaderPool } from "../corpus/readerpool";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
+import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
 import { scoreCandidates } from "./scorerpool";
@@ -35,12 +36,9 @@ import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
 import type { ViewOutput } from "./views";
 import { wkbToGeoJSON } from "../wkb";
 
-export const DEFAULT_MAX_CANDIDATES = 2_000_000;
 /** Shards read at once. */
 export const CONCURRENCY = 6;
 const NEEDS_EXEMPLAR: readonly ViewName[] = ["topk", "heatmap", "threshold", "gradient"];
-/** Reads of fewer rows than this stay on the page (a worker round trip costs more). */
-export const READER_POOL_MIN_ROWS = 20_000;
 /** Region reads remembered per open corpus (a corpus is immutable once opened). */
 export const REGION_CACHE_ENTRIES = 2;
 const REGION_CACHE = new WeakMap<WebCorpus, Map<string, Candidates>>();
@@ -52,6 +50,14 @@ function regionCache(corpus: WebCorpus): Map<string, Candidates> {
     REGION_CACHE.set(corpus, cache);
   }
   return cache;
+}
+
+/**
+ * Start the reading workers for an HTTP corpus large enough to use them, so that they are
+ * ready by the first search (call it on opening the corpus, while the user draws a region).
+ */
+export function startReaders(corpus: WebCorpus): void {
+  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) defaultReaderPool();
 }
 
 /** An exemplar resolved to a corpus row (with its code). */
@@ -679,7 +685,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   }
   let reranked = false;
   if (useRerank && cand.rerank !== null && pos.length) {
-    const m = Math.max(10 * query.k, 1000, Math.floor(cand.length / 20));
+    const m = rerankShortlist(query.k, cand.length);
     let short = best(scores, Math.min(m, cand.length));
     short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(cand.ids[a] as string, cand.ids[b] as string));
     short = short.slice(0, m).sort((a, b) => a - b);

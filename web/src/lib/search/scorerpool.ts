@@ -9,11 +9,10 @@ import { scoreBlock, scoresFromDistances } from "./exemplars";
 import type { PreparedQuery } from "./exemplars";
 import { hammingDistancesTS } from "../kernels/hamming";
 import type { WasmKernel } from "../kernels/hamming";
+import { SCORER_POOL_MIN_ROWS } from "./constants";
 import { sharedPool, WorkerPool } from "../workerpool";
 import type { Answer, PoolWorker } from "../workerpool";
 
-/** Fewer candidates than this are scored in place (a worker round trip costs more). */
-export const POOL_MIN_ROWS = 100_000;
 
 export interface ScoreRequest {
   id: number;
@@ -177,7 +176,7 @@ export async function scoreCandidates(
   resident = false,
 ): Promise<Float64Array> {
   checkAbort(signal);
-  const pool = n >= POOL_MIN_ROWS ? defaultPool() : null;
+  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
   if (pool !== null) {
     try {
       return await pool.score(query, codes, n, { signal, resident });
