@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* global console, process, performance, WebAssembly */
 // Benchmark: the WebAssembly popcount kernel (src/wasm/popcount.wasm, i64 popcnt) against
-// the pure-TS byte-table popcount (the algorithm of lib/hamming.ts hammingDistancesTS,
+// the pure-TS byte-table popcount (the algorithm of lib/kernels/hamming.ts hammingDistancesTS,
 // and of the reference demo's scorer) on N codes of B bytes and 1 query. Interleaved
 // repeats, median reported.
 //   node scripts/bench-kernel.mjs [N=1000000] [B=128] [repeats=7]
@@ -24,7 +24,7 @@ const words = new Uint32Array(codes.buffer);
 for (let i = 0; i < words.length; i++) words[i] = rand();
 const query = Uint8Array.from({ length: B }, () => rand() & 255);
 
-// --- pure TS/JS byte lookup table (lib/hamming.ts hammingDistancesTS, one query)
+// --- pure TS/JS byte lookup table (lib/kernels/hamming.ts hammingDistancesTS, one query)
 const POP = new Uint8Array(256);
 for (let v = 1; v < 256; v++) POP[v] = (v & 1) + POP[v >> 1];
 function byteTable(q, c, n, size, out) {

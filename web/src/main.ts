@@ -8,9 +8,9 @@
  */
 import "./styles.css";
 
-import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus";
+import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reader";
 import type { Place } from "./lib/places";
-import { resolveExemplars, search } from "./lib/search";
+import { resolveExemplars, search, startReaders } from "./lib/search/query";
 import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";
@@ -330,7 +330,12 @@ async function boot(): Promise<void> {
     retry: () => store.update({}),
   });
   results.setStatus("Opening the corpus…", "busy");
-  const corpusPromise = resolveCorpusUrl(location).then((url) => openCorpus(url));
+  const corpusPromise = resolveCorpusUrl(location)
+    .then((url) => openCorpus(url))
+    .then((opened) => {
+      startReaders(opened); // the reading workers start while the user draws a region
+      return opened;
+    });
   corpusPromise.catch(() => undefined); // handled below, after the map
   const map = await createMap(byId("map"));
   let corpus: WebCorpus;

@@ -1,19 +1,19 @@
 /**
  * Chromium benchmark page (`benchmarks/web_kernel_chromium.py` drives it): on ONE set of
  * random codes, score every candidate against one query and take the top k with
- *   (a) ours: the WebAssembly kernel in the scorer worker pool (`lib/pool.ts`, the code
- *       the app runs) + bounded-heap top-k (`lib/select.ts` `best`), and
+ *   (a) ours: the WebAssembly kernel in the scorer worker pool (`lib/search/scorerpool.ts`, the code
+ *       the app runs) + bounded-heap top-k (`lib/search/select.ts` `best`), and
  *   (b) a reference scorer written like the reference demo's: a 256-entry byte popcount
  *       lookup table on one thread, then a full sort of all candidates.
  * Runs interleaved; `window.bench(n, codeSize, k, repeats)` resolves to the timings.
  */
-import { openCorpus } from "../../src/lib/corpus";
-import { prepareQuery } from "../../src/lib/exemplars";
-import { search } from "../../src/lib/search";
+import { openCorpus } from "../../src/lib/corpus/reader";
+import { prepareQuery } from "../../src/lib/search/exemplars";
+import { search, startReaders } from "../../src/lib/search/query";
 import { DEFAULT_QUERY } from "../../src/lib/urlstate";
 import type { BBox, Query, ViewName } from "../../src/lib/types";
-import { defaultPool } from "../../src/lib/pool";
-import { best } from "../../src/lib/select";
+import { defaultPool } from "../../src/lib/search/scorerpool";
+import { best } from "../../src/lib/search/select";
 
 interface BenchResult {
   n: number;
@@ -138,6 +138,7 @@ async function searchBench(
 ): Promise<Record<string, number>> {
   const t0 = performance.now();
   const corpus = await openCorpus(url);
+  startReaders(corpus);
   const t1 = performance.now();
   let readDone = t1;
   const query: Query = {
@@ -167,6 +168,7 @@ async function searchBench(
 /** Read every shard of the corpus at `url` on this thread, one after another (profiling). */
 async function readBench(url: string): Promise<Record<string, number>> {
   const corpus = await openCorpus(url);
+  startReaders(corpus);
   const t0 = performance.now();
   let rows = 0;
   for (const m of corpus.manifest) {

@@ -154,6 +154,6 @@ export interface SearchProgress {
 export interface SearchOptions {
   signal?: AbortSignal;
   onProgress?: (p: SearchProgress) => void;
-  /** Refuse more candidates than this with a clear message (default 2,000,000). */
+  /** Refuse more candidates than this with a clear message (default `DEFAULT_MAX_CANDIDATES`, `search/constants.ts`). */
   maxCandidates?: number;
 }

@@ -2,7 +2,7 @@
  * Export: download exactly what is shown (the view's shown rows plus the examples) as
  * GeoParquet (`exportGeoParquet` writes the file; this only offers it as a download).
  */
-import { exportGeoParquet } from "../lib/export";
+import { exportGeoParquet } from "../lib/search/export";
 import type { SearchResult } from "../lib/types";
 import { el } from "./dom";
 

@@ -1,10 +1,11 @@
 /**
  * A scoring worker: instantiates the WebAssembly popcount kernel once and scores the
- * blocks of codes it is sent (`lib/pool.ts`), transferring the scores back.
+ * blocks of codes it is sent (`lib/search/scorerpool.ts`), transferring the scores back.
  */
-import { WasmKernel } from "../lib/hamming";
-import { answerScoreRequest } from "../lib/pool";
-import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/pool";
+import { WasmKernel } from "../lib/kernels/hamming";
+import { answerScoreRequest } from "../lib/search/scorerpool";
+import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/search/scorerpool";
+import { answerRequests } from "../lib/workerpool";
 
 let kernel: WasmKernel | null = null;
 const held: HeldCodes = { key: null, bytes: null };
@@ -14,12 +15,4 @@ try {
   kernel = null; // no WebAssembly: the pure-TS fallback
 }
 
-const scope = self as unknown as {
-  onmessage: ((ev: MessageEvent<ScoreRequest>) => void) | null;
-  postMessage(message: ScoreResponse, transfer: Transferable[]): void;
-};
-
-scope.onmessage = (ev: MessageEvent<ScoreRequest>): void => {
-  const { response, transfer } = answerScoreRequest(ev.data, kernel, held);
-  scope.postMessage(response, transfer);
-};
+answerRequests<ScoreRequest, ScoreResponse>((request) => answerScoreRequest(request, kernel, held));

@@ -3,9 +3,9 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openCorpus } from "../../src/lib/corpus";
-import type { WebCorpus } from "../../src/lib/corpus";
-import type { FileStore } from "../../src/lib/source";
+import { openCorpus } from "../../src/lib/corpus/reader";
+import type { WebCorpus } from "../../src/lib/corpus/reader";
+import type { FileStore } from "../../src/lib/corpus/sources";
 
 export const SPEC = join(dirname(fileURLToPath(import.meta.url)), "../../../spec/fixtures");
 export const TINY = join(SPEC, "tiny");

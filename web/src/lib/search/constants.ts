@@ -1,0 +1,44 @@
+/**
+ * The constants the browser app shares with the Python library
+ * (`terrabit.search.constants`), each defined once: `spec/fixtures/constants.json` holds
+ * the values of both languages with the reason for each, and a test checks that these
+ * equal it (`tests/unit/search/constants.test.ts`).
+ */
+
+/**
+ * A corpus with a rerank column re-scores the shortlist of the best
+ * `max(RERANK_SHORTLIST_PER_K * k, RERANK_SHORTLIST_MIN, floor(candidates / RERANK_CANDIDATES_DIVISOR))`
+ * candidates by Hamming distance (measured: below `candidates / 20` the rerank recall
+ * falls on the world; see benchmarks/RESULTS.md).
+ */
+export const RERANK_SHORTLIST_PER_K = 10;
+/** The smallest rerank shortlist (see `RERANK_SHORTLIST_PER_K`). */
+export const RERANK_SHORTLIST_MIN = 1000;
+/** The shortlist holds at least `candidates / RERANK_CANDIDATES_DIVISOR` rows (see `RERANK_SHORTLIST_PER_K`). */
+export const RERANK_CANDIDATES_DIVISOR = 20;
+
+/** The size of the rerank shortlist of a top-`k` over `candidates` rows (see `RERANK_SHORTLIST_PER_K`). */
+export function rerankShortlist(k: number, candidates: number): number {
+  return Math.max(RERANK_SHORTLIST_PER_K * k, RERANK_SHORTLIST_MIN, Math.floor(candidates / RERANK_CANDIDATES_DIVISOR));
+}
+
+/**
+ * The most rows a region may hold before a search refuses it (the `maxCandidates` search
+ * option overrides it). Lower than Python's cap because a tab holds the codes, ids and
+ * geometry of every candidate in one JavaScript heap (about 2 GB usable), the Python
+ * process in its own memory.
+ */
+export const DEFAULT_MAX_CANDIDATES = 2_000_000;
+
+/**
+ * Fewer candidates than this are scored in place, not in the scoring workers: below it a
+ * Web Worker round trip costs more than the work it moves off the page.
+ */
+export const SCORER_POOL_MIN_ROWS = 100_000;
+
+/**
+ * Reads of fewer rows than this stay on the page, not in the reading workers (an HTTP
+ * corpus of fewer rows never starts them): below it a Web Worker round trip costs more
+ * than the work it moves off the page.
+ */
+export const READER_POOL_MIN_ROWS = 20_000;

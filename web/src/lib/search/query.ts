@@ -1,0 +1,727 @@
+/**
+ * `search`: a query (regions + exemplars + view) -> ranked candidates, in the browser,
+ * with the semantics of `terrabit.search.search` (the Python package is the reference):
+ * manifest pruning -> row-group pruning -> exact region test -> exclude the exemplars ->
+ * Hamming score -> optional dedupe -> optional re-rank -> view.
+ */
+import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
+import type { Candidates } from "../corpus/candidates";
+import type { TimeWindow, WebCorpus } from "../corpus/reader";
+import { defaultReaderPool } from "../corpus/readerpool";
+import { HttpStore } from "../corpus/sources";
+import { checkAbort, firstTen, TerrabitError } from "../errors";
+import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
+import { prepareQuery } from "./exemplars";
+import { globalSearch } from "./globalsearch";
+import { scoreCandidates } from "./scorerpool";
+import { geometryCovers, regionFromSpecs } from "../region";
+import type { Region } from "../region";
+import { rerankScores, rerankSupported } from "./rerank";
+import { best, compareIds } from "./select";
+import { COMBINES, VIEWS } from "../types";
+import type {
+  BBox,
+  ExemplarRef,
+  ExemplarRow,
+  Legend,
+  ManifestRow,
+  Query,
+  ResultRow,
+  SearchOptions,
+  SearchResult,
+  SearchStats,
+  ViewName,
+} from "../types";
+import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
+import type { ViewOutput } from "./views";
+import { wkbToGeoJSON } from "../wkb";
+
+/** Shards read at once. */
+export const CONCURRENCY = 6;
+const NEEDS_EXEMPLAR: readonly ViewName[] = ["topk", "heatmap", "threshold", "gradient"];
+/** Region reads remembered per open corpus (a corpus is immutable once opened). */
+export const REGION_CACHE_ENTRIES = 2;
+const REGION_CACHE = new WeakMap<WebCorpus, Map<string, Candidates>>();
+
+function regionCache(corpus: WebCorpus): Map<string, Candidates> {
+  let cache = REGION_CACHE.get(corpus);
+  if (cache === undefined) {
+    cache = new Map();
+    REGION_CACHE.set(corpus, cache);
+  }
+  return cache;
+}
+
+/**
+ * Start the reading workers for an HTTP corpus large enough to use them, so that they are
+ * ready by the first search (call it on opening the corpus, while the user draws a region).
+ */
+export function startReaders(corpus: WebCorpus): void {
+  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) defaultReaderPool();
+}
+
+/** An exemplar resolved to a corpus row (with its code). */
+export interface ResolvedExemplar extends ExemplarRow {
+  code: Uint8Array;
+  wkb: Uint8Array;
+  rerank: Uint8Array | null;
+}
+
+// ------------------------------------------------------------------ validation
+
+/** Check a query's fields; throws TerrabitError naming the field. */
+export function checkQuery(query: Query): void {
+  if (!VIEWS.includes(query.view)) {
+    throw new TerrabitError(`unknown view ${JSON.stringify(query.view)}; pick one of ${VIEWS.join(", ")}`);
+  }
+  if (!COMBINES.includes(query.combine)) {
+    throw new TerrabitError(`unknown combine ${JSON.stringify(query.combine)}; pick one of ${COMBINES.join(", ")}`);
+  }
+  if (!Number.isInteger(query.k) || query.k < 1) {
+    throw new TerrabitError(`k must be a positive integer (rows to show), got ${query.k}`);
+  }
+  if (query.year !== null && (!Number.isInteger(query.year) || query.year < 1 || query.year > 9998)) {
+    throw new TerrabitError(`year must be an integer year like 2024, got ${query.year}`);
+  }
+  if (query.threshold !== null && !Number.isFinite(query.threshold)) {
+    throw new TerrabitError(`the threshold must be a finite score, got ${query.threshold}`);
+  }
+}
+
+/** The `[start, end)` window of `year` (UTC), checked against the corpus. */
+export function timeWindow(corpus: WebCorpus, year: number | null): TimeWindow | null {
+  if (year === null) return null;
+  if (!corpus.hasColumn("datetime")) {
+    throw new TerrabitError(
+      `this corpus has no datetime column (columns ${corpus.info.columns.join(", ")}), so a year ` +
+        "cannot filter it; clear the year",
+    );
+  }
+  const start = new Date(0);
+  start.setUTCFullYear(year, 0, 1);
+  start.setUTCHours(0, 0, 0, 0);
+  const end = new Date(0);
+  end.setUTCFullYear(year + 1, 0, 1);
+  end.setUTCHours(0, 0, 0, 0);
+  return { start: start.getTime(), end: end.getTime() };
+}
+
+// ------------------------------------------------------------------ reading
+
+interface Part {
+  table: Candidates;
+  /** The rows meeting the region exactly. */
+  rows: number[];
+}
+
+interface ReadOutcome {
+  tables: (Part | null)[];
+  failed: string[];
+  capped: boolean;
+}
+
+/** Read `shards` (at most CONCURRENCY at once); results stay in manifest order. */
+async function readShards(
+  shards: readonly ManifestRow[],
+  read: (row: ManifestRow) => Promise<Part>,
+  options: SearchOptions,
+  cap: number,
+): Promise<ReadOutcome> {
+  const tables: (Part | null)[] = shards.map(() => null);
+  const failed: string[] = [];
+  let next = 0;
+  let done = 0;
+  let candidates = 0;
+  let capped = false;
+  let fatal: unknown = null;
+  const report = (): void =>
+    options.onProgress?.({ shardsDone: done, shardsTotal: shards.length, failed: failed.length, candidates });
+  report();
+  const worker = async (): Promise<void> => {
+    while (next < shards.length && fatal === null && !capped) {
+      const i = next++;
+      const row = shards[i] as ManifestRow;
+      try {
+        const t = await read(row);
+        tables[i] = t;
+        candidates += t.rows.length;
+        if (candidates > cap) capped = true;
+      } catch (err) {
+        if (err instanceof TerrabitError && (err.kind === "abort" || err.kind === "range")) {
+          fatal = err;
+          return;
+        }
+        if (options.signal?.aborted) {
+          fatal = new TerrabitError("the search was cancelled", "abort");
+          return;
+        }
+        failed.push(row.path);
+        console.warn(`terrabit: shard ${row.path} failed:`, err);
+      }
+      done += 1;
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, shards.length) }, worker));
+  if (fatal !== null) throw fatal;
+  return { tables, failed: failed.sort(), capped };
+}
+
+/** Shards wholly inside a rectangular part of the region: their rows are all candidates. */
+function surelyInside(shards: readonly ManifestRow[], region: Region | null): number {
+  let rows = 0;
+  for (const s of shards) {
+    if (region === null) {
+      rows += s.rows;
+      continue;
+    }
+    for (const [x0, y0, x1, y1] of region.rects) {
+      if (s.xmin >= x0 && s.xmax <= x1 && s.ymin >= y0 && s.ymax <= y1) {
+        rows += s.rows;
+        break;
+      }
+    }
+  }
+  return rows;
+}
+
+function capMessage(rows: number, cap: number, atLeast: boolean): string {
+  return (
+    `the region holds ${atLeast ? "at least " : ""}${rows.toLocaleString("en-US")} candidate rows, more than ` +
+    `this app's limit of ${cap.toLocaleString("en-US")}; draw a smaller region or pick a year`
+  );
+}
+
+// ------------------------------------------------------------------ exemplars
+
+function rowExemplar(
+  ref: ExemplarRef,
+  positive: boolean,
+  t: Candidates,
+  i: number,
+  codeSize: number,
+  rerankSize: number,
+): ResolvedExemplar {
+  const b = t.bbox;
+  return {
+    ref,
+    positive,
+    id: t.ids[i] as string,
+    lon: ((b[4 * i] as number) + (b[4 * i + 2] as number)) / 2,
+    lat: ((b[4 * i + 1] as number) + (b[4 * i + 3] as number)) / 2,
+    geometry: wkbToGeoJSON(t.wkb[i] as Uint8Array),
+    code: t.codes.slice(i * codeSize, (i + 1) * codeSize),
+    wkb: t.wkb[i] as Uint8Array,
+    rerank: t.rerank === null ? null : t.rerank.slice(i * rerankSize, (i + 1) * rerankSize),
+  };
+}
+
+/** The row at a point: in-time rows first, then the lowest id (as Python). */
+async function pointRow(
+  corpus: WebCorpus,
+  ref: { lon: number; lat: number },
+  window: TimeWindow | null,
+  rerank: boolean,
+  candidates: Candidates | null,
+  region: Region | null,
+  signal?: AbortSignal,
+): Promise<{ table: Candidates; i: number }> {
+  const { lon, lat } = ref;
+  const key = `${lon},${lat}`;
+  if (!(Number.isFinite(lon) && Number.isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90)) {
+    throw new TerrabitError(`exemplar point ${key} is out of range: lon in [-180, 180], lat in [-90, 90]`);
+  }
+  const covers = (wkb: Uint8Array, b: Float64Array, i: number): boolean =>
+    (b[4 * i] as number) <= lon &&
+    lon <= (b[4 * i + 2] as number) &&
+    (b[4 * i + 1] as number) <= lat &&
+    lat <= (b[4 * i + 3] as number) &&
+    geometryCovers(wkbToGeoJSON(wkb), lon, lat);
+  // inside the region, every in-time row covering the point is a candidate: no I/O
+  if (candidates !== null && candidates.length && (region === null || region.polygons.some((p) => geometryCovers({ type: "Polygon", coordinates: p }, lon, lat)))) {
+    let hit = -1;
+    for (let i = 0; i < candidates.length; i++) {
+      if (covers(candidates.wkb[i] as Uint8Array, candidates.bbox, i)) {
+        if (hit < 0 || compareIds(candidates.ids[i] as string, candidates.ids[hit] as string) < 0) hit = i;
+      }
+    }
+    if (hit >= 0 && (!rerank || candidates.rerank !== null)) return { table: candidates, i: hit };
+  }
+  // elsewhere: the shards whose extent holds the point, the row groups whose bbox does
+  const box: BBox = [lon, lat, lon, lat];
+  let bestHit: { table: Candidates; i: number; inTime: boolean } | null = null;
+  for (const row of corpus.selectShards([box], null)) {
+    const t = await corpus.readShard(row, { boxes: [box], geometry: true, rerank, signal });
+    for (let i = 0; i < t.length; i++) {
+      if (!covers(t.wkb[i] as Uint8Array, t.bbox, i)) continue;
+      const time = t.times?.[i] ?? NaN;
+      const inTime =
+        window === null ||
+        (!Number.isNaN(time) && (window.start === null || time >= window.start) && (window.end === null || time < window.end));
+      if (
+        bestHit === null ||
+        (inTime && !bestHit.inTime) ||
+        (inTime === bestHit.inTime && compareIds(t.ids[i] as string, bestHit.table.ids[bestHit.i] as string) < 0)
+      ) {
+        bestHit = { table: t, i, inTime };
+      }
+    }
+  }
+  if (bestHit === null) {
+    throw new TerrabitError(
+      `no patch at ${key}: no row's footprint of this corpus contains the point; click on a patch`,
+    );
+  }
+  return bestHit;
+}
+
+/** Rows of `ids` anywhere in the corpus (scans shards in manifest order). */
+async function findIds(
+  corpus: WebCorpus,
+  wanted: Set<string>,
+  rerank: boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, { table: Candidates; i: number }>> {
+  const found = new Map<string, { table: Candidates; i: number }>();
+  for (const row of corpus.manifest) {
+    if (found.size === wanted.size) break;
+    // the id column first: a shard without the ids costs only that column
+    const ids = await corpus.readIds(row, signal);
+    if (!ids.some((id) => wanted.has(id) && !found.has(id))) continue;
+    const t = await corpus.readShard(row, { geometry: true, rerank, signal });
+    t.ids.forEach((id, i) => {
+      if (wanted.has(id) && !found.has(id)) found.set(id, { table: t, i });
+    });
+  }
+  return found;
+}
+
+/** Resolve a query's exemplars (ids and points) to corpus rows. */
+export async function resolveExemplarsWith(
+  corpus: WebCorpus,
+  query: Pick<Query, "positives" | "negatives">,
+  context: {
+    window: TimeWindow | null;
+    candidates: Candidates | null;
+    region: Region | null;
+    rerank: boolean;
+    signal?: AbortSignal;
+  },
+): Promise<ResolvedExemplar[]> {
+  const codeSize = corpus.info.codeSize;
+  const rrSize = corpus.info.rerankCodeSize ?? 0;
+  const refs: { ref: ExemplarRef; positive: boolean }[] = [
+    ...query.positives.map((ref) => ({ ref, positive: true })),
+    ...query.negatives.map((ref) => ({ ref, positive: false })),
+  ];
+  const out: (ResolvedExemplar | null)[] = refs.map(() => null);
+  const candIndex = new Map<string, number>();
+  const c = context.candidates;
+  const wantedIds = refs.flatMap((r) => (r.ref.kind === "id" ? [r.ref.id] : []));
+  if (c !== null && wantedIds.length) {
+    const wanted = new Set(wantedIds);
+    c.ids.forEach((id, i) => {
+      if (wanted.has(id) && !candIndex.has(id)) candIndex.set(id, i);
+    });
+  }
+  const pending = new Set<string>();
+  for (const [slot, { ref, positive }] of refs.entries()) {
+    checkAbort(context.signal);
+    if (ref.kind === "id") {
+      const i = candIndex.get(ref.id);
+      if (i !== undefined && c !== null) out[slot] = rowExemplar(ref, positive, c, i, codeSize, rrSize);
+      else pending.add(ref.id);
+      continue;
+    }
+    const hit = await pointRow(corpus, ref, context.window, context.rerank, c, context.region, context.signal);
+    out[slot] = rowExemplar(ref, positive, hit.table, hit.i, codeSize, rrSize);
+  }
+  if (pending.size) {
+    const found = await findIds(corpus, pending, context.rerank, context.signal);
+    const missing = [...pending].filter((id) => !found.has(id)).sort();
+    if (missing.length) {
+      throw new TerrabitError(
+        `unknown exemplar ids ${firstTen(missing)}: no row of this corpus has them; check the ids ` +
+          "(e.g. from a previous search) or click a place instead",
+      );
+    }
+    refs.forEach(({ ref, positive }, slot) => {
+      if (ref.kind !== "id" || out[slot] !== null) return;
+      const f = found.get(ref.id);
+      if (f !== undefined) out[slot] = rowExemplar(ref, positive, f.table, f.i, codeSize, rrSize);
+    });
+  }
+  return out.filter((e): e is ResolvedExemplar => e !== null);
+}
+
+/**
+ * Resolve the query's exemplars: rows inside the regions come from the candidates (read
+ * if needed), a point far outside fetches only the row groups whose bbox holds it.
+ */
+export async function resolveExemplars(
+  corpus: WebCorpus,
+  query: Query,
+  options: SearchOptions = {},
+): Promise<ExemplarRow[]> {
+  const window = timeWindow(corpus, query.year);
+  const rows = await resolveExemplarsWith(corpus, query, {
+    window,
+    candidates: null,
+    region: regionFromSpecs(query.regions),
+    rerank: false,
+    signal: options.signal,
+  });
+  return rows.map(({ ref, positive, id, lon, lat, geometry }) => ({ ref, positive, id, lon, lat, geometry }));
+}
+
+// ------------------------------------------------------------------ results
+
+export function toExemplarRow(e: ResolvedExemplar): ExemplarRow {
+  return { ref: e.ref, positive: e.positive, id: e.id, lon: e.lon, lat: e.lat, geometry: e.geometry };
+}
+
+function attributesOf(c: Candidates, i: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (c.times !== null) {
+    const t = c.times[i] as number;
+    out["datetime"] = Number.isNaN(t) ? null : new Date(t).toISOString();
+  }
+  for (const [key, values] of Object.entries(c.attributes)) {
+    const v = values[i];
+    out[key] = typeof v === "bigint" ? Number(v) : v;
+  }
+  return out;
+}
+
+/**
+ * A result row whose `geometry` (parsed from WKB) and `attributes` are built on first use:
+ * enumerable accessors of an object literal (spreading or serializing the row reads them;
+ * assigning replaces them), so a 300K-row heatmap neither builds 300K GeoJSON polygons
+ * that the map never asks for nor formats 300K dates, and the row stays a fast object.
+ */
+function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutput): ResultRow {
+  let geometry: GeoJSON.Geometry | null = null;
+  let attributes: Record<string, unknown> | null = null;
+  return {
+    id: c.ids[i] as string,
+    lon,
+    lat,
+    score: v.scores[i] as number,
+    rank: v.rank[i] as number,
+    value: v.value[i] as number,
+    shown: v.shown[i] === 1,
+    get attributes(): Record<string, unknown> {
+      attributes ??= attributesOf(c, i);
+      return attributes;
+    },
+    set attributes(value: Record<string, unknown>) {
+      attributes = value;
+    },
+    get geometry(): GeoJSON.Geometry {
+      geometry ??= wkbToGeoJSON(c.wkb[i] as Uint8Array);
+      return geometry;
+    },
+    set geometry(value: GeoJSON.Geometry) {
+      geometry = value;
+    },
+  };
+}
+
+/** Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`). */
+export function resultRows(c: Candidates, v: ViewOutput): ResultRow[] {
+  const rows = new Array<ResultRow>(c.length);
+  for (let i = 0; i < c.length; i++) {
+    const b = 4 * i;
+    const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
+    const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
+    rows[(v.rank[i] as number) - 1] = lazyRow(c, i, lon, lat, v);
+  }
+  return rows;
+}
+
+function minMax(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+}
+
+/** The colour scale of a view's `value`s. */
+export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolean): Legend {
+  const metric = reranked ? "cosine distance (re-ranked)" : "Hamming distance";
+  if (v === null || v.value.length === 0) {
+    return { label: view === "heatmap" ? "score (0 = most similar)" : metric, min: 0, max: 1, lowerIsBetter: !["outlier", "surprise", "gradient"].includes(view) };
+  }
+  if (view === "heatmap") {
+    const lo = v.extra["min"] as number;
+    const hi = v.extra["max"] as number;
+    return { label: `${metric}: ${fmt(lo)} (0, most similar) … ${fmt(hi)} (1)`, min: 0, max: 1, lowerIsBetter: true };
+  }
+  if (view === "topk" || view === "threshold") {
+    const shownValues = v.value.filter((_, i) => v.shown[i] === 1);
+    const [lo, hi] = minMax(shownValues.length ? shownValues : v.value);
+    return { label: metric, min: lo, max: hi, lowerIsBetter: true };
+  }
+  const [lo, hi] = minMax(v.value);
+  const label =
+    view === "outlier"
+      ? "outlier-ness (mean Hamming distance to a sample)"
+      : view === "surprise"
+        ? "surprise (mean Hamming distance to ground neighbours)"
+        : "gradient (mean score change to ground neighbours)";
+  return { label, min: lo, max: hi, lowerIsBetter: false };
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(3);
+}
+
+function stats(
+  corpus: WebCorpus,
+  t0: number,
+  bytes0: number,
+  shardsRead: number,
+  shardsTotal: number,
+  failed: string[],
+  candidates: number,
+  reranked: boolean,
+): SearchStats {
+  return {
+    shardsRead,
+    shardsTotal,
+    failedShards: failed,
+    bytesRead: corpus.bytesRead - bytes0,
+    candidates,
+    seconds: (performance.now() - t0) / 1000,
+    reranked,
+  };
+}
+
+// ------------------------------------------------------------------ dedupe
+
+/** Keep, of rows with byte-identical geometry, the best `(score, id)`; ascending indices. */
+export function dedupeRows(wkb: readonly Uint8Array[], scores: ArrayLike<number>, ids: readonly string[]): number[] {
+  const bestOf = new Map<string, number>();
+  wkb.forEach((g, i) => {
+    const key = wkbKey(g);
+    const j = bestOf.get(key);
+    if (
+      j === undefined ||
+      (scores[i] as number) < (scores[j] as number) ||
+      ((scores[i] as number) === (scores[j] as number) && compareIds(ids[i] as string, ids[j] as string) < 0)
+    ) {
+      bestOf.set(key, i);
+    }
+  });
+  return [...bestOf.values()].sort((a, b) => a - b);
+}
+
+// ------------------------------------------------------------------ search
+
+/** Search `corpus` for `query` (see the module notes). */
+export async function search(corpus: WebCorpus, query: Query, options: SearchOptions = {}): Promise<SearchResult> {
+  const t0 = performance.now();
+  const bytes0 = corpus.bytesRead;
+  checkQuery(query);
+  const cap = options.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
+  const window = timeWindow(corpus, query.year);
+  const region = regionFromSpecs(query.regions);
+  if (query.global) return globalSearch(corpus, query, region, window, options, t0);
+
+  const codeSize = corpus.info.codeSize;
+  const rrSize = corpus.info.rerankCodeSize ?? 0;
+  const useRerank =
+    query.view === "topk" && query.combine === "mean" && !query.invert && rerankSupported(corpus);
+  const shards = corpus.selectShards(region?.boxes ?? null, window);
+  const finish = (
+    rows: ResultRow[],
+    exemplars: ExemplarRow[],
+    message: string | null,
+    v: ViewOutput | null,
+    failed: string[],
+    candidates: number,
+    shardsRead: number,
+    reranked: boolean,
+  ): SearchResult => {
+    const result: SearchResult = {
+      query,
+      view: query.view,
+      rows,
+      exemplars,
+      stats: stats(corpus, t0, bytes0, shardsRead, shards.length, failed, candidates, reranked),
+      legend: legendFor(query.view, v, reranked),
+      message,
+    };
+    if (query.view === "threshold" && v !== null) {
+      const h = v.extra["histogram"] as { counts: number[]; edges: number[] };
+      result.threshold = { t: (v.extra["t"] as number | null) ?? 0, edges: h.edges, counts: h.counts };
+    }
+    return result;
+  };
+  const sure = surelyInside(shards, region);
+  if (sure > cap) return finish([], [], capMessage(sure, cap, true), null, [], 0, 0, false);
+
+  const cacheKey = JSON.stringify([query.regions, query.year, useRerank]);
+  const cache = regionCache(corpus);
+  let cand: Candidates;
+  let failed: string[] = [];
+  const hit = cache.get(cacheKey);
+  if (hit !== undefined) {
+    // the same region again (another exemplar, another view): no I/O, no decoding
+    cache.delete(cacheKey);
+    cache.set(cacheKey, hit);
+    cand = hit;
+    options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.length });
+  } else {
+    const readOptions = { boxes: region?.boxes ?? null, window, geometry: true, rerank: useRerank, attributes: true };
+    const rowsToRead = shards.reduce((sum, m) => sum + m.rows, 0);
+    const pool = corpus.store instanceof HttpStore && rowsToRead >= READER_POOL_MIN_ROWS ? defaultReaderPool() : null;
+    const inPlace = async (row: ManifestRow): Promise<Part> => {
+      const table = await corpus.readShard(row, { ...readOptions, signal: options.signal });
+      return { table, rows: exactRows(table, region) };
+    };
+    const viaPool = async (row: ManifestRow): Promise<Part> => {
+      if (pool === null) return inPlace(row);
+      checkAbort(options.signal);
+      try {
+        const { table, bytes } = await pool.read(corpus, row, readOptions, region);
+        corpus.remoteBytes += bytes;
+        return { table, rows: Array.from({ length: table.length }, (_, i) => i) };
+      } catch (err) {
+        if (err instanceof TerrabitError && err.kind === "worker") return inPlace(row);
+        throw err;
+      }
+    };
+    const outcome = await readShards(shards, viaPool, options, cap);
+    checkAbort(options.signal);
+    failed = outcome.failed;
+    const parts = outcome.tables.flatMap((t) => (t === null ? [] : [t]));
+    cand = parts.length ? concatCandidates(parts, codeSize, rrSize) : emptyCandidates();
+    if (outcome.capped || cand.length > cap) {
+      return finish([], [], capMessage(cand.length, cap, outcome.capped), null, failed, cand.length, shards.length - failed.length, false);
+    }
+    if (!failed.length) {
+      cache.set(cacheKey, cand);
+      while (cache.size > REGION_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    }
+  }
+  const shardsRead = shards.length - failed.length;
+  const outcome = { failed };
+
+  const exemplars = await resolveExemplarsWith(corpus, query, {
+    window,
+    candidates: cand,
+    region,
+    rerank: useRerank,
+    signal: options.signal,
+  });
+  const exRows = exemplars.map(toExemplarRow);
+  const pos = exemplars.filter((e) => e.positive);
+  const neg = exemplars.filter((e) => !e.positive);
+  if (!pos.length && (NEEDS_EXEMPLAR.includes(query.view) || neg.length)) {
+    throw new TerrabitError(
+      `the ${query.view} view needs at least one positive exemplar: click a place (left click); ` +
+        "only the outlier and surprise views work without",
+    );
+  }
+  // score every candidate of the (cached) region table, so that its codes stay resident
+  // in the scoring workers from one search of the region to the next
+  let scores: Float64Array;
+  if (pos.length && cand.length) {
+    const concat = (list: ResolvedExemplar[]): Uint8Array => {
+      const out = new Uint8Array(list.length * codeSize);
+      list.forEach((e, j) => out.set(e.code, j * codeSize));
+      return out;
+    };
+    const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
+    scores = await scoreCandidates(prepared, cand.codes, cand.length, options.signal, true);
+  } else {
+    scores = new Float64Array(cand.length);
+  }
+  // exclude the exemplars (and, with dedupe, every row at an exemplar's place)
+  if (exemplars.length && cand.length) {
+    const dropIds = new Set(exemplars.map((e) => e.id));
+    const dropGeoms = query.dedupe ? new Set(exemplars.map((e) => wkbKey(e.wkb))) : null;
+    const keep: number[] = [];
+    for (let i = 0; i < cand.length; i++) {
+      if (dropIds.has(cand.ids[i] as string)) continue;
+      if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
+      keep.push(i);
+    }
+    if (keep.length < cand.length) {
+      cand = takeCandidates(cand, keep, codeSize, rrSize);
+      const all = scores;
+      scores = Float64Array.from(keep, (i) => all[i] as number);
+    }
+  }
+  if (cand.length === 0) {
+    let message: string;
+    if (shards.length === 0) {
+      message =
+        "the region lies outside the corpus (no shard's extent meets it" +
+        (window !== null ? " in the chosen year" : "") +
+        `; the corpus covers [${corpus.extent.map((v) => v.toFixed(3)).join(", ")}])`;
+    } else {
+      message =
+        "no row of the corpus lies in the region" +
+        (window !== null ? " and the chosen year" : "") +
+        (exemplars.length ? " besides the exemplars" : "");
+    }
+    if (outcome.failed.length) message += ` (${outcome.failed.length} shard(s) failed to load: retry)`;
+    return finish([], exRows, message, null, outcome.failed, 0, shardsRead, false);
+  }
+
+  const nCandidates = cand.length;
+  if (query.dedupe) {
+    const keep = dedupeRows(cand.wkb, scores, cand.ids);
+    if (keep.length < cand.length) {
+      cand = takeCandidates(cand, keep, codeSize, rrSize);
+      scores = Float64Array.from(keep, (i) => scores[i] as number);
+    }
+  }
+  let reranked = false;
+  if (useRerank && cand.rerank !== null && pos.length) {
+    const m = rerankShortlist(query.k, cand.length);
+    let short = best(scores, Math.min(m, cand.length));
+    short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(cand.ids[a] as string, cand.ids[b] as string));
+    short = short.slice(0, m).sort((a, b) => a - b);
+    cand = takeCandidates(cand, short, codeSize, rrSize);
+    scores = rerankScores(corpus, exemplars, cand.rerank as Uint8Array, cand.length);
+    reranked = true;
+  }
+  if (query.view === "topk" && cand.length > query.k) {
+    const sub = best(scores, query.k);
+    cand = takeCandidates(cand, sub, codeSize, rrSize);
+    scores = Float64Array.from(sub, (i) => scores[i] as number);
+  }
+  const v = applyView(query, scores, cand, codeSize);
+  const message = outcome.failed.length
+    ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
+    : null;
+  return finish(resultRows(cand, v), exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
+}
+
+function applyView(query: Query, scores: Float64Array, c: Candidates, codeSize: number): ViewOutput {
+  switch (query.view) {
+    case "topk":
+      return topk(scores, query.k, c.ids);
+    case "heatmap":
+      return heatmap(scores, c.ids);
+    case "threshold":
+      return threshold(scores, query.threshold, c.ids, { kDefault: query.k });
+    case "outlier":
+      return outlier(c.codes, codeSize, c.ids);
+    case "surprise": {
+      const { lon, lat } = anchors(c);
+      return surprise(c.codes, codeSize, lon, lat, c.ids);
+    }
+    case "gradient": {
+      const { lon, lat } = anchors(c);
+      return gradient(scores, lon, lat, c.ids);
+    }
+  }
+}

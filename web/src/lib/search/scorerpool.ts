@@ -1,0 +1,189 @@
+/**
+ * A pool of Web Workers scoring blocks of codes with the WebAssembly kernel
+ * (`workers/scorer.ts`): `navigator.hardwareConcurrency` workers (at most 8), the codes
+ * split into one contiguous block per worker, buffers transferred (not copied back).
+ * Where there are no workers (node, tests) or few candidates, scoring runs in place.
+ */
+import { checkAbort, TerrabitError } from "../errors";
+import { scoreBlock, scoresFromDistances } from "./exemplars";
+import type { PreparedQuery } from "./exemplars";
+import { hammingDistancesTS } from "../kernels/hamming";
+import type { WasmKernel } from "../kernels/hamming";
+import { SCORER_POOL_MIN_ROWS } from "./constants";
+import { sharedPool, WorkerPool } from "../workerpool";
+import type { Answer, PoolWorker } from "../workerpool";
+
+
+export interface ScoreRequest {
+  id: number;
+  query: PreparedQuery;
+  /** The block of codes to score; null: the block the worker holds under `key`. */
+  codes: ArrayBuffer | null;
+  /** Keep the block in the worker under this key (resident scoring); absent: do not keep. */
+  key?: string;
+}
+
+/** A worker's resident block of codes (see `ScorerPool.score`'s `resident`). */
+export interface HeldCodes {
+  key: string | null;
+  bytes: Uint8Array | null;
+}
+
+export type ScoreResponse = { id: number; scores: ArrayBuffer; error?: undefined } | { id: number; error: string };
+
+/**
+ * What a scoring worker does with one request (the kernel, or the TS fallback). `held`
+ * is the worker's resident block: a request with a `key` keeps its codes there, and a
+ * request without codes scores the held block (its key must match).
+ */
+export function answerScoreRequest(
+  request: ScoreRequest,
+  kernel: WasmKernel | null,
+  held: HeldCodes = { key: null, bytes: null },
+): Answer<ScoreResponse> {
+  const { id, query, codes, key } = request;
+  try {
+    let bytes: Uint8Array;
+    if (codes !== null) {
+      bytes = new Uint8Array(codes);
+      if (key !== undefined) {
+        held.key = key;
+        held.bytes = bytes;
+      }
+    } else if (key !== undefined && held.key === key && held.bytes !== null) {
+      bytes = held.bytes;
+    } else {
+      throw new Error(`this worker holds no codes under ${String(key)}`);
+    }
+    const resident = key !== undefined;
+    const cs = query.codeSize;
+    const n = Math.floor(bytes.length / cs);
+    const out = new Float64Array(n);
+    const block = 65536;
+    for (let a = 0; a < n; a += block) {
+      const b = Math.min(n, a + block);
+      let d: Int32Array;
+      if (kernel !== null && resident) d = kernel.residentDistances(query.queries, bytes, cs, a, b);
+      else if (kernel !== null) d = kernel.distances(query.queries, bytes.subarray(a * cs, b * cs), cs);
+      else d = hammingDistancesTS(query.queries, bytes.subarray(a * cs, b * cs), cs);
+      scoresFromDistances(query, d, b - a, out.subarray(a, b));
+    }
+    return { response: { id, scores: out.buffer }, transfer: [out.buffer] };
+  } catch (err) {
+    return { response: { id, error: String(err) }, transfer: [] };
+  }
+}
+
+/** The part of `Worker` the pool uses (tests pass a fake). */
+export type WorkerLike = PoolWorker<ScoreRequest, ScoreResponse>;
+
+export interface ScoreOptions {
+  signal?: AbortSignal;
+  /**
+   * Keep the codes in the workers (each its block, in its kernel's memory) so that the
+   * next `score` of the same array object sends only the query. The caller must not
+   * change `codes` afterwards (candidate tables are immutable once built).
+   */
+  resident?: boolean;
+}
+
+export class ScorerPool {
+  private readonly workers: WorkerPool<ScoreRequest, ScoreResponse, Float64Array>;
+  /** Keys of the code arrays scored resident (by object identity). */
+  private readonly keys = new WeakMap<Uint8Array, number>();
+  private nextKey = 1;
+  /** The key of the block each worker holds. */
+  private readonly held: (string | null)[] = [];
+
+  constructor(size: number, factory: () => WorkerLike) {
+    this.workers = new WorkerPool(size, factory, "scoring", (response): Float64Array => {
+      if (response.error !== undefined) throw new TerrabitError(`a scoring worker failed: ${response.error}`, "worker");
+      return new Float64Array(response.scores);
+    });
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  /** Score `n` codes, split across the workers; resolves to `n` scores in order. */
+  async score(
+    query: PreparedQuery,
+    codes: Uint8Array,
+    n: number,
+    options: AbortSignal | ScoreOptions = {},
+  ): Promise<Float64Array> {
+    const opts: ScoreOptions = options instanceof AbortSignal ? { signal: options } : options;
+    const signal = opts.signal;
+    const cs = query.codeSize;
+    let codesKey: number | null = null;
+    if (opts.resident) {
+      codesKey = this.keys.get(codes) ?? this.nextKey++;
+      this.keys.set(codes, codesKey);
+    }
+    // one block per worker (a resident worker holds one block; smaller blocks to pipeline
+    // the copies measured no faster in Chromium)
+    const parts = Math.min(this.workers.size, Math.max(1, Math.ceil(n / 16384)));
+    const per = Math.ceil(n / parts);
+    const jobs: Promise<Float64Array>[] = [];
+    for (let p = 0; p < parts; p++) {
+      const a = p * per;
+      const b = Math.min(n, a + per);
+      if (a >= b) break;
+      const w = p % this.workers.size;
+      const key = codesKey === null ? undefined : `${codesKey}:${a}:${b}:${cs}`;
+      const send = key === undefined || this.held[w] !== key;
+      const block = send ? codes.slice(a * cs, b * cs) : null; // a copy we can transfer
+      if (key !== undefined) this.held[w] = key;
+      const msg: Omit<ScoreRequest, "id"> = { query, codes: block === null ? null : block.buffer };
+      if (key !== undefined) msg.key = key;
+      jobs.push(
+        this.workers.request(w, msg, block === null ? [] : [block.buffer]).catch((e: unknown) => {
+          this.held[w] = null;
+          throw e;
+        }),
+      );
+    }
+    const blocks = await Promise.all(jobs);
+    checkAbort(signal);
+    const out = new Float64Array(n);
+    let at = 0;
+    for (const b of blocks) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return out;
+  }
+
+  terminate(): void {
+    this.workers.terminate();
+  }
+}
+
+/** The page's shared pool, or null where Web Workers are unavailable. */
+export const defaultPool = sharedPool(
+  8,
+  4,
+  (size) => new ScorerPool(size, () => new Worker(new URL("../../workers/scorer.ts", import.meta.url), { type: "module" })),
+);
+
+/** Score candidates: the worker pool for many rows, in place otherwise. */
+export async function scoreCandidates(
+  query: PreparedQuery,
+  codes: Uint8Array,
+  n: number,
+  signal?: AbortSignal,
+  resident = false,
+): Promise<Float64Array> {
+  checkAbort(signal);
+  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
+  if (pool !== null) {
+    try {
+      return await pool.score(query, codes, n, { signal, resident });
+    } catch (err) {
+      if (err instanceof TerrabitError && err.kind === "abort") throw err;
+      console.warn("terrabit: worker scoring failed, scoring in place:", err);
+    }
+  }
+  return scoreBlock(query, codes.subarray(0, n * query.codeSize));
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { exportGeoParquet } from "../../../src/lib/search/export";
+import { search } from "../../../src/lib/search/query";
+import { DEFAULT_QUERY } from "../../../src/lib/urlstate";
+import { wkbToGeoJSON } from "../../../src/lib/wkb";
+import { must, openTiny } from "../helpers";
+
+describe("exportGeoParquet", () => {
+  it("writes the shown rows and exemplars with GeoParquet metadata", async () => {
+    const { corpus } = await openTiny();
+    const query = {
+      ...DEFAULT_QUERY,
+      regions: [{ kind: "bbox" as const, bbox: [90, 0, 130, 40] as [number, number, number, number] }],
+      positives: [{ kind: "id" as const, id: "p000000180" }],
+      view: "threshold" as const,
+      k: 5,
+    };
+    const result = await search(corpus, query);
+    const shown = result.rows.filter((r) => r.shown);
+    expect(shown.length).toBeGreaterThanOrEqual(5);
+    const bytes = await exportGeoParquet(result);
+    const buffer = bytes.slice().buffer;
+    const md = parquetMetadata(buffer);
+    const kv = Object.fromEntries((md.key_value_metadata ?? []).map((e) => [e.key, e.value ?? ""]));
+    const geo = JSON.parse(kv["geo"] ?? "{}") as {
+      version: string;
+      primary_column: string;
+      columns: Record<string, { encoding: string; geometry_types: string[]; crs: { id?: { authority: string; code: string } }; bbox: number[] }>;
+    };
+    expect(geo.version).toBe("1.1.0");
+    expect(geo.primary_column).toBe("geometry");
+    expect(geo.columns["geometry"]?.encoding).toBe("WKB");
+    expect(geo.columns["geometry"]?.geometry_types).toEqual(["Polygon"]);
+    expect(geo.columns["geometry"]?.crs.id).toEqual({ authority: "OGC", code: "CRS84" });
+    const prov = JSON.parse(kv["terrabit"] ?? "{}") as { hash: string; view: string };
+    expect(prov.view).toBe("threshold");
+    expect(prov.hash).toMatch(/view=threshold/);
+    const rows = await parquetReadObjects({ file: buffer, geoparquet: false, utf8: false });
+    expect(rows.length).toBe(shown.length + 1);
+    const dec = new TextDecoder();
+    const id = (v: unknown): string => (typeof v === "string" ? v : dec.decode(v as Uint8Array));
+    expect(rows.slice(0, shown.length).map((r) => id(r["id"]))).toEqual(shown.map((r) => r.id));
+    expect(rows.map((r) => r["score"]).slice(0, shown.length)).toEqual(shown.map((r) => r.score));
+    expect(rows[shown.length]?.["score"]).toBeNull();
+    expect(id(rows[shown.length]?.["role"])).toBe("positive");
+    // geometry round-trips through WKB
+    expect(wkbToGeoJSON(rows[0]?.["geometry"] as Uint8Array)).toEqual(shown[0]?.geometry);
+    const [x0, y0, x1, y1] = (geo.columns["geometry"]?.bbox ?? []).map(must);
+    for (const r of shown) expect(r.lon >= must(x0) && r.lon <= must(x1) && r.lat >= must(y0) && r.lat <= must(y1)).toBe(true);
+  });
+});

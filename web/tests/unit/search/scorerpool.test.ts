@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { prepareQuery, scoreBlock } from "../../../src/lib/search/exemplars";
+import { WasmKernel } from "../../../src/lib/kernels/hamming";
+import { answerScoreRequest, ScorerPool } from "../../../src/lib/search/scorerpool";
+import type { HeldCodes, ScoreRequest, ScoreResponse, WorkerLike } from "../../../src/lib/search/scorerpool";
+
+/** A Worker stand-in running the worker's code asynchronously in this thread. */
+class FakeWorker implements WorkerLike {
+  readonly held: HeldCodes = { key: null, bytes: null };
+  onmessage: ((ev: MessageEvent<ScoreResponse>) => void) | null = null;
+  onerror: ((ev: ErrorEvent) => void) | null = null;
+  messages = 0;
+  transferred = 0;
+  private readonly kernel = new WasmKernel();
+
+  postMessage(message: ScoreRequest, transfer: Transferable[]): void {
+    this.messages += 1;
+    this.transferred += transfer.length;
+    setTimeout(() => {
+      const { response } = answerScoreRequest(message, this.kernel, this.held);
+      this.onmessage?.({ data: response } as MessageEvent<ScoreResponse>);
+    }, 0);
+  }
+
+  terminate(): void {}
+}
+
+describe("ScorerPool", () => {
+  it("splits codes across workers, transfers buffers and keeps row order", async () => {
+    const n = 100_003;
+    const codes = Uint8Array.from({ length: n * 16 }, (_, i) => (i * 2654435761) >>> 24);
+    const query = prepareQuery(codes.slice(0, 32), codes.slice(32, 48), 16, "mean", false);
+    const fakes: FakeWorker[] = [];
+    const pool = new ScorerPool(4, () => {
+      const w = new FakeWorker();
+      fakes.push(w);
+      return w;
+    });
+    const got = await pool.score(query, codes, n);
+    expect(Array.from(got)).toEqual(Array.from(scoreBlock(query, codes)));
+    expect(fakes.every((f) => f.messages >= 1)).toBe(true); // every worker got blocks
+    expect(fakes.map((f) => f.messages)).toEqual([1, 1, 1, 1]); // one block each
+    expect(fakes.every((f) => f.transferred === f.messages)).toBe(true); // each block transferred
+    expect(codes.length).toBe(n * 16); // the caller's codes are not detached
+    pool.terminate();
+  });
+  it("keeps resident codes in the workers: the next query sends no codes", async () => {
+    const n = 70_001;
+    const codes = Uint8Array.from({ length: n * 128 }, (_, i) => (i * 2654435761) >>> 24);
+    const fakes: FakeWorker[] = [];
+    const pool = new ScorerPool(2, () => {
+      const w = new FakeWorker();
+      fakes.push(w);
+      return w;
+    });
+    for (const [a, b] of [[0, 1], [5, 9], [0, 1]] as const) {
+      const query = prepareQuery(codes.slice(a * 128, b * 128), null, 128, "mean", false);
+      const got = await pool.score(query, codes, n, { resident: true });
+      expect(Array.from(got)).toEqual(Array.from(scoreBlock(query, codes)));
+    }
+    expect(fakes.map((f) => f.messages)).toEqual([3, 3]);
+    expect(fakes.map((f) => f.transferred)).toEqual([1, 1]); // the codes went once
+    // another array (same bytes, changed one row): sent again, scored afresh
+    const other = codes.slice();
+    other.fill(0, 0, 128);
+    const query = prepareQuery(codes.slice(0, 128), null, 128, "mean", false);
+    const got = await pool.score(query, other, n, { resident: true });
+    expect(Array.from(got)).toEqual(Array.from(scoreBlock(query, other)));
+    expect(got[0]).toBe(scoreBlock(query, other)[0]);
+    expect(fakes.map((f) => f.transferred)).toEqual([2, 2]);
+    // a plain (non-resident) score in between leaves the kernels correct
+    const plain = await pool.score(query, codes, n);
+    expect(Array.from(plain)).toEqual(Array.from(scoreBlock(query, codes)));
+    const again = await pool.score(query, other, n, { resident: true });
+    expect(Array.from(again)).toEqual(Array.from(scoreBlock(query, other)));
+    pool.terminate();
+  });
+  it("refuses a resident request for codes the worker does not hold", () => {
+    const query = prepareQuery(new Uint8Array(16), null, 16, "mean", false);
+    const { response } = answerScoreRequest({ id: 9, query, codes: null, key: "1:0:5:16" }, null);
+    expect(response.error).toMatch(/holds no codes/);
+  });
+  it("answers errors as errors", () => {
+    const bad = { id: 3, query: { codeSize: 0 }, codes: new ArrayBuffer(4) } as unknown as ScoreRequest;
+    const { response } = answerScoreRequest(bad, null);
+    expect(response.id).toBe(3);
+    expect(response.error).toMatch(/Error/);
+  });
+});
