@@ -43,8 +43,9 @@ import pyarrow.parquet as pq
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus.summary import SUMMARY_BALLS, _nearest, summary_balls, summary_fields
 from terrabit.kernels import hamming_distances
+from terrabit.search.columns import fixed_codes
 from terrabit.search.globalsearch import shard_lower_bounds
-from terrabit.search.query import fixed_codes, search
+from terrabit.search.query import search
 
 
 def load(root: Path, code_size: int) -> tuple[list[str], list[np.ndarray], list[list[str]], list]:

@@ -20,8 +20,9 @@ from terrabit.corpus._fixture import write_input
 from terrabit.corpus.summary import shard_summary, summary_fields
 from terrabit.errors import InvalidInputError
 from terrabit.kernels import hamming_distances
+from terrabit.search.columns import fixed_codes
 from terrabit.search.globalsearch import shard_lower_bounds
-from terrabit.search.query import fixed_codes, search
+from terrabit.search.query import search
 
 Brute = Callable[..., list[tuple[float, str]]]
 

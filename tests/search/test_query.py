@@ -15,7 +15,8 @@ import shapely
 from terrabit.corpus import open as open_corpus
 from terrabit.errors import InvalidInputError, RegionError
 from terrabit.region import Region
-from terrabit.search.query import dedupe_rows, search
+from terrabit.search.candidates import dedupe_rows
+from terrabit.search.query import search
 
 Brute = Callable[..., list[tuple[float, str]]]
 
@@ -341,7 +342,7 @@ def test_antimeridian_region(tmp_path: Path) -> None:
 
 
 def test_point_exemplar_reads_little(corpus_dir: Path, all_rows: pa.Table) -> None:
-    from terrabit.search.query import resolve_exemplars
+    from terrabit.search.resolve import resolve_exemplars
 
     g = shapely.from_wkb(all_rows.column("geometry")[100].as_py())
     with open_corpus(corpus_dir, verify="footer") as c:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
@@ -90,31 +91,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
             mbox = [row[k] for k in fmt.BBOX_FIELDS]
             if gbox is None or not np.allclose(gbox, mbox, rtol=0, atol=1e-9):
                 problems.append(f"{path}: geo bbox {gbox} differs from the manifest extent {mbox}")
-        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-        bounds = shapely.bounds(geoms)
-        box = table.column("bbox").combine_chunks()
-        cov = np.column_stack(
-            [box.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS]
-        )
-        outside = (cov[:, 0] > bounds[:, 0]) | (cov[:, 1] > bounds[:, 1])
-        outside |= (cov[:, 2] < bounds[:, 2]) | (cov[:, 3] < bounds[:, 3])
-        if outside.any():
-            problems.append(
-                f"{path}: {int(outside.sum())} bbox covering values do not contain their geometry"
-            )
-        extent = [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
-        if not np.allclose(extent, [row[k] for k in fmt.BBOX_FIELDS], rtol=0, atol=1e-9):
-            problems.append(f"{path}: true extent {extent} differs from the manifest")
-        lon, lat = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
-        keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
-        if not np.char.startswith(keys, cell).all():
-            problems.append(f"{path}: rows whose anchor point lies outside cell {cell!r}")
         ids = np.asarray(table.column("id").to_numpy(zero_copy_only=False), dtype=object)
-        hilbert_order = _version(str(meta["format_version"])) >= (1, 3)
-        order = np.lexsort((ids.astype(str), hilbert.keys(lon, lat) if hilbert_order else keys))
-        if not np.array_equal(order, np.arange(len(order))):
-            curve = "Hilbert key" if hilbert_order else "geohash-12"
-            problems.append(f"{path}: rows are not sorted by ({curve} of the anchor, id)")
+        problems += _check_rows(path, table, ids, row, str(meta["format_version"]))
         for i in range(md.num_row_groups):
             rg = md.row_group(i)
             if rg.num_rows > row_group_rows:
@@ -154,6 +132,38 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
             problems.append(
                 f"manifest metadata {key}={meta[key]} but the manifest rows sum to {value}"
             )
+    return problems
+
+
+def _check_rows(
+    path: str, table: pa.Table, ids: npt.NDArray[np.object_], row: dict[str, Any], version: str
+) -> list[str]:
+    """A shard's rows against its manifest ``row``: bbox covering values contain their
+    geometry, the true extent, anchors inside the cell, rows sorted as ``version`` says."""
+    problems: list[str] = []
+    cell = row["geohash"]
+    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    bounds = shapely.bounds(geoms)
+    box = table.column("bbox").combine_chunks()
+    cov = np.column_stack([box.field(n).to_numpy(zero_copy_only=False) for n in fmt.BBOX_FIELDS])
+    outside = (cov[:, 0] > bounds[:, 0]) | (cov[:, 1] > bounds[:, 1])
+    outside |= (cov[:, 2] < bounds[:, 2]) | (cov[:, 3] < bounds[:, 3])
+    if outside.any():
+        problems.append(
+            f"{path}: {int(outside.sum())} bbox covering values do not contain their geometry"
+        )
+    extent = [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
+    if not np.allclose(extent, [row[k] for k in fmt.BBOX_FIELDS], rtol=0, atol=1e-9):
+        problems.append(f"{path}: true extent {extent} differs from the manifest")
+    lon, lat = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
+    if not np.char.startswith(keys, cell).all():
+        problems.append(f"{path}: rows whose anchor point lies outside cell {cell!r}")
+    hilbert_order = _version(version) >= (1, 3)
+    order = np.lexsort((ids.astype(str), hilbert.keys(lon, lat) if hilbert_order else keys))
+    if not np.array_equal(order, np.arange(len(order))):
+        curve = "Hilbert key" if hilbert_order else "geohash-12"
+        problems.append(f"{path}: rows are not sorted by ({curve} of the anchor, id)")
     return problems
 
 

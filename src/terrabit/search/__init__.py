@@ -22,7 +22,9 @@ from terrabit.search.exemplars import BitwiseCombine, Combine, combine_codes, in
 from terrabit.search.export import export
 from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
 from terrabit.search.globalsearch import global_search, shard_lower_bounds
-from terrabit.search.query import Exemplar, SearchResult, View, asymmetric_scores, search
+from terrabit.search.query import Query, View, search
+from terrabit.search.result import Exemplar, SearchResult
+from terrabit.search.scoring import asymmetric_scores
 from terrabit.search.views import (
     ViewResult,
     gradient,
@@ -42,6 +44,7 @@ __all__ = [
     "BitwiseCombine",
     "Combine",
     "Exemplar",
+    "Query",
     "RadiusResult",
     "SearchResult",
     "View",

@@ -53,7 +53,7 @@ import shapely
 from terrabit import __version__
 from terrabit._atomic import atomic_file
 from terrabit.geoparquet import GEO_KEY, bbox_column, geo_metadata
-from terrabit.search.query import SearchResult
+from terrabit.search.result import SearchResult
 
 __all__ = ["QUERY_METADATA_KEY", "export"]
 

@@ -37,25 +37,23 @@ Examples
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from terrabit._progress import progress_bar
-from terrabit.corpus.reader import Selection
+from terrabit.corpus.reader import Corpus, Selection
 from terrabit.errors import InvalidInputError
 from terrabit.kernels import hamming_distances
-from terrabit.region import Region
-from terrabit.search.query import (
-    SearchResult,
-    empty_table,
-    fixed_codes,
-    resolve_exemplars,
-)
+from terrabit.search.columns import fixed_codes
+from terrabit.search.resolve import resolve_exemplars
+from terrabit.search.result import SearchResult, empty_table
 from terrabit.search.views import topk
+
+if TYPE_CHECKING:  # query.py runs global_search: imported for the annotation only
+    from terrabit.search.query import Query
 
 __all__ = ["global_search", "shard_lower_bounds"]
 
@@ -116,30 +114,20 @@ def _check_summary(nulls: int) -> None:
         )
 
 
-def global_search(
-    corpus: Any,
-    region: Region | None,
-    *,
-    positives: Sequence[Any],
-    negatives: Sequence[Any],
-    combine: str,
-    invert: bool,
-    view: str,
-    k: int,
-    time: tuple[Any, Any] | None,
-    dedupe: bool,
-    t0: float,
-    bytes0: int,
-    max_shards: int | None = None,
-) -> SearchResult:
-    """Best-first shard scan (see the module notes); called by ``search(global_=True)``."""
+def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> SearchResult:
+    """Best-first shard scan (see the module notes); run by ``search(global_=True)``."""
+    view, time, k, max_shards = query.view, query.window, query.k, query.max_shards
     if view != "topk":
         raise InvalidInputError(
-            f"global search shows a top-k only; drop --global for view {view!r} "
-            "(or pick --view topk)"
+            f"global search shows a top-k only; drop global_ for view {view!r} "
+            "(or pick view='topk')",
+            params=("global_", "view"),
         )
-    if dedupe:
-        raise InvalidInputError("global search does not dedupe; drop --dedupe or --global")
+    if query.dedupe:
+        raise InvalidInputError(
+            "global search does not dedupe; drop dedupe or global_", params=("dedupe", "global_")
+        )
+    positives, negatives = query.positives, query.negatives
     single = isinstance(positives, str) or (
         isinstance(positives, np.ndarray) and positives.ndim == 1
     )
@@ -149,13 +137,14 @@ def global_search(
         raise InvalidInputError(
             "global search takes exactly one positive exemplar and no negatives (its shard "
             f"bound holds for one query code); got {len(pos)} positives and {len(neg)} "
-            "negatives — drop --global to combine several"
+            "negatives — drop global_ to combine several",
+            params=("global_",),
         )
     exemplars = resolve_exemplars(corpus, pos, [], time=time)
     query_code = exemplars[0].code
-    if invert:
+    if query.invert:
         query_code = np.bitwise_not(query_code)
-    selection = corpus.select(region, time=time)
+    selection = corpus.select(query.region, time=time)
     shards = selection.shards
     bounds = shard_lower_bounds(shards, query_code)
     paths = shards.column("path").to_pylist()
@@ -191,11 +180,11 @@ def global_search(
         "shard_fraction": round(scanned / len(paths), 6) if paths else 0.0,
         "exact": exact,
     }
-    query = {
+    provenance = {
         "corpus": str(corpus.uri),
-        "region": None if region is None else region.to_geojson(),
-        "combine": combine,
-        "invert": bool(invert),
+        "region": None if query.region is None else query.region.to_geojson(),
+        "combine": query.combine,
+        "invert": query.invert,
         "view": "topk",
         "k": k,
         "time": None if time is None else [str(v) if v is not None else None for v in time],
@@ -209,7 +198,7 @@ def global_search(
             if not paths
             else "no row of the corpus lies in the region and time window besides the exemplar"
         )
-        return SearchResult(empty_table(), "topk", exemplars, stats, reason, {"k": k}, query)
+        return SearchResult(empty_table(), "topk", exemplars, stats, reason, {"k": k}, provenance)
     scores = np.asarray(best.column("distance").to_numpy(), dtype=np.float64)
     vr = topk(scores, k, ids=np.arange(best.num_rows))  # already in (distance, id) order
     table = pa.table(
@@ -222,11 +211,11 @@ def global_search(
             "shown": pa.array(vr.shown, pa.bool_()),
         }
     )
-    return SearchResult(table, "topk", exemplars, stats, None, {"k": k}, query)
+    return SearchResult(table, "topk", exemplars, stats, None, {"k": k}, provenance)
 
 
 def _scan_shard(
-    corpus: Any,
+    corpus: Corpus,
     path: str,
     selection: Selection,
     cols: list[str],

@@ -1,0 +1,242 @@
+"""Exemplars resolved to codes: corpus ids (wherever they lie), points (the patch under
+them) and raw float vectors (encoded with the corpus codec).
+
+Ids found outside the region are remembered per open corpus, so trying exemplars again
+costs no scan.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from terrabit.corpus import open as open_corpus, publish
+>>> from terrabit.corpus._fixture import write_input
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=16), tmp / "c")
+>>> with open_corpus(tmp / "c") as corpus:
+...     [e.id for e in resolve_exemplars(corpus, ["p000000003"], [])]
+['p000000003']
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from terrabit.corpus.reader import Corpus, parse_time
+from terrabit.errors import InvalidInputError
+from terrabit.search.columns import fixed_codes
+from terrabit.search.result import Exemplar
+
+__all__ = ["resolve_exemplars"]
+
+
+#: Per open corpus, exemplar rows found by id outside the region (one row each).
+_ID_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[pa.Table, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _as_point(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, tuple | list) and len(value) == 2:
+        try:
+            lon, lat = float(value[0]), float(value[1])
+        except (TypeError, ValueError):
+            return None
+        return lon, lat
+    return None
+
+
+def _row_columns(corpus: Corpus, rerank: bool) -> list[str]:
+    cols = ["id", "geometry", "bbox", "embedding"]
+    if "datetime" in corpus.columns:
+        cols.append("datetime")
+    if rerank:
+        cols.append("rerank")
+    return cols
+
+
+def _row_exemplar(
+    corpus: Corpus, table: pa.Table, i: int, role: str, kind: str, key: str, rerank: bool
+) -> Exemplar:
+    code_size = int(corpus.metadata["code_size"])
+    code = fixed_codes(table.column("embedding").slice(i, 1), code_size)[0].copy()
+    rr = None
+    if rerank:
+        size = int(corpus.metadata["rerank_code_size"])
+        rr = fixed_codes(table.column("rerank").slice(i, 1), size)[0].copy()
+    return Exemplar(
+        role=role,
+        kind=kind,
+        key=key,
+        code=code,
+        id=table.column("id")[i].as_py(),
+        geometry=table.column("geometry")[i].as_py(),
+        rerank_code=rr,
+    )
+
+
+def _point_exemplar(
+    corpus: Corpus,
+    lon: float,
+    lat: float,
+    role: str,
+    rerank: bool,
+    time: tuple[Any, Any] | None,
+) -> Exemplar:
+    key = f"{lon:g},{lat:g}"
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInputError(
+            f"exemplar point {key} is out of range: give (lon, lat) with lon in [-180, 180] "
+            "and lat in [-90, 90]"
+        )
+    table = corpus.read((lon, lat, lon, lat), columns=_row_columns(corpus, rerank))  # touch
+    if table.num_rows == 0:
+        raise InvalidInputError(
+            f"no patch at {lon:g},{lat:g}: no row's footprint of this corpus contains the "
+            "point; pick a point on a patch (or pass an id)"
+        )
+    order = list(range(table.num_rows))
+    ids = table.column("id").to_pylist()
+    in_time = np.ones(table.num_rows, dtype=bool)
+    if time is not None and "datetime" in table.column_names:
+        lo, hi = time
+        t = table.column("datetime")
+        if lo is not None:
+            in_time &= np.asarray(
+                pc.fill_null(pc.greater_equal(t, pa.scalar(_ts(lo), t.type)), False)
+            )
+        if hi is not None:
+            in_time &= np.asarray(pc.fill_null(pc.less(t, pa.scalar(_ts(hi), t.type)), False))
+    order.sort(key=lambda j: (not in_time[j], ids[j]))
+    return _row_exemplar(corpus, table, order[0], role, "point", key, rerank)
+
+
+def _ts(value: Any) -> Any:
+
+    parsed = parse_time(value, "bound")
+    return parsed.astype("datetime64[us]").astype(object) if parsed is not None else None
+
+
+def _find_ids(corpus: Corpus, wanted: set[str], rerank: bool) -> dict[str, tuple[pa.Table, int]]:
+    """Rows of ``wanted`` ids anywhere in the corpus: scan the ``id`` column shard by shard."""
+    found: dict[str, tuple[pa.Table, int]] = {}
+    if not wanted:
+        return found
+    try:
+        known = _ID_CACHE.setdefault(corpus, {})
+    except TypeError:
+        known = {}
+    for value in sorted(wanted):
+        if (value, rerank) in known:
+            found[value] = known[(value, rerank)]
+            wanted.discard(value)
+    for path in corpus.manifest.column("path").to_pylist() if wanted else []:
+        ids = corpus.read_shard(path, columns=["id"])
+        if ids.num_rows == 0:
+            continue
+        hit = pc.is_in(ids.column("id"), value_set=pa.array(sorted(wanted), pa.string()))
+        if not pc.any(hit).as_py():
+            continue
+        rows = corpus.read_shard(path, columns=_row_columns(corpus, rerank))
+        rows = rows.filter(pc.is_in(rows.column("id"), value_set=pa.array(sorted(wanted))))
+        for i, value in enumerate(rows.column("id").to_pylist()):
+            found[value] = known[(value, rerank)] = (rows.slice(i, 1), 0)
+            wanted.discard(value)
+        if not wanted:
+            break
+    return found
+
+
+def resolve_exemplars(
+    corpus: Corpus,
+    positives: Sequence[Any],
+    negatives: Sequence[Any],
+    *,
+    candidates: pa.Table | None = None,
+    rerank: bool = False,
+    time: tuple[Any, Any] | None = None,
+) -> list[Exemplar]:
+    """Resolve ids, points and vectors to :class:`Exemplar` (codes in the corpus codec).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown ids (listed, first 10), a point with no patch, a vector of the wrong
+        dimension or a value that is none of the three.
+    """
+    dims = int(corpus.metadata["dims"])
+    out: list[Exemplar | None] = []
+    pending: list[tuple[int, str, str]] = []  # (slot, role, id)
+    cand_index: dict[str, int] = {}
+    wanted_ids = [
+        v
+        for vals in (positives, negatives)
+        if not isinstance(vals, str | bytes | np.ndarray)
+        for v in vals
+        if isinstance(v, str)
+    ]
+    wanted_ids += [v for v in (positives, negatives) if isinstance(v, str)]
+    if candidates is not None and candidates.num_rows and wanted_ids:
+        # hash the few wanted ids, scan the candidates once
+        cand_ids = candidates.column("id")
+        hit = pc.is_in(cand_ids, value_set=pa.array(wanted_ids, pa.string()))
+        rows = np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
+        cand_index = {cand_ids[int(i)].as_py(): int(i) for i in rows}
+    n_vec = 0
+    for role, values in (("positive", positives), ("negative", negatives)):
+        if isinstance(values, str | bytes) or (isinstance(values, np.ndarray) and values.ndim == 1):
+            values = [values]
+        for value in values:
+            if isinstance(value, str):
+                if value in cand_index and candidates is not None:
+                    out.append(
+                        _row_exemplar(
+                            corpus, candidates, cand_index[value], role, "id", value, rerank
+                        )
+                    )
+                else:
+                    pending.append((len(out), role, value))
+                    out.append(None)
+                continue
+            point = _as_point(value)
+            if point is not None and dims != 2:
+                out.append(_point_exemplar(corpus, point[0], point[1], role, rerank, time))
+                continue
+            try:
+                vec = np.asarray(value, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"{role} exemplar {value!r:.60} is neither an id (str), a (lon, lat) "
+                    f"point nor a float vector of {dims} numbers"
+                ) from exc
+            if vec.ndim != 1 or vec.shape[0] != dims:
+                raise InvalidInputError(
+                    f"{role} vector has shape {vec.shape}, but this corpus embeds {dims} "
+                    f"dimensions; pass a 1-D vector of {dims} floats"
+                )
+            if not np.isfinite(vec).all():
+                raise InvalidInputError(f"{role} vector holds NaN or infinite values")
+            code = corpus.codec.encode(vec[None, :])[0]
+            out.append(
+                Exemplar(role=role, kind="vector", key=f"vector[{n_vec}]", code=code, vector=vec)
+            )
+            n_vec += 1
+    if pending:
+        found = _find_ids(corpus, {p[2] for p in pending}, rerank)
+        missing = sorted({p[2] for p in pending} - set(found))
+        if missing:
+            raise InvalidInputError(
+                f"unknown exemplar ids {missing[:10]}"
+                + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+                + ": no row of this corpus has them; check the ids (e.g. from a previous "
+                "search) or pass a (lon, lat) point"
+            )
+        for slot, role, value in pending:
+            table, i = found[value]
+            out[slot] = _row_exemplar(corpus, table, i, role, "id", value, rerank)
+    return [e for e in out if e is not None]
