@@ -75,9 +75,9 @@ def test_lon_lat_bad_points_and_options(tmp_path: Path) -> None:
         src, tmp_path / "c", lon_col="lon", lat_col="lat", drop_invalid=True, show_progress=False
     )
     assert (r.rows, r.dropped) == (19, 1)
-    with pytest.raises(InvalidInputError, match="pass both --lon-col and --lat-col"):
+    with pytest.raises(InvalidInputError, match="pass both lon_col and lat_col"):
         publish(src, tmp_path / "d", lon_col="lon", show_progress=False)
-    with pytest.raises(InvalidInputError, match=r"no column 'x' \(--lat-col\)"):
+    with pytest.raises(InvalidInputError, match=r"no column 'x' \(lat_col\)"):
         publish(src, tmp_path / "d", lon_col="lon", lat_col="x", show_progress=False)
 
 
@@ -100,7 +100,7 @@ def test_packed_binary_codes_are_used_as_they_are(tmp_path: Path) -> None:
         assert ta.equals(tb)  # the same sign bits, whether encoded here or packed before
         assert b.metadata["dims"] == 64 and b.metadata["code_size"] == 8
         assert validate_corpus(b) == []
-    with pytest.raises(InvalidInputError, match=r"packed binary codes.*use --codec binary"):
+    with pytest.raises(InvalidInputError, match=r"packed binary codes.*use codec='binary'"):
         publish(packed, tmp_path / "x", lon_col="lon", lat_col="lat", codec="srp+binary")
 
 

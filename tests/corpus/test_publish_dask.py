@@ -176,7 +176,7 @@ def test_task_failing_every_retry_leaves_nothing(
     with pytest.raises(
         cluster.ClusterError,
         match=r"cell '\w+' failed on the Dask cluster after 2 attempts \(MemoryError: "
-        r"simulated out of memory\); no corpus was written — .* rerun with --resume",
+        r"simulated out of memory\); no corpus was written — .* rerun with resume=True",
     ):
         publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
     # no corpus, no manifest; only the staging folder with its journal, for --resume
@@ -304,7 +304,7 @@ def test_cli_scheduler_needs_dask_engine(inputs: Path, tmp_path: Path) -> None:
 def test_api_engine_checks(inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidInputError, match="engine must be one of 'local', 'dask'"):
         publish(inputs, tmp_path / "c", engine="spark")
-    with pytest.raises(InvalidInputError, match="pass --engine dask"):
+    with pytest.raises(InvalidInputError, match="scheduler needs engine=dask"):
         publish(inputs, tmp_path / "c", scheduler="local:2")
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'terrabit\[dask\]'"):

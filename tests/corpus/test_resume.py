@@ -158,7 +158,7 @@ def test_resume_refuses_changed_options_or_inputs(
     with pytest.raises(InvalidInputError, match=r"different options\.max_rows; rerun without"):
         publish(data, out, show_progress=False, resume=True, **{**OPTIONS, "max_rows": 90})
     os.utime(data, ns=(1, 1))
-    with pytest.raises(InvalidInputError, match=r"cannot resume .* different inputs"):
+    with pytest.raises(InvalidInputError, match=r"cannot continue .* different inputs"):
         publish(data, out, show_progress=False, resume=True, **OPTIONS)
     assert (tmp_path / ".c.publishing" / "_work" / "journal" / "plan.json").is_file()
 
@@ -223,7 +223,7 @@ def test_dask_failure_resumes_on_the_cluster(
     with monkeypatch.context() as m:
         m.setattr(writer, "_reduce_cell", flaky)
         m.setattr(dist, "TASK_RETRIES", 1)
-        with pytest.raises(cluster.ClusterError, match="rerun with --resume"):
+        with pytest.raises(cluster.ClusterError, match="rerun with resume=True"):
             publish(
                 source, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS
             )

@@ -298,7 +298,8 @@ class InputSet:
     ) -> None:
         if (lon_col is None) != (lat_col is None):
             raise InvalidInputError(
-                "pass both --lon-col and --lat-col (point footprints) or neither (WKB geometry)"
+                "pass both lon_col and lat_col (point footprints) or neither (WKB geometry)",
+                params=("lon_col", "lat_col"),
             )
         self.paths = find_inputs(inputs)
         self.id_col = id_col
@@ -430,36 +431,37 @@ class InputSet:
 
     # ----------------------------------------------------------------- checks
     def _check_columns(self, path: InputPath, schema: pa.Schema) -> None:
-        named = {"--id-col": self.id_col, "--embedding-col": self.embedding_col}
+        named = [("id_col", self.id_col), ("embedding_col", self.embedding_col)]
         if self.lon_col is not None and self.lat_col is not None:
-            named["--lon-col"] = self.lon_col
-            named["--lat-col"] = self.lat_col
+            named += [("lon_col", self.lon_col), ("lat_col", self.lat_col)]
         else:
-            named["--geometry-col"] = self.geometry_col
+            named.append(("geometry_col", self.geometry_col))
         if self.time_col is not None:
-            named["--time-col"] = self.time_col
-        for name in self.keep:
-            named[f"--keep {name}"] = name
-        missing = [(opt, col) for opt, col in named.items() if col not in schema.names]
+            named.append(("time_col", self.time_col))
+        named += [("keep", name) for name in self.keep]
+        missing = [(param, col) for param, col in named if col not in schema.names]
         if missing:
-            what = ", ".join(f"{col!r} ({opt})" for opt, col in missing)
+            what = ", ".join(f"{col!r} ({param})" for param, col in missing)
             raise InvalidInputError(
                 f"{path.name}: no column {what}; the file has columns {schema.names}; "
-                "name the right ones with --id-col/--geometry-col/--embedding-col/"
-                "--time-col/--keep"
-            )
+                "name the right ones with id_col/geometry_col/embedding_col/time_col/keep",
+                params=("id_col", "geometry_col", "embedding_col", "time_col", "keep",
+                        *(param for param, _ in missing)),
+            )  # fmt: skip
         clash = [name for name in self.keep if name in RESERVED_COLUMNS]
         if clash:
             raise InvalidInputError(
-                f"--keep {clash} would clash with corpus columns {list(RESERVED_COLUMNS)}; "
-                "rename those input columns first"
+                f"keep={clash} would clash with corpus columns {list(RESERVED_COLUMNS)}; "
+                "rename those input columns first",
+                params=("keep",),
             )
         if self.lon_col is not None and self.lat_col is not None:
-            for opt, name in (("--lon-col", self.lon_col), ("--lat-col", self.lat_col)):
+            for param, name in (("lon_col", self.lon_col), ("lat_col", self.lat_col)):
                 ctype = schema.field(name).type
                 if not (pa.types.is_floating(ctype) or pa.types.is_integer(ctype)):
                     raise InvalidInputError(
-                        f"{path.name}: {opt} column {name!r} is {ctype}, not a number of degrees"
+                        f"{path.name}: {param} column {name!r} is {ctype}, not a number of degrees",
+                        params=(param,),
                     )
             return_geometry = False
         else:
@@ -468,7 +470,9 @@ class InputSet:
         if not (pa.types.is_binary(gtype) or pa.types.is_large_binary(gtype)):
             raise InvalidInputError(
                 f"{path.name}: geometry column {self.geometry_col!r} is {gtype}, not WKB "
-                "binary; write the geometry as WKB (GeoParquet) or pass --geometry-col"
+                "binary; write the geometry as WKB (GeoParquet) or name another column with "
+                "geometry_col",
+                params=("geometry_col",),
             )
         if self.time_col is not None:
             ttype = schema.field(self.time_col).type
@@ -700,8 +704,9 @@ class InputSet:
                 reasons.append(why)
         if bad.any() and not self.drop_invalid:
             raise InvalidInputError(
-                f"{path.name}: " + "; ".join(reasons) + "; fix the input or pass --drop-invalid "
-                "to drop such rows (they are counted)"
+                f"{path.name}: " + "; ".join(reasons) + "; fix the input or pass "
+                "drop_invalid=True to drop such rows (they are counted)",
+                params=("drop_invalid",),
             )
         keep_mask = ~bad
         wkb = None

@@ -201,7 +201,8 @@ def _gather(
                     f"{what} {name} failed on the Dask cluster after {TASK_RETRIES + 1} "
                     f"attempts ({type(exc).__name__}: {exc}{hint}); no corpus was written — "
                     "fix the cause (e.g. more worker memory, or a smaller buffer) and rerun "
-                    "with --resume to keep the finished work"
+                    "with resume=True to keep the finished work",
+                    params=("resume",),
                 ) from exc
             done(label, fut.result())
             fut.release()

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +54,6 @@ import pyarrow.parquet as pq
 
 from terrabit import __version__, geohash
 from terrabit._progress import progress_bar
-from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import Codec, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import summary
@@ -69,18 +68,19 @@ from terrabit.corpus._inputs import (
     prefetch,
     string_hashes,
 )
+from terrabit.corpus.options import ENGINES, PublishOptions
 from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError
 from terrabit.geoparquet import bbox_column
 from terrabit.kernels import hilbert
 
-__all__ = ["ENGINES", "PublishResult", "publish"]
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["ENGINES", "PublishOptions", "PublishResult", "publish"]
 
 log = logging.getLogger(__name__)
-
-#: The engines of :func:`publish`.
-ENGINES = ("local", "dask")
 
 _COUNT_PRECISION = 5
 #: Input rows per piece: what one Dask task, or one step of the local map, encodes (a
@@ -622,28 +622,8 @@ _TYPE_NAMES = {
 def publish(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
-    *,
-    codec: str = "binary",
-    rerank: str | None = None,
-    max_rows: int = fmt.DEFAULT_MAX_ROWS,
-    row_group_rows: int = fmt.DEFAULT_ROW_GROUP_ROWS,
-    id_col: str = "id",
-    geometry_col: str = "geometry",
-    embedding_col: str = "embedding",
-    time_col: str | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    keep: Sequence[str] = (),
-    drop_invalid: bool = False,
-    sample_rows: int = 32768,
-    seed: int = 0,
-    overwrite: bool = False,
-    resume: bool = False,
-    work_dir: str | os.PathLike[str] | None = None,
-    buffer_bytes: int = 256 << 20,
-    show_progress: bool | None = None,
-    engine: str = "local",
-    scheduler: Any = None,
+    options: PublishOptions | None = None,
+    **overrides: Any,
 ) -> PublishResult:
     """Publish GeoParquet embeddings as a static corpus (``spec/corpus-v1.md``).
 
@@ -659,43 +639,18 @@ def publish(
         ``gs://``, ``az://``; staged locally, then uploaded with the manifest last). An
         existing corpus is replaced only with ``overwrite``; an existing non-empty folder
         (or prefix) that is not a corpus is refused.
-    codec, rerank : str
-        Codec spec of the ``embedding`` column, and optionally of a ``rerank`` column;
-        both are fitted once on the same seeded sample of ``sample_rows`` rows.
-    max_rows : int
-        A geohash cell with more rows is split into its 32 children.
-    row_group_rows : int
-        Rows per Parquet row group inside a shard.
-    id_col, geometry_col, embedding_col, time_col : str
-        Input column names (``time_col=None``: ``datetime`` if present, else no time).
-    lon_col, lat_col : str, optional
-        Point footprints from these CRS84 degree columns instead of ``geometry_col``.
-    keep : sequence of str
-        Input columns passed through to the shards.
-    drop_invalid : bool
-        Drop (and count) rows with a NaN/inf/null embedding or a bad geometry instead of
-        failing.
-    seed : int
-        Seed of the codec sample (same seed, same bytes).
-    resume : bool
-        Continue the unfinished publish of ``out`` (one that failed, was interrupted or
-        killed) from its journal, skipping the count, the encoded inputs and the finished
-        cells (:mod:`terrabit.corpus.staging`); the same inputs and options are required.
-        With nothing to resume, publish from the start.
-    work_dir : path, optional
-        Object-store outputs only: the local folder the corpus is staged in before the
-        upload (default ``$TERRABIT_WORK_DIR`` or ``~/.cache/terrabit``).
-    buffer_bytes : int
-        Memory for per-cell buffers of encoded rows before they spill to part files (per
-        task with ``engine="dask"``).
-    engine : {"local", "dask"}
-        ``"dask"`` runs the count, the map (one task per input piece) and the reduce (one
-        task per cell) on a Dask cluster (:mod:`terrabit.corpus.distributed`); the codec
-        is fitted and the manifest written here. Both engines write the same bytes.
-    scheduler : str or distributed.Client, optional
-        With ``engine="dask"``: a scheduler address (``tcp://host:8786``), ``local:N`` (N
-        worker processes here; the default is ``local:2``) or a ``Client``. Workers must
-        see the inputs and the staging folder at the same paths.
+    options : PublishOptions, optional
+        The codec, cell, column and engine settings (default: all defaults), checked
+        before any input is read.
+    **overrides
+        Fields of :class:`~terrabit.corpus.options.PublishOptions` replacing those of
+        ``options``: ``publish(inputs, out, codec="int8", keep=["label"])``. With
+        ``engine="dask"`` the count, the map (one task per input piece) and the reduce
+        (one task per cell) run on a Dask cluster (:mod:`terrabit.corpus.distributed`);
+        the codec is fitted and the manifest written here. Both engines write the same
+        bytes. ``resume=True`` continues the unfinished publish of ``out`` (one that
+        failed, was interrupted or killed) from its journal, skipping the count, the
+        encoded inputs and the finished cells (:mod:`terrabit.corpus.staging`).
 
     Returns
     -------
@@ -704,7 +659,8 @@ def publish(
     Raises
     ------
     InvalidInputError
-        Bad or inconsistent input (the message names the rows, columns or files).
+        Bad or inconsistent options (``params`` names them) or input (the message names
+        the rows, columns or files).
     OutputExistsError
         ``out`` exists and ``overwrite`` was not given, or it is not a corpus.
     terrabit._cluster.SchedulerError
@@ -721,55 +677,24 @@ def publish(
     >>> _ = write_input(tmp / "in.parquet", rows=50, dims=16, seed=1)
     >>> publish(tmp / "in.parquet", tmp / "c").to_dict()["rows"]
     50
+    >>> publish(tmp / "in.parquet", tmp / "c8", PublishOptions(codec="int8")).rows
+    50
     """
     started = time.perf_counter()
-    check_int_range("--max-rows", max_rows, 1)
-    check_int_range("--row-group-rows", row_group_rows, 16, 1 << 20)
-    check_int_range("--sample-rows", sample_rows, 1)
-    check_choice("--engine", engine, ENGINES)
-    if engine == "local" and scheduler is not None:
-        raise InvalidInputError(
-            "a scheduler was given but the engine is local; pass --engine dask "
-            "(engine='dask') or drop --scheduler"
-        )
-    sink = open_sink(out, work_dir=work_dir)
-    sink.check(overwrite=overwrite)
+    opts = PublishOptions.build(options, **overrides)
+    sink = open_sink(out, work_dir=opts.work_dir)
+    sink.check(overwrite=opts.overwrite)
     with contextlib.ExitStack() as stack:
         client = None
         workers = 0
-        if engine == "dask":  # connect first: an unreachable scheduler writes nothing
+        if opts.engine == "dask":  # connect first: an unreachable scheduler writes nothing
             from terrabit.corpus import distributed as dist
 
             stack.enter_context(dist.quiet_logs())
-            client = stack.enter_context(dist.connect(scheduler or "local:2"))
+            client = stack.enter_context(dist.connect(opts.scheduler or "local:2"))
             workers = int(dist.describe(client)["dask_workers"])
-        options = {
-            "codec": codec,
-            "rerank": rerank,
-            "max_rows": max_rows,
-            "row_group_rows": row_group_rows,
-            "id_col": id_col,
-            "geometry_col": geometry_col,
-            "embedding_col": embedding_col,
-            "time_col": time_col,
-            "lon_col": lon_col,
-            "lat_col": lat_col,
-            "keep": list(keep),
-            "drop_invalid": drop_invalid,
-            "sample_rows": sample_rows,
-            "seed": seed,
-        }
-        result = _publish(
-            inputs,
-            sink,
-            options,
-            client=client,
-            started=started,
-            resume=resume,
-            buffer_bytes=buffer_bytes,
-            show_progress=show_progress,
-        )
-        return dataclasses.replace(result, engine=engine, dask_workers=workers)
+        result = _publish(inputs, sink, opts, client=client, started=started)
+        return dataclasses.replace(result, engine=opts.engine, dask_workers=workers)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -796,40 +721,38 @@ def _input_key(source: InputSet) -> list[dict[str, Any]]:
 def _publish(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     sink: Sink,
-    options: dict[str, Any],
+    options: PublishOptions,
     *,
-    client: Any,
+    client: Client | None,
     started: float,
-    resume: bool,
-    buffer_bytes: int,
-    show_progress: bool | None,
 ) -> PublishResult:
-    """:func:`publish` once its options are checked and its engine is up (``client`` is
-    a ``distributed.Client`` for the Dask engine, else None)."""
+    """:func:`publish` once its engine is up (``client`` is a ``distributed.Client`` for
+    the Dask engine, else None)."""
     items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     source = InputSet(
         items,
-        id_col=options["id_col"],
-        geometry_col=options["geometry_col"],
-        embedding_col=options["embedding_col"],
-        time_col=options["time_col"],
-        keep=options["keep"],
-        drop_invalid=options["drop_invalid"],
-        lon_col=options["lon_col"],
-        lat_col=options["lat_col"],
+        id_col=options.id_col,
+        geometry_col=options.geometry_col,
+        embedding_col=options.embedding_col,
+        time_col=options.time_col,
+        keep=options.keep,
+        drop_invalid=options.drop_invalid,
+        lon_col=options.lon_col,
+        lat_col=options.lat_col,
     )
-    codec, rerank = options["codec"], options["rerank"]
-    if source.packed and (parse(codec).to_dict() != parse("binary").to_dict() or rerank):
+    codec, rerank = options.codec, options.rerank
+    if source.packed and not options.is_plain_binary():
         raise InvalidInputError(
-            f"--embedding-col {options['embedding_col']!r} holds packed binary codes, which "
-            f"are published as they are: use --codec binary (not {codec!r}) and no --rerank, "
-            "or publish float embeddings"
+            f"embedding_col={options.embedding_col!r} holds packed binary codes, which are "
+            f"published as they are: use codec='binary' (not {codec!r}) and no rerank, or "
+            "publish float embeddings",
+            params=("embedding_col", "codec", "rerank"),
         )
     if source.rows == 0:
         raise InvalidInputError(
             f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
         )
-    sample = _sample(source, options["sample_rows"], options["seed"])
+    sample = _sample(source, options.sample_rows, options.seed)
     fitted = parse(codec).fit(sample)
     fitted_rerank = parse(rerank).fit(sample) if rerank else None
     del sample
@@ -844,19 +767,19 @@ def _publish(
         codec=fitted,
         rerank=fitted_rerank,
         part_schema=_part_schema(shard),
-        max_rows=options["max_rows"],
-        row_group_rows=options["row_group_rows"],
-        buffer_bytes=buffer_bytes,
-        show_progress=show_progress,
+        max_rows=options.max_rows,
+        row_group_rows=options.row_group_rows,
+        buffer_bytes=options.buffer_bytes,
+        show_progress=options.show_progress,
     )
     key = {
         "format_version": fmt.FORMAT_VERSION,
         "terrabit_version": __version__,
         "output": sink.display,
         "inputs": _input_key(source),
-        "options": options,
+        "options": options.canonical(),
     }
-    with Staging.begin(sink.staging_dir(), key, resume=resume) as staging:
+    with Staging.begin(sink.staging_dir(), key, resume=options.resume) as staging:
         job.staging = staging
         try:
             if staging.load_json("plan") is None and staging.resumed:
@@ -876,13 +799,13 @@ def _publish(
                 codec=fitted,
                 rerank=fitted_rerank,
                 columns=shard.names,
-                max_rows=options["max_rows"],
-                row_group_rows=options["row_group_rows"],
-                seed=options["seed"],
-                sample_rows=options["sample_rows"],
+                max_rows=options.max_rows,
+                row_group_rows=options.row_group_rows,
+                seed=options.seed,
+                sample_rows=options.sample_rows,
                 dropped=dropped,
             )
-            sink.finish(staging, rows_out, show=show_progress)
+            sink.finish(staging, rows_out, show=options.show_progress)
         except BaseException as exc:
             plan = staging.load_json("plan")
             if plan is None or isinstance(exc, InvalidInputError):  # nothing to resume
@@ -953,8 +876,9 @@ class _Job:
         if plan is not None:
             if plan["codecs"] != codecs:
                 raise InvalidInputError(
-                    f"cannot resume the publish in {str(self.root)!r}: the codec fitted now "
-                    "differs from the one it started with; rerun without --resume"
+                    f"cannot continue the publish in {str(self.root)!r}: the codec fitted now "
+                    "differs from the one it started with; rerun without resume=True",
+                    params=("resume",),
                 )
             return [(str(c), int(a), int(b)) for c, a, b in plan["cells"]]
         cells: list[tuple[str, int, int]] = count()
@@ -999,8 +923,9 @@ class _Job:
             path = self.root / row["path"]
             if not path.is_file() or fmt.sha256_hex(path.read_bytes()) != row["checksum"]:
                 raise InvalidInputError(
-                    f"cannot resume the publish in {str(self.root)!r}: its shard "
-                    f"{row['path']!r} is missing or damaged; rerun without --resume"
+                    f"cannot continue the publish in {str(self.root)!r}: its shard "
+                    f"{row['path']!r} is missing or damaged; rerun without resume=True",
+                    params=("resume",),
                 )
         return rows
 
