@@ -17,7 +17,7 @@ from terrabit import geohash
 from terrabit.codecs import from_dict, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
-from terrabit.corpus import publish, validate_corpus
+from terrabit.corpus import publish, shards, validate_corpus
 from terrabit.corpus import writer as writer_mod
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import InvalidInputError, OutputExistsError
@@ -189,7 +189,7 @@ def test_interrupted_publish_leaves_the_old_corpus(
     publish(input_file, out, max_rows=700, show_progress=False)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     calls = {"n": 0}
-    real = writer_mod._write_shard
+    real = shards.write_shard
 
     def dying(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
@@ -197,7 +197,7 @@ def test_interrupted_publish_leaves_the_old_corpus(
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(writer_mod, "_write_shard", dying)
+    monkeypatch.setattr(shards, "write_shard", dying)
     with pytest.raises(KeyboardInterrupt):
         publish(input_file, out, max_rows=100, overwrite=True, show_progress=False)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
