@@ -46,7 +46,8 @@ from terrabit import geohash
 from terrabit.codecs import Codec
 from terrabit.corpus import format as fmt
 from terrabit.corpus import shards
-from terrabit.corpus._inputs import Batch, InputSet, first_items, open_input, string_hashes
+from terrabit.corpus._inputs import Batch, InputSet, first_items, string_hashes
+from terrabit.corpus.input_files import open_input
 from terrabit.corpus.shards import BOUNDS_COLUMNS, SORT_KEY_COLUMN, anchor
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError

@@ -55,15 +55,8 @@ from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import mapreduce, shards
-from terrabit.corpus._inputs import (
-    STREAM_BUFFER,
-    InputPath,
-    InputSet,
-    URLInput,
-    open_input,
-    prefetch,
-    string_hashes,
-)
+from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
+from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
 from terrabit.corpus.options import ENGINES, PublishOptions
 from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
