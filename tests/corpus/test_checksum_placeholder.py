@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from terrabit.corpus import format as fmt
-from terrabit.corpus.writer import _write_parquet
+from terrabit.corpus.shards import write_parquet
 
 
 @pytest.mark.parametrize("chunks", [1007, 1008, 1015, 1016])
 def test_checksums_fill_for_any_chunk_count(chunks: int) -> None:
     table = pa.table({"a": pa.array(range(chunks), pa.int64())})
-    data = _write_parquet(
+    data = write_parquet(
         table, {b"k": b"v"}, groups=[(i, i + 1) for i in range(chunks)], checksums=True
     )
     md = pq.read_metadata(pa.BufferReader(data))

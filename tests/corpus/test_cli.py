@@ -68,13 +68,27 @@ def test_publish_refuses_existing_corpus_and_bad_columns(input_file: Path, tmp_p
     assert _run("publish", input_file, "-o", out)[0] == 0
     code, _, stderr = _run("publish", input_file, "-o", out)
     assert code == 1
-    assert stderr.startswith("Error: -o ") and "pass --overwrite" in stderr
+    assert stderr.startswith("Error: --out ") and "pass --overwrite to replace" in stderr
     code, _, stderr = _run("publish", input_file, "-o", tmp_path / "d", "--id-col", "key")
     assert code == 1 and "no column 'key' (--id-col)" in stderr
     code, stdout, _ = _run(
         "publish", input_file, "-o", out, "--overwrite", "--codec", "int4", "--json"
     )
     assert code == 0 and json.loads(stdout)["rows"] == 3000
+
+
+def test_publish_option_errors_name_the_flags(input_file: Path, tmp_path: Path) -> None:
+    """The library names parameters (``max_rows``); the command line reads its flags."""
+    out = tmp_path / "c"
+    code, _, stderr = _run("publish", input_file, "-o", out, "--max-rows", "0")
+    assert code == 1 and "Error: --max-rows must be at least 1, got 0" in stderr
+    code, _, stderr = _run("publish", input_file, "-o", out, "--keep", "id")
+    assert code == 1 and "Error: --keep ['id'] would clash with corpus columns" in stderr
+    code, _, stderr = _run("publish", input_file, "-o", out, "--lon-col", "x")
+    assert code == 1 and "pass both --lon-col and --lat-col" in stderr
+    code, _, stderr = _run("publish", input_file, "-o", out, "--rerank", "int9")
+    assert code == 1 and "Error: --rerank: unknown codec 'int9'" in stderr
+    assert not out.exists()
 
 
 def test_validate_reports_a_corrupted_shard(corpus_dir: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from terrabit.cli.main import cli
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus import publish, validate_corpus
 from terrabit.corpus._inputs import prefetch, string_hashes
-from terrabit.corpus.writer import _row_groups
+from terrabit.corpus.shards import row_groups
 from terrabit.errors import InvalidInputError
 
 
@@ -75,9 +75,9 @@ def test_lon_lat_bad_points_and_options(tmp_path: Path) -> None:
         src, tmp_path / "c", lon_col="lon", lat_col="lat", drop_invalid=True, show_progress=False
     )
     assert (r.rows, r.dropped) == (19, 1)
-    with pytest.raises(InvalidInputError, match="pass both --lon-col and --lat-col"):
+    with pytest.raises(InvalidInputError, match="pass both lon_col and lat_col"):
         publish(src, tmp_path / "d", lon_col="lon", show_progress=False)
-    with pytest.raises(InvalidInputError, match=r"no column 'x' \(--lat-col\)"):
+    with pytest.raises(InvalidInputError, match=r"no column 'x' \(lat_col\)"):
         publish(src, tmp_path / "d", lon_col="lon", lat_col="x", show_progress=False)
 
 
@@ -100,7 +100,7 @@ def test_packed_binary_codes_are_used_as_they_are(tmp_path: Path) -> None:
         assert ta.equals(tb)  # the same sign bits, whether encoded here or packed before
         assert b.metadata["dims"] == 64 and b.metadata["code_size"] == 8
         assert validate_corpus(b) == []
-    with pytest.raises(InvalidInputError, match=r"packed binary codes.*use --codec binary"):
+    with pytest.raises(InvalidInputError, match=r"packed binary codes.*use codec='binary'"):
         publish(packed, tmp_path / "x", lon_col="lon", lat_col="lat", codec="srp+binary")
 
 
@@ -137,7 +137,7 @@ def test_string_hashes_of_a_slice() -> None:
 )
 def test_row_groups_tile_the_rows_within_bounds(keys: list[int], size: int) -> None:
     k = np.sort(np.array(keys, dtype=np.uint64))
-    groups = _row_groups(k, size)
+    groups = row_groups(k, size)
     assert groups[0][0] == 0 and groups[-1][1] == len(k)
     for (a, b), (c, _) in itertools.pairwise(groups):
         assert b == c
@@ -147,7 +147,7 @@ def test_row_groups_tile_the_rows_within_bounds(keys: list[int], size: int) -> N
 
 def test_row_groups_cut_at_the_biggest_cell_boundary() -> None:
     keys = np.array([0, 1, 2, 3, 4, 1 << 50, (1 << 50) + 1, (1 << 50) + 2], dtype=np.uint64)
-    assert _row_groups(keys, 6) == [(0, 5), (5, 8)]
+    assert row_groups(keys, 6) == [(0, 5), (5, 8)]
 
 
 def test_prefetch_keeps_order_and_raises() -> None:

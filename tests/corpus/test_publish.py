@@ -17,7 +17,7 @@ from terrabit import geohash
 from terrabit.codecs import from_dict, parse
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
-from terrabit.corpus import publish, validate_corpus
+from terrabit.corpus import publish, shards, validate_corpus
 from terrabit.corpus import writer as writer_mod
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import InvalidInputError, OutputExistsError
@@ -189,7 +189,7 @@ def test_interrupted_publish_leaves_the_old_corpus(
     publish(input_file, out, max_rows=700, show_progress=False)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     calls = {"n": 0}
-    real = writer_mod._write_shard
+    real = shards.write_shard
 
     def dying(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
@@ -197,7 +197,7 @@ def test_interrupted_publish_leaves_the_old_corpus(
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(writer_mod, "_write_shard", dying)
+    monkeypatch.setattr(shards, "write_shard", dying)
     with pytest.raises(KeyboardInterrupt):
         publish(input_file, out, max_rows=100, overwrite=True, show_progress=False)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -210,13 +210,13 @@ def test_interrupted_publish_leaves_the_old_corpus(
 def test_output_rules(input_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "c"
     publish(input_file, out, max_rows=3000, show_progress=False)
-    with pytest.raises(OutputExistsError, match="already holds a corpus; pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="already holds a corpus; pass overwrite=True"):
         publish(input_file, out, show_progress=False)
     other = tmp_path / "photos"
     other.mkdir()
     (other / "cat.jpg").write_bytes(b"meow")
     with pytest.raises(
-        OutputExistsError, match=r"is not a terrabit corpus .* even with --overwrite"
+        OutputExistsError, match=r"is not a terrabit corpus .* even with overwrite=True"
     ):
         publish(input_file, other, overwrite=True, show_progress=False)
     assert (other / "cat.jpg").read_bytes() == b"meow"
@@ -332,7 +332,8 @@ def test_nan_embeddings_rejected_with_ids_or_dropped(tmp_path: Path) -> None:
     src = _write(tmp_path / "x.parquet", ids, np.linspace(0, 10, 20), np.linspace(0, 10, 20), X)
     with pytest.raises(
         InvalidInputError,
-        match=r"2 rows have a null, NaN or infinite embedding \(ids 'r3', 'r7'\).*--drop-invalid",
+        match=r"2 rows have a null, NaN or infinite embedding \(ids 'r3', 'r7'\).*"
+        r"drop_invalid=True",
     ):
         publish(src, tmp_path / "c", show_progress=False)
     assert not (tmp_path / "c").exists()
@@ -386,13 +387,13 @@ def test_empty_input(tmp_path: Path) -> None:
 def test_unknown_columns_name_the_existing_ones(input_file: Path, tmp_path: Path) -> None:
     with pytest.raises(
         InvalidInputError,
-        match=r"no column 'emb' \(--embedding-col\); the file has columns "
+        match=r"no column 'emb' \(embedding_col\); the file has columns "
         r"\['id', 'geometry', 'datetime', 'embedding', 'label', 'year'\]",
     ):
         publish(input_file, tmp_path / "c", embedding_col="emb", show_progress=False)
-    with pytest.raises(InvalidInputError, match=r"no column 'colour' \(--keep colour\)"):
+    with pytest.raises(InvalidInputError, match=r"no column 'colour' \(keep\)"):
         publish(input_file, tmp_path / "c", keep=["colour"], show_progress=False)
-    with pytest.raises(InvalidInputError, match=r"--keep \['id'\] would clash"):
+    with pytest.raises(InvalidInputError, match=r"keep=\['id'\] would clash"):
         publish(input_file, tmp_path / "c", keep=["id"], show_progress=False)
 
 
@@ -402,7 +403,7 @@ def test_wrong_embedding_type(tmp_path: Path, input_file: Path) -> None:
 
 
 def test_bad_options(input_file: Path, tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="--max-rows must be at least 1"):
+    with pytest.raises(InvalidInputError, match="max_rows must be at least 1"):
         publish(input_file, tmp_path / "c", max_rows=0, show_progress=False)
 
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from terrabit import _cluster as cluster
 from terrabit.cli.main import cli
 from terrabit.corpus import distributed as dist
-from terrabit.corpus import publish, writer
+from terrabit.corpus import mapreduce, publish
 from terrabit.corpus._fixture import write_input
 from terrabit.corpus._inputs import InputSet
 from terrabit.errors import InvalidInputError, MissingDependencyError
@@ -141,19 +141,19 @@ def test_failed_tasks_are_retried_and_output_identical(
         return wrapped
 
     monkeypatch.setattr(
-        writer,
-        "_count_batch",
-        first_attempt_fails("count", writer._count_batch, lambda b: b.ids[0].as_py()),
+        mapreduce,
+        "count_batch",
+        first_attempt_fails("count", mapreduce.count_batch, lambda b: b.ids[0].as_py()),
     )
     monkeypatch.setattr(
-        writer,
-        "_route",
-        first_attempt_fails("map", writer._route, lambda b, *a, **k: b.ids[0].as_py()),
+        mapreduce,
+        "route",
+        first_attempt_fails("map", mapreduce.route, lambda b, *a, **k: b.ids[0].as_py()),
     )
     monkeypatch.setattr(
-        writer,
-        "_reduce_cell",
-        first_attempt_fails("reduce", writer._reduce_cell, lambda t, cell, *a, **k: cell),
+        mapreduce,
+        "reduce_cell",
+        first_attempt_fails("reduce", mapreduce.reduce_cell, lambda t, cell, *a, **k: cell),
     )
     out = tmp_path / "c"
     publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
@@ -170,13 +170,13 @@ def test_task_failing_every_retry_leaves_nothing(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("simulated out of memory")
 
-    monkeypatch.setattr(writer, "_reduce_cell", broken)
+    monkeypatch.setattr(mapreduce, "reduce_cell", broken)
     monkeypatch.setattr(dist, "TASK_RETRIES", 1)
     out = tmp_path / "c"
     with pytest.raises(
         cluster.ClusterError,
         match=r"cell '\w+' failed on the Dask cluster after 2 attempts \(MemoryError: "
-        r"simulated out of memory\); no corpus was written — .* rerun with --resume",
+        r"simulated out of memory\); no corpus was written — .* rerun with resume=True",
     ):
         publish(inputs, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS)
     # no corpus, no manifest; only the staging folder with its journal, for --resume
@@ -198,7 +198,7 @@ def test_failed_run_keeps_the_old_corpus(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full")
 
-    monkeypatch.setattr(writer, "_route", broken)
+    monkeypatch.setattr(mapreduce, "route", broken)
     with pytest.raises(cluster.ClusterError, match=r"input file '.*part-\d\.parquet' failed"):
         publish(
             inputs,
@@ -304,7 +304,7 @@ def test_cli_scheduler_needs_dask_engine(inputs: Path, tmp_path: Path) -> None:
 def test_api_engine_checks(inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidInputError, match="engine must be one of 'local', 'dask'"):
         publish(inputs, tmp_path / "c", engine="spark")
-    with pytest.raises(InvalidInputError, match="pass --engine dask"):
+    with pytest.raises(InvalidInputError, match="scheduler needs engine=dask"):
         publish(inputs, tmp_path / "c", scheduler="local:2")
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'terrabit\[dask\]'"):

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from terrabit import _cluster as cluster
 from terrabit.cli.main import cli
 from terrabit.corpus import distributed as dist
-from terrabit.corpus import publish, writer
+from terrabit.corpus import mapreduce, publish, writer
 from terrabit.corpus._fixture import write_input
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError, OutputExistsError
@@ -40,6 +40,12 @@ def reference(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _target(name: str) -> tuple[Any, str]:
+    """``(module, attribute)`` of a step: the local count is the writer's, the map and
+    reduce steps (both engines') are :mod:`terrabit.corpus.mapreduce`'s."""
+    return (writer, name) if name.startswith("_") else (mapreduce, name)
+
+
 def _calls(
     monkeypatch: pytest.MonkeyPatch,
     name: str,
@@ -47,9 +53,10 @@ def _calls(
     fail_at: int = 0,
     exc: BaseException | None = None,
 ) -> dict[str, int]:
-    """Count the calls of ``writer.<name>``; with ``fail_at``, its ``fail_at``-th call
-    raises ``exc`` instead (a crash mid-run). Returns the live count."""
-    real = getattr(writer, name)
+    """Count the calls of step ``name`` (:func:`_target`); with ``fail_at``, its
+    ``fail_at``-th call raises ``exc`` instead (a crash mid-run). Returns the live count."""
+    module, attr = _target(name)
+    real = getattr(module, attr)
     seen = {"n": 0}
     lock = threading.Lock()
 
@@ -61,20 +68,20 @@ def _calls(
             raise exc
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(writer, name, wrapped)
+    monkeypatch.setattr(module, attr, wrapped)
     return seen
 
 
 def _stop_after(monkeypatch: pytest.MonkeyPatch, name: str, calls: int, exc: BaseException) -> None:
-    """Make ``writer.<name>`` raise ``exc`` on its ``calls``-th call (a crash mid-run)."""
+    """Make step ``name`` raise ``exc`` on its ``calls``-th call (a crash mid-run)."""
     _calls(monkeypatch, name, fail_at=calls, exc=exc)
 
 
 def _forbid(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     def forbidden(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"writer.{name} ran again on resume")
+        raise AssertionError(f"{name} ran again on resume")
 
-    monkeypatch.setattr(writer, name, forbidden)
+    monkeypatch.setattr(*_target(name), forbidden)
 
 
 def test_interrupted_reduce_resumes_without_redoing_cells(
@@ -82,7 +89,7 @@ def test_interrupted_reduce_resumes_without_redoing_cells(
 ) -> None:
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_reduce_cell", 6, KeyboardInterrupt())
+        _stop_after(m, "reduce_cell", 6, KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             publish(source, out, show_progress=False, **OPTIONS)
     staging = tmp_path / ".c.publishing"
@@ -92,8 +99,8 @@ def test_interrupted_reduce_resumes_without_redoing_cells(
     assert 0 < finished < total
     with monkeypatch.context() as m:
         _forbid(m, "_count")  # the count and the map are not redone
-        _forbid(m, "_route")
-        reduced = _calls(m, "_reduce_cell")
+        _forbid(m, "route")
+        reduced = _calls(m, "reduce_cell")
         result = publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert result.resumed
     assert reduced["n"] == total - finished
@@ -106,7 +113,7 @@ def test_interrupted_map_resumes_without_recounting(
 ) -> None:
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_route", 1, OSError("disk full"))
+        _stop_after(m, "route", 1, OSError("disk full"))
         with pytest.raises(OSError, match="disk full"):
             publish(source, out, show_progress=False, **OPTIONS)
     with monkeypatch.context() as m:
@@ -132,12 +139,12 @@ def test_without_resume_the_unfinished_work_is_discarded(
 ) -> None:
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_reduce_cell", 3, KeyboardInterrupt())
+        _stop_after(m, "reduce_cell", 3, KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             publish(source, out, show_progress=False, **OPTIONS)
     assert "rerun the same command with --resume" in caplog.text
     with monkeypatch.context() as m:
-        reduced = _calls(m, "_reduce_cell")
+        reduced = _calls(m, "reduce_cell")
         result = publish(source, out, show_progress=False, **OPTIONS)
     assert not result.resumed and "discarding the unfinished publish" in caplog.text
     total = len(set(digest_tree(reference)) - {"manifest.parquet"})
@@ -152,13 +159,13 @@ def test_resume_refuses_changed_options_or_inputs(
     data.write_bytes(source.read_bytes())
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_reduce_cell", 2, KeyboardInterrupt())
+        _stop_after(m, "reduce_cell", 2, KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             publish(data, out, show_progress=False, **OPTIONS)
     with pytest.raises(InvalidInputError, match=r"different options\.max_rows; rerun without"):
         publish(data, out, show_progress=False, resume=True, **{**OPTIONS, "max_rows": 90})
     os.utime(data, ns=(1, 1))
-    with pytest.raises(InvalidInputError, match=r"cannot resume .* different inputs"):
+    with pytest.raises(InvalidInputError, match=r"cannot continue .* different inputs"):
         publish(data, out, show_progress=False, resume=True, **OPTIONS)
     assert (tmp_path / ".c.publishing" / "_work" / "journal" / "plan.json").is_file()
 
@@ -168,7 +175,7 @@ def test_damaged_shard_in_the_staging_folder_is_refused(
 ) -> None:
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_reduce_cell", 4, KeyboardInterrupt())
+        _stop_after(m, "reduce_cell", 4, KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             publish(source, out, show_progress=False, **OPTIONS)
     shard = sorted((tmp_path / ".c.publishing" / "shards").glob("*.parquet"))[0]
@@ -210,7 +217,7 @@ def test_dask_failure_resumes_on_the_cluster(
     """Cells failing every attempt stop the run; --resume (on Dask, then it finishes)
     redoes only those cells; the corpus equals the local engine's."""
     out = tmp_path / "c"
-    real = writer._reduce_cell
+    real = mapreduce.reduce_cell
     broken_cells: set[str] = set()
 
     def flaky(table: Any, cell: str, *args: Any, **kwargs: Any) -> Any:
@@ -221,17 +228,17 @@ def test_dask_failure_resumes_on_the_cluster(
         return real(table, cell, *args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(writer, "_reduce_cell", flaky)
+        m.setattr(mapreduce, "reduce_cell", flaky)
         m.setattr(dist, "TASK_RETRIES", 1)
-        with pytest.raises(cluster.ClusterError, match="rerun with --resume"):
+        with pytest.raises(cluster.ClusterError, match="rerun with resume=True"):
             publish(
                 source, out, engine="dask", scheduler=dask_client, show_progress=False, **OPTIONS
             )
     journal = tmp_path / ".c.publishing" / "_work" / "journal"
     assert len(list(journal.glob("map-*.json"))) >= 1
     with monkeypatch.context() as m:
-        _forbid(m, "_route")  # every piece was encoded: the map is not redone
-        reduced = _calls(m, "_reduce_cell")
+        _forbid(m, "route")  # every piece was encoded: the map is not redone
+        reduced = _calls(m, "reduce_cell")
         result = publish(
             source,
             out,
@@ -254,7 +261,7 @@ def test_cli_resume_flag(
     args = ["publish", str(source), "-o", str(out), "--max-rows", "120",
             "--row-group-rows", "32", "--keep", "label", "--seed", "3"]  # fmt: skip
     with monkeypatch.context() as m:
-        _stop_after(m, "_reduce_cell", 5, OSError("no space left on device"))
+        _stop_after(m, "reduce_cell", 5, OSError("no space left on device"))
         res = CliRunner().invoke(cli, args)
     assert res.exit_code == 1 and "Error: no space left on device" in res.output
     res = CliRunner().invoke(cli, [*args, "--resume", "--json"])
@@ -273,7 +280,7 @@ def test_local_map_resumes_from_the_last_flushed_piece(
     monkeypatch.setattr(writer, "_FLUSH_SECONDS", 0.0)
     out = tmp_path / "c"
     with monkeypatch.context() as m:
-        _stop_after(m, "_route", 4, KeyboardInterrupt())
+        _stop_after(m, "route", 4, KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             publish(source, out, show_progress=False, **OPTIONS)
     journal = tmp_path / ".c.publishing" / "_work" / "journal"
@@ -281,7 +288,7 @@ def test_local_map_resumes_from_the_last_flushed_piece(
         f"map-{i:06d}.json" for i in range(3)
     ]
     with monkeypatch.context() as m:
-        routed = _calls(m, "_route")
+        routed = _calls(m, "route")
         publish(source, out, show_progress=False, resume=True, **OPTIONS)
     assert routed["n"] == 2  # one batch per 300-row piece: pieces 3 and 4 only
     assert digest_tree(out) == digest_tree(reference)

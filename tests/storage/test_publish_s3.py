@@ -68,7 +68,7 @@ def test_overwrite_replaces_and_removes_stale_shards(
 ) -> None:
     url = f"s3://{s3_env.bucket}/pub/over"
     publish(source, url, work_dir=tmp_path, show_progress=False, **{**OPTIONS, "max_rows": 100})
-    with pytest.raises(OutputExistsError, match="already holds a corpus; pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="already holds a corpus; pass overwrite=True"):
         publish(source, url, work_dir=tmp_path, show_progress=False, **OPTIONS)
     publish(source, url, work_dir=tmp_path, overwrite=True, show_progress=False, **OPTIONS)
     remote = _remote_digest(s3_env, "pub/over")
@@ -133,7 +133,7 @@ def test_foreign_prefix_and_read_only_outputs_are_refused(
         publish(source, f"s3://{s3_env.bucket}/pub/foreign", work_dir=tmp_path, overwrite=True)
     with pytest.raises(InvalidInputError, match="http\\(s\\) hosts are read-only"):
         publish(source, "https://example.com/c")
-    with pytest.raises(InvalidInputError, match="--work-dir is for object-store outputs"):
+    with pytest.raises(InvalidInputError, match="work_dir is for object-store outputs"):
         publish(source, tmp_path / "c", work_dir=tmp_path / "w")
 
 

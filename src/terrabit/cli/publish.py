@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
 from terrabit.corpus import format as fmt
-from terrabit.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from terrabit.corpus.options import Engine
 
 __all__ = ["publish"]
 
@@ -115,7 +118,7 @@ def publish(
     keep: tuple[str, ...],
     drop_invalid: bool,
     sample_rows: int,
-    engine: str,
+    engine: Engine,
     scheduler: str | None,
     resume: bool,
     work_dir: Path | None,
@@ -129,14 +132,10 @@ def publish(
     local:N); the codec is fitted and the manifest written here, and the corpus is
     byte-identical to --engine local's.
     """
-    from terrabit.corpus.writer import publish as run
+    from terrabit.corpus import PublishOptions
+    from terrabit.corpus import publish as run
 
-    if scheduler is not None and engine != "dask":
-        raise InvalidInputError("--scheduler needs --engine dask; add --engine dask")
-
-    result = run(
-        list(inputs),
-        out,
+    options = PublishOptions(
         codec=codec,
         rerank=rerank,
         max_rows=max_rows,
@@ -157,6 +156,7 @@ def publish(
         resume=resume,
         work_dir=work_dir,
     )
+    result = run(list(inputs), out, options)
     if as_json:
         data = result.to_dict()
         keys = ["rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped", "engine"]

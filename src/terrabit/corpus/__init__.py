@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from terrabit.corpus._validate import validate_corpus
+from terrabit.corpus.options import PublishOptions
 from terrabit.corpus.reader import Corpus, open
 from terrabit.corpus.sources import (
     FileSource,
@@ -35,6 +36,7 @@ __all__ = [
     "FileSource",
     "HTTPSource",
     "ObjectStoreSource",
+    "PublishOptions",
     "PublishResult",
     "RangeFile",
     "Source",

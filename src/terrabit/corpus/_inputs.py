@@ -1,10 +1,11 @@
-"""Input side of publish: find the files, check their columns, read validated batches."""
+"""Input side of publish: check the input files' columns, read validated batches.
+
+The files are found and opened by :mod:`terrabit.corpus.input_files`.
+"""
 
 from __future__ import annotations
 
 import copy
-import fnmatch
-import glob
 import json
 import os
 import queue
@@ -22,17 +23,13 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit.corpus.format import RESERVED_COLUMNS
+from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, find_inputs, open_input
 from terrabit.errors import InvalidInputError
 
 __all__ = [
-    "STREAM_BUFFER",
     "Batch",
-    "InputPath",
     "InputSet",
-    "URLInput",
-    "find_inputs",
     "first_items",
-    "open_input",
     "prefetch",
     "string_hashes",
 ]
@@ -40,9 +37,6 @@ __all__ = [
 _F32 = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
 _T = TypeVar("_T")
-
-STREAM_BUFFER = 1 << 20
-"""Parquet read buffer: column chunks are streamed page by page, never read whole."""
 
 _HASH_MULT = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -153,119 +147,6 @@ def first_items(values: Sequence[Any], n: int = 10) -> str:
     return f"{shown}{more}"
 
 
-class URLInput:
-    """One remote input file (``http(s)://``, ``s3://``, ...), read with range requests
-    through :mod:`terrabit.corpus.sources`."""
-
-    def __init__(self, url: str) -> None:
-        from terrabit.corpus.sources import open_source  # lazy: sources is optional here
-
-        self.url = url
-        root, _, self.name = url.rstrip("/").rpartition("/")
-        self._source = open_source(root, cache_bytes=_URL_CACHE_BYTES)
-
-    def open(self) -> Any:
-        """A fresh seekable file over the URL (each reader gets its own position)."""
-        try:
-            self._source.size(self.name)
-        except FileNotFoundError as exc:
-            raise InvalidInputError(f"input {self.url!r} does not exist") from exc
-        return self._source.open(self.name)
-
-    def __str__(self) -> str:
-        return self.url
-
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        """Pickled as its URL (the store is opened again where it is unpickled)."""
-        return URLInput, (self.url,)
-
-    def __lt__(self, other: URLInput) -> bool:
-        return self.url < other.url
-
-
-InputPath = Path | URLInput
-_URL_CACHE_BYTES = 8 << 20
-
-
-def open_input(path: InputPath) -> Any:
-    """What ``pyarrow.parquet.ParquetFile`` reads for an input: a local path or a file
-    over a URL."""
-    return path.open() if isinstance(path, URLInput) else str(path)
-
-
-_LISTABLE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
-
-
-def _list_objects(text: str) -> list[str]:
-    """The ``*.parquet`` object URLs below an object-store folder (``s3://b/dir/``) or
-    matching a glob (``s3://b/dir/*.parquet``; ``*`` also matches ``/``)."""
-    from terrabit.corpus.sources import ObjectStoreSource
-
-    scheme, _, rest = text.partition("://")
-    bucket, _, key = rest.partition("/")
-    if scheme.lower() not in _LISTABLE or not bucket:
-        raise InvalidInputError(
-            f"input {text!r}: folders and globs work over object stores (s3://, gs://, az://) "
-            "only, not http(s) (which cannot list files); list the files"
-        )
-    glob_at = min((key.index(ch) for ch in "*?[" if ch in key), default=len(key))
-    prefix = key[: key.rfind("/", 0, glob_at) + 1]
-    root = f"{scheme}://{bucket}"
-    store = ObjectStoreSource(root)
-    try:
-        keys = sorted(store.sizes(prefix))
-    finally:
-        store.close()
-    if glob_at < len(key):
-        chosen = [k for k in keys if fnmatch.fnmatchcase(k, key)]
-    else:
-        chosen = [k for k in keys if k.endswith(".parquet")]
-    if not chosen:
-        raise InvalidInputError(f"input {text!r} matches no object; check the path")
-    return [f"{root}/{k}" for k in chosen]
-
-
-def find_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[InputPath]:
-    """Expand files, folders (``*.parquet`` below them), globs and file URLs to a sorted
-    list (local files first)."""
-    found: set[Path] = set()
-    urls: dict[str, URLInput] = {}
-    for item in inputs:
-        text = os.fspath(item)
-        if "://" in text and not text.startswith("file://"):
-            if any(ch in text for ch in "*?[") or text.endswith("/"):
-                for url in _list_objects(text):
-                    urls.setdefault(url, URLInput(url))
-                continue
-            try:
-                urls.setdefault(text, URLInput(text))
-            except InvalidInputError as exc:
-                raise InvalidInputError(f"input {text!r}: {exc}") from exc
-            continue
-        text = text.removeprefix("file://")
-        path = Path(text)
-        if path.is_dir():
-            found.update(p for p in path.rglob("*.parquet") if p.is_file())
-        elif path.is_file():
-            found.add(path)
-        elif any(ch in text for ch in "*?["):
-            matches = [Path(p) for p in glob.glob(text, recursive=True)]
-            if not matches:
-                raise InvalidInputError(f"input glob {text!r} matches no file")
-            found.update(p for p in matches if p.is_file())
-        else:
-            raise InvalidInputError(
-                f"input {text!r} does not exist; pass GeoParquet files, folders or globs"
-            )
-    if not found and not urls:
-        raise InvalidInputError(
-            "no input files: the inputs hold no *.parquet file; pass GeoParquet files, "
-            "folders or globs"
-        )
-    local: list[InputPath] = sorted(p.resolve() for p in found)
-    return local + [urls[k] for k in sorted(urls)]
-
-
 @dataclass
 class Batch:
     """Validated rows of one input batch, ready to encode."""
@@ -298,7 +179,8 @@ class InputSet:
     ) -> None:
         if (lon_col is None) != (lat_col is None):
             raise InvalidInputError(
-                "pass both --lon-col and --lat-col (point footprints) or neither (WKB geometry)"
+                "pass both lon_col and lat_col (point footprints) or neither (WKB geometry)",
+                params=("lon_col", "lat_col"),
             )
         self.paths = find_inputs(inputs)
         self.id_col = id_col
@@ -430,36 +312,37 @@ class InputSet:
 
     # ----------------------------------------------------------------- checks
     def _check_columns(self, path: InputPath, schema: pa.Schema) -> None:
-        named = {"--id-col": self.id_col, "--embedding-col": self.embedding_col}
+        named = [("id_col", self.id_col), ("embedding_col", self.embedding_col)]
         if self.lon_col is not None and self.lat_col is not None:
-            named["--lon-col"] = self.lon_col
-            named["--lat-col"] = self.lat_col
+            named += [("lon_col", self.lon_col), ("lat_col", self.lat_col)]
         else:
-            named["--geometry-col"] = self.geometry_col
+            named.append(("geometry_col", self.geometry_col))
         if self.time_col is not None:
-            named["--time-col"] = self.time_col
-        for name in self.keep:
-            named[f"--keep {name}"] = name
-        missing = [(opt, col) for opt, col in named.items() if col not in schema.names]
+            named.append(("time_col", self.time_col))
+        named += [("keep", name) for name in self.keep]
+        missing = [(param, col) for param, col in named if col not in schema.names]
         if missing:
-            what = ", ".join(f"{col!r} ({opt})" for opt, col in missing)
+            what = ", ".join(f"{col!r} ({param})" for param, col in missing)
             raise InvalidInputError(
                 f"{path.name}: no column {what}; the file has columns {schema.names}; "
-                "name the right ones with --id-col/--geometry-col/--embedding-col/"
-                "--time-col/--keep"
-            )
+                "name the right ones with id_col/geometry_col/embedding_col/time_col/keep",
+                params=("id_col", "geometry_col", "embedding_col", "time_col", "keep",
+                        *(param for param, _ in missing)),
+            )  # fmt: skip
         clash = [name for name in self.keep if name in RESERVED_COLUMNS]
         if clash:
             raise InvalidInputError(
-                f"--keep {clash} would clash with corpus columns {list(RESERVED_COLUMNS)}; "
-                "rename those input columns first"
+                f"keep={clash} would clash with corpus columns {list(RESERVED_COLUMNS)}; "
+                "rename those input columns first",
+                params=("keep",),
             )
         if self.lon_col is not None and self.lat_col is not None:
-            for opt, name in (("--lon-col", self.lon_col), ("--lat-col", self.lat_col)):
+            for param, name in (("lon_col", self.lon_col), ("lat_col", self.lat_col)):
                 ctype = schema.field(name).type
                 if not (pa.types.is_floating(ctype) or pa.types.is_integer(ctype)):
                     raise InvalidInputError(
-                        f"{path.name}: {opt} column {name!r} is {ctype}, not a number of degrees"
+                        f"{path.name}: {param} column {name!r} is {ctype}, not a number of degrees",
+                        params=(param,),
                     )
             return_geometry = False
         else:
@@ -468,7 +351,9 @@ class InputSet:
         if not (pa.types.is_binary(gtype) or pa.types.is_large_binary(gtype)):
             raise InvalidInputError(
                 f"{path.name}: geometry column {self.geometry_col!r} is {gtype}, not WKB "
-                "binary; write the geometry as WKB (GeoParquet) or pass --geometry-col"
+                "binary; write the geometry as WKB (GeoParquet) or name another column with "
+                "geometry_col",
+                params=("geometry_col",),
             )
         if self.time_col is not None:
             ttype = schema.field(self.time_col).type
@@ -700,8 +585,9 @@ class InputSet:
                 reasons.append(why)
         if bad.any() and not self.drop_invalid:
             raise InvalidInputError(
-                f"{path.name}: " + "; ".join(reasons) + "; fix the input or pass --drop-invalid "
-                "to drop such rows (they are counted)"
+                f"{path.name}: " + "; ".join(reasons) + "; fix the input or pass "
+                "drop_invalid=True to drop such rows (they are counted)",
+                params=("drop_invalid",),
             )
         keep_mask = ~bad
         wkb = None

@@ -1,4 +1,4 @@
-"""``publish --engine dask``: the count, map and reduce of :mod:`~terrabit.corpus.writer`
+"""``publish --engine dask``: the count, map and reduce of :mod:`~terrabit.corpus.mapreduce`
 as Dask tasks, with the same bytes as the local engine.
 
 The client checks the inputs, fits the codec once on the seeded sample and chooses the
@@ -50,7 +50,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,8 +66,12 @@ from terrabit._cluster import (
 from terrabit._compat import lazy_import
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec
+from terrabit.corpus import mapreduce
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.errors import InvalidInputError, TerrabitError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "TASK_RETRIES",
@@ -98,8 +102,6 @@ _CountResult = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[n
 
 def _count_task(source: InputSet, work: str) -> _CountResult:
     """One file's ``(cells, counts, id hashes, valid rows)``; records its bounds cache."""
-    from terrabit.corpus import writer
-
     cache = Path(work)
     (cache / f"bounds-{source.cache_names[0]}.f64").unlink(missing_ok=True)  # a retry
     codes: list[npt.NDArray[np.int64]] = []
@@ -107,7 +109,7 @@ def _count_task(source: InputSet, work: str) -> _CountResult:
     hashes: list[npt.NDArray[np.uint64]] = []
     total = 0
     for batch in source.iter_batches(embeddings=False, extra=False, cache=cache):
-        uniq, n = writer._count_batch(batch)
+        uniq, n = mapreduce.count_batch(batch)
         codes.append(uniq)
         counts.append(n)
         hashes.append(string_hashes(batch.ids))
@@ -128,19 +130,17 @@ def _map_task(
     buffer_bytes: int,
 ) -> tuple[dict[int, list[str]], int]:
     """Encode one file into per-cell part files; ``({cell: part paths}, dropped rows)``."""
-    from terrabit.corpus import writer
-
     codec, rerank, starts, schema = shared
     root = Path(work) / f"map-{source.cache_names[0]}"
     shutil.rmtree(root, ignore_errors=True)  # what a failed attempt left
     root.mkdir()
-    parts = writer._Parts(root, schema, buffer_bytes)
+    parts = mapreduce.PartFiles(root, schema, buffer_bytes)
     dropped = 0
     batches = source.iter_batches(embeddings=True, extra=True, cache=Path(work))
     for batch in prefetch(batches, depth=2):
         dropped += batch.dropped
         if len(batch.ids):
-            writer._route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
+            mapreduce.route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
     parts.flush()
     return {cell: [str(p) for p in paths] for cell, paths in parts.files.items()}, dropped
 
@@ -158,11 +158,9 @@ def _reduce_task(
     """One cell's shards, written under ``root``; their manifest rows. The part files are
     left for the client to delete once it holds the result (so a lost result can be
     computed again)."""
-    from terrabit.corpus import writer
-
     codec, _, _, schema = shared
-    table = writer._read_parts([Path(p) for p in paths], schema)
-    return writer._reduce_cell(
+    table = mapreduce.read_parts([Path(p) for p in paths], schema)
+    return mapreduce.reduce_cell(
         table,
         cell,
         Path(root),
@@ -201,7 +199,8 @@ def _gather(
                     f"{what} {name} failed on the Dask cluster after {TASK_RETRIES + 1} "
                     f"attempts ({type(exc).__name__}: {exc}{hint}); no corpus was written — "
                     "fix the cause (e.g. more worker memory, or a smaller buffer) and rerun "
-                    "with --resume to keep the finished work"
+                    "with resume=True to keep the finished work",
+                    params=("resume",),
                 ) from exc
             done(label, fut.result())
             fut.release()
@@ -336,8 +335,8 @@ def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
             logging.getLogger(name).setLevel(old)
 
 
-def run_publish(client: Any, job: Any) -> tuple[list[dict[str, Any]], int]:
-    """Count, map and reduce ``job`` (a :class:`terrabit.corpus.writer._Job`) on the
+def run_publish(client: Client, job: mapreduce.PublishJob) -> tuple[list[dict[str, Any]], int]:
+    """Count, map and reduce ``job`` (:class:`terrabit.corpus.mapreduce.PublishJob`) on the
     cluster of ``client``, writing the shards into its staging folder and skipping what
     its journal says a previous run finished; the manifest rows in cell order and the
     number of dropped rows, exactly as the local engine returns them.
@@ -356,7 +355,7 @@ def run_publish(client: Any, job: Any) -> tuple[list[dict[str, Any]], int]:
     return result
 
 
-def _report(job: Any, failures: list[str], *, retried: bool) -> None:
+def _report(job: mapreduce.PublishJob, failures: list[str], *, retried: bool) -> None:
     job.retried = failures
     if failures:
         log.warning(
@@ -368,10 +367,10 @@ def _report(job: Any, failures: list[str], *, retried: bool) -> None:
         )
 
 
-def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+def _run_publish(
+    client: Client, job: mapreduce.PublishJob, names: dict[str, str]
+) -> tuple[list[dict[str, Any]], int]:
     """:func:`run_publish`, collecting ``{task key: name}`` in ``names``."""
-    from terrabit.corpus import writer
-
     source, work, show = job.source, str(job.work), job.show_progress
     run = uuid.uuid4().hex[:8]
     pieces = source.pieces(TASK_ROWS)
@@ -379,7 +378,7 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
 
     # 1. count
     def count() -> list[tuple[str, int, int]]:
-        counts = np.zeros(32**writer._COUNT_PRECISION, dtype=np.uint32)
+        counts = np.zeros(32**mapreduce.COUNT_PRECISION, dtype=np.uint32)
         id_hashes: list[npt.NDArray[np.uint64]] = []
         counted = 0
         with progress_bar("publish: counting (dask)", source.rows, show=show) as bar:
@@ -398,12 +397,12 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
             ]
             futures = _submit(client, _count_task, jobs, names, "input")
             _gather(client, futures, what="input file", done=counted_file)
-        writer._check_duplicates(
+        mapreduce.check_duplicates(
             source, np.concatenate(id_hashes) if id_hashes else np.zeros(0, np.uint64)
         )
         if counted == 0:
             raise InvalidInputError("every input row was dropped as invalid; nothing to publish")
-        return writer._choose_cells(counts, job.max_rows)
+        return mapreduce.choose_cells(counts, job.max_rows)
 
     cells = job.cells(count)
     starts = np.array([c[1] for c in cells], dtype=np.int64)
@@ -455,7 +454,7 @@ def _run_publish(client: Any, job: Any, names: dict[str, str]) -> tuple[list[dic
         def reduced(i: int, rows: list[dict[str, Any]]) -> None:
             job.finish_cell(i, rows)
             written[i] = rows
-            writer._unlink(parts[i])
+            mapreduce.remove_parts(parts[i])
             bar.advance()
 
         reduce_jobs = [

@@ -83,22 +83,25 @@ class FolderSink(Sink):
         out = self.path
         if out.is_file():
             raise OutputExistsError(
-                f"-o {str(out)!r} is a file, not a corpus folder; choose a folder path"
+                f"out={str(out)!r} is a file, not a corpus folder; choose a folder path",
+                params=("out",),
             )
         if not out.exists():
             return
         if (out / fmt.MANIFEST_NAME).is_file():
             if not overwrite:
                 raise OutputExistsError(
-                    f"-o {str(out)!r} already holds a corpus; pass --overwrite to replace it "
-                    "or choose another folder"
+                    f"out={str(out)!r} already holds a corpus; pass overwrite=True to replace "
+                    "it or choose another folder",
+                    params=("out", "overwrite"),
                 )
             return
         if any(out.iterdir()):
             raise OutputExistsError(
-                f"-o {str(out)!r} exists and is not a terrabit corpus (no "
-                f"{fmt.MANIFEST_NAME}); refusing to replace it even with --overwrite; choose "
-                "a new or empty folder"
+                f"out={str(out)!r} exists and is not a terrabit corpus (no "
+                f"{fmt.MANIFEST_NAME}); refusing to replace it even with overwrite=True; "
+                "choose a new or empty folder",
+                params=("out", "overwrite"),
             )
 
     def finish(self, staging: Staging, rows: list[dict[str, Any]], *, show: bool | None) -> None:
@@ -129,16 +132,18 @@ class ObjectStoreSink(Sink):
         if fmt.MANIFEST_NAME in objects:
             if not overwrite:
                 raise OutputExistsError(
-                    f"-o {self.url!r} already holds a corpus; pass --overwrite to replace it "
-                    "or choose another prefix"
+                    f"out={self.url!r} already holds a corpus; pass overwrite=True to replace "
+                    "it or choose another prefix",
+                    params=("out", "overwrite"),
                 )
             return
         foreign = sorted(p for p in objects if not _is_shard(p))
         if foreign:
             raise OutputExistsError(
-                f"-o {self.url!r} holds objects that are not a terrabit corpus ({foreign[0]!r}"
-                f"{' and more' if len(foreign) > 1 else ''}); refusing to publish there even "
-                "with --overwrite; choose a new or empty prefix"
+                f"out={self.url!r} holds objects that are not a terrabit corpus "
+                f"({foreign[0]!r}{' and more' if len(foreign) > 1 else ''}); refusing to "
+                "publish there even with overwrite=True; choose a new or empty prefix",
+                params=("out", "overwrite"),
             )
 
     def finish(self, staging: Staging, rows: list[dict[str, Any]], *, show: bool | None) -> None:
@@ -172,7 +177,9 @@ class ObjectStoreSink(Sink):
         if wrong:
             raise ShardIOError(
                 f"{len(wrong)} uploaded shard(s) are missing or have the wrong size in "
-                f"{self.url} ({wrong[0]!r}); the manifest was not written — rerun with --resume"
+                f"{self.url} ({wrong[0]!r}); the manifest was not written — rerun with "
+                "resume=True",
+                params=("resume",),
             )
         self._put(fmt.MANIFEST_NAME, staging.root / fmt.MANIFEST_NAME)
         names = {r["path"] for r in rows}
@@ -220,8 +227,9 @@ def open_sink(
     if scheme in ("", "file"):
         if work_dir is not None:
             raise InvalidInputError(
-                "--work-dir is for object-store outputs (s3://...); a local corpus is staged "
-                "beside its folder (.NAME.publishing)"
+                "work_dir is for object-store outputs (s3://...); a local corpus is staged "
+                "beside its folder (.NAME.publishing)",
+                params=("work_dir",),
             )
         return FolderSink(Path(text[len("file://") :] if scheme == "file" else text))
     if scheme in ("http", "https"):

@@ -99,9 +99,10 @@ class Staging:
             if old is not None and resume:
                 if old != key:
                     raise InvalidInputError(
-                        f"cannot resume the unfinished publish in {str(root)!r}: it was "
+                        f"cannot continue the unfinished publish in {str(root)!r}: it was "
                         f"started with different {_differences(old, key)}; rerun without "
-                        "--resume to start over"
+                        "resume=True to start over",
+                        params=("resume",),
                     )
                 resumed = True
             elif old is not None:
