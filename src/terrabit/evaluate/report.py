@@ -139,7 +139,9 @@ def split_codec_list(text: str) -> list[str]:
         if current:
             specs.append(",".join(current))
     if not specs:
-        raise SpecError("no codecs given; pass e.g. --codecs float32,int8,binary")
+        raise SpecError(
+            "the codec list is empty; pass e.g. codecs='float32,int8,binary'", params=("codecs",)
+        )
     return specs
 
 

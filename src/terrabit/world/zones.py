@@ -242,7 +242,7 @@ def write_zones(
     Parameters
     ----------
     path : path
-        Output file (``.parquet``); replaced if it exists (the caller checks ``--overwrite``).
+        Output file (``.parquet``); replaced if it exists (the caller checks ``overwrite``).
     seed : int
         World seed: land cover, settlement points and counts follow it.
     aef_bbox : (minx, miny, maxx, maxy) in lon/lat
