@@ -566,6 +566,39 @@ def _merge(
     return bands, finalize(total), valid_area
 
 
+def _with_statistics(
+    lonlat: Any,
+    bands: list[str],
+    final: dict[str, npt.NDArray[np.float64]],
+    wanted: list[str],
+    valid_area: npt.NDArray[np.float64],
+) -> Any:
+    """The polygons (CRS84) with their attributes and the statistics columns."""
+    import geopandas as gpd
+
+    columns: dict[str, Any] = {}
+    for b, name in enumerate(bands):
+        for stat in wanted:
+            if stat != "count":
+                columns[f"{name}_{stat}"] = final[stat][:, b]
+    columns["pixel_count"] = final["count"]
+    poly_area_m2 = equal_area_km2(lonlat) * 1e6
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
+    attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
+    clash = [c for c in columns if c in attrs.columns]
+    if clash:
+        raise InvalidInputError(
+            f"the polygons already have column(s) {clash[:10]}; rename them, they would be "
+            "overwritten by the statistics"
+        )
+    return gpd.GeoDataFrame(
+        pd.concat([attrs, pd.DataFrame(columns)], axis=1),
+        geometry=lonlat.geometry.values,
+        crs="OGC:CRS84",
+    )
+
+
 def _summarise(
     polygons: Any,
     *,
@@ -582,8 +615,6 @@ def _summarise(
     show_progress: bool | None,
 ) -> tuple[Any, dict[str, Any]]:
     """:func:`zonal_stats` once its options are checked and its engine is up."""
-    import geopandas as gpd
-
     lonlat = polygons.to_crs("OGC:CRS84").reset_index(drop=True)
     if bbox is not None:
         region = check_bbox(bbox, allow_antimeridian=False)
@@ -656,27 +687,7 @@ def _summarise(
             "same command once the tiles are reachable"
         )
     bands, final, valid_area = _merge(results, [path for path, _, _ in plans], n)
-    columns: dict[str, Any] = {}
-    for b, name in enumerate(bands):
-        for stat in wanted:
-            if stat != "count":
-                columns[f"{name}_{stat}"] = final[stat][:, b]
-    columns["pixel_count"] = final["count"]
-    poly_area_m2 = equal_area_km2(lonlat) * 1e6
-    with np.errstate(invalid="ignore", divide="ignore"):
-        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
-    attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
-    clash = [c for c in columns if c in attrs.columns]
-    if clash:
-        raise InvalidInputError(
-            f"the polygons already have column(s) {clash[:10]}; rename them, they would be "
-            "overwritten by the statistics"
-        )
-    out = gpd.GeoDataFrame(
-        pd.concat([attrs, pd.DataFrame(columns)], axis=1),
-        geometry=lonlat.geometry.values,
-        crs="OGC:CRS84",
-    )
+    out = _with_statistics(lonlat, bands, final, wanted, valid_area)
     summary = {
         "polygons": n,
         "polygons_with_data": int((final["count"] > 0).sum()),
