@@ -18,20 +18,25 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from terrabit._compat import lazy_import
 from terrabit.errors import InvalidInputError, TerrabitError
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ENGINES",
     "ClusterError",
+    "Engine",
     "SchedulerError",
     "connect",
     "describe",
     "parse_scheduler",
 ]
 
+#: Where a command's heavy work runs: this process, or a Dask cluster.
+Engine = Literal["local", "dask"]
+ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Seconds to wait for a scheduler to answer (and for its first worker).
 CONNECT_TIMEOUT_S = 10.0
 _LOCAL = re.compile(r"^local:(\d+)$")

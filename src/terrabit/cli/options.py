@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
+from terrabit._cluster import ENGINES
 from terrabit._validation import check_bbox
 from terrabit.errors import RegionError
 
 __all__ = [
     "BBOX",
-    "ENGINES",
     "bbox_option",
     "echo_json",
     "engine_options",
@@ -36,9 +36,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Where a command's heavy work runs: this process, or a Dask cluster (``--engine``).
-ENGINES = ("local", "dask")
 
 
 class BBoxType(click.ParamType):

@@ -42,13 +42,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from terrabit._cluster import ENGINES, Engine
 from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.errors import InvalidInputError, TerrabitError
@@ -70,9 +71,6 @@ __all__ = [
     "zonal_stats",
 ]
 
-#: Where the tiles are summarised: a local thread pool or a Dask cluster.
-Engine = Literal["local", "dask"]
-ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Statistics that may be requested (``count`` is always written as ``pixel_count``).
 STATS = ("mean", "std", "min", "max", "count")
 _GROUP_PX = 256
