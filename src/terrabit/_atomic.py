@@ -21,16 +21,26 @@ __all__ = ["atomic_dir", "atomic_file", "check_output", "replace_dir"]
 def check_output(path: str | os.PathLike[str], *, overwrite: bool, option: str = "OUT") -> Path:
     """Refuse an existing ``path`` unless ``overwrite``; return it as a :class:`Path`.
 
+    ``option`` is what the message calls the path: a parameter's name (``out``; the error
+    lists it in ``params``, so the CLI shows the flag) or a description (``OUTDIR``).
+
     Examples
     --------
     >>> check_output("/nonexistent/terrabit-out", overwrite=False).name
     'terrabit-out'
+    >>> import tempfile
+    >>> try:
+    ...     check_output(tempfile.gettempdir(), overwrite=False, option="out")
+    ... except FileExistsError as exc:
+    ...     exc.params
+    ('out',)
     """
     target = Path(path)
     if target.exists() and not overwrite:
         raise OutputExistsError(
             f"{option} {str(target)!r} already exists; pass --overwrite to replace it "
-            "or choose another path"
+            "or choose another path",
+            params=(option,) if option.isidentifier() and option.islower() else (),
         )
     return target
 

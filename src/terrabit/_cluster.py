@@ -1,6 +1,7 @@
-"""Connecting to a Dask cluster, shared by every ``--engine dask`` (publish, zonal stats).
+"""Connecting to a Dask cluster, shared by every ``engine="dask"`` (publish, zonal stats).
 
-``--scheduler local:N`` starts N single-threaded worker processes on this machine; any other
+Errors name the ``scheduler`` parameter (the CLI shows ``--scheduler``).
+``scheduler="local:N"`` starts N single-threaded worker processes on this machine; any other
 value is a scheduler address. An unreachable scheduler, or one with no worker, is a
 :class:`SchedulerError` raised before anything is written; a task that still fails after
 Dask's retries is a :class:`ClusterError`. Needs ``dask[distributed]`` (extra ``dask``).
@@ -17,20 +18,25 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from terrabit._compat import lazy_import
 from terrabit.errors import InvalidInputError, TerrabitError
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ENGINES",
     "ClusterError",
+    "Engine",
     "SchedulerError",
     "connect",
     "describe",
     "parse_scheduler",
 ]
 
+#: Where a command's heavy work runs: this process, or a Dask cluster.
+Engine = Literal["local", "dask"]
+ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Seconds to wait for a scheduler to answer (and for its first worker).
 CONNECT_TIMEOUT_S = 10.0
 _LOCAL = re.compile(r"^local:(\d+)$")
@@ -54,23 +60,27 @@ def parse_scheduler(text: str) -> tuple[int | None, str | None]:
     >>> parse_scheduler("local:0")
     Traceback (most recent call last):
     ...
-    terrabit.errors.InvalidInputError: --scheduler local:N needs N >= 1 workers, got 'local:0'
+    terrabit.errors.InvalidInputError: scheduler local:N needs N >= 1 workers, got 'local:0'
     """
     value = text.strip()
     if not value:
         raise InvalidInputError(
-            "--scheduler is empty; pass a scheduler address (tcp://host:8786) or local:N"
+            "scheduler is empty; pass a scheduler address (tcp://host:8786) or local:N",
+            params=("scheduler",),
         )
     match = _LOCAL.match(value)
     if match:
         n = int(match.group(1))
         if n < 1:
-            raise InvalidInputError(f"--scheduler local:N needs N >= 1 workers, got {value!r}")
+            raise InvalidInputError(
+                f"scheduler local:N needs N >= 1 workers, got {value!r}", params=("scheduler",)
+            )
         return n, None
     if value == "local" or value.startswith("local:"):
         raise InvalidInputError(
-            f"--scheduler {value!r} is not understood; pass local:N (N worker processes on "
-            "this machine, e.g. local:4) or a scheduler address such as tcp://host:8786"
+            f"scheduler {value!r} is not understood; pass local:N (N worker processes on "
+            "this machine, e.g. local:4) or a scheduler address such as tcp://host:8786",
+            params=("scheduler",),
         )
     return None, value
 
@@ -104,7 +114,8 @@ def connect(scheduler: Any, *, timeout_s: float | None = None) -> Iterator[Any]:
         if not hasattr(scheduler, "submit"):
             raise InvalidInputError(
                 f"scheduler must be an address, local:N or a distributed.Client, got "
-                f"{type(scheduler).__name__}"
+                f"{type(scheduler).__name__}",
+                params=("scheduler",),
             )
         yield scheduler
         return
@@ -130,7 +141,8 @@ def connect(scheduler: Any, *, timeout_s: float | None = None) -> Iterator[Any]:
         raise SchedulerError(
             f"cannot reach the Dask scheduler at {address!r} within {timeout_s:g} s ({exc}); "
             "start one (`dask scheduler`, then `dask worker ADDRESS` on each machine), check "
-            "the address, or pass --scheduler local:N for a cluster on this machine"
+            "the address, or pass scheduler='local:N' for a cluster on this machine",
+            params=("scheduler",),
         ) from exc
     try:
         try:

@@ -18,6 +18,9 @@ T = TypeVar("T", bound=str)
 def check_choice(name: str, value: str, choices: Iterable[T]) -> T:
     """Return ``value`` if it is one of ``choices``; else raise, listing the valid values.
 
+    ``name`` is the parameter's name; the error lists it in ``params`` (the CLI shows the
+    flag instead).
+
     Examples
     --------
     >>> check_choice("threshold", "mean", ("zero", "mean", "median"))
@@ -30,27 +33,30 @@ def check_choice(name: str, value: str, choices: Iterable[T]) -> T:
     options = tuple(choices)
     if value not in options:
         valid = ", ".join(repr(c) for c in options)
-        raise InvalidInputError(f"{name} must be one of {valid}; got {value!r}")
+        raise InvalidInputError(f"{name} must be one of {valid}; got {value!r}", params=(name,))
     return value
 
 
 def check_int_range(name: str, value: int, low: int, high: int | None = None) -> int:
     """Return ``value`` if ``low <= value <= high`` (``high=None``: no upper bound).
 
+    ``name`` is the parameter's name; the error lists it in ``params`` (the CLI shows the
+    flag instead).
+
     Examples
     --------
-    >>> check_int_range("--dim", 128, 64, 1024)
+    >>> check_int_range("dim", 128, 64, 1024)
     128
-    >>> check_int_range("--dim", 8, 64, 1024)
+    >>> check_int_range("dim", 8, 64, 1024)
     Traceback (most recent call last):
     ...
-    terrabit.errors.InvalidInputError: --dim must be between 64 and 1024, got 8
+    terrabit.errors.InvalidInputError: dim must be between 64 and 1024, got 8
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"{name} must be an integer, got {value!r}")
+        raise InvalidInputError(f"{name} must be an integer, got {value!r}", params=(name,))
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidInputError(f"{name} must be {bound}, got {value}")
+        raise InvalidInputError(f"{name} must be {bound}, got {value}", params=(name,))
     return value
 
 

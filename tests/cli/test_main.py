@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -12,7 +13,14 @@ from click.testing import CliRunner
 
 from terrabit import __version__
 from terrabit.cli.main import COMMANDS, TerrabitGroup, cli
-from terrabit.cli.options import BBOX, bbox_option, echo_json, json_option
+from terrabit.cli.options import (
+    BBOX,
+    bbox_option,
+    echo_json,
+    engine_options,
+    json_option,
+    output_option,
+)
 from terrabit.errors import InvalidInputError
 
 
@@ -109,3 +117,29 @@ def test_usage_error_is_one_line_naming_the_option() -> None:
     assert len(lines) == 1
     assert "Invalid value for '--bbox'" in lines[0]
     assert "has 3 numbers" in lines[0]
+
+
+def test_library_params_read_as_the_innermost_commands_flags(tmp_path: Path) -> None:
+    from terrabit.cli.main import CommandGroup
+
+    @click.group(cls=TerrabitGroup)
+    def group() -> None: ...
+
+    @group.group("tiles", cls=CommandGroup)
+    def sub() -> None: ...
+
+    @sub.command("stats")
+    @output_option("Output.")
+    @engine_options("Where.", scheduler_default="local:2")
+    def stats(out: Path | None, engine: str, scheduler: str | None) -> None:
+        raise InvalidInputError(
+            f"scheduler needs engine='dask' (got engine={engine!r}); out {str(out)!r} kept",
+            params=("scheduler", "engine", "out"),
+        )
+
+    out = tmp_path / "scheduler" / "out"
+    result = CliRunner().invoke(group, ["tiles", "stats", "-o", str(out), "--scheduler", "x"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: --scheduler needs --engine dask (got --engine local); --output {str(out)!r} kept\n"
+    )

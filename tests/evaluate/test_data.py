@@ -99,7 +99,7 @@ def test_parquet_bad_columns(tmp_path, small) -> None:
     pq.write_table(pa.table({"embedding": emb, "label": ["a", "b", "a"]}), tmp_path / "r.parquet")
     with pytest.raises(InvalidInputError, match="different lengths; rows 1 differ"):
         load_input(tmp_path / "r.parquet")
-    with pytest.raises(InvalidInputError, match="no column 'lab'; choose it with --label-col"):
+    with pytest.raises(InvalidInputError, match="no column 'lab'; choose it with label_col"):
         load_input(tmp_path / "r.parquet", label_col="lab")
     emb = pa.array([[0.0, 1.0]] * 4, pa.list_(pa.float32()))
     pq.write_table(

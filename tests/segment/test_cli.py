@@ -104,7 +104,10 @@ def test_erf_untrained_arch(tmp_path: Path) -> None:
     bad = run("erf", "--arch", "fcn-tiny", tmp_path / "0.npy", "--size", "32", "--point", "40,1")
     assert bad.exit_code == 1 and "points must be (row, col) pixels inside" in bad.stderr
     result = run("erf", tmp_path / "0.npy")
-    assert result.exit_code == 1 and "Error: give a CHECKPOINT (.pt)" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "Error: pass checkpoint (a trained model) or --arch (an untrained one)" in result.stderr
+    )
 
 
 def test_train_predict_erf_with_checkpoint(

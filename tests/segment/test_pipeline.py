@@ -126,9 +126,9 @@ def test_tiles_cover_every_pixel() -> None:
 
 def test_bad_predict_input(trained: dict[str, Any], scenes: dict[str, Any], tmp_path: Path) -> None:
     scene = scenes["images"][0]
-    with pytest.raises(InvalidInputError, match="smaller than a 128 x 128 tile; pass --size 64"):
+    with pytest.raises(InvalidInputError, match="smaller than a 128 x 128 tile; pass size=64"):
         predict_scene(trained["best"], [scene], tmp_path / "a.tif", size=128, stride=100)
-    with pytest.raises(InvalidInputError, match="--stride 40 is larger than --size 32"):
+    with pytest.raises(InvalidInputError, match="stride=40 is larger than size=32"):
         predict_scene(trained["best"], [scene], tmp_path / "a.tif", size=32, stride=40)
     with pytest.raises(InvalidInputError, match="holds a 'fcn-tiny' model, not 'unet-r18'"):
         predict_scene(trained["best"], [scene], tmp_path / "a.tif", arch="unet-r18")

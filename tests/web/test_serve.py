@@ -364,7 +364,7 @@ def test_warns_off_loopback_and_reports_busy_port(site: dict[str, Path]) -> None
     try:
         port = srv.server_address[1]
         assert srv.url == f"http://127.0.0.1:{port}/"
-        with pytest.raises(TerrabitError, match=r"cannot listen on 127\.0\.0\.1.*--port"):
+        with pytest.raises(TerrabitError, match=r"cannot listen on 127\.0\.0\.1.*another port"):
             make_server(site["corpus"], port=port, app_dir=site["app"])
     finally:
         srv.server_close()

@@ -196,9 +196,9 @@ def test_existing_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "err", "match"),
     [
-        ({"n": 0}, InvalidInputError, "--n must be at least 100, got 0"),
-        ({"n": 1001}, InvalidInputError, "--n must be even"),
-        ({"dim": 8}, InvalidInputError, "--dim must be between 64 and 1024, got 8"),
+        ({"n": 0}, InvalidInputError, "n must be at least 100, got 0"),
+        ({"n": 1001}, InvalidInputError, "n must be even"),
+        ({"dim": 8}, InvalidInputError, "dim must be between 64 and 1024, got 8"),
         ({"bbox": (1.0, 2.0, 3.0)}, RegionError, "four numbers"),
         ({"bbox": (0.0, 50.0, 10.0, 40.0)}, RegionError, "miny < maxy"),
         ({"bbox": (-40.0, 0.0, -30.0, 10.0)}, RegionError, "holds no land"),

@@ -75,7 +75,7 @@ def test_small_bbox_is_enumerated() -> None:
     ("n", "bbox", "err", "match"),
     [
         (10, (-40.0, 0.0, -30.0, 10.0), RegionError, "holds no land"),
-        (100_000, (7.0, 46.0, 7.2, 46.2), RegionError, "lower --n or widen the bbox"),
+        (100_000, (7.0, 46.0, 7.2, 46.2), RegionError, "lower n or widen the bbox"),
         (0, None, InvalidInputError, "at least 1"),
     ],
 )

@@ -84,7 +84,9 @@ def test_bad_inputs_by_message(aef: dict[str, Any], blocks: Path, tmp_path: Path
     out = str(tmp_path / "f.parquet")
     res = _run(str(blocks), "-o", out)
     assert (
-        res.exit_code == 1 and "no tiles given; pass --index INDEX or --raster FILE" in res.stderr
+        res.exit_code == 1
+        and "no tiles given; pass --index (a table of tiles) or --raster (raster files)"
+        in res.stderr
     )
     res = _run(str(blocks), "--index", aef["index"], "--stats", "mean,median", "-o", out)
     assert res.exit_code == 2 and "unknown statistic(s) ['median']" in res.stderr

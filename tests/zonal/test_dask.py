@@ -370,7 +370,7 @@ def test_missing_distributed_names_the_extra(
 def test_bad_engine_and_scheduler_values(polygons: gpd.GeoDataFrame) -> None:
     with pytest.raises(InvalidInputError, match="engine"):
         zonal_stats(polygons, rasters=["x.tif"], engine="spark", show_progress=False)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="pass --engine dask"):
+    with pytest.raises(InvalidInputError, match="pass engine='dask'"):
         zonal_stats(polygons, rasters=["x.tif"], scheduler="local:2", show_progress=False)
     with pytest.raises(InvalidInputError, match="N >= 1"):
         cluster.parse_scheduler("local:0")

@@ -49,7 +49,7 @@ def test_no_filters() -> None:
 
 def test_drop_water_needs_aland() -> None:
     frame = _frame().drop(columns="ALAND")
-    with pytest.raises(InvalidInputError, match="--drop-water needs an ALAND column"):
+    with pytest.raises(InvalidInputError, match="drop_water needs an ALAND column"):
         prepare_polygons(frame, drop_water=True, max_area_km2=None)
 
 
@@ -57,7 +57,7 @@ def test_drop_water_needs_aland() -> None:
 def test_no_crs_names_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "p.gpkg"
     _frame().set_crs(None, allow_override=True).to_file(path)
-    with pytest.raises(InvalidInputError, match=r"no CRS; pass --polygons-crs .*set_crs"):
+    with pytest.raises(InvalidInputError, match=r"no CRS; pass polygons_crs .*set_crs"):
         read_polygons(path)
     assert read_polygons(path, polygons_crs="EPSG:4326").crs.to_epsg() == 4326
 

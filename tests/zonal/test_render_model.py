@@ -130,7 +130,7 @@ def test_model_bad_inputs() -> None:
             "UR": ["U"] * 18 + ["R"] * 2,
         }
     )
-    with pytest.raises(InvalidInputError, match="--target 'POP' is not a column"):
+    with pytest.raises(InvalidInputError, match="target 'POP' is not a column"):
         fit_models(frame, target="POP")
     with pytest.raises(InvalidInputError, match="needs at least 2 classes with 5 rows each"):
         fit_models(frame, target="UR", pca=1)

@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from terrabit._atomic import check_output
-from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
+from terrabit.cli.options import (
+    echo_json,
+    json_option,
+    output_option,
+    overwrite_option,
+    seed_option,
+)
 
 __all__ = ["evaluate"]
 
@@ -20,7 +26,6 @@ DEFAULT_CODECS = "float32,float16,int8,int4,int2,binary"
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option(
     "--codecs",
-    "codecs_text",
     default=None,
     help="Codec specs separated by ',' or ';' (a ',name=value' token continues the previous "
     f"codec: 'float32,pq:m=8,bits=8,pca:64+int8'). Default: {DEFAULT_CODECS}.",
@@ -37,14 +42,7 @@ DEFAULT_CODECS = "float32,float16,int8,int4,int2,binary"
     show_default=True,
     help="Comma-separated subset of knn,probe,significance,recall,id,storage,speed.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder to write report.md, results.json and the PNG plots into (atomically).",
-)
+@output_option("Folder to write report.md, results.json and the PNG plots into (atomically).")
 @click.option("--label-col", default="label", show_default=True, help="Parquet label column.")
 @click.option(
     "--embedding-col", default="embedding", show_default=True, help="Parquet embedding column."
@@ -70,10 +68,10 @@ DEFAULT_CODECS = "float32,float16,int8,int4,int2,binary"
 def evaluate(
     ctx: click.Context,
     input_path: Path,
-    codecs_text: str | None,
+    codecs: str | None,
     codec_list: tuple[str, ...],
     tasks: str,
-    out_dir: Path | None,
+    out: Path | None,
     label_col: str,
     embedding_col: str,
     split_col: str,
@@ -95,11 +93,11 @@ def evaluate(
 
     from terrabit.evaluate import evaluate_data, load_input, parse_tasks, split_codec_list
 
-    if out_dir is not None:
-        check_output(out_dir, overwrite=overwrite, option="--out")
+    if out is not None:
+        check_output(out, overwrite=overwrite, option="--output")
     specs: list[str] = []
-    if codecs_text is not None or not codec_list:
-        specs += split_codec_list(codecs_text or DEFAULT_CODECS)
+    if codecs is not None or not codec_list:
+        specs += split_codec_list(codecs or DEFAULT_CODECS)
     specs += [c.strip() for c in codec_list]
     task_list = parse_tasks(tasks)
     from terrabit.codecs import parse
@@ -122,10 +120,10 @@ def evaluate(
             err.print(f"[dim]{message}[/dim]")
 
     report = evaluate_data(data, specs, task_list, seed=seed, log=log)
-    if out_dir is not None:
-        report.write(out_dir, overwrite=overwrite)
+    if out is not None:
+        report.write(out, overwrite=overwrite)
         if not quiet:
-            err.print(f"wrote {out_dir}/report.md, results.json and plots")
+            err.print(f"wrote {out}/report.md, results.json and plots")
     if as_json:
         echo_json(report.to_dict())
     else:

@@ -14,7 +14,7 @@ from terrabit._progress import set_quiet
 from terrabit.cli.options import flags_for_params, quiet_option, verbose_option
 from terrabit.errors import TerrabitError
 
-__all__ = ["cli"]
+__all__ = ["CommandGroup", "cli"]
 
 log = logging.getLogger("terrabit")
 
@@ -35,7 +35,27 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class TerrabitGroup(click.Group):
+#: ``ctx.meta`` key (shared by every nested context) of the command a group last resolved.
+_INVOKED = "terrabit.invoked_command"
+
+
+class CommandGroup(click.Group):
+    """A click group that notes the command it resolves, for :class:`TerrabitGroup`.
+
+    Groups of subcommands (``terrabit zonal``, ``terrabit segment``) use it, so an error
+    raised in ``terrabit zonal stats`` names ``stats``'s flags, not the group's.
+    """
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            ctx.meta[_INVOKED] = command
+        return name, command, rest
+
+
+class TerrabitGroup(CommandGroup):
     """A lazy group: TerrabitError becomes one line and exit 1, Ctrl-C exit 130."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -50,11 +70,11 @@ class TerrabitGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def _in_flags(self, ctx: click.Context, exc: TerrabitError) -> str:
-        """The message of ``exc`` with the parameters it names spelled as this command's flags."""
+        """The message of ``exc`` with the parameters it names spelled as the flags of the
+        command that ran (the innermost: ``stats`` of ``terrabit zonal stats``)."""
         message = str(exc)
-        name = ctx.invoked_subcommand
-        command = self.get_command(ctx, name) if name else None
-        if command is None or not exc.params:
+        command = ctx.meta.get(_INVOKED)
+        if not isinstance(command, click.Command) or not exc.params:
             return message
         return flags_for_params(message, exc.params, command)
 

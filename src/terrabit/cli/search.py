@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
-from terrabit.cli.options import bbox_option, echo_json, json_option, overwrite_option
+from terrabit.cli.options import (
+    bbox_option,
+    echo_json,
+    json_option,
+    output_option,
+    overwrite_option,
+    year_option,
+)
 from terrabit.errors import InvalidInputError
 
 __all__ = ["search"]
@@ -49,7 +57,7 @@ def _exemplar(text: str, option: str) -> Any:
 @click.option("--invert", is_flag=True, help="Search with the bitwise NOT of the query.")
 @click.option("--view", type=click.Choice(_VIEWS), default="topk", show_default=True)
 @click.option("-k", "k", type=int, default=50, show_default=True, help="Rows a top-k shows.")
-@click.option("--year", type=int, default=None, help="Keep rows of this year only.")
+@year_option("Keep rows of this year only.")
 @click.option("--dedupe", is_flag=True, help="One row per place (drop other years' copies).")
 @click.option(
     "--global",
@@ -69,9 +77,7 @@ def _exemplar(text: str, option: str) -> Any:
     is_flag=True,
     help="Score the exemplars' float vectors (decoded rerank codes) against the sign bits.",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write GeoParquet."
-)
+@output_option("Write GeoParquet.", dir_okay=False)
 @overwrite_option
 @json_option
 def search(
@@ -90,7 +96,7 @@ def search(
     max_shards: int | None,
     no_rerank: bool,
     asymmetric: bool,
-    output: str | None,
+    out: Path | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -111,8 +117,8 @@ def search(
         raise click.UsageError("pass a region: --bbox minx,miny,maxx,maxy or --region FILE")
     if k < 1:
         raise click.BadParameter(f"must be at least 1, got {k}", param_hint="-k")
-    if output is not None:
-        check_output(output, overwrite=overwrite, option="--output")
+    if out is not None:
+        check_output(out, overwrite=overwrite, option="--output")
     region = None
     if bbox is not None:
         region = Region.from_bbox(bbox)
@@ -138,12 +144,12 @@ def search(
             asymmetric=asymmetric,
         )
         attributes = {} if as_json else _attributes(c, result)
-    if output is not None:
-        export(result, output, overwrite=overwrite)
+    if out is not None:
+        export(result, out, overwrite=overwrite)
     if as_json:
         echo_json(result.to_json())
         return
-    _print_table(result, output, attributes)
+    _print_table(result, out, attributes)
 
 
 _LIMIT = 100  # rows the human table prints
@@ -164,7 +170,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _print_table(result: Any, output: str | None, attributes: dict[str, dict[str, Any]]) -> None:
+def _print_table(result: Any, output: Path | None, attributes: dict[str, dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 

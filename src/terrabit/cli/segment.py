@@ -7,16 +7,23 @@ need it (``erf``, ``train``, ``predict``), never by ``metrics``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from terrabit.cli.options import echo_json, json_option, overwrite_option, print_summary
+from terrabit.cli.main import CommandGroup
+from terrabit.cli.options import (
+    echo_json,
+    json_option,
+    output_option,
+    overwrite_option,
+    print_summary,
+    seed_option,
+)
 
 __all__ = ["segment"]
 
 
-@click.group("segment")
+@click.group("segment", cls=CommandGroup)
 def segment() -> None:
     """Segmentation: spatial-context metrics, receptive fields, training, tiled inference."""
 
@@ -30,7 +37,9 @@ def segment() -> None:
     show_default=True,
     help="Distance from TC pixels to the nearest visible road (taxicab = L1, the reference).",
 )
-@click.option("--bins", type=int, default=20, show_default=True, help="Log-spaced distance bins.")
+@click.option(
+    "--bins", "n_bins", type=int, default=20, show_default=True, help="Log-spaced distance bins."
+)
 @click.option(
     "--plot",
     type=click.Path(path_type=Path),
@@ -42,7 +51,7 @@ def segment() -> None:
 def metrics_command(
     dirs: tuple[Path, ...],
     metric: str,
-    bins: int,
+    n_bins: int,
     plot: Path | None,
     as_json: bool,
     overwrite: bool,
@@ -55,46 +64,25 @@ def metrics_command(
 
     Example: terrabit segment metrics preds/unet masks --plot recall.png --json
     """
-    from terrabit._atomic import check_output
     from terrabit.errors import InvalidInputError
-    from terrabit.segment.metrics import (
-        load_patch_pairs,
-        plot_recall_by_distance,
-        spatial_context_metrics,
-    )
+    from terrabit.segment.run import run_metrics
 
     if len(dirs) < 2:
         raise InvalidInputError("give PRED_DIR and MASK_DIR (the masks folder comes last)")
-    if plot is not None:
-        check_output(plot, overwrite=overwrite, option="--plot")
     *pred_dirs, mask_dir = dirs
-    results: dict[str, Any] = {}
-    curves = {}
-    edges = None
-    for pred_dir in pred_dirs:
-        names, preds, masks = load_patch_pairs(pred_dir, mask_dir)
-        result = spatial_context_metrics(
-            preds,
-            masks,
-            metric=metric,  # type: ignore[arg-type]
-            n_bins=bins,
-            edges=edges,
-            names=names,
-        )
-        edges = result.by_distance.edges
-        name = pred_dir.name
-        if name in results:
-            name = str(pred_dir)
-        results[name] = result.to_dict()
-        curves[name] = result.by_distance
-    summary: dict[str, Any] = {"models": results, "plot": None}
-    if plot is not None:
-        summary["plot"] = str(plot_recall_by_distance(curves, plot))
+    summary = run_metrics(
+        pred_dirs,
+        mask_dir,
+        metric=metric,  # type: ignore[arg-type]
+        n_bins=n_bins,
+        plot=plot,
+        overwrite=overwrite,
+    )
     if as_json:
         echo_json(summary)
         return
     rows = {}
-    for name, r in results.items():
+    for name, r in summary["models"].items():
         rec = r["recall"]
         rows[name] = (
             f"DWR {_pct(r['dwr'])}  road {_pct(rec['road'])}  TC {_pct(rec['tc'])}  "
@@ -135,7 +123,7 @@ def metrics_command(
     default=None,
     help="Write the ERF plot (PNG; one per class: NAME-classK.png with several classes).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of an untrained model.")
+@seed_option
 @json_option
 @overwrite_option
 def erf_command(
@@ -155,22 +143,17 @@ def erf_command(
     unet-r18 IMAGES.... IMAGES are six-band rasters (normalized like training) or .npy
     model inputs; the centre --size chip of each is used.
 
+    --seed seeds the weights of an untrained --arch model.
+
     Example: terrabit segment erf --arch unet-r18 scene.tif --size 256 --json
     """
-    from terrabit._atomic import check_output
     from terrabit.errors import InvalidInputError
+    from terrabit.segment.run import run_erf
 
     items = list(inputs)
     checkpoint = None
     if items and items[0].suffix.lower() in (".pt", ".pth", ".ckpt"):
         checkpoint = items.pop(0)
-    if checkpoint is None and arch is None:
-        raise InvalidInputError(
-            "give a CHECKPOINT (.pt) before the IMAGES, or --arch for an untrained model"
-        )
-    if not items:
-        raise InvalidInputError("no IMAGES given; pass rasters (.tif) or arrays (.npy)")
-    targets = list(classes) or [1]
     pixels: list[tuple[int, int]] | None = None
     if points:
         try:
@@ -179,54 +162,21 @@ def erf_command(
             raise InvalidInputError(
                 f"--point must be ROW,COL integers, e.g. --point 256,256; got {list(points)}"
             ) from exc
-    plots = []
-    if plot is not None:
-        plots = [
-            plot if len(targets) == 1 else plot.with_name(f"{plot.stem}-class{k}{plot.suffix}")
-            for k in targets
-        ]
-        for p in plots:
-            check_output(p, overwrite=overwrite, option="--plot")
-
-    import torch
-
-    from terrabit.segment.data import Normalization
-    from terrabit.segment.erf import (
-        effective_receptive_field,
-        plot_erf,
-        read_chips,
-        theoretical_receptive_field,
+    result = run_erf(
+        items,
+        checkpoint=checkpoint,
+        arch=arch,
+        classes=classes or (1,),
+        size=size,
+        points=pixels,
+        plot=plot,
+        seed=seed,
+        overwrite=overwrite,
     )
-    from terrabit.segment.models import build_model, load_checkpoint
-
-    norm = None
-    if checkpoint is not None:
-        model, meta = load_checkpoint(checkpoint, arch=arch)
-        name = str(meta["arch"])
-        if meta.get("norm"):
-            norm = Normalization(**meta["norm"])
-    else:
-        assert arch is not None
-        torch.manual_seed(seed)
-        model, name = build_model(arch), arch
-    images = read_chips(items, size=size, norm=norm)
-    result: dict[str, Any] = {
-        "arch": name,
-        "images": len(items),
-        "size": size,
-        "theoretical_rf": theoretical_receptive_field(model, input_size=max(64, size)),
-        "classes": {},
-    }
-    for i, k in enumerate(targets):
-        erf = effective_receptive_field(model, images, target_class=k, points=pixels)
-        entry = erf.to_dict()
-        if plots:
-            entry["plot"] = str(plot_erf(erf, plots[i]))
-        result["classes"][str(k)] = entry
     if as_json:
         echo_json(result)
         return
-    rows = {"arch": name, "theoretical RF (px)": f"{result['theoretical_rf']:g}"}
+    rows = {"arch": result["arch"], "theoretical RF (px)": f"{result['theoretical_rf']:g}"}
     for k, entry in result["classes"].items():
         d = ", ".join(f"{q} %: {v} px" for q, v in entry["diameters"].items())
         rows[f"class {k} ERF diameter"] = d
@@ -272,14 +222,7 @@ def train_command(
 @segment.command("predict")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.argument("scenes", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output COG (.tif) of class probabilities.",
-)
+@output_option("Output COG (.tif) of class probabilities.", required=True)
 @click.option("--size", type=int, default=512, show_default=True, help="Tile side (px).")
 @click.option(
     "--stride", type=int, default=None, help="Tile step (px); default 7/8 of --size (448)."
@@ -303,7 +246,7 @@ def train_command(
 def predict_command(
     checkpoint: Path,
     scenes: tuple[Path, ...],
-    output: Path,
+    out: Path,
     size: int,
     stride: int | None,
     blend: str,
@@ -324,7 +267,7 @@ def predict_command(
     summary = predict_scene(
         checkpoint,
         list(scenes),
-        output,
+        out,
         size=size,
         stride=stride,
         blend=blend,

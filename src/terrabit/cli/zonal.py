@@ -11,18 +11,23 @@ from pathlib import Path
 
 import click
 
+from terrabit.cli.main import CommandGroup
 from terrabit.cli.options import (
     bbox_option,
     echo_json,
+    engine_options,
     json_option,
+    output_option,
     overwrite_option,
     print_summary,
+    seed_option,
+    year_option,
 )
 
 __all__ = ["zonal"]
 
 
-@click.group("zonal")
+@click.group("zonal", cls=CommandGroup)
 def zonal() -> None:
     """Per-polygon features from embedding rasters: stats, render, model."""
 
@@ -57,7 +62,7 @@ def _stats_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     multiple=True,
     help="A raster file (repeat); instead of --index.",
 )
-@click.option("--year", type=int, default=None, help="Use the index's tiles of this year.")
+@year_option("Use the index's tiles of this year.")
 @bbox_option("Only polygons meeting this box, minx,miny,maxx,maxy in lon/lat degrees.")
 @click.option(
     "--stats",
@@ -82,14 +87,7 @@ def _stats_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     help="CRS of POLYGONS when the file declares none (e.g. EPSG:4326).",
 )
 @click.option("--raw", is_flag=True, help="Do not de-quantize AEF int8 codes (other products).")
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output GeoParquet.",
-)
+@output_option("Output GeoParquet.", required=True)
 @click.option(
     "--workers",
     type=int,
@@ -98,20 +96,10 @@ def _stats_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     help="Threads reading tiles (local engine); worker processes of --engine dask without "
     "--scheduler.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="Where tiles are summarised: this process's threads, or a Dask cluster (one task "
+@engine_options(
+    "Where tiles are summarised: this process's threads, or a Dask cluster (one task "
     "per tile; identical results).",
-)
-@click.option(
-    "--scheduler",
-    type=str,
-    default=None,
-    help="With --engine dask: scheduler address (tcp://host:8786) or local:N for N worker "
-    "processes here [default: local:WORKERS].",
+    scheduler_default="local:WORKERS",
 )
 @json_option
 @overwrite_option
@@ -126,7 +114,7 @@ def stats_command(
     drop_water: bool,
     polygons_crs: str | None,
     raw: bool,
-    output: Path,
+    out: Path,
     workers: int,
     engine: str,
     scheduler: str | None,
@@ -144,18 +132,11 @@ def stats_command(
     Example: terrabit zonal stats world/zones.parquet --index world/aef/index.parquet
     --year 2024 --drop-water -o features.parquet [--engine dask --scheduler local:4]
     """
-    from terrabit.errors import InvalidInputError
     from terrabit.zonal.run import run_zonal
 
-    if index is None and not rasters:
-        raise InvalidInputError("no tiles given; pass --index INDEX or --raster FILE")
-    if workers < 1:
-        raise InvalidInputError(f"--workers must be at least 1, got {workers}")
-    if scheduler is not None and engine != "dask":
-        raise InvalidInputError("--scheduler needs --engine dask; add --engine dask")
     summary = run_zonal(
         polygons,
-        output,
+        out,
         index=index,
         rasters=list(rasters),
         year=year,
@@ -178,14 +159,7 @@ def stats_command(
 
 @zonal.command("render")
 @click.argument("features", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Output COG (.tif); the PNG preview is written beside it.",
-)
+@output_option("Output COG (.tif); the PNG preview is written beside it.", required=True)
 @click.option(
     "--components", type=int, default=3, show_default=True, help="Principal components = bands."
 )
@@ -200,7 +174,7 @@ def stats_command(
 @json_option
 @overwrite_option
 def render_command(
-    features: Path, output: Path, components: int, res_m: float, as_json: bool, overwrite: bool
+    features: Path, out: Path, components: int, res_m: float, as_json: bool, overwrite: bool
 ) -> None:
     """PCA of the FEATURES columns as uint8 RGB, polygons rasterized to a COG + PNG preview.
 
@@ -209,7 +183,7 @@ def render_command(
     from terrabit.zonal.render import render_features
 
     summary = render_features(
-        features, output, components=components, res_m=res_m, overwrite=overwrite
+        features, out, components=components, res_m=res_m, overwrite=overwrite
     )
     if as_json:
         echo_json(summary)
@@ -234,7 +208,7 @@ def render_command(
     default=None,
     help="Write report.md and PNG plots into this folder.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the CV folds.")
+@seed_option
 @json_option
 @overwrite_option
 def model_command(
@@ -249,6 +223,8 @@ def model_command(
     overwrite: bool,
 ) -> None:
     """Quick models of --target from the FEATURES: OLS R² (upper bound), CV logistic accuracy.
+
+    --seed seeds the cross-validation folds.
 
     Example: terrabit zonal model features.parquet --target UR --report model-report
     """

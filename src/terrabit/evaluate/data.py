@@ -255,7 +255,8 @@ def _embedding_matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:
         )
     raise InvalidInputError(
         f"{name} must be a list<float> or fixed_size_list<float> column, got {typ}; "
-        "choose the embedding column with --embedding-col"
+        "choose the embedding column with embedding_col",
+        params=("embedding_col",),
     )
 
 
@@ -299,11 +300,12 @@ def load_parquet(
     files = _parquet_files(Path(path))
     schema = pq.read_schema(files[0])
     names = set(schema.names)
-    for col, opt in ((embedding_col, "--embedding-col"), (label_col, "--label-col")):
+    for col, param in ((embedding_col, "embedding_col"), (label_col, "label_col")):
         if col not in names:
             raise InvalidInputError(
-                f"{str(files[0])!r} has no column {col!r}; choose it with {opt} "
-                f"(columns: {', '.join(schema.names)})"
+                f"{str(files[0])!r} has no column {col!r}; choose it with {param} "
+                f"(columns: {', '.join(schema.names)})",
+                params=(param,),
             )
     wanted = [c for c in (embedding_col, label_col, split_col, "geometry") if c in names]
     try:

@@ -139,7 +139,9 @@ def split_codec_list(text: str) -> list[str]:
         if current:
             specs.append(",".join(current))
     if not specs:
-        raise SpecError("no codecs given; pass e.g. --codecs float32,int8,binary")
+        raise SpecError(
+            "the codec list is empty; pass e.g. codecs='float32,int8,binary'", params=("codecs",)
+        )
     return specs
 
 
@@ -301,6 +303,80 @@ def _knn_stats(
         row["mcnemar_b"], row["mcnemar_c"] = test.b, test.c
 
 
+def _resolve_all(codecs: Sequence[str | CodecLike]) -> list[CodecLike]:
+    """The codecs, parsed (every typo fails before any work), each listed once."""
+    if not codecs:
+        raise SpecError("no codecs given; pass e.g. codecs=['float32', 'int8', 'binary']")
+    resolved = [_resolve(c) for c in codecs]
+    specs = [c.spec for c in resolved]
+    dupes = sorted({s for s in specs if specs.count(s) > 1})
+    if dupes:
+        raise SpecError(f"codec(s) listed twice: {', '.join(dupes)}; list each once")
+    return resolved
+
+
+def _baseline(
+    baseline: dict[str, Any],
+    data: EvaluationData,
+    task_list: list[str],
+    *,
+    want_preds: bool,
+    depth: int,
+    k: int,
+    storage_rows: int,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Fill ``baseline`` with the float32 reference; return its neighbours and predictions.
+
+    The neighbours are by metric (``cosine``; ``euclidean`` for the recall task); the
+    predictions are the k-NN labels of the test rows (``None`` when no task needs them).
+    """
+    xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
+    truth: dict[str, np.ndarray] = {}
+    ref_pred: np.ndarray | None = None
+    if want_preds:
+        _, truth["cosine"] = search(xtr, xte, depth, metric="cosine")
+        ref_pred = predict_from_neighbors(ytr, truth["cosine"], k)
+        labels = np.arange(len(data.classes))
+        baseline["knn_accuracy"] = float(np.mean(ref_pred == yte))
+        baseline["per_class_f1"] = per_class_f1(yte, ref_pred, labels=labels).tolist()
+    if "recall" in task_list:
+        _, truth["euclidean"] = search(xtr, xte, depth, metric="euclidean")
+    if "storage" in task_list:
+        baseline["disk_bytes_per_row"] = disk_bytes_per_row(
+            float32_codes(xtr[:storage_rows]), seed=seed
+        )
+        baseline["bytes_per_vector"] = 4 * xtr.shape[1]
+    return truth, ref_pred
+
+
+def _recall(
+    row: dict[str, Any],
+    truth: dict[str, np.ndarray],
+    cosine_hits: np.ndarray,
+    decoded: bool,
+    dec_tr: np.ndarray,
+    dec_te: np.ndarray,
+    depth: int,
+    ks: list[int],
+) -> None:
+    """Fill ``row``'s recall curves against the float32 neighbours ``truth``.
+
+    ``cosine_hits`` are the codec's neighbours (its Hamming neighbours for a Hamming
+    codec, used for both metrics); ``decoded`` codecs search their decoded vectors with
+    the euclidean metric too.
+    """
+    curves: dict[str, dict[int, float]] = {}
+    for metric in ("cosine", "euclidean"):
+        got = cosine_hits
+        if decoded and metric == "euclidean":
+            _, got = search(dec_tr, dec_te, depth, metric="euclidean")
+        curves[metric] = recall_curve(truth[metric], got, ks)
+    row["recall"] = {m: {str(kk): v for kk, v in c.items()} for m, c in curves.items()}
+    row["recall_at_10_cosine"] = curves["cosine"].get(10)
+    row["recall_at_10_euclidean"] = curves["euclidean"].get(10)
+
+
 def evaluate_data(
     data: EvaluationData,
     codecs: Sequence[str | CodecLike] = ("float32", "int8", "int4", "binary"),
@@ -319,13 +395,7 @@ def evaluate_data(
 ) -> EvaluationReport:
     """:func:`evaluate` on an already-loaded :class:`~terrabit.evaluate.data.EvaluationData`."""
     task_list = parse_tasks(tasks)
-    if not codecs:
-        raise SpecError("no codecs given; pass e.g. codecs=['float32', 'int8', 'binary']")
-    resolved = [_resolve(c) for c in codecs]  # every typo fails before any work
-    specs = [c.spec for c in resolved]
-    dupes = sorted({s for s in specs if specs.count(s) > 1})
-    if dupes:
-        raise SpecError(f"codec(s) listed twice: {', '.join(dupes)}; list each once")
+    resolved = _resolve_all(codecs)
     xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
     n_train = xtr.shape[0]
     if n_train < k:
@@ -344,21 +414,10 @@ def evaluate_data(
     results: list[dict[str, Any]] = []
     with progress_bar("evaluating", total=total, show=progress) as bar:
         bar.update(description="float32 baseline")
-        truth: dict[str, np.ndarray] = {}
-        ref_pred: np.ndarray | None = None
-        if want_preds or "recall" in task_list:
-            _, truth["cosine"] = search(xtr, xte, depth, metric="cosine")
-            ref_pred = predict_from_neighbors(ytr, truth["cosine"], k)
-            baseline["knn_accuracy"] = float(np.mean(ref_pred == yte))
-            baseline["per_class_f1"] = per_class_f1(yte, ref_pred, labels=labels).tolist()
-        if "recall" in task_list:
-            _, truth["euclidean"] = search(xtr, xte, depth, metric="euclidean")
-        storage_rows = xtr[:max_storage_rows]
-        if "storage" in task_list:
-            baseline["disk_bytes_per_row"] = disk_bytes_per_row(
-                float32_codes(storage_rows), seed=seed
-            )
-            baseline["bytes_per_vector"] = 4 * xtr.shape[1]
+        truth, ref_pred = _baseline(
+            baseline, data, task_list, want_preds=want_preds or "recall" in task_list,
+            depth=depth, k=k, storage_rows=max_storage_rows, seed=seed,
+        )  # fmt: skip
         bar.advance()
         if "id" in task_list:
             bar.update(description="intrinsic dimension")
@@ -410,20 +469,8 @@ def evaluate_data(
                     row["per_class_f1"] = f1.tolist()
                     row["worst_class"], row["worst_class_f1_drop"] = classes[worst], drop
                 elif task == "recall":
-                    curves: dict[str, dict[int, float]] = {}
-                    for metric in ("cosine", "euclidean"):
-                        if ham_idx is not None:
-                            got = ham_idx
-                        elif metric == "cosine":
-                            got = found["cosine"]
-                        else:
-                            _, got = search(dec_tr, dec_te, depth, metric="euclidean")
-                        curves[metric] = recall_curve(truth[metric], got, ks)
-                    row["recall"] = {
-                        m: {str(kk): v for kk, v in c.items()} for m, c in curves.items()
-                    }
-                    row["recall_at_10_cosine"] = curves["cosine"].get(10)
-                    row["recall_at_10_euclidean"] = curves["euclidean"].get(10)
+                    hits = ham_idx if ham_idx is not None else found["cosine"]
+                    _recall(row, truth, hits, ham_idx is None, dec_tr, dec_te, depth, ks)
                 elif task == "storage":
                     disk = disk_bytes_per_row(codes_tr[:max_storage_rows], seed=seed)
                     row["disk_bytes_per_row"] = disk
@@ -431,13 +478,12 @@ def evaluate_data(
                     row["payload_ratio"] = 4 * xtr.shape[1] / codec.code_size
                 elif task == "speed":
                     row["encode_per_s"] = encode_throughput(codec.encode, xtr[:max_speed_rows])
-                    q = max_speed_queries
-                    if row["hamming"]:
-                        row["search_qps"] = search_qps(
-                            codes_tr[:max_speed_rows], codes_te[:q], metric="hamming"
-                        )
-                    else:
-                        row["search_qps"] = search_qps(dec_tr[:max_speed_rows], xte[:q])
+                    base, queries = (codes_tr, codes_te) if row["hamming"] else (dec_tr, xte)
+                    row["search_qps"] = search_qps(
+                        base[:max_speed_rows],
+                        queries[:max_speed_queries],
+                        metric="hamming" if row["hamming"] else "cosine",
+                    )
                 bar.advance()
             results.append(row)
     return EvaluationReport(

@@ -14,6 +14,9 @@ Two workflows from the field:
   :mod:`terrabit.segment.train` trains from a config file and
   :mod:`terrabit.segment.predict` writes a blended, pixel-aligned COG of a whole scene.
 
+:mod:`terrabit.segment.run` holds the runs behind ``terrabit segment metrics`` and
+``terrabit segment erf`` (files in, a JSON-ready summary out).
+
 The metrics import only numpy and scipy; everything else needs the ``segment`` extra
 (torch, torchgeo, segmentation-models-pytorch), imported lazily inside those modules.
 """

@@ -373,9 +373,9 @@ def read_chips(
     """
     from terrabit.segment.data import BANDS, compute_normalization, to_model_input
 
-    check_int_range("--size", size, 8)
+    check_int_range("size", size, 8)
     if not paths:
-        raise InvalidInputError("no IMAGES given; pass rasters (.tif) or arrays (.npy)")
+        raise InvalidInputError("no images given; pass rasters (.tif) or arrays (.npy)")
     raw: list[npt.NDArray[np.float32]] = []
     kinds = set()
     for path in paths:
@@ -396,13 +396,14 @@ def read_chips(
         h, w = arr.shape[1:]
         if h < size or w < size:
             raise InvalidInputError(
-                f"image {str(p)!r} is {h} x {w} px, smaller than --size {size}; pass "
-                f"--size {min(h, w)} or less"
+                f"image {str(p)!r} is {h} x {w} px, smaller than size={size}; pass "
+                f"size={min(h, w)} or less",
+                params=("size",),
             )
         r, c = (h - size) // 2, (w - size) // 2
         raw.append(arr[:, r : r + size, c : c + size])
     if len(kinds) > 1 or len({a.shape[0] for a in raw}) > 1:
-        raise InvalidInputError("IMAGES mix kinds or band counts; give all .tif or all .npy")
+        raise InvalidInputError("images mix kinds or band counts; give all .tif or all .npy")
     x = torch.from_numpy(np.stack(raw))
     if kinds == {"npy"}:
         return x

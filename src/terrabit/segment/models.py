@@ -204,7 +204,8 @@ def load_checkpoint(
     if arch is not None and found != arch:
         raise InvalidInputError(
             f"checkpoint {str(source)!r} holds a {found!r} model, not {arch!r}; pass "
-            f"--arch {found} or a {arch} checkpoint"
+            f"arch={found!r} or a {arch} checkpoint",
+            params=("arch",),
         )
     if found not in ARCHS:
         raise InvalidInputError(

@@ -106,17 +106,19 @@ def _core_ranges(starts: list[int], size: int, length: int) -> list[tuple[int, i
 
 
 def _check_tiling(height: int, width: int, size: int, stride: int) -> None:
-    check_int_range("--size", size, 8)
-    check_int_range("--stride", stride, 1)
+    check_int_range("size", size, 8)
+    check_int_range("stride", stride, 1)
     if stride > size:
         raise InvalidInputError(
-            f"--stride {stride} is larger than --size {size}: tiles would leave gaps; pass "
-            f"--stride {size} or less"
+            f"stride={stride} is larger than size={size}: tiles would leave gaps; pass "
+            f"stride={size} or less",
+            params=("stride", "size"),
         )
     if height < size or width < size:
         raise InvalidInputError(
             f"the scene is {height} x {width} px, smaller than a {size} x {size} tile; pass "
-            f"--size {min(height, width)} or less (and --stride no larger than it)"
+            f"size={min(height, width)} or less (and stride no larger than it)",
+            params=("size", "stride"),
         )
 
 
@@ -194,7 +196,7 @@ def predict_array(
     >>> predict_array(net, np.zeros((2, 40, 50)), size=32, stride=24).shape
     (2, 40, 50)
     """
-    check_int_range("--size", size, 8)
+    check_int_range("size", size, 8)
     stride = size - size // 8 if stride is None else stride
     arr = np.asarray(image)
     if arr.ndim != 3:
@@ -232,7 +234,7 @@ def _predict_tiles(
     show_progress: bool | None,
 ) -> FloatArray:
     """Blend the probabilities of every tile; ``read(row, col)`` gives one tile's bands."""
-    check_choice("--blend", blend, BLENDS)
+    check_choice("blend", blend, BLENDS)
     check_int_range("batch_size", batch_size, 1)
     _check_tiling(height, width, size, stride)
     model.eval()
@@ -387,10 +389,10 @@ def predict_scene(
     from terrabit.segment.data import BANDS, Normalization
     from terrabit.segment.models import load_checkpoint
 
-    check_choice("--blend", blend, BLENDS)
-    check_int_range("--size", size, 8)
+    check_choice("blend", blend, BLENDS)
+    check_int_range("size", size, 8)
     stride = size - size // 8 if stride is None else stride
-    target = check_output(out, overwrite=overwrite, option="-o/--output")
+    target = check_output(out, overwrite=overwrite, option="out")
     model, meta = load_checkpoint(checkpoint, arch=arch)
     norm = Normalization(**meta["norm"]) if meta.get("norm") else None
     started = time.perf_counter()

@@ -467,7 +467,7 @@ def make_server(
     if not is_loopback(host):
         warnings.warn(
             f"serving on {host or 'all interfaces'!r}, which is not loopback: anyone who can "
-            "reach this machine can read the corpus; use --host 127.0.0.1 to keep it local",
+            "reach this machine can read the corpus; use host='127.0.0.1' to keep it local",
             UserWarning,
             stacklevel=2,
         )
@@ -483,8 +483,9 @@ def make_server(
         )
     except OSError as exc:
         raise TerrabitError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
-            "(0 picks a free one) or --host"
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port "
+            "(0 picks a free one) or host",
+            params=("port", "host"),
         ) from exc
     return server
 

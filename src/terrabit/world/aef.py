@@ -529,21 +529,9 @@ def write_aef_tiles(
     >>> info["tiles"], info["zones"]
     (2, ['19N', '20N'])
     """
-    from terrabit._validation import check_int_range
-
     region = check_utm_bbox(AEF_DEFAULT_BBOX if bbox is None else bbox)
     year_list = _check_years(years)
-    check_int_range("tile_px", tile_px, 128, 2048)
-    if tile_px % 128:
-        raise InvalidInputError(
-            f"tile_px must be a multiple of 128 (overviews halve it), got {tile_px}; try "
-            f"{max(128, tile_px // 128 * 128)}"
-        )
-    if not (isinstance(res_m, int | float) and math.isfinite(res_m) and 0.5 <= res_m <= 1000.0):
-        raise InvalidInputError(
-            f"res_m must be a pixel size in metres between 0.5 and 1000, got {res_m!r}"
-        )
-    res_m = float(res_m)
+    res_m = _check_grid(tile_px, res_m)
     mid_lat = math.radians((region[1] + region[3]) / 2)
     width_m = (region[2] - region[0]) * 111_320.0 * math.cos(mid_lat)
     height_m = (region[3] - region[1]) * 110_574.0
@@ -600,6 +588,23 @@ def write_aef_tiles(
         "zones": sorted({r[2].zone for r in records}, key=lambda z: (int(z[:-1]), z[-1])),
         "valid_pixels": valid,
     }
+
+
+def _check_grid(tile_px: int, res_m: float) -> float:
+    """Check the tile side and pixel size of :func:`write_aef_tiles`; return ``res_m``."""
+    from terrabit._validation import check_int_range
+
+    check_int_range("tile_px", tile_px, 128, 2048)
+    if tile_px % 128:
+        raise InvalidInputError(
+            f"tile_px must be a multiple of 128 (overviews halve it), got {tile_px}; try "
+            f"{max(128, tile_px // 128 * 128)}"
+        )
+    if not (isinstance(res_m, int | float) and math.isfinite(res_m) and 0.5 <= res_m <= 1000.0):
+        raise InvalidInputError(
+            f"res_m must be a pixel size in metres between 0.5 and 1000, got {res_m!r}"
+        )
+    return float(res_m)
 
 
 def _write_index(path: Path, records: list[tuple[int, str, _TileCell]], size_m: float) -> None:

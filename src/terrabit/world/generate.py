@@ -118,16 +118,18 @@ class WorldSummary:
 
 def _check_n(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
-        raise InvalidInputError(f"--n must be an integer, got {n!r}")
+        raise InvalidInputError(f"n must be an integer, got {n!r}", params=("n",))
     if n < MIN_ROWS:
         raise InvalidInputError(
-            f"--n must be at least {MIN_ROWS}, got {n} (fewer rows leave the labelled "
-            "train/test split and the intrinsic-dimension estimate too few samples)"
+            f"n must be at least {MIN_ROWS}, got {n} (fewer rows leave the labelled "
+            "train/test split and the intrinsic-dimension estimate too few samples)",
+            params=("n",),
         )
     if n % 2:
         raise InvalidInputError(
-            f"--n must be even (each place appears once per year, {YEARS[0]} and {YEARS[1]}); "
-            f"got {n}, use {n - 1} or {n + 1}"
+            f"n must be even (each place appears once per year, {YEARS[0]} and {YEARS[1]}); "
+            f"got {n}, use {n - 1} or {n + 1}",
+            params=("n",),
         )
     return n
 
@@ -176,7 +178,7 @@ def generate_world(
     """
     t0 = time.perf_counter()
     n = _check_n(n)
-    dim = check_int_range("--dim", dim, 64, 1024)
+    dim = check_int_range("dim", dim, 64, 1024)
     region = None if bbox is None else check_bbox(bbox)
     target = check_output(out, overwrite=overwrite)
     n_places = n // 2

@@ -239,8 +239,9 @@ def _check_enough(available: int, n_places: int, where: str, *, exact: bool) -> 
         close = "" if exact else ")"
         raise RegionError(
             f"{where} holds {qualifier} {available}{close} land cells of {CELL_KM} km but "
-            f"{n_places} places were asked for (--n / 2: each place appears once per year); "
-            "lower --n or widen the bbox"
+            f"{n_places} places were asked for (n / 2: each place appears once per year); "
+            "lower n or widen the bbox",
+            params=("n",),
         )
 
 

@@ -242,7 +242,7 @@ def write_zones(
     Parameters
     ----------
     path : path
-        Output file (``.parquet``); replaced if it exists (the caller checks ``--overwrite``).
+        Output file (``.parquet``); replaced if it exists (the caller checks ``overwrite``).
     seed : int
         World seed: land cover, settlement points and counts follow it.
     aef_bbox : (minx, miny, maxx, maxy) in lon/lat
@@ -272,16 +272,7 @@ def write_zones(
     ('OGC:CRS84', True)
     """
     bbox = check_utm_bbox(aef_bbox, name="aef_bbox")
-    year = YEARS[0] if year is None else year
-    if year not in YEARS:
-        raise InvalidInputError(f"year must be one of {YEARS[0]}, {YEARS[1]}; got {year!r}")
-    if not (isinstance(cell_m, int | float) and 5.0 <= cell_m <= 500.0):
-        raise InvalidInputError(f"cell_m must be between 5 and 500 metres, got {cell_m!r}")
-    if not (isinstance(oversized_km2, int | float) and oversized_km2 > 0):
-        raise InvalidInputError(f"oversized_km2 must be a positive area, got {oversized_km2!r}")
-    if isinstance(n_oversized, bool) or not isinstance(n_oversized, int) or n_oversized < 0:
-        raise InvalidInputError(f"n_oversized must be an integer >= 0, got {n_oversized!r}")
-
+    year = _check_options(year, cell_m, oversized_km2, n_oversized)
     laea = _laea(bbox)
     to_laea = Transformer.from_crs("OGC:CRS84", laea, always_xy=True)
     to_lonlat = Transformer.from_crs(laea, "OGC:CRS84", always_xy=True)
@@ -315,16 +306,7 @@ def write_zones(
     is_sea = np.array([False] * (len(blocks) - len(sea_blocks)) + [True] * len(sea_blocks))
 
     areas = np.array([b.area for b in blocks])
-    land_frac = np.where(is_sea, 0.0, n_dry / np.maximum(n_cells_b, 1))
-    aland = np.rint(areas * land_frac).astype(np.int64)
-    awater = np.rint(areas).astype(np.int64) - aland
-    urban_frac = n_urban / np.maximum(n_dry, 1)
-    urban_km2 = aland / 1e6 * urban_frac
-    expected = _URBAN_DENSITY * urban_km2 + _RURAL_DENSITY * (aland / 1e6 - urban_km2)
-    noise = rng.lognormal(0.0, 0.35, size=len(blocks))
-    pop = rng.poisson(expected * noise).astype(np.int64)
-    housing = rng.poisson(pop / _PEOPLE_PER_HOUSE * rng.lognormal(0.0, 0.1, len(blocks)))
-    ur = np.where(urban_frac >= 0.5, "U", "R")
+    aland, awater, pop, housing, ur = _census(rng, areas, is_sea, n_cells_b, n_dry, n_urban)
 
     geoms = np.array(blocks, dtype=object)
     centroids = shapely.centroid(geoms)
@@ -357,6 +339,42 @@ def write_zones(
         "oversized": int(np.count_nonzero(areas > oversized_km2 * 1e6)),
         "population": int(pop.sum()),
     }
+
+
+def _check_options(year: int | None, cell_m: float, oversized_km2: float, n_oversized: int) -> int:
+    """Check :func:`write_zones`' options; return the year (default: the first)."""
+    year = YEARS[0] if year is None else year
+    if year not in YEARS:
+        raise InvalidInputError(f"year must be one of {YEARS[0]}, {YEARS[1]}; got {year!r}")
+    if not (isinstance(cell_m, int | float) and 5.0 <= cell_m <= 500.0):
+        raise InvalidInputError(f"cell_m must be between 5 and 500 metres, got {cell_m!r}")
+    if not (isinstance(oversized_km2, int | float) and oversized_km2 > 0):
+        raise InvalidInputError(f"oversized_km2 must be a positive area, got {oversized_km2!r}")
+    if isinstance(n_oversized, bool) or not isinstance(n_oversized, int) or n_oversized < 0:
+        raise InvalidInputError(f"n_oversized must be an integer >= 0, got {n_oversized!r}")
+    return year
+
+
+def _census(
+    rng: np.random.Generator,
+    areas: np.ndarray,
+    is_sea: np.ndarray,
+    n_cells: np.ndarray,
+    n_dry: np.ndarray,
+    n_urban: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Census-like attributes of the blocks: ALAND, AWATER, POP, HOUSING and UR."""
+    land_frac = np.where(is_sea, 0.0, n_dry / np.maximum(n_cells, 1))
+    aland = np.rint(areas * land_frac).astype(np.int64)
+    awater = np.rint(areas).astype(np.int64) - aland
+    urban_frac = n_urban / np.maximum(n_dry, 1)
+    urban_km2 = aland / 1e6 * urban_frac
+    expected = _URBAN_DENSITY * urban_km2 + _RURAL_DENSITY * (aland / 1e6 - urban_km2)
+    noise = rng.lognormal(0.0, 0.35, size=len(areas))
+    pop = rng.poisson(expected * noise).astype(np.int64)
+    housing = rng.poisson(pop / _PEOPLE_PER_HOUSE * rng.lognormal(0.0, 0.1, len(areas)))
+    ur = np.where(urban_frac >= 0.5, "U", "R")
+    return aland, awater, pop, housing, ur
 
 
 def _land_polygon(grid: _Grid, region: Any) -> Any:

@@ -55,8 +55,9 @@ def decode_block(
     if not raw:
         if flat.dtype != np.int8:
             raise InvalidInputError(
-                f"AEF tiles hold int8 codes but this raster is {flat.dtype}; pass --raw "
-                "(raw=True) to summarise the stored values of another product"
+                f"AEF tiles hold int8 codes but this raster is {flat.dtype}; pass raw=True "
+                "to summarise the stored values of another product",
+                params=("raw",),
             )
         values: npt.NDArray[np.floating] = dequantize(flat)
         bad = (flat == AEF_NODATA).any(axis=0)

@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any
 
 from terrabit._cluster import (
     ClusterError,
@@ -40,40 +37,29 @@ from terrabit._cluster import (
 )
 from terrabit._compat import lazy_import
 from terrabit.errors import TerrabitError
-
-if TYPE_CHECKING:
-    from terrabit.zonal.engine import _TileResult
+from terrabit.zonal.engine import TileReadError, TileResult, TileTask, summarise_tile, tile_key
 
 __all__ = ["ClusterError", "SchedulerError", "connect", "describe", "parse_scheduler", "run_tiles"]
 
 
-def _tile_task(
-    path: str,
-    rows: npt.NDArray[np.intp],
-    geoms: npt.NDArray[np.object_],
-    *,
-    raw: bool,
-    read_retries: int,
-) -> _TileResult | str:
+def _tile_task(task: TileTask, *, raw: bool, read_retries: int) -> TileResult | str:
     """One tile's partial sums on a worker; a tile unreadable after retries gives its error."""
-    from terrabit.zonal import engine
-
     try:
-        return engine._with_retries(path, read_retries, engine._tile_partials, rows, geoms, raw=raw)
-    except engine.TileReadError as exc:
+        return summarise_tile(task, raw=raw, retries=read_retries)
+    except TileReadError as exc:
         return str(exc.__cause__)
 
 
 def run_tiles(
     client: Any,
-    tasks: list[tuple[str, npt.NDArray[np.intp], npt.NDArray[np.object_]]],
+    tasks: list[TileTask],
     *,
     raw: bool,
     retries: int,
-    done: Callable[[_TileResult], None],
+    done: Callable[[TileResult], None],
     bar: Any,
 ) -> list[str]:
-    """Summarise ``tasks`` (path, rows, geometries) as Dask tasks; return the failed tiles.
+    """Summarise ``tasks`` as Dask tasks (the map step); return the failed tiles.
 
     ``done`` gets each tile's result in this process as soon as it arrives; ``bar``
     advances once per tile. A tile that stays unreadable after ``retries`` extra reads
@@ -82,22 +68,18 @@ def run_tiles(
     ``done``.
     """
     distributed = lazy_import("distributed", "dask")
-    from terrabit.zonal.engine import _tile_key
-
     run = uuid.uuid4().hex[:8]
     futures: dict[Any, str] = {}
-    for path, rows, geoms in tasks:
+    for task in tasks:
         fut = client.submit(
             _tile_task,
-            path,
-            rows,
-            geoms,
+            task,
             raw=raw,
             read_retries=retries,
-            key=f"terrabit-zonal-{_tile_key(path)}-{run}",
+            key=f"terrabit-zonal-{tile_key(task.path)}-{run}",
             retries=retries,
         )
-        futures[fut] = path
+        futures[fut] = task.path
     failures: list[str] = []
     try:
         for fut in distributed.as_completed(list(futures)):

@@ -42,26 +42,35 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from terrabit._cluster import ENGINES, Engine
 from terrabit._progress import progress_bar
-from terrabit._validation import check_bbox, check_choice
+from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.errors import InvalidInputError, TerrabitError
 from terrabit.zonal.aef import decode_block
 from terrabit.zonal.index import read_tile_index, tiles_from_rasters
 from terrabit.zonal.polygons import equal_area_km2
 from terrabit.zonal.stats import PartialStats, add_rows, empty_partials, finalize
 
-__all__ = ["ENGINES", "STATS", "Engine", "TileReadError", "zonal_stats"]
+__all__ = [
+    "ENGINES",
+    "STATS",
+    "Engine",
+    "TileReadError",
+    "TileResult",
+    "TileTask",
+    "check_options",
+    "summarise_tile",
+    "tile_key",
+    "zonal_stats",
+]
 
-#: Where the tiles are summarised: a local thread pool or a Dask cluster.
-Engine = Literal["local", "dask"]
-ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Statistics that may be requested (``count`` is always written as ``pixel_count``).
 STATS = ("mean", "std", "min", "max", "count")
 _GROUP_PX = 256
@@ -75,16 +84,41 @@ class TileReadError(TerrabitError, OSError):
     """A tile could not be read after retries."""
 
 
-@dataclass
-class _TileResult:
-    key: str
+class TileTask(NamedTuple):
+    """One tile's work (the map's input): the tile, and the polygons meeting it."""
+
+    path: str
+    """The tile's path or URL."""
     rows: npt.NDArray[np.intp]
+    """The polygons' row numbers in the run's polygon table."""
+    geoms: npt.NDArray[np.object_]
+    """Their geometries, in the tile's CRS."""
+
+
+@dataclass
+class TileResult:
+    """One tile's mergeable partial sums (the map's output; sums add, so merging is exact)."""
+
+    key: str
+    """:func:`tile_key` of the tile's path."""
+    rows: npt.NDArray[np.intp]
+    """The polygons' row numbers, as in the :class:`TileTask`."""
     partial: PartialStats
+    """Partial statistics of each row (count, sum, sum of squares, min, max per band)."""
     pixel_area: float
+    """Area of one pixel of the tile, in square metres."""
     bands: list[str]
+    """The tile's band names."""
 
 
-def _tile_key(path: str) -> str:
+def tile_key(path: str) -> str:
+    """A short stable key of a tile's path (names its saved partial sums and Dask task).
+
+    Examples
+    --------
+    >>> tile_key("tiles/a.tif") == tile_key("tiles/a.tif"), len(tile_key("tiles/a.tif"))
+    (True, 20)
+    """
     return hashlib.blake2b(path.encode(), digest_size=10).hexdigest()
 
 
@@ -136,7 +170,7 @@ def _pixel_windows(
 
 def _tile_partials(
     path: str, rows: npt.NDArray[np.intp], geoms: npt.NDArray[np.object_], *, raw: bool
-) -> _TileResult:
+) -> TileResult:
     """Partial sums of the polygons ``geoms`` (in the tile's CRS) over one tile."""
     import geopandas as gpd
     from exactextract import exact_extract
@@ -207,7 +241,7 @@ def _tile_partials(
                     decode_block(flat[:, cells][:, None, :], raw=raw, nodata=nodata),
                     np.asarray(weights, dtype=np.float64),
                 )
-    return _TileResult(_tile_key(path), rows, partial, float(rx * ry), names)
+    return TileResult(tile_key(path), rows, partial, float(rx * ry), names)
 
 
 def _accumulate(
@@ -225,7 +259,7 @@ def _accumulate(
     np.maximum(partial.max[k], v.max(axis=1), out=partial.max[k])
 
 
-def _save(result: _TileResult, work: Path) -> None:
+def _save(result: TileResult, work: Path) -> None:
     target = work / f"{result.key}.npz"
     tmp = work / f".{result.key}.tmp.npz"
     p = result.partial
@@ -243,13 +277,13 @@ def _save(result: _TileResult, work: Path) -> None:
     os.replace(tmp, target)
 
 
-def _load(key: str, work: Path) -> _TileResult | None:
+def _load(key: str, work: Path) -> TileResult | None:
     target = work / f"{key}.npz"
     if not target.exists():
         return None
     with np.load(target) as z:
         partial = PartialStats(z["count"], z["sum"], z["sumsq"], z["min"], z["max"])
-        return _TileResult(
+        return TileResult(
             key, z["rows"], partial, float(z["pixel_area"]), [str(b) for b in z["bands"]]
         )
 
@@ -276,32 +310,40 @@ def _prepare_work(work: Path, fingerprint: str) -> None:
     meta.write_text(json.dumps({"fingerprint": fingerprint}))
 
 
-def _with_retries(path: str, retries: int, fn: Any, *args: Any, **kwargs: Any) -> _TileResult:
+def summarise_tile(task: TileTask, *, raw: bool, retries: int) -> TileResult:
+    """The map step: one tile's partial sums over the polygons of ``task``.
+
+    Reads the tile (windowed), retrying an unreadable one ``retries`` times with back-off.
+    The same call runs in a local thread or on a Dask worker, so both engines give
+    identical results.
+
+    Raises
+    ------
+    TileReadError
+        The tile could not be read after ``retries`` extra attempts (the cause chained).
+    """
     import rasterio.errors
 
     last: Exception | None = None
     for attempt in range(retries + 1):
         try:
-            result: _TileResult = fn(path, *args, **kwargs)
-            return result
+            return _tile_partials(task.path, task.rows, task.geoms, raw=raw)
         except (OSError, rasterio.errors.RasterioError) as exc:
             last = exc
             if attempt < retries:
                 time.sleep(_RETRY_SLEEP_S * (attempt + 1))
-    raise TileReadError(f"cannot read tile {path!r} after {retries + 1} attempts: {last}") from last
-
-
-#: One tile's work: its path, the rows of the polygons meeting it, their geometries in its CRS.
-_Task = tuple[str, npt.NDArray[np.intp], npt.NDArray[np.object_]]
+    raise TileReadError(
+        f"cannot read tile {task.path!r} after {retries + 1} attempts: {last}"
+    ) from last
 
 
 def _run_threads(
-    tasks: list[_Task],
+    tasks: list[TileTask],
     *,
     raw: bool,
     retries: int,
     workers: int,
-    done: Callable[[_TileResult], None],
+    done: Callable[[TileResult], None],
     bar: Any,
 ) -> list[str]:
     """Summarise ``tasks`` on a thread pool; ``done`` each result; return the failed tiles."""
@@ -309,8 +351,7 @@ def _run_threads(
     pool = ThreadPoolExecutor(max_workers=max(1, int(workers)))
     try:
         futures = {
-            pool.submit(_with_retries, path, retries, _tile_partials, rows, geoms, raw=raw): path
-            for path, rows, geoms in tasks
+            pool.submit(summarise_tile, task, raw=raw, retries=retries): task.path for task in tasks
         }
         for fut in as_completed(futures):
             try:
@@ -327,6 +368,53 @@ def _run_threads(
         raise
     pool.shutdown(wait=True)
     return failures
+
+
+def check_options(
+    *,
+    index: str | os.PathLike[str] | None,
+    rasters: Sequence[str | os.PathLike[str]] | None,
+    stats: Sequence[str],
+    workers: int,
+    engine: str,
+    scheduler: Any,
+) -> list[str]:
+    """Check :func:`zonal_stats`' options before any input is read; return the statistics.
+
+    Errors name the parameters (``params``): one of ``index`` or ``rasters``, known
+    ``stats``, ``workers >= 1``, and a ``scheduler`` only with ``engine="dask"``.
+
+    Examples
+    --------
+    >>> check_options(index="i.parquet", rasters=None, stats=["mean"], workers=1,
+    ...               engine="local", scheduler=None)
+    ['mean']
+    >>> check_options(index="i.parquet", rasters=None, stats=["mean"], workers=1,
+    ...               engine="local", scheduler="local:2")
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: scheduler needs engine='dask' (got engine='local'); \
+pass engine='dask' or drop scheduler
+    """
+    if index is None and not rasters:
+        raise InvalidInputError(
+            "no tiles given; pass index (a table of tiles) or rasters (raster files)",
+            params=("index", "rasters"),
+        )
+    if index is not None and rasters:
+        raise InvalidInputError(
+            "pass either index or rasters, not both", params=("index", "rasters")
+        )
+    wanted = [check_choice("stats", s, STATS) for s in stats]
+    check_int_range("workers", workers, 1)
+    check_choice("engine", engine, ENGINES)
+    if engine != "dask" and scheduler is not None:
+        raise InvalidInputError(
+            f"scheduler needs engine='dask' (got engine={engine!r}); pass engine='dask' or "
+            "drop scheduler",
+            params=("scheduler", "engine"),
+        )
+    return wanted
 
 
 def zonal_stats(
@@ -389,19 +477,15 @@ def zonal_stats(
         (coverage-weighted count of valid pixels) and ``coverage`` (valid area / polygon
         area); and a summary (tiles, tiles_resumed, bands, polygons_with_data, engine, ...).
     """
-    wanted = [check_choice("stats", s, STATS) for s in stats]
-    check_choice("engine", engine, ENGINES)
+    wanted = check_options(
+        index=index, rasters=rasters, stats=stats, workers=workers, engine=engine,
+        scheduler=scheduler,
+    )  # fmt: skip
     if polygons.crs is None:
         raise InvalidInputError(
-            "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or pass --polygons-crs"
+            "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or read them with "
+            "read_polygons(..., polygons_crs=...)"
         )
-    if engine == "local" and scheduler is not None:
-        raise InvalidInputError(
-            "a scheduler was given but the engine is local; pass --engine dask (engine='dask') "
-            "to run on it"
-        )
-    if index is not None and rasters:
-        raise InvalidInputError("pass either --index or --raster, not both")
     with contextlib.ExitStack() as stack:
         client = None
         if engine == "dask":
@@ -431,6 +515,88 @@ def zonal_stats(
     return table, summary
 
 
+#: A tile of the run: its path, its CRS and the rows of the polygons meeting it.
+_Plan = tuple[str, str, npt.NDArray[np.intp]]
+
+
+def _plan(tiles: pd.DataFrame, bounds_ll: npt.NDArray[np.float64]) -> list[_Plan]:
+    """The tiles meeting the polygons (by lon/lat bounding boxes), with those polygons' rows."""
+    plans: list[_Plan] = []
+    for path, crs, w, s, e, nn in tiles[
+        ["path", "crs", "wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north"]
+    ].itertuples(index=False):
+        hit = (
+            (bounds_ll[:, 2] >= w)
+            & (bounds_ll[:, 0] <= e)
+            & (bounds_ll[:, 3] >= s)
+            & (bounds_ll[:, 1] <= nn)
+        )
+        rows = np.flatnonzero(hit)
+        if rows.size:
+            plans.append((str(path), str(crs), rows))
+    return plans
+
+
+def _merge(
+    results: list[TileResult], paths: list[str], n: int
+) -> tuple[list[str], dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+    """The reduce step: the tiles' partial sums merged into the statistics of ``n`` polygons.
+
+    Tiles merge in the order of ``paths``, whatever order they finished in: float sums are
+    then bit-identical from run to run and from engine to engine. Returns the band names,
+    the finalized statistics and each polygon's valid area (m²).
+    """
+    order = {tile_key(path): i for i, path in enumerate(paths)}
+    results = sorted(results, key=lambda r: order[r.key])
+    bands = results[0].bands
+    for r in results[1:]:
+        if len(r.bands) != len(bands):
+            path = paths[order[r.key]]
+            raise InvalidInputError(
+                f"band-count mismatch: tile {path!r} has {len(r.bands)} bands but other tiles "
+                f"have {len(bands)}; summarise one product at a time"
+            )
+    total = empty_partials(n, len(bands))
+    valid_area = np.zeros(n)
+    for r in results:
+        add_rows(total, r.rows, r.partial)
+        np.add.at(valid_area, r.rows, r.partial.count * r.pixel_area)
+    return bands, finalize(total), valid_area
+
+
+def _with_statistics(
+    lonlat: Any,
+    bands: list[str],
+    final: dict[str, npt.NDArray[np.float64]],
+    wanted: list[str],
+    valid_area: npt.NDArray[np.float64],
+) -> Any:
+    """The polygons (CRS84) with their attributes and the statistics columns."""
+    import geopandas as gpd
+
+    columns: dict[str, Any] = {}
+    for b, name in enumerate(bands):
+        for stat in wanted:
+            if stat != "count":
+                columns[f"{name}_{stat}"] = final[stat][:, b]
+    columns["pixel_count"] = final["count"]
+    poly_area_m2 = equal_area_km2(lonlat) * 1e6
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
+    attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
+    clash = [c for c in columns if c in attrs.columns]
+    if clash:
+        raise InvalidInputError(
+            f"the polygons already have column(s) {clash[:10]}; rename them, they would be "
+            "overwritten by the statistics"
+        )
+    return gpd.GeoDataFrame(
+        pd.concat([attrs, pd.DataFrame(columns)], axis=1),
+        geometry=lonlat.geometry.values,
+        crs="OGC:CRS84",
+    )
+
+
 def _summarise(
     polygons: Any,
     *,
@@ -447,8 +613,6 @@ def _summarise(
     show_progress: bool | None,
 ) -> tuple[Any, dict[str, Any]]:
     """:func:`zonal_stats` once its options are checked and its engine is up."""
-    import geopandas as gpd
-
     lonlat = polygons.to_crs("OGC:CRS84").reset_index(drop=True)
     if bbox is not None:
         region = check_bbox(bbox, allow_antimeridian=False)
@@ -457,8 +621,9 @@ def _summarise(
     n = len(lonlat)
     if n == 0:
         raise InvalidInputError(
-            "no polygon to summarise (none left after the filters or inside --bbox); widen "
-            "--bbox or check the polygons file"
+            "no polygon to summarise (none left after the filters or inside bbox); widen "
+            "bbox or check the polygons file",
+            params=("bbox",),
         )
     bounds_ll = shapely.bounds(geoms_ll)
     area = (
@@ -471,25 +636,12 @@ def _summarise(
         tiles = read_tile_index(index, bbox=area, year=year)
     else:
         tiles = tiles_from_rasters([os.fspath(r) for r in (rasters or [])])
-    # polygons meeting each tile (lon/lat bounding boxes)
-    plans: list[tuple[str, str, npt.NDArray[np.intp]]] = []
-    for path, crs, w, s, e, nn in tiles[
-        ["path", "crs", "wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north"]
-    ].itertuples(index=False):
-        hit = (
-            (bounds_ll[:, 2] >= w)
-            & (bounds_ll[:, 0] <= e)
-            & (bounds_ll[:, 3] >= s)
-            & (bounds_ll[:, 1] <= nn)
-        )
-        rows = np.flatnonzero(hit)
-        if rows.size:
-            plans.append((str(path), str(crs), rows))
+    plans = _plan(tiles, bounds_ll)
     if not plans:
         when = "" if year is None else f" in year {year}"
         raise InvalidInputError(
             f"no tile meets the polygons (area {tuple(round(v, 6) for v in area)}){when}; "
-            "check --year and the index or rasters"
+            "check the year and the index or rasters"
         )
     projected: dict[str, npt.NDArray[np.object_]] = {}
     for crs in sorted({p[1] for p in plans}):
@@ -499,17 +651,17 @@ def _summarise(
     if work is not None:
         _prepare_work(work, _fingerprint(geoms_ll, tiles, raw))
 
-    results: list[_TileResult] = []
-    todo: list[_Task] = []
+    results: list[TileResult] = []
+    todo: list[TileTask] = []
     for path, crs, rows in plans:
-        done = _load(_tile_key(path), work) if work is not None else None
+        done = _load(tile_key(path), work) if work is not None else None
         if done is not None:
             results.append(done)
         else:
-            todo.append((path, rows, projected[crs][rows]))
+            todo.append(TileTask(path, rows, projected[crs][rows]))
     resumed = len(results)
 
-    def finished(result: _TileResult) -> None:
+    def finished(result: TileResult) -> None:
         if work is not None:
             _save(result, work)
         results.append(result)
@@ -532,45 +684,8 @@ def _summarise(
             f"{listed}{more}; finished tiles are kept in the work folder, so rerun the "
             "same command once the tiles are reachable"
         )
-    # merge in the plan's order, whatever order tiles finished in: float sums are then
-    # bit-identical from run to run and from engine to engine
-    order = {_tile_key(path): i for i, (path, _, _) in enumerate(plans)}
-    results.sort(key=lambda r: order[r.key])
-    bands = results[0].bands
-    for r in results[1:]:
-        if len(r.bands) != len(bands):
-            path = next(p for p, _, _ in plans if _tile_key(p) == r.key)
-            raise InvalidInputError(
-                f"band-count mismatch: tile {path!r} has {len(r.bands)} bands but other tiles "
-                f"have {len(bands)}; summarise one product at a time"
-            )
-    total = empty_partials(n, len(bands))
-    valid_area = np.zeros(n)
-    for r in results:
-        add_rows(total, r.rows, r.partial)
-        np.add.at(valid_area, r.rows, r.partial.count * r.pixel_area)
-    final = finalize(total)
-    columns: dict[str, Any] = {}
-    for b, name in enumerate(bands):
-        for stat in wanted:
-            if stat != "count":
-                columns[f"{name}_{stat}"] = final[stat][:, b]
-    columns["pixel_count"] = final["count"]
-    poly_area_m2 = equal_area_km2(lonlat) * 1e6
-    with np.errstate(invalid="ignore", divide="ignore"):
-        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
-    attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
-    clash = [c for c in columns if c in attrs.columns]
-    if clash:
-        raise InvalidInputError(
-            f"the polygons already have column(s) {clash[:10]}; rename them, they would be "
-            "overwritten by the statistics"
-        )
-    out = gpd.GeoDataFrame(
-        pd.concat([attrs, pd.DataFrame(columns)], axis=1),
-        geometry=lonlat.geometry.values,
-        crs="OGC:CRS84",
-    )
+    bands, final, valid_area = _merge(results, [path for path, _, _ in plans], n)
+    out = _with_statistics(lonlat, bands, final, wanted, valid_area)
     summary = {
         "polygons": n,
         "polygons_with_data": int((final["count"] > 0).sum()),

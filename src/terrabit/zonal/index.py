@@ -217,8 +217,9 @@ def read_tile_index(
             )
     if year is not None and "year" not in frame.columns:
         raise InvalidInputError(
-            f"tile index {name!r} has no 'year' column, so --year {year} cannot filter it; "
-            "drop --year"
+            f"tile index {name!r} has no 'year' column, so it cannot filter by year {year}; "
+            "leave out year",
+            params=("year",),
         )
     if "year" not in frame.columns:
         frame = frame.assign(year=-1)
@@ -226,8 +227,8 @@ def read_tile_index(
         area = "anywhere" if bbox is None else f"bbox {tuple(round(v, 6) for v in bbox)}"
         when = "" if year is None else f" in year {year}"
         raise RegionError(
-            f"the tile index {name!r} has no tile for {area}{when}; check --year and that the "
-            "polygons lie inside the index's coverage"
+            f"the tile index {name!r} has no tile for {area}{when}; check the year and that "
+            "the polygons lie inside the index's coverage"
         )
     frame = frame.loc[:, list(TILE_COLUMNS)].reset_index(drop=True)
     frame["path"] = [resolve_tile_path(str(p), name) for p in frame["path"]]
@@ -243,13 +244,13 @@ def tiles_from_rasters(paths: list[str]) -> pd.DataFrame:
     >>> tiles_from_rasters([])
     Traceback (most recent call last):
     ...
-    terrabit.errors.InvalidInputError: no raster given; pass --index INDEX or --raster FILE
+    terrabit.errors.InvalidInputError: no raster given; pass at least one raster path
     """
     import rasterio
     from rasterio.warp import transform_bounds
 
     if not paths:
-        raise InvalidInputError("no raster given; pass --index INDEX or --raster FILE")
+        raise InvalidInputError("no raster given; pass at least one raster path")
     rows = []
     for path in paths:
         try:

@@ -85,8 +85,9 @@ def fit_models(
 
     if target not in frame.columns:
         raise InvalidInputError(
-            f"--target {target!r} is not a column; the table has {list(frame.columns)[:10]}"
-            f"{' …' if len(frame.columns) > 10 else ''}"
+            f"target {target!r} is not a column; the table has {list(frame.columns)[:10]}"
+            f"{' …' if len(frame.columns) > 10 else ''}",
+            params=("target",),
         )
     names, x, rows = feature_matrix(frame)
     y_all = frame[target].iloc[rows]
@@ -111,12 +112,15 @@ def fit_models(
     if chosen == "regression":
         if not numeric:
             raise InvalidInputError(
-                f"--target {target!r} is not numeric; use --task classification"
+                f"target {target!r} is not numeric; use task='classification'",
+                params=("target", "task"),
             )
         y = y_all.to_numpy(dtype=np.float64)
         if log:
             if (y < 0).any():
-                raise InvalidInputError(f"--log needs a target >= 0; {target!r} has negatives")
+                raise InvalidInputError(
+                    f"log=True needs a target >= 0; {target!r} has negatives", params=("log",)
+                )
             y = np.log1p(y)
         ols = LinearRegression().fit(scores, y)
         out["r2_in_sample"] = float(ols.score(scores, y))
@@ -133,9 +137,10 @@ def fit_models(
         classes, counts = np.unique(labels, return_counts=True)
         if len(classes) < 2 or counts.min() < _FOLDS:
             raise InvalidInputError(
-                f"--target {target!r} needs at least 2 classes with {_FOLDS} rows each for "
+                f"target {target!r} needs at least 2 classes with {_FOLDS} rows each for "
                 f"stratified {_FOLDS}-fold validation; counts "
-                f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}"
+                f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}",
+                params=("target",),
             )
         folds_s = StratifiedKFold(_FOLDS, shuffle=True, random_state=seed)
         model = make_pipeline(

@@ -57,8 +57,9 @@ def read_polygons(path: str | os.PathLike[str], *, polygons_crs: str | None = No
     if frame.crs is None:
         if polygons_crs is None:
             raise InvalidInputError(
-                f"polygons {name!r} have no CRS; pass --polygons-crs (e.g. EPSG:4326) or set "
-                "it with geopandas `gdf.set_crs(...)` and save the file again"
+                f"polygons {name!r} have no CRS; pass polygons_crs (e.g. EPSG:4326) or set "
+                "it with geopandas `gdf.set_crs(...)` and save the file again",
+                params=("polygons_crs",),
             )
         frame = frame.set_crs(polygons_crs)
     return frame
@@ -86,7 +87,8 @@ def prepare_polygons(
     """
     if frame.crs is None:
         raise InvalidInputError(
-            "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or pass --polygons-crs"
+            "polygons have no CRS; set it with geopandas `gdf.set_crs(...)` or read them with "
+            "read_polygons(..., polygons_crs=...)"
         )
     counts = {"input": len(frame)}
     geoms = np.asarray(frame.geometry.values, dtype=object)
@@ -106,8 +108,9 @@ def prepare_polygons(
     if drop_water:
         if "ALAND" not in frame.columns:
             raise InvalidInputError(
-                "--drop-water needs an ALAND column (land area; 0 marks all-water blocks) "
-                f"but the polygons have {list(frame.columns)[:10]}; drop --drop-water"
+                "drop_water needs an ALAND column (land area; 0 marks all-water blocks) "
+                f"but the polygons have {list(frame.columns)[:10]}; leave out drop_water",
+                params=("drop_water",),
             )
         water = (frame["ALAND"].to_numpy() == 0) & keep
         keep &= ~water
@@ -115,7 +118,9 @@ def prepare_polygons(
     big = np.zeros(len(frame), dtype=bool)
     if max_area_km2 is not None:
         if not max_area_km2 > 0:
-            raise InvalidInputError(f"--max-area-km2 must be positive, got {max_area_km2}")
+            raise InvalidInputError(
+                f"max_area_km2 must be positive, got {max_area_km2}", params=("max_area_km2",)
+            )
         area = frame.geometry.to_crs(_EQUAL_AREA).area.to_numpy() / 1e6
         big = (area > max_area_km2) & keep
         keep &= ~big

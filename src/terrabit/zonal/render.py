@@ -100,8 +100,10 @@ def render_features(
 
     check_int_range("components", components, 1, 16)
     if not (isinstance(res_m, int | float) and math.isfinite(res_m) and res_m > 0):
-        raise InvalidInputError(f"--res must be a pixel size in metres > 0, got {res_m!r}")
-    target = check_output(out, overwrite=overwrite, option="-o/--output")
+        raise InvalidInputError(
+            f"res_m must be a pixel size in metres > 0, got {res_m!r}", params=("res_m",)
+        )
+    target = check_output(out, overwrite=overwrite, option="out")
     preview = target.with_suffix(".png")
     check_output(preview, overwrite=overwrite, option="the preview")
     frame = read_features(features)
@@ -121,8 +123,9 @@ def render_features(
     height = max(1, math.ceil((top - bottom) / res_m))
     if width * height > _MAX_PX:
         raise RegionError(
-            f"the render would be {width} x {height} px at {res_m:g} m; pass a larger --res "
-            f"(e.g. --res {res_m * math.ceil(math.sqrt(width * height / _MAX_PX)):g})"
+            f"the render would be {width} x {height} px at {res_m:g} m; pass a larger res_m "
+            f"(e.g. res_m={res_m * math.ceil(math.sqrt(width * height / _MAX_PX)):g})",
+            params=("res_m",),
         )
     top = bottom + height * res_m
     transform = Affine(res_m, 0.0, left, 0.0, -res_m, top)

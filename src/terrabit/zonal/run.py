@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from terrabit._atomic import check_output
 from terrabit.geoparquet import write_geoparquet
-from terrabit.zonal.engine import Engine, zonal_stats
+from terrabit.zonal.engine import Engine, check_options, zonal_stats
 from terrabit.zonal.polygons import prepare_polygons, read_polygons
 
 __all__ = ["run_zonal", "work_dir_for"]
@@ -83,7 +83,11 @@ def run_zonal(
         ``tiles_resumed``, ``bands``, ``columns``, ``seconds``, ``polygon_bands_per_s``
         and ``output``.
     """
-    target = check_output(out, overwrite=overwrite, option="-o/--output")
+    check_options(
+        index=index, rasters=rasters, stats=stats, workers=workers, engine=engine,
+        scheduler=scheduler,
+    )  # fmt: skip
+    target = check_output(out, overwrite=overwrite, option="out")
     started = time.perf_counter()
     frame = read_polygons(polygons, polygons_crs=polygons_crs)
     kept, counts = prepare_polygons(frame, drop_water=drop_water, max_area_km2=max_area_km2)
