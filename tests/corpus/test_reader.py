@@ -632,7 +632,7 @@ def _group_bounds(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Lower and upper bounds of the bbox fields ``xs`` of one row group as the reader
     takes them: a field it reads is its values, one it leaves unread the group's min/max."""
-    from terrabit.corpus.reader import _bbox_leaves_needed
+    from terrabit.corpus.boxes import bbox_leaves_needed as _bbox_leaves_needed
 
     mins = np.array([x.min() for x in xs])
     maxs = np.array([x.max() for x in xs])
@@ -666,7 +666,7 @@ def test_spanned_rows_meet_the_box(
 ) -> None:
     """The shortcut that skips the geometry test: whenever it says a connected geometry
     meets the box, shapely agrees."""
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     if kind == "point" or len(pts) < 2:
         geom = shapely.Point(pts[0])
@@ -686,7 +686,7 @@ def test_spanned_rows_meet_the_box(
 
 
 def test_spanned_examples() -> None:
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     xs = [np.array([0.0, 0.0]), np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0])]
     assert _spanned(xs, xs, [(-1.0, 0.5, 2.0, 3.0)]).tolist() == [True, True]  # across x
@@ -734,7 +734,7 @@ def test_unread_bbox_fields_never_change_which_rows_meet(
     """A row group's fields left unread (their tests settled by its min/max statistics)
     replaced by the bound the reader substitutes: the rows meeting the boxes are exactly
     those a full read finds, and the certainty bounds enclose every row's bbox."""
-    from terrabit.corpus.reader import _overlaps
+    from terrabit.corpus.boxes import overlaps as _overlaps
 
     xs = [np.array([r[k] for r in rows], dtype=np.float32).astype(np.float64) for k in range(4)]
     lo, hi = _group_bounds(xs, boxes)
@@ -762,7 +762,7 @@ def test_spanned_with_group_bounds_meets_the_box(
 ) -> None:
     """The geometry shortcut on bounds (stored fields, or the group's statistics for
     the fields not read): whenever it says a connected geometry meets the box, it does."""
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     geoms = [
         shapely.MultiPoint(pts).convex_hull if len(pts) > 1 else shapely.Point(pts[0])

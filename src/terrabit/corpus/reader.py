@@ -34,8 +34,6 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
 
@@ -49,98 +47,27 @@ from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
 from terrabit.corpus import format as fmt
 from terrabit.corpus import pages as pg
-from terrabit.corpus.sources import FileSource, Source, open_source
-from terrabit.errors import (
-    CorpusIntegrityError,
-    CorpusNotFoundError,
-    InvalidInputError,
-    ShardIOError,
+from terrabit.corpus.boxes import bbox_leaves_needed, covers_box, inside_boxes, overlaps, spanned
+from terrabit.corpus.manifest import (
+    Selection,
+    TimeWindow,
+    load_manifest,
+    parse_time,
+    prune,
 )
-from terrabit.region import Region
+from terrabit.corpus.manifest import time_window as check_time_window
+from terrabit.corpus.sources import FileSource, Source, open_source
+from terrabit.errors import CorpusIntegrityError, InvalidInputError, ShardIOError
+from terrabit.region import Box, Region
 
-__all__ = ["Corpus", "open", "parse_time"]
+__all__ = ["Corpus", "Selection", "open", "parse_time"]
 
 Verify = Literal["auto", "full", "footer", "none"]
-Box = tuple[float, float, float, float]
 _BBOX_LEAVES = tuple(f"bbox.{name}" for name in fmt.BBOX_FIELDS)
 _CHECKED = ("path", "rows", "bytes", "checksum", "footer_checksum")
 """Manifest fields a shard is checked against."""
 _LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
 """Per ``bbox`` field and row group: min and max statistics; per group: all known."""
-
-
-# ------------------------------------------------------------------------------ selection
-
-TimeWindow = tuple[np.datetime64 | None, np.datetime64 | None]
-"""A parsed time filter ``(start, end)``: ``start <= datetime < end``; ``None`` is open."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A query's where and when, checked once, and the manifest rows they select.
-
-    :meth:`Corpus.select` builds one; :meth:`Corpus.read` and :meth:`Corpus.read_shard`
-    take it instead of a region, so that a query converts its region, parses its time
-    window and prunes the manifest once, however many shards it then reads.
-
-    Attributes
-    ----------
-    region : Region
-        Where (the whole Earth when nothing was given; ``region.is_world`` then).
-    window : (start, end) or None
-        When, parsed (``None``: any time).
-    shards : pyarrow.Table
-        The manifest rows of the shards whose extent (and time range) meets both.
-    """
-
-    region: Region
-    window: TimeWindow | None
-    shards: pa.Table
-
-    @property
-    def boxes(self) -> list[Box]:
-        """The region's boxes, for pruning by extent."""
-        return self.region.boxes
-
-    @property
-    def geometry(self) -> shapely.Geometry | None:
-        """The region's geometry for the exact test; ``None`` for the whole Earth."""
-        return None if self.region.is_world else self.region.geometry
-
-
-def parse_time(value: Any, name: str = "bound") -> np.datetime64 | None:
-    """A time bound as ``datetime64[us]`` (UTC, naive); ``None`` stays open.
-
-    Examples
-    --------
-    >>> parse_time("2024-01-31T12:00:00Z")
-    np.datetime64('2024-01-31T12:00:00.000000')
-    """
-    if value is None:
-        return None
-    try:
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        if isinstance(value, str):
-            value = value.rstrip("Z").split("+")[0]
-        return np.datetime64(value, "us")
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"time {name} {value!r} is not a date or time; use ISO 8601 like '2024-01-31'"
-        ) from exc
-
-
-def _overlaps(
-    xmin: npt.NDArray[Any],
-    ymin: npt.NDArray[Any],
-    xmax: npt.NDArray[Any],
-    ymax: npt.NDArray[Any],
-    boxes: list[Box],
-) -> npt.NDArray[np.bool_]:
-    hit = np.zeros(len(xmin), dtype=bool)
-    for qx0, qy0, qx1, qy1 in boxes:
-        hit |= (xmin <= qx1) & (xmax >= qx0) & (ymin <= qy1) & (ymax >= qy0)
-    return hit
 
 
 class _OffsetIndexes:
@@ -169,80 +96,6 @@ class _OffsetIndexes:
             index, self.pos = pg.read_offset_index_at(self.blob, self.pos)
             self.flat.append(index)
         return self.flat[k]
-
-
-def _inside_boxes(
-    xmin: npt.NDArray[Any],
-    ymin: npt.NDArray[Any],
-    xmax: npt.NDArray[Any],
-    ymax: npt.NDArray[Any],
-    boxes: Sequence[Box],
-) -> npt.NDArray[np.bool_]:
-    """Whether each ``[xmin, xmax] x [ymin, ymax]`` lies inside one of ``boxes``."""
-    inside = np.zeros(len(xmin), dtype=bool)
-    for bx0, by0, bx1, by1 in boxes:
-        inside |= (xmin >= bx0) & (xmax <= bx1) & (ymin >= by0) & (ymax <= by1)
-    return inside
-
-
-def _box_in(box: Box, geom: shapely.Geometry) -> bool:
-    return bool(shapely.covers(geom, shapely.box(*box)))
-
-
-def _spanned(
-    lo: list[npt.NDArray[Any]], hi: list[npt.NDArray[Any]], boxes: list[Box]
-) -> npt.NDArray[np.bool_]:
-    """Rows whose bbox a box spans from side to side along one axis while meeting it
-    along the other: a connected geometry (its projection on each axis is its bbox's
-    whole interval) then meets the box.
-
-    ``lo``/``hi`` bound each stored bbox field (``xmin, ymin, xmax, ymax``) from below
-    and above: the stored value itself, or the row group's statistics for a field not
-    read. The float32 bounds are rounded outward, so the true ones are taken one
-    float32 step inside.
-    """
-    up, down = np.float32(np.inf), np.float32(-np.inf)
-
-    def inward(v: npt.NDArray[Any], to: np.float32) -> npt.NDArray[np.float64]:
-        return np.nextafter(np.asarray(v, dtype=np.float32), to).astype(np.float64)
-
-    x0, y0 = (np.asarray(v, dtype=np.float64) for v in lo[:2])
-    x1, y1 = (np.asarray(v, dtype=np.float64) for v in hi[2:])
-    ix0, iy0 = inward(hi[0], up), inward(hi[1], up)
-    ix1, iy1 = inward(lo[2], down), inward(lo[3], down)
-    out = np.zeros(np.broadcast(x0, y0, x1, y1, ix0, iy0, ix1, iy1).shape, dtype=bool)
-    for qx0, qy0, qx1, qy1 in boxes:
-        across_x = (qx0 <= x0) & (x1 <= qx1) & (iy0 <= qy1) & (iy1 >= qy0)
-        across_y = (qy0 <= y0) & (y1 <= qy1) & (ix0 <= qx1) & (ix1 >= qx0)
-        out |= across_x | across_y
-    return out
-
-
-def _bbox_leaves_needed(
-    mins: npt.NDArray[Any], maxs: npt.NDArray[Any], boxes: list[Box]
-) -> tuple[int, ...]:
-    """The bbox fields (indices into ``xmin, ymin, xmax, ymax``) a row group's rows must
-    be read for to tell which meet ``boxes``: a field's test (``xmin <= maxx``,
-    ``ymin <= maxy``, ``xmax >= minx``, ``ymax >= miny``) needs no read when the
-    group's statistics (``mins``/``maxs``, one value per field) pass it for every row,
-    for each box the group's extent meets.
-
-    Examples
-    --------
-    >>> mins, maxs = np.array([0.0, 0.0, 1.0, 1.0]), np.array([4.0, 2.0, 5.0, 3.0])
-    >>> _bbox_leaves_needed(mins, maxs, [(0.5, 0.0, 3.0, 3.0)])  # cut on the right only
-    (0,)
-    >>> _bbox_leaves_needed(mins, maxs, [(2.0, 2.5, 9.0, 9.0)])  # a corner
-    (2, 3)
-    """
-    need: set[int] = set()
-    for qx0, qy0, qx1, qy1 in boxes:
-        if mins[0] > qx1 or mins[1] > qy1 or maxs[2] < qx0 or maxs[3] < qy0:
-            continue  # the group's extent misses this box
-        for k, cut in enumerate((maxs[0] > qx1, maxs[1] > qy1, mins[2] < qx0, mins[3] < qy0)):
-            if cut:
-                need.add(k)
-    return tuple(sorted(need))
 
 
 # ------------------------------------------------------------------------------- corpus
@@ -279,7 +132,7 @@ class Corpus:
         self.source = source
         self.verify: Verify = check_choice("verify", verify, ("auto", "full", "footer", "none"))
         self.uri = source.root
-        self.manifest, self.metadata = self._load_manifest()
+        self.manifest, self.metadata = load_manifest(source)
         for path, size in zip(
             self.manifest.column("path").to_pylist(),
             self.manifest.column("bytes").to_pylist(),
@@ -312,44 +165,6 @@ class Corpus:
         self._full_checked: set[str] = set()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
-
-    # ----------------------------------------------------------------- manifest
-    def _load_manifest(self) -> tuple[pa.Table, dict[str, Any]]:
-        src = self.source
-        if not src.exists(fmt.MANIFEST_NAME):
-            raise CorpusNotFoundError(
-                f"no corpus at {self.uri!r}: {src.url(fmt.MANIFEST_NAME)} does not exist; "
-                "pass the corpus root, the folder holding manifest.parquet, or run "
-                "`terrabit publish` first"
-            )
-        raw = src.read_all(fmt.MANIFEST_NAME)
-        try:
-            table = pq.read_table(pa.BufferReader(raw))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} is not a readable Parquet file ({exc}); "
-                "republish the corpus with `terrabit publish`"
-            ) from exc
-        blob = (table.schema.metadata or {}).get(fmt.METADATA_KEY)
-        if blob is None:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} has no 'terrabit' metadata: it was not written "
-                "by `terrabit publish`; republish the corpus"
-            )
-        try:
-            meta = json.loads(blob)
-        except ValueError as exc:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)}: the 'terrabit' metadata is not JSON"
-            ) from exc
-        meta = fmt.check_corpus_metadata(meta, where=src.url(fmt.MANIFEST_NAME))
-        expected = fmt.manifest_schema(int(meta["code_size"]))
-        missing = [n for n in expected.names if n not in table.column_names]
-        if missing:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} lacks columns {missing}; republish the corpus"
-            )
-        return table, meta
 
     # --------------------------------------------------------------- properties
     @property
@@ -500,7 +315,7 @@ class Corpus:
         """
         reg = Region.from_any(region, allow_degenerate=True)
         window = self.time_window(time)
-        return Selection(reg, window, self._select(reg.boxes, window))
+        return Selection(reg, window, prune(self.manifest, reg.boxes, window))
 
     def select_shards(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> pa.Table:
         """Manifest rows of the shards that may hold rows in ``region`` and ``time``
@@ -519,9 +334,7 @@ class Corpus:
             return where
         return self.select(where, time=time)
 
-    def time_window(
-        self, time: tuple[Any, Any] | None
-    ) -> tuple[np.datetime64 | None, np.datetime64 | None] | None:
+    def time_window(self, time: tuple[Any, Any] | None) -> TimeWindow | None:
         """``time`` as parsed ``(start, end)`` bounds, checked against this corpus.
 
         Examples
@@ -534,42 +347,13 @@ class Corpus:
         >>> open(tmp / "c").time_window(("2024-01-01", None))[0]
         np.datetime64('2024-01-01T00:00:00.000000')
         """
-        if time is None:
-            return None
-        if "datetime" not in self.columns:
-            raise InvalidInputError(
-                f"this corpus has no datetime column (columns {self.columns}); drop time="
-            )
-        if not isinstance(time, Sequence) or isinstance(time, str) or len(time) != 2:
-            raise InvalidInputError(
-                f"time must be (start, end) with start <= t < end (None for open), got {time!r}"
-            )
-        return parse_time(time[0], "start"), parse_time(time[1], "end")
-
-    def _select(
-        self, boxes: list[Box], times: tuple[np.datetime64 | None, np.datetime64 | None] | None
-    ) -> pa.Table:
-        m = self.manifest
-        cols = [m.column(n).to_numpy() for n in fmt.BBOX_FIELDS]
-        keep = _overlaps(cols[0], cols[1], cols[2], cols[3], boxes)
-        if times is not None:
-            tmin = m.column("tmin").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            tmax = m.column("tmax").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            start, end = times
-            if start is not None:
-                keep &= tmax >= start
-            if end is not None:
-                keep &= tmin < end
-        return m.filter(pa.array(keep))
-
-    def _row_groups(self, md: pq.FileMetaData, boxes: list[Box]) -> list[int]:
-        return self._row_group_hits(md, boxes)[0]
+        return check_time_window(time, self.columns)
 
     def _row_group_hits(self, md: pq.FileMetaData, boxes: list[Box]) -> tuple[list[int], set[int]]:
         """Row groups whose ``bbox`` statistics meet ``boxes``, and those of them only
         partly inside a box (some of their rows may lie outside every box)."""
         x0, y0, x1, y1, known = self._group_stats(md)
-        hit = ~known | _overlaps(x0, y0, x1, y1, boxes)
+        hit = ~known | overlaps(x0, y0, x1, y1, boxes)
         inside = np.zeros(len(x0), dtype=bool)
         for qx0, qy0, qx1, qy1 in boxes:
             inside |= (qx0 <= x0) & (x1 <= qx1) & (qy0 <= y0) & (y1 <= qy1)
@@ -804,7 +588,7 @@ class Corpus:
         by_fields: dict[tuple[int, ...], list[int]] = {}
         multi = exact and not self._connected(path, md)
         for i, g in enumerate(groups):
-            fields = _bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
+            fields = bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
             if not known[g] or (exact and fields and (multi or len(fields) > 1)):
                 fields = (0, 1, 2, 3)  # no statistics, or a corner / multi-part geometries
             if fields:
@@ -851,16 +635,16 @@ class Corpus:
             )
             # the fields not read pass their tests for every row (by the statistics):
             # take the bound that passes, so only the fields read decide
-            hit = _overlaps(hi[0], hi[1], lo[2], lo[3], boxes)
+            hit = overlaps(hi[0], hi[1], lo[2], lo[3], boxes)
             if geom is not None:
-                certain = _inside_boxes(lo[0], lo[1], hi[2], hi[3], inner) & hit
+                certain = inside_boxes(lo[0], lo[1], hi[2], hi[3], inner) & hit
                 test = hit & ~certain
                 outer = [
                     np.asarray(v, dtype=np.float64)[test] for v in (lo[0], lo[1], hi[2], hi[3])
                 ]
                 certain[test] = shapely.covers(geom, shapely.box(*outer))
                 if self._connected(path, md):
-                    certain |= hit & _spanned(lo, hi, [b for b in boxes if _box_in(b, geom)])
+                    certain |= hit & spanned(lo, hi, [b for b in boxes if covers_box(b, geom)])
         pieces: dict[int, pa.Table] = {}
         whole: list[int] = []
         for g in groups:
