@@ -396,9 +396,7 @@ def test_paged_shards_carry_a_page_index(paged_dir: Path) -> None:
         assert fmt.sha256_hex(data[start : start + length]) == digest
     assert md.row_group(0).column(3).total_compressed_size > 0
     with open_corpus(paged_dir) as c:
-        locs = c._page_locations(
-            str(path.relative_to(paged_dir)), c.footer(str(path.relative_to(paged_dir)))
-        )
+        locs = c._shard(str(path.relative_to(paged_dir))).page_locations()
         assert locs is not None
         names = [md.schema.column(j).path for j in range(md.num_columns)]
         emb = locs.get(0, names.index("embedding"))
@@ -698,7 +696,7 @@ def test_spanned_examples() -> None:
 def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> None:
     """The OffsetIndex region is read as one struct per chunk in order; when a struct
     does not fit its chunk, the reader places them by the footer's locations instead."""
-    from terrabit.corpus.reader import _OffsetIndexes
+    from terrabit.corpus.shard import OffsetIndexes as _OffsetIndexes
 
     manifest = pq.read_table(paged_dir / fmt.MANIFEST_NAME).sort_by([("rows", "descending")])
     path = manifest.column("path")[0].as_py()
@@ -709,14 +707,14 @@ def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> Non
         want = c.read_shard(path, box, columns=["id", "embedding"])
     with open_corpus(paged_dir) as c:
         md = c.footer(path)
-        real = c._page_locations(path, md)
+        real = c._shard(path).page_locations()
         assert real is not None
         n = md.num_row_groups * md.num_columns
         shuffled = _OffsetIndexes(b"", md.num_row_groups, md.num_columns)
         shuffled.flat = [real.get(*divmod((k + 1) % n, md.num_columns)) for k in range(n)]
-        c._page_locs[path] = shuffled  # every chunk gets its neighbour's index
+        c._shard(path).page_locs = shuffled  # every chunk gets its neighbour's index
         got = c.read_shard(path, box, columns=["id", "embedding"])
-        assert path in c._by_footer
+        assert c._shard(path).by_footer
     assert got.equals(want)
 
 

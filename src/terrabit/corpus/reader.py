@@ -29,13 +29,11 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,46 +54,12 @@ from terrabit.corpus.manifest import (
     prune,
 )
 from terrabit.corpus.manifest import time_window as check_time_window
+from terrabit.corpus.shard import BBOX_LEAVES, MANIFEST_FIELDS, Shard, Verify
 from terrabit.corpus.sources import FileSource, Source, open_source
-from terrabit.errors import CorpusIntegrityError, InvalidInputError, ShardIOError
+from terrabit.errors import InvalidInputError, ShardIOError
 from terrabit.region import Box, Region
 
 __all__ = ["Corpus", "Selection", "open", "parse_time"]
-
-Verify = Literal["auto", "full", "footer", "none"]
-_BBOX_LEAVES = tuple(f"bbox.{name}" for name in fmt.BBOX_FIELDS)
-_CHECKED = ("path", "rows", "bytes", "checksum", "footer_checksum")
-"""Manifest fields a shard is checked against."""
-_LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
-"""Per ``bbox`` field and row group: min and max statistics; per group: all known."""
-
-
-class _OffsetIndexes:
-    """The OffsetIndex structs of a shard, ``[group][leaf]``: parsed one after the
-    other from the region's bytes only as far as asked (``get``), or all at once."""
-
-    def __init__(self, blob: bytes, n_groups: int, n_cols: int) -> None:
-        self.blob = blob
-        self.n_cols = n_cols
-        self.n = n_groups * n_cols
-        self.pos = 0
-        self.flat: list[list[pg.PageLocation]] = []
-
-    @classmethod
-    def of(cls, nested: list[list[list[pg.PageLocation]]]) -> _OffsetIndexes:
-        out = cls(b"", len(nested), len(nested[0]) if nested else 0)
-        out.flat = [index for row in nested for index in row]
-        return out
-
-    def get(self, g: int, j: int) -> list[pg.PageLocation]:
-        """The page locations of leaf ``j`` of row group ``g``."""
-        k = g * self.n_cols + j
-        if not 0 <= k < self.n:
-            raise pg.PageFormatError(f"no OffsetIndex for row group {g}, leaf {j}")
-        while len(self.flat) <= k:
-            index, self.pos = pg.read_offset_index_at(self.blob, self.pos)
-            self.flat.append(index)
-        return self.flat[k]
 
 
 # ------------------------------------------------------------------------------- corpus
@@ -142,27 +106,15 @@ class Corpus:
                 source.set_size(path, size)
         self._by_path = {p: i for i, p in enumerate(self.manifest.column("path").to_pylist())}
         self._checks: list[dict[str, Any]] | None = None
-        self._footers: dict[str, pq.FileMetaData] = {}
-        self._chunk_sums: dict[str, list[str] | None] = {}
-        self._ranges: dict[str, list[tuple[int, int]]] = {}
-        self._footer_raw: dict[str, bytes] = {}
-        self._page_locs: dict[str, _OffsetIndexes | None] = {}
-        self._by_footer: set[str] = set()
+        self._shards: dict[str, Shard] = {}
         self._pages: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._no_pages: set[tuple[str, tuple[Any, ...], tuple[str, ...]]] = set()
-        self._arrow_schemas: dict[str, pa.Schema] = {}
-        self._pfiles: dict[str, tuple[pq.FileMetaData, pq.ParquetFile]] = {}
-        self._page_bytes: dict[str, int | None] = {}
-        self._connected_cache: dict[str, bool] = {}
-        self._leaf_names: dict[int, tuple[pq.FileMetaData, dict[str, int]]] = {}
         self._pages_bytes = 0
-        self._stats: dict[int, tuple[pq.FileMetaData, _LeafStats]] = {}
         self._decoded: OrderedDict[tuple[str, tuple[Any, ...], tuple[str, ...]], pa.Table] = (
             OrderedDict()
         )
         self._decoded_bytes = 0
         self._region_reads: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
-        self._full_checked: set[str] = set()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
 
@@ -220,81 +172,27 @@ class Corpus:
         }
 
     # ------------------------------------------------------------------- shards
-    def _row(self, path: str) -> dict[str, Any]:
+    def _shard(self, path: str) -> Shard:
+        """The :class:`~terrabit.corpus.shard.Shard` at manifest ``path`` (made on first use)."""
+        shard = self._shards.get(path)
+        if shard is not None:
+            return shard
         if path not in self._by_path:
             raise InvalidInputError(f"{path!r} is not a shard of this corpus")
         if self._checks is None:  # the manifest fields integrity checks compare, as Python
-            self._checks = self.manifest.select(list(_CHECKED)).to_pylist()
-        return self._checks[self._by_path[path]]
-
-    def _integrity(self, path: str, message: str) -> CorpusIntegrityError:
-        return CorpusIntegrityError(
-            f"shard {path} of {self.uri}: {message}; the corpus changed after publishing — "
-            "restore the shard or republish the corpus"
+            self._checks = self.manifest.select(list(MANIFEST_FIELDS)).to_pylist()
+        shard = self._shards[path] = Shard(
+            self._checks[self._by_path[path]], self.source, verify=self.verify
         )
+        return shard
 
     def footer(self, path: str) -> pq.FileMetaData:
         """The Parquet footer of a shard, checked against the manifest (cached)."""
-        if path in self._footers:
-            return self._footers[path]
-        row = self._row(path)
-        size = int(row["bytes"])
-        try:
-            actual = self.source.size(path)
-        except FileNotFoundError as exc:
-            raise self._integrity(path, "the file is missing") from exc
-        if actual != size:
-            raise self._integrity(path, f"{actual} bytes, the manifest says {size}")
-        md = self._read_footer(path, size, row)
-        try:
-            sums = fmt.read_chunk_checksums(md)
-        except CorpusIntegrityError as exc:
-            raise self._integrity(path, str(exc)) from exc
-        # with column-chunk checksums every chunk read is verified (cost: what is read);
-        # without them (format 1.0), "auto" hashes whole local files as before
-        if self.verify == "full" or (
-            self.verify == "auto" and sums is None and isinstance(self.source, FileSource)
-        ):
-            self.check_checksum(path)
-        self._chunk_sums[path] = sums
-        self._footers[path] = md
-        return md
-
-    def _read_footer(self, path: str, size: int, row: dict[str, Any]) -> pq.FileMetaData:
-        tail = self.source.read_range(path, size - 8, 8) if size >= 12 else b""
-        if len(tail) != 8 or tail[4:] != b"PAR1":
-            raise self._integrity(path, "not a Parquet file (no PAR1 trailer)")
-        length = int.from_bytes(tail[:4], "little")
-        if length + 12 > size:
-            raise self._integrity(path, "corrupt Parquet footer length")
-        footer = self.source.read_range(path, size - 8 - length, length) + tail
-        if self.verify != "none" and fmt.sha256_hex(footer) != row["footer_checksum"]:
-            raise self._integrity(path, "footer checksum differs from the manifest")
-        try:
-            md = pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise self._integrity(path, f"unreadable Parquet footer ({exc})") from exc
-        if md.num_rows != int(row["rows"]):
-            raise self._integrity(path, f"{md.num_rows} rows, the manifest says {row['rows']}")
-        self._footer_raw[path] = footer[:-8]
-        return md
+        return self._shard(path).footer()
 
     def check_checksum(self, path: str) -> None:
         """Hash the whole shard and compare with the manifest ``checksum`` (cached)."""
-        if path in self._full_checked:
-            return
-        row = self._row(path)
-        if isinstance(self.source, FileSource):
-            digest = hashlib.sha256()
-            with (self.source.path / path).open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            got = f"{fmt.CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
-        else:
-            got = fmt.sha256_hex(self.source.read_all(path))
-        if got != row["checksum"]:
-            raise self._integrity(path, f"checksum {got[:19]}… differs from the manifest")
-        self._full_checked.add(path)
+        self._shard(path).check_checksum()
 
     def select(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> Selection:
         """The shards that may hold rows in ``region`` and ``time``: the region converted
@@ -348,47 +246,6 @@ class Corpus:
         np.datetime64('2024-01-01T00:00:00.000000')
         """
         return check_time_window(time, self.columns)
-
-    def _row_group_hits(self, md: pq.FileMetaData, boxes: list[Box]) -> tuple[list[int], set[int]]:
-        """Row groups whose ``bbox`` statistics meet ``boxes``, and those of them only
-        partly inside a box (some of their rows may lie outside every box)."""
-        x0, y0, x1, y1, known = self._group_stats(md)
-        hit = ~known | overlaps(x0, y0, x1, y1, boxes)
-        inside = np.zeros(len(x0), dtype=bool)
-        for qx0, qy0, qx1, qy1 in boxes:
-            inside |= (qx0 <= x0) & (x1 <= qx1) & (qy0 <= y0) & (y1 <= qy1)
-        inside &= known
-        keep = np.flatnonzero(hit)
-        return keep.tolist(), set(np.flatnonzero(hit & ~inside).tolist())
-
-    def _group_stats(self, md: pq.FileMetaData) -> tuple[npt.NDArray[Any], ...]:
-        """Per row group: the extent (min ``bbox.xmin``/``ymin``, max ``xmax``/``ymax``)
-        and whether the four statistics are known."""
-        mins, maxs, known = self._leaf_stats(md)
-        return mins[0], mins[1], maxs[2], maxs[3], known
-
-    def _leaf_stats(self, md: pq.FileMetaData) -> _LeafStats:
-        """Per row group and ``bbox`` field (``[field, group]``): the minimum and maximum
-        statistics, and per group whether all eight are known (cached per footer)."""
-        cached = self._stats.get(id(md))
-        if cached is not None and cached[0] is md:
-            return cached[1]
-        leaves = {md.schema.column(i).path: i for i in range(md.num_columns)}
-        n = md.num_row_groups
-        mins = np.full((4, n), np.nan)
-        maxs = np.full((4, n), np.nan)
-        known = np.ones(n, dtype=bool)
-        for g in range(n):
-            rg = md.row_group(g)
-            for k, leaf in enumerate(_BBOX_LEAVES):
-                st = rg.column(leaves[leaf]).statistics
-                if st is None or not st.has_min_max:
-                    known[g] = False
-                    break
-                mins[k, g], maxs[k, g] = st.min, st.max
-        result = (mins, maxs, known)
-        self._stats[id(md)] = (md, result)
-        return result
 
     # --------------------------------------------------------------------- read
     def read(
@@ -540,7 +397,7 @@ class Corpus:
         settle that by comparing numbers.
         """
         md = self.footer(path)
-        groups, partial = self._row_group_hits(md, boxes)
+        groups, partial = self._shard(path).row_group_hits(boxes)
         if not groups:
             return pa.table({})
         if geom is None and not partial:
@@ -577,7 +434,7 @@ class Corpus:
         than one side, or of a shard with multi-part geometries, has all four fields
         read: they tell the rows wholly inside the box, whose geometries then need no
         test; one field settles that only for connected geometries on one side."""
-        mins, maxs, known = self._leaf_stats(md)
+        mins, maxs, known = self._shard(path).leaf_stats()
         lo = [np.repeat(mins[k, groups], sizes) for k in range(4)]
         hi = [np.repeat(maxs[k, groups], sizes) for k in range(4)]
         if full:
@@ -586,7 +443,7 @@ class Corpus:
                 lo[k] = hi[k] = bbox.field(name).to_numpy(zero_copy_only=False)
             return lo, hi, bbox
         by_fields: dict[tuple[int, ...], list[int]] = {}
-        multi = exact and not self._connected(path, md)
+        multi = exact and not self._shard(path).connected()
         for i, g in enumerate(groups):
             fields = bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
             if not known[g] or (exact and fields and (multi or len(fields) > 1)):
@@ -595,7 +452,7 @@ class Corpus:
                 by_fields.setdefault(fields, []).append(i)
         starts = np.cumsum(sizes) - sizes
         for fields, idx in by_fields.items():
-            names = [_BBOX_LEAVES[k] for k in fields]
+            names = [BBOX_LEAVES[k] for k in fields]
             read = self._read_groups(path, md, [groups[i] for i in idx], names)
             bbox = read.column("bbox").combine_chunks()
             rows = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in idx])
@@ -619,7 +476,7 @@ class Corpus:
         ``inner``)."""
         geom, inner = exact
         if geom is not None:
-            x0, y0, x1, y1, known = self._group_stats(md)
+            x0, y0, x1, y1, known = self._shard(path).group_stats()
             idx = np.array(groups)
             extent = shapely.box(x0[idx], y0[idx], x1[idx], y1[idx])
             covered = known[idx] & shapely.covers(geom, extent)
@@ -643,7 +500,7 @@ class Corpus:
                     np.asarray(v, dtype=np.float64)[test] for v in (lo[0], lo[1], hi[2], hi[3])
                 ]
                 certain[test] = shapely.covers(geom, shapely.box(*outer))
-                if self._connected(path, md):
+                if self._shard(path).connected():
                     certain |= hit & spanned(lo, hi, [b for b in boxes if covers_box(b, geom)])
         pieces: dict[int, pa.Table] = {}
         whole: list[int] = []
@@ -702,72 +559,6 @@ class Corpus:
             table = self._read_groups(path, md, [g], [column]).take(pa.array(rows))
         return table.column(column)
 
-    def _page_locations(
-        self, path: str, md: pq.FileMetaData, *, by_footer: bool = False
-    ) -> _OffsetIndexes | None:
-        """The OffsetIndex of every chunk (``[group][leaf]``), fetched in one request
-        and checked against its SHA-256 in the footer; ``None`` for a shard without a
-        page index (formats 1.0, 1.1).
-
-        The region is first read as one struct per chunk, row group by row group and
-        leaf by leaf (how writers lay it out; placing each by the footer's locations
-        means parsing the footer in Python, ~10 ms a shard); :meth:`_chunk_pages`
-        checks each index it uses against its chunk and asks for ``by_footer`` when
-        one does not fit."""
-        if path in self._page_locs and not (by_footer and path not in self._by_footer):
-            return self._page_locs[path]
-        try:
-            digests = fmt.read_page_index_digests(md)
-        except CorpusIntegrityError as exc:
-            raise self._integrity(path, str(exc)) from exc
-        raw = self._footer_raw.get(path)
-        if digests is None or raw is None:
-            self._page_locs[path] = None
-            return None
-        start, length, digest = digests["offset_index"]
-        blob = self.source.read_range(path, start, length)
-        if self.verify != "none" and fmt.sha256_hex(blob) != digest:
-            raise self._integrity(path, "the page index (OffsetIndex) differs from its checksum")
-        n_cols = md.num_columns
-        if not by_footer:  # parsed lazily, chunk by chunk, as far as a read needs
-            lazy = _OffsetIndexes(blob, md.num_row_groups, n_cols)
-            self._page_locs[path] = lazy
-            return lazy
-        out: list[list[list[pg.PageLocation]]] = []
-        try:
-            for row in pg.page_index_locations(raw):
-                locs = []
-                for loc in row:
-                    o, n = loc.offset_index_offset - start, loc.offset_index_length
-                    if o < 0 or n <= 0 or o + n > length:
-                        raise pg.PageFormatError("an OffsetIndex lies outside its region")
-                    locs.append(pg.read_offset_index(blob[o : o + n]))
-                out.append(locs)
-            self._by_footer.add(path)
-        except pg.PageFormatError as exc:
-            raise self._integrity(path, f"unreadable page index ({exc})") from exc
-        if len(out) != md.num_row_groups or any(len(row) != n_cols for row in out):
-            raise self._integrity(path, "the page index does not match the row groups")
-        placed = _OffsetIndexes.of(out)
-        self._page_locs[path] = placed
-        return placed
-
-    def _connected(self, path: str, md: pq.FileMetaData) -> bool:
-        """Whether every geometry of the shard is connected (its ``geo`` metadata lists
-        only Point, LineString and Polygon types)."""
-        kept = self._connected_cache.get(path)
-        if kept is None:
-            try:
-                geo = json.loads((md.metadata or {}).get(fmt.GEO_KEY, b"{}"))
-                types = geo["columns"]["geometry"]["geometry_types"]
-                kept = bool(types) and all(
-                    str(t).split(" ")[0] in ("Point", "LineString", "Polygon") for t in types
-                )
-            except (ValueError, KeyError, TypeError):
-                kept = False
-            self._connected_cache[path] = kept
-        return kept
-
     def _pages_may_pay(
         self, path: str, md: pq.FileMetaData, g: int, name: str, rows: npt.NDArray[np.int64]
     ) -> bool:
@@ -775,15 +566,13 @@ class Corpus:
         fetching the page index: a flat column without dictionary whose chunk holds,
         by the writer's page size, enough pages that ``rows`` miss some (pages assumed
         to hold equal numbers of rows; a hint only, the page index decides)."""
-        leaves = self._leaves(md)
+        leaves = self._shard(path).leaves()
         if name == "bbox" or name not in leaves:
             return False
         col = md.row_group(g).column(leaves[name])
         if col.has_dictionary_page:
             return False
-        page_bytes = self._page_bytes.get(path, -1)
-        if page_bytes == -1:
-            page_bytes = self._page_bytes[path] = fmt.read_page_bytes(md)
+        page_bytes = self._shard(path).page_bytes()
         if page_bytes is None:
             return True
         pages = -(-col.total_uncompressed_size // page_bytes)
@@ -793,15 +582,6 @@ class Corpus:
         touched = len(np.unique(rows * pages // max(n, 1)))
         return touched < pages and touched <= self.page_read_max_fraction * pages
 
-    def _leaves(self, md: pq.FileMetaData) -> dict[str, int]:
-        """Leaf columns of a footer by path (cached per footer)."""
-        kept = self._leaf_names.get(id(md))
-        if kept is not None and kept[0] is md:
-            return kept[1]
-        names = {md.schema.column(j).path: j for j in range(md.num_columns)}
-        self._leaf_names[id(md)] = (md, names)
-        return names
-
     def _chunk_pages(self, path: str, md: pq.FileMetaData, g: int, j: int) -> list[pg.PageLocation]:
         """The page locations of one chunk, checked to start at its first data page and
         end with it."""
@@ -810,14 +590,15 @@ class Corpus:
         if col.has_dictionary_page and col.dictionary_page_offset:
             first = min(first, col.dictionary_page_offset)
         end = first + col.total_compressed_size
+        shard = self._shard(path)
         for by_footer in (False, True):
-            locs = self._page_locations(path, md, by_footer=by_footer)
+            locs = shard.page_locations(by_footer=by_footer)
             assert locs is not None
             try:
                 index = locs.get(g, j)
             except pg.PageFormatError as exc:
-                if path in self._by_footer:
-                    raise self._integrity(path, f"unreadable page index ({exc})") from exc
+                if shard.by_footer:
+                    raise shard.integrity(f"unreadable page index ({exc})") from exc
                 continue
             if (
                 index
@@ -825,10 +606,9 @@ class Corpus:
                 and index[-1].offset + index[-1].compressed_page_size == end
             ):
                 return index
-            if path in self._by_footer:
+            if shard.by_footer:
                 break
-        raise self._integrity(
-            path,
+        raise shard.integrity(
             f"the page index of column {md.schema.column(j).path!r} of row group {g} does "
             "not match its chunk",
         )
@@ -857,12 +637,9 @@ class Corpus:
         ):  # pages could not pay: do not fetch the page index for nothing
             self._no_pages.add(key)
             return None
-        locs = self._page_locations(path, md)
-        if locs is None:
+        if self._shard(path).page_locations() is None:
             return None
-        schema = self._arrow_schemas.get(path)
-        if schema is None:
-            schema = self._arrow_schemas[path] = md.schema.to_arrow_schema()
+        schema = self._shard(path).arrow_schema()
         leaves = {md.schema.column(j).path: j for j in range(md.num_columns)}
         n_rows = md.row_group(g).num_rows
         plans: dict[str, tuple[pg.Leaf, list[pg.PageLocation], list[int]]] = {}
@@ -920,8 +697,8 @@ class Corpus:
             for p in which:
                 loc = index[p]
                 if loc.offset < lo or loc.offset + loc.compressed_page_size > hi:
-                    raise self._integrity(
-                        path, f"the page index of column {name!r} points outside its chunk"
+                    raise self._shard(path).integrity(
+                        f"the page index of column {name!r} points outside its chunk"
                     )
                 wanted.append((loc.offset, loc.compressed_page_size))
         got: dict[int, bytes] = {}
@@ -963,12 +740,11 @@ class Corpus:
                 except pg.PageUnsupported:
                     arr = None
                 except pg.PageFormatError as exc:
-                    raise self._integrity(path, str(exc)) from exc
+                    raise self._shard(path).integrity(str(exc)) from exc
                 if arr is None:
                     break
                 if len(data) != loc.compressed_page_size or len(arr) != end - loc.first_row_index:
-                    raise self._integrity(
-                        path,
+                    raise self._shard(path).integrity(
                         f"{where}: a page holds {len(arr)} rows, its index says "
                         f"{end - loc.first_row_index}",
                     )
@@ -1016,7 +792,7 @@ class Corpus:
     def _decode_groups(
         self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
     ) -> pa.Table:
-        sums = self._chunk_sums.get(path)
+        sums = self._shard(path).chunk_sums
         if sums is None or self.verify == "none":
             pfile = pq.ParquetFile(self.source.open(path), metadata=md)
             return pfile.read_row_groups(groups, columns=columns, use_threads=False)
@@ -1028,20 +804,11 @@ class Corpus:
             or md.schema.column(j).path.split(".")[0] in wanted
         ]
         self._fetch_chunks(path, md, sums, groups, leaves)
-        # no pre-buffering: pyarrow then reads exactly one kept chunk at a time; the
-        # reader is kept per shard (opening one costs about half a millisecond)
-        kept = self._pfiles.get(path)
-        if kept is not None and kept[0] is md:
-            pfile = kept[1]
-        else:
-            pfile = pq.ParquetFile(
-                self.source.open(path, blocks_only=True), metadata=md, pre_buffer=False
-            )
-            self._pfiles[path] = (md, pfile)
+        pfile = self._shard(path).parquet_file()
         try:
             return pfile.read_row_groups(groups, columns=columns, use_threads=False)
         except ShardIOError as exc:  # pragma: no cover - a chunk range pyarrow did not use
-            raise self._integrity(path, str(exc)) from exc
+            raise self._shard(path).integrity(str(exc)) from exc
 
     def _fetch_chunks(
         self,
@@ -1053,9 +820,7 @@ class Corpus:
     ) -> None:
         """Fetch the column chunks ``groups x leaves`` not kept yet (neighbours in one
         request), check each against its checksum and keep it in the source."""
-        ranges = self._ranges.get(path)
-        if ranges is None:
-            ranges = self._ranges[path] = fmt.chunk_ranges(md)
+        ranges = self._shard(path).chunk_ranges()
         n_cols = md.num_columns
         todo = sorted(
             (ranges[g * n_cols + j], g * n_cols + j)
@@ -1080,8 +845,7 @@ class Corpus:
                 chunk = data[offset - start : offset - start + length]
                 if len(chunk) != length or fmt.chunk_checksum(chunk) != sums[k]:
                     g, j = divmod(k, n_cols)
-                    raise self._integrity(
-                        path,
+                    raise self._shard(path).integrity(
                         f"column chunk {md.schema.column(j).path!r} of row group {g} differs "
                         "from its checksum",
                     )
@@ -1119,19 +883,9 @@ class Corpus:
         self._pages.clear()
         self._pages_bytes = 0
         self._no_pages.clear()
-        if footers:
-            self._footers.clear()
-            self._chunk_sums.clear()
-            self._ranges.clear()
-            self._footer_raw.clear()
-            self._page_locs.clear()
-            self._by_footer.clear()
-            self._arrow_schemas.clear()
-            self._pfiles.clear()
-            self._page_bytes.clear()
-            self._connected_cache.clear()
-            self._leaf_names.clear()
-            self._stats.clear()
+        if footers:  # whether a shard was hashed whole is kept
+            for shard in self._shards.values():
+                shard.forget_footer()
 
     def close(self) -> None:
         """Drop caches."""
