@@ -467,7 +467,7 @@ def test_pages_read_once_are_kept(paged_dir: Path) -> None:
     with open_corpus(paged_dir) as c:
         first = c.read(box, columns=["id", "embedding"])
         fetched = c.bytes_read
-        c._decoded.clear()  # decoded rows dropped: the verified pages are kept
+        c._io.decoded.clear()  # decoded rows dropped: the verified pages are kept
         assert c.read(box, columns=["id", "embedding"]).equals(first)
         assert c.bytes_read == fetched
 
@@ -602,7 +602,7 @@ def test_page_reads_then_whole_chunk_reads_share_caches(paged_dir: Path) -> None
     box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
     with open_corpus(paged_dir) as c:
         some = c.read_shard(path, box, columns=["id", "embedding"])
-        kept = len(c._pages)
+        kept = len(c._io.pages)
         assert kept > 0  # pages of the first row group were read and kept
         everything = c.read_shard(path, columns=["id", "embedding"])  # whole chunks now
         assert everything.num_rows == pq.read_metadata(paged_dir / path).num_rows
