@@ -187,9 +187,10 @@ def region_reads(corpus: Path, seed: int, *, pages: bool = True) -> list[dict[st
                     c.source.close()
                     before = c.source.bytes_read
                     for path in shards:
-                        if path in c._page_locs:
-                            del c._page_locs[path]
-                            c._page_locations(path, c.footer(path))
+                        shard = c._shard(path)
+                        if shard.page_locs_known:
+                            shard.page_locs_known = False
+                            shard.page_locations()
                     pi = c.source.bytes_read - before
                     page_index += pi
                     fetched += got - pi

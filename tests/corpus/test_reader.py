@@ -396,9 +396,7 @@ def test_paged_shards_carry_a_page_index(paged_dir: Path) -> None:
         assert fmt.sha256_hex(data[start : start + length]) == digest
     assert md.row_group(0).column(3).total_compressed_size > 0
     with open_corpus(paged_dir) as c:
-        locs = c._page_locations(
-            str(path.relative_to(paged_dir)), c.footer(str(path.relative_to(paged_dir)))
-        )
+        locs = c._shard(str(path.relative_to(paged_dir))).page_locations()
         assert locs is not None
         names = [md.schema.column(j).path for j in range(md.num_columns)]
         emb = locs.get(0, names.index("embedding"))
@@ -469,7 +467,7 @@ def test_pages_read_once_are_kept(paged_dir: Path) -> None:
     with open_corpus(paged_dir) as c:
         first = c.read(box, columns=["id", "embedding"])
         fetched = c.bytes_read
-        c._decoded.clear()  # decoded rows dropped: the verified pages are kept
+        c._io.decoded.clear()  # decoded rows dropped: the verified pages are kept
         assert c.read(box, columns=["id", "embedding"]).equals(first)
         assert c.bytes_read == fetched
 
@@ -604,7 +602,7 @@ def test_page_reads_then_whole_chunk_reads_share_caches(paged_dir: Path) -> None
     box = (b["xmin"], b["ymin"], b["xmax"], b["ymax"])
     with open_corpus(paged_dir) as c:
         some = c.read_shard(path, box, columns=["id", "embedding"])
-        kept = len(c._pages)
+        kept = len(c._io.pages)
         assert kept > 0  # pages of the first row group were read and kept
         everything = c.read_shard(path, columns=["id", "embedding"])  # whole chunks now
         assert everything.num_rows == pq.read_metadata(paged_dir / path).num_rows
@@ -632,7 +630,7 @@ def _group_bounds(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Lower and upper bounds of the bbox fields ``xs`` of one row group as the reader
     takes them: a field it reads is its values, one it leaves unread the group's min/max."""
-    from terrabit.corpus.reader import _bbox_leaves_needed
+    from terrabit.corpus.boxes import bbox_leaves_needed as _bbox_leaves_needed
 
     mins = np.array([x.min() for x in xs])
     maxs = np.array([x.max() for x in xs])
@@ -666,7 +664,7 @@ def test_spanned_rows_meet_the_box(
 ) -> None:
     """The shortcut that skips the geometry test: whenever it says a connected geometry
     meets the box, shapely agrees."""
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     if kind == "point" or len(pts) < 2:
         geom = shapely.Point(pts[0])
@@ -686,7 +684,7 @@ def test_spanned_rows_meet_the_box(
 
 
 def test_spanned_examples() -> None:
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     xs = [np.array([0.0, 0.0]), np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([1.0, 1.0])]
     assert _spanned(xs, xs, [(-1.0, 0.5, 2.0, 3.0)]).tolist() == [True, True]  # across x
@@ -698,7 +696,7 @@ def test_spanned_examples() -> None:
 def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> None:
     """The OffsetIndex region is read as one struct per chunk in order; when a struct
     does not fit its chunk, the reader places them by the footer's locations instead."""
-    from terrabit.corpus.reader import _OffsetIndexes
+    from terrabit.corpus.shard import OffsetIndexes as _OffsetIndexes
 
     manifest = pq.read_table(paged_dir / fmt.MANIFEST_NAME).sort_by([("rows", "descending")])
     path = manifest.column("path")[0].as_py()
@@ -709,14 +707,14 @@ def test_page_index_out_of_order_is_placed_by_the_footer(paged_dir: Path) -> Non
         want = c.read_shard(path, box, columns=["id", "embedding"])
     with open_corpus(paged_dir) as c:
         md = c.footer(path)
-        real = c._page_locations(path, md)
+        real = c._shard(path).page_locations()
         assert real is not None
         n = md.num_row_groups * md.num_columns
         shuffled = _OffsetIndexes(b"", md.num_row_groups, md.num_columns)
         shuffled.flat = [real.get(*divmod((k + 1) % n, md.num_columns)) for k in range(n)]
-        c._page_locs[path] = shuffled  # every chunk gets its neighbour's index
+        c._shard(path).page_locs = shuffled  # every chunk gets its neighbour's index
         got = c.read_shard(path, box, columns=["id", "embedding"])
-        assert path in c._by_footer
+        assert c._shard(path).by_footer
     assert got.equals(want)
 
 
@@ -734,7 +732,7 @@ def test_unread_bbox_fields_never_change_which_rows_meet(
     """A row group's fields left unread (their tests settled by its min/max statistics)
     replaced by the bound the reader substitutes: the rows meeting the boxes are exactly
     those a full read finds, and the certainty bounds enclose every row's bbox."""
-    from terrabit.corpus.reader import _overlaps
+    from terrabit.corpus.boxes import overlaps as _overlaps
 
     xs = [np.array([r[k] for r in rows], dtype=np.float32).astype(np.float64) for k in range(4)]
     lo, hi = _group_bounds(xs, boxes)
@@ -762,7 +760,7 @@ def test_spanned_with_group_bounds_meets_the_box(
 ) -> None:
     """The geometry shortcut on bounds (stored fields, or the group's statistics for
     the fields not read): whenever it says a connected geometry meets the box, it does."""
-    from terrabit.corpus.reader import _spanned
+    from terrabit.corpus.boxes import spanned as _spanned
 
     geoms = [
         shapely.MultiPoint(pts).convex_hull if len(pts) > 1 else shapely.Point(pts[0])

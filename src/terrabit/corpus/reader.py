@@ -14,6 +14,11 @@ page by page with the Parquet page index (format 1.2: the OffsetIndex checked ag
 its SHA-256 in the footer, each page against its CRC; :mod:`terrabit.corpus.pages`);
 fetched chunks and pages and decoded row groups are cached.
 
+The parts: :mod:`~terrabit.corpus.manifest` (the manifest and a query's
+:class:`Selection`), :class:`~terrabit.corpus.shard.Shard` (one shard's checked footer
+and what follows from it), :mod:`~terrabit.corpus.regionrows` (a shard's rows in a
+region) and :mod:`~terrabit.corpus.pageio` (row groups read by chunks or pages, cached).
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -29,18 +34,13 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
@@ -48,204 +48,22 @@ import shapely
 from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
 from terrabit.corpus import format as fmt
-from terrabit.corpus import pages as pg
-from terrabit.corpus.sources import FileSource, Source, open_source
-from terrabit.errors import (
-    CorpusIntegrityError,
-    CorpusNotFoundError,
-    InvalidInputError,
-    ShardIOError,
+from terrabit.corpus.manifest import (
+    Selection,
+    TimeWindow,
+    load_manifest,
+    parse_time,
+    prune,
 )
-from terrabit.region import Region
+from terrabit.corpus.manifest import time_window as check_time_window
+from terrabit.corpus.pageio import GroupReader
+from terrabit.corpus.regionrows import read_region_rows
+from terrabit.corpus.shard import MANIFEST_FIELDS, Shard, Verify
+from terrabit.corpus.sources import FileSource, Source, open_source
+from terrabit.errors import InvalidInputError
+from terrabit.region import Box, Region
 
-__all__ = ["Corpus", "open", "parse_time"]
-
-Verify = Literal["auto", "full", "footer", "none"]
-Box = tuple[float, float, float, float]
-_BBOX_LEAVES = tuple(f"bbox.{name}" for name in fmt.BBOX_FIELDS)
-_CHECKED = ("path", "rows", "bytes", "checksum", "footer_checksum")
-"""Manifest fields a shard is checked against."""
-_LeafStats = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
-"""Per ``bbox`` field and row group: min and max statistics; per group: all known."""
-
-
-# ------------------------------------------------------------------------------ selection
-
-TimeWindow = tuple[np.datetime64 | None, np.datetime64 | None]
-"""A parsed time filter ``(start, end)``: ``start <= datetime < end``; ``None`` is open."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A query's where and when, checked once, and the manifest rows they select.
-
-    :meth:`Corpus.select` builds one; :meth:`Corpus.read` and :meth:`Corpus.read_shard`
-    take it instead of a region, so that a query converts its region, parses its time
-    window and prunes the manifest once, however many shards it then reads.
-
-    Attributes
-    ----------
-    region : Region
-        Where (the whole Earth when nothing was given; ``region.is_world`` then).
-    window : (start, end) or None
-        When, parsed (``None``: any time).
-    shards : pyarrow.Table
-        The manifest rows of the shards whose extent (and time range) meets both.
-    """
-
-    region: Region
-    window: TimeWindow | None
-    shards: pa.Table
-
-    @property
-    def boxes(self) -> list[Box]:
-        """The region's boxes, for pruning by extent."""
-        return self.region.boxes
-
-    @property
-    def geometry(self) -> shapely.Geometry | None:
-        """The region's geometry for the exact test; ``None`` for the whole Earth."""
-        return None if self.region.is_world else self.region.geometry
-
-
-def parse_time(value: Any, name: str = "bound") -> np.datetime64 | None:
-    """A time bound as ``datetime64[us]`` (UTC, naive); ``None`` stays open.
-
-    Examples
-    --------
-    >>> parse_time("2024-01-31T12:00:00Z")
-    np.datetime64('2024-01-31T12:00:00.000000')
-    """
-    if value is None:
-        return None
-    try:
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        if isinstance(value, str):
-            value = value.rstrip("Z").split("+")[0]
-        return np.datetime64(value, "us")
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"time {name} {value!r} is not a date or time; use ISO 8601 like '2024-01-31'"
-        ) from exc
-
-
-def _overlaps(
-    xmin: npt.NDArray[Any],
-    ymin: npt.NDArray[Any],
-    xmax: npt.NDArray[Any],
-    ymax: npt.NDArray[Any],
-    boxes: list[Box],
-) -> npt.NDArray[np.bool_]:
-    hit = np.zeros(len(xmin), dtype=bool)
-    for qx0, qy0, qx1, qy1 in boxes:
-        hit |= (xmin <= qx1) & (xmax >= qx0) & (ymin <= qy1) & (ymax >= qy0)
-    return hit
-
-
-class _OffsetIndexes:
-    """The OffsetIndex structs of a shard, ``[group][leaf]``: parsed one after the
-    other from the region's bytes only as far as asked (``get``), or all at once."""
-
-    def __init__(self, blob: bytes, n_groups: int, n_cols: int) -> None:
-        self.blob = blob
-        self.n_cols = n_cols
-        self.n = n_groups * n_cols
-        self.pos = 0
-        self.flat: list[list[pg.PageLocation]] = []
-
-    @classmethod
-    def of(cls, nested: list[list[list[pg.PageLocation]]]) -> _OffsetIndexes:
-        out = cls(b"", len(nested), len(nested[0]) if nested else 0)
-        out.flat = [index for row in nested for index in row]
-        return out
-
-    def get(self, g: int, j: int) -> list[pg.PageLocation]:
-        """The page locations of leaf ``j`` of row group ``g``."""
-        k = g * self.n_cols + j
-        if not 0 <= k < self.n:
-            raise pg.PageFormatError(f"no OffsetIndex for row group {g}, leaf {j}")
-        while len(self.flat) <= k:
-            index, self.pos = pg.read_offset_index_at(self.blob, self.pos)
-            self.flat.append(index)
-        return self.flat[k]
-
-
-def _inside_boxes(
-    xmin: npt.NDArray[Any],
-    ymin: npt.NDArray[Any],
-    xmax: npt.NDArray[Any],
-    ymax: npt.NDArray[Any],
-    boxes: Sequence[Box],
-) -> npt.NDArray[np.bool_]:
-    """Whether each ``[xmin, xmax] x [ymin, ymax]`` lies inside one of ``boxes``."""
-    inside = np.zeros(len(xmin), dtype=bool)
-    for bx0, by0, bx1, by1 in boxes:
-        inside |= (xmin >= bx0) & (xmax <= bx1) & (ymin >= by0) & (ymax <= by1)
-    return inside
-
-
-def _box_in(box: Box, geom: shapely.Geometry) -> bool:
-    return bool(shapely.covers(geom, shapely.box(*box)))
-
-
-def _spanned(
-    lo: list[npt.NDArray[Any]], hi: list[npt.NDArray[Any]], boxes: list[Box]
-) -> npt.NDArray[np.bool_]:
-    """Rows whose bbox a box spans from side to side along one axis while meeting it
-    along the other: a connected geometry (its projection on each axis is its bbox's
-    whole interval) then meets the box.
-
-    ``lo``/``hi`` bound each stored bbox field (``xmin, ymin, xmax, ymax``) from below
-    and above: the stored value itself, or the row group's statistics for a field not
-    read. The float32 bounds are rounded outward, so the true ones are taken one
-    float32 step inside.
-    """
-    up, down = np.float32(np.inf), np.float32(-np.inf)
-
-    def inward(v: npt.NDArray[Any], to: np.float32) -> npt.NDArray[np.float64]:
-        return np.nextafter(np.asarray(v, dtype=np.float32), to).astype(np.float64)
-
-    x0, y0 = (np.asarray(v, dtype=np.float64) for v in lo[:2])
-    x1, y1 = (np.asarray(v, dtype=np.float64) for v in hi[2:])
-    ix0, iy0 = inward(hi[0], up), inward(hi[1], up)
-    ix1, iy1 = inward(lo[2], down), inward(lo[3], down)
-    out = np.zeros(np.broadcast(x0, y0, x1, y1, ix0, iy0, ix1, iy1).shape, dtype=bool)
-    for qx0, qy0, qx1, qy1 in boxes:
-        across_x = (qx0 <= x0) & (x1 <= qx1) & (iy0 <= qy1) & (iy1 >= qy0)
-        across_y = (qy0 <= y0) & (y1 <= qy1) & (ix0 <= qx1) & (ix1 >= qx0)
-        out |= across_x | across_y
-    return out
-
-
-def _bbox_leaves_needed(
-    mins: npt.NDArray[Any], maxs: npt.NDArray[Any], boxes: list[Box]
-) -> tuple[int, ...]:
-    """The bbox fields (indices into ``xmin, ymin, xmax, ymax``) a row group's rows must
-    be read for to tell which meet ``boxes``: a field's test (``xmin <= maxx``,
-    ``ymin <= maxy``, ``xmax >= minx``, ``ymax >= miny``) needs no read when the
-    group's statistics (``mins``/``maxs``, one value per field) pass it for every row,
-    for each box the group's extent meets.
-
-    Examples
-    --------
-    >>> mins, maxs = np.array([0.0, 0.0, 1.0, 1.0]), np.array([4.0, 2.0, 5.0, 3.0])
-    >>> _bbox_leaves_needed(mins, maxs, [(0.5, 0.0, 3.0, 3.0)])  # cut on the right only
-    (0,)
-    >>> _bbox_leaves_needed(mins, maxs, [(2.0, 2.5, 9.0, 9.0)])  # a corner
-    (2, 3)
-    """
-    need: set[int] = set()
-    for qx0, qy0, qx1, qy1 in boxes:
-        if mins[0] > qx1 or mins[1] > qy1 or maxs[2] < qx0 or maxs[3] < qy0:
-            continue  # the group's extent misses this box
-        for k, cut in enumerate((maxs[0] > qx1, maxs[1] > qy1, mins[2] < qx0, mins[3] < qy0)):
-            if cut:
-                need.add(k)
-    return tuple(sorted(need))
-
-
-# ------------------------------------------------------------------------------- corpus
+__all__ = ["Corpus", "Selection", "open", "parse_time"]
 
 
 class Corpus:
@@ -254,32 +72,15 @@ class Corpus:
     Use :func:`open` to get one.
     """
 
-    decoded_cache_bytes = 256 * 1024 * 1024
-    """Memory for decoded row groups kept between reads (the byte ranges are kept by the
-    source, within its own budget)."""
-
-    page_read_max_fraction = 0.9
-    """In a row group only partly inside a region, a column is read page by page when
-    the pages holding the rows inside are at most this fraction of its chunk's bytes;
-    otherwise the whole chunk is read (one request, decoded by pyarrow)."""
-
-    _page_reads = True
-    """Whether to read pages at all (``False`` forces whole column chunks; for tests)."""
-
     region_cache_entries = 4
     """Region reads (:meth:`read`) kept per open corpus: trying several exemplars in one
     region, the usual search session, reads the region once."""
-
-    page_cache_bytes = 32 * 1024 * 1024
-    """Memory for verified pages kept between reads (LRU). They are kept here rather
-    than as blocks of the source, whose lookup serves a read from one block only: a
-    page kept at a chunk's first byte would hide the whole chunk."""
 
     def __init__(self, source: Source, *, verify: Verify = "auto") -> None:
         self.source = source
         self.verify: Verify = check_choice("verify", verify, ("auto", "full", "footer", "none"))
         self.uri = source.root
-        self.manifest, self.metadata = self._load_manifest()
+        self.manifest, self.metadata = load_manifest(source)
         for path, size in zip(
             self.manifest.column("path").to_pylist(),
             self.manifest.column("bytes").to_pylist(),
@@ -289,67 +90,53 @@ class Corpus:
                 source.set_size(path, size)
         self._by_path = {p: i for i, p in enumerate(self.manifest.column("path").to_pylist())}
         self._checks: list[dict[str, Any]] | None = None
-        self._footers: dict[str, pq.FileMetaData] = {}
-        self._chunk_sums: dict[str, list[str] | None] = {}
-        self._ranges: dict[str, list[tuple[int, int]]] = {}
-        self._footer_raw: dict[str, bytes] = {}
-        self._page_locs: dict[str, _OffsetIndexes | None] = {}
-        self._by_footer: set[str] = set()
-        self._pages: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-        self._no_pages: set[tuple[str, tuple[Any, ...], tuple[str, ...]]] = set()
-        self._arrow_schemas: dict[str, pa.Schema] = {}
-        self._pfiles: dict[str, tuple[pq.FileMetaData, pq.ParquetFile]] = {}
-        self._page_bytes: dict[str, int | None] = {}
-        self._connected_cache: dict[str, bool] = {}
-        self._leaf_names: dict[int, tuple[pq.FileMetaData, dict[str, int]]] = {}
-        self._pages_bytes = 0
-        self._stats: dict[int, tuple[pq.FileMetaData, _LeafStats]] = {}
-        self._decoded: OrderedDict[tuple[str, tuple[Any, ...], tuple[str, ...]], pa.Table] = (
-            OrderedDict()
-        )
-        self._decoded_bytes = 0
+        self._shards: dict[str, Shard] = {}
+        self._io = GroupReader()
         self._region_reads: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
-        self._full_checked: set[str] = set()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
 
-    # ----------------------------------------------------------------- manifest
-    def _load_manifest(self) -> tuple[pa.Table, dict[str, Any]]:
-        src = self.source
-        if not src.exists(fmt.MANIFEST_NAME):
-            raise CorpusNotFoundError(
-                f"no corpus at {self.uri!r}: {src.url(fmt.MANIFEST_NAME)} does not exist; "
-                "pass the corpus root, the folder holding manifest.parquet, or run "
-                "`terrabit publish` first"
-            )
-        raw = src.read_all(fmt.MANIFEST_NAME)
-        try:
-            table = pq.read_table(pa.BufferReader(raw))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} is not a readable Parquet file ({exc}); "
-                "republish the corpus with `terrabit publish`"
-            ) from exc
-        blob = (table.schema.metadata or {}).get(fmt.METADATA_KEY)
-        if blob is None:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} has no 'terrabit' metadata: it was not written "
-                "by `terrabit publish`; republish the corpus"
-            )
-        try:
-            meta = json.loads(blob)
-        except ValueError as exc:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)}: the 'terrabit' metadata is not JSON"
-            ) from exc
-        meta = fmt.check_corpus_metadata(meta, where=src.url(fmt.MANIFEST_NAME))
-        expected = fmt.manifest_schema(int(meta["code_size"]))
-        missing = [n for n in expected.names if n not in table.column_names]
-        if missing:
-            raise CorpusIntegrityError(
-                f"{src.url(fmt.MANIFEST_NAME)} lacks columns {missing}; republish the corpus"
-            )
-        return table, meta
+    # ---------------------------------------------------------------- tunables
+    @property
+    def decoded_cache_bytes(self) -> int:
+        """Memory for decoded row groups kept between reads (the byte ranges are kept by
+        the source, within its own budget; default
+        :data:`~terrabit.corpus.pageio.DECODED_CACHE_BYTES`)."""
+        return self._io.decoded.budget_bytes
+
+    @decoded_cache_bytes.setter
+    def decoded_cache_bytes(self, value: int) -> None:
+        self._io.decoded.budget_bytes = value
+
+    @property
+    def page_cache_bytes(self) -> int:
+        """Memory for verified pages kept between reads (LRU; default
+        :data:`~terrabit.corpus.pageio.PAGE_CACHE_BYTES`)."""
+        return self._io.pages.budget_bytes
+
+    @page_cache_bytes.setter
+    def page_cache_bytes(self, value: int) -> None:
+        self._io.pages.budget_bytes = value
+
+    @property
+    def page_read_max_fraction(self) -> float:
+        """In a row group only partly inside a region, a column is read page by page
+        when the pages holding the rows inside are at most this fraction of its chunk's
+        bytes (default :data:`~terrabit.corpus.pageio.PAGE_READ_MAX_FRACTION`)."""
+        return self._io.page_read_max_fraction
+
+    @page_read_max_fraction.setter
+    def page_read_max_fraction(self, value: float) -> None:
+        self._io.page_read_max_fraction = value
+
+    @property
+    def _page_reads(self) -> bool:
+        """Whether to read pages at all (``False`` forces whole column chunks; for tests)."""
+        return self._io.page_reads
+
+    @_page_reads.setter
+    def _page_reads(self, value: bool) -> None:
+        self._io.page_reads = value
 
     # --------------------------------------------------------------- properties
     @property
@@ -405,81 +192,27 @@ class Corpus:
         }
 
     # ------------------------------------------------------------------- shards
-    def _row(self, path: str) -> dict[str, Any]:
+    def _shard(self, path: str) -> Shard:
+        """The :class:`~terrabit.corpus.shard.Shard` at manifest ``path`` (made on first use)."""
+        shard = self._shards.get(path)
+        if shard is not None:
+            return shard
         if path not in self._by_path:
             raise InvalidInputError(f"{path!r} is not a shard of this corpus")
         if self._checks is None:  # the manifest fields integrity checks compare, as Python
-            self._checks = self.manifest.select(list(_CHECKED)).to_pylist()
-        return self._checks[self._by_path[path]]
-
-    def _integrity(self, path: str, message: str) -> CorpusIntegrityError:
-        return CorpusIntegrityError(
-            f"shard {path} of {self.uri}: {message}; the corpus changed after publishing — "
-            "restore the shard or republish the corpus"
+            self._checks = self.manifest.select(list(MANIFEST_FIELDS)).to_pylist()
+        shard = self._shards[path] = Shard(
+            self._checks[self._by_path[path]], self.source, verify=self.verify
         )
+        return shard
 
     def footer(self, path: str) -> pq.FileMetaData:
         """The Parquet footer of a shard, checked against the manifest (cached)."""
-        if path in self._footers:
-            return self._footers[path]
-        row = self._row(path)
-        size = int(row["bytes"])
-        try:
-            actual = self.source.size(path)
-        except FileNotFoundError as exc:
-            raise self._integrity(path, "the file is missing") from exc
-        if actual != size:
-            raise self._integrity(path, f"{actual} bytes, the manifest says {size}")
-        md = self._read_footer(path, size, row)
-        try:
-            sums = fmt.read_chunk_checksums(md)
-        except CorpusIntegrityError as exc:
-            raise self._integrity(path, str(exc)) from exc
-        # with column-chunk checksums every chunk read is verified (cost: what is read);
-        # without them (format 1.0), "auto" hashes whole local files as before
-        if self.verify == "full" or (
-            self.verify == "auto" and sums is None and isinstance(self.source, FileSource)
-        ):
-            self.check_checksum(path)
-        self._chunk_sums[path] = sums
-        self._footers[path] = md
-        return md
-
-    def _read_footer(self, path: str, size: int, row: dict[str, Any]) -> pq.FileMetaData:
-        tail = self.source.read_range(path, size - 8, 8) if size >= 12 else b""
-        if len(tail) != 8 or tail[4:] != b"PAR1":
-            raise self._integrity(path, "not a Parquet file (no PAR1 trailer)")
-        length = int.from_bytes(tail[:4], "little")
-        if length + 12 > size:
-            raise self._integrity(path, "corrupt Parquet footer length")
-        footer = self.source.read_range(path, size - 8 - length, length) + tail
-        if self.verify != "none" and fmt.sha256_hex(footer) != row["footer_checksum"]:
-            raise self._integrity(path, "footer checksum differs from the manifest")
-        try:
-            md = pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise self._integrity(path, f"unreadable Parquet footer ({exc})") from exc
-        if md.num_rows != int(row["rows"]):
-            raise self._integrity(path, f"{md.num_rows} rows, the manifest says {row['rows']}")
-        self._footer_raw[path] = footer[:-8]
-        return md
+        return self._shard(path).footer()
 
     def check_checksum(self, path: str) -> None:
         """Hash the whole shard and compare with the manifest ``checksum`` (cached)."""
-        if path in self._full_checked:
-            return
-        row = self._row(path)
-        if isinstance(self.source, FileSource):
-            digest = hashlib.sha256()
-            with (self.source.path / path).open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            got = f"{fmt.CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
-        else:
-            got = fmt.sha256_hex(self.source.read_all(path))
-        if got != row["checksum"]:
-            raise self._integrity(path, f"checksum {got[:19]}… differs from the manifest")
-        self._full_checked.add(path)
+        self._shard(path).check_checksum()
 
     def select(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> Selection:
         """The shards that may hold rows in ``region`` and ``time``: the region converted
@@ -500,7 +233,7 @@ class Corpus:
         """
         reg = Region.from_any(region, allow_degenerate=True)
         window = self.time_window(time)
-        return Selection(reg, window, self._select(reg.boxes, window))
+        return Selection(reg, window, prune(self.manifest, reg.boxes, window))
 
     def select_shards(self, region: Any = None, *, time: tuple[Any, Any] | None = None) -> pa.Table:
         """Manifest rows of the shards that may hold rows in ``region`` and ``time``
@@ -519,9 +252,7 @@ class Corpus:
             return where
         return self.select(where, time=time)
 
-    def time_window(
-        self, time: tuple[Any, Any] | None
-    ) -> tuple[np.datetime64 | None, np.datetime64 | None] | None:
+    def time_window(self, time: tuple[Any, Any] | None) -> TimeWindow | None:
         """``time`` as parsed ``(start, end)`` bounds, checked against this corpus.
 
         Examples
@@ -534,77 +265,7 @@ class Corpus:
         >>> open(tmp / "c").time_window(("2024-01-01", None))[0]
         np.datetime64('2024-01-01T00:00:00.000000')
         """
-        if time is None:
-            return None
-        if "datetime" not in self.columns:
-            raise InvalidInputError(
-                f"this corpus has no datetime column (columns {self.columns}); drop time="
-            )
-        if not isinstance(time, Sequence) or isinstance(time, str) or len(time) != 2:
-            raise InvalidInputError(
-                f"time must be (start, end) with start <= t < end (None for open), got {time!r}"
-            )
-        return parse_time(time[0], "start"), parse_time(time[1], "end")
-
-    def _select(
-        self, boxes: list[Box], times: tuple[np.datetime64 | None, np.datetime64 | None] | None
-    ) -> pa.Table:
-        m = self.manifest
-        cols = [m.column(n).to_numpy() for n in fmt.BBOX_FIELDS]
-        keep = _overlaps(cols[0], cols[1], cols[2], cols[3], boxes)
-        if times is not None:
-            tmin = m.column("tmin").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            tmax = m.column("tmax").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            start, end = times
-            if start is not None:
-                keep &= tmax >= start
-            if end is not None:
-                keep &= tmin < end
-        return m.filter(pa.array(keep))
-
-    def _row_groups(self, md: pq.FileMetaData, boxes: list[Box]) -> list[int]:
-        return self._row_group_hits(md, boxes)[0]
-
-    def _row_group_hits(self, md: pq.FileMetaData, boxes: list[Box]) -> tuple[list[int], set[int]]:
-        """Row groups whose ``bbox`` statistics meet ``boxes``, and those of them only
-        partly inside a box (some of their rows may lie outside every box)."""
-        x0, y0, x1, y1, known = self._group_stats(md)
-        hit = ~known | _overlaps(x0, y0, x1, y1, boxes)
-        inside = np.zeros(len(x0), dtype=bool)
-        for qx0, qy0, qx1, qy1 in boxes:
-            inside |= (qx0 <= x0) & (x1 <= qx1) & (qy0 <= y0) & (y1 <= qy1)
-        inside &= known
-        keep = np.flatnonzero(hit)
-        return keep.tolist(), set(np.flatnonzero(hit & ~inside).tolist())
-
-    def _group_stats(self, md: pq.FileMetaData) -> tuple[npt.NDArray[Any], ...]:
-        """Per row group: the extent (min ``bbox.xmin``/``ymin``, max ``xmax``/``ymax``)
-        and whether the four statistics are known."""
-        mins, maxs, known = self._leaf_stats(md)
-        return mins[0], mins[1], maxs[2], maxs[3], known
-
-    def _leaf_stats(self, md: pq.FileMetaData) -> _LeafStats:
-        """Per row group and ``bbox`` field (``[field, group]``): the minimum and maximum
-        statistics, and per group whether all eight are known (cached per footer)."""
-        cached = self._stats.get(id(md))
-        if cached is not None and cached[0] is md:
-            return cached[1]
-        leaves = {md.schema.column(i).path: i for i in range(md.num_columns)}
-        n = md.num_row_groups
-        mins = np.full((4, n), np.nan)
-        maxs = np.full((4, n), np.nan)
-        known = np.ones(n, dtype=bool)
-        for g in range(n):
-            rg = md.row_group(g)
-            for k, leaf in enumerate(_BBOX_LEAVES):
-                st = rg.column(leaves[leaf]).statistics
-                if st is None or not st.has_min_max:
-                    known[g] = False
-                    break
-                mins[k, g], maxs[k, g] = st.min, st.max
-        result = (mins, maxs, known)
-        self._stats[id(md)] = (md, result)
-        return result
+        return check_time_window(time, self.columns)
 
     # --------------------------------------------------------------------- read
     def read(
@@ -670,7 +331,7 @@ class Corpus:
         for path in sel.shards.column("path").to_pylist():
             table = self._read_shard(path, sel.boxes, need, sel.geometry, sel.region.inner_boxes)
             if table.num_rows and sel.window is not None:
-                table = self._in_time(table, sel.window)
+                table = _in_time(table, sel.window)
             if table.num_rows:
                 tables.append(table.select(wanted))
         if not tables:
@@ -726,7 +387,7 @@ class Corpus:
         geom = None if reg.is_world or not exact else reg.geometry
         table = self._read_shard(path, reg.boxes, need, geom, reg.inner_boxes)
         if table.num_rows and window is not None:
-            table = self._in_time(table, window)
+            table = _in_time(table, window)
         if table.num_rows == 0:
             return self.empty_table(wanted)
         return table.select(wanted)
@@ -740,589 +401,9 @@ class Corpus:
         inner: Sequence[Box] = (),
     ) -> pa.Table:
         """The rows of ``path`` whose bbox meets ``boxes`` (and, with ``geom``, whose
-        geometry meets ``geom``), as ``columns`` (``bbox`` is fetched only as far as
-        the filter needs it, unless asked for).
-
-        Row groups wholly inside a box (and, with ``geom``, whose extent ``geom``
-        covers) are read as they are. For each other group that meets a box, only the
-        ``bbox`` fields its statistics do not settle are read (a group the box cuts on
-        its right side needs ``xmin`` alone), then ``columns`` for the rows that meet a
-        box, page by page where that pays (:meth:`_read_partial`).
-
-        With ``geom``, the ``geometry`` column is fetched (page by page where it pays)
-        only for the rows whose bbox ``geom`` does not cover: a geometry lies inside
-        its bbox, so the others meet ``geom`` for sure; ``inner`` are boxes inside
-        ``geom`` (:attr:`Region.inner_boxes <terrabit.region.Region.inner_boxes>`), which
-        settle that by comparing numbers.
-        """
-        md = self.footer(path)
-        groups, partial = self._row_group_hits(md, boxes)
-        if not groups:
-            return pa.table({})
-        if geom is None and not partial:
-            return self._read_groups(path, md, groups, columns).select(columns)
-        key = (
-            path,
-            ("shard", tuple(boxes), None if geom is None else shapely.to_wkb(geom)),
-            tuple(columns),
-        )
-        kept = self._decoded.get(key)
-        if kept is not None:  # the same read again: the assembled rows are kept
-            self._decoded.move_to_end(key)
-            return kept
-        table = self._assemble(path, md, boxes, columns, (geom, inner), groups, partial)
-        self._keep_decoded(key, table)
-        return table
-
-    def _bbox_bounds(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        groups: list[int],
-        sizes: npt.NDArray[np.int64],
-        boxes: list[Box],
-        full: bool,
-        exact: bool,
-    ) -> tuple[list[npt.NDArray[Any]], list[npt.NDArray[Any]], pa.Array | None]:
-        """Lower and upper bounds of each ``bbox`` field for the rows of ``groups``
-        (concatenated; ``sizes`` are their row counts): the stored values of the fields
-        read, the group's statistics for the others; and the ``bbox`` column itself when
-        ``full``, which reads all four fields.
-
-        With ``exact`` (the geometries are tested next), a group a box cuts on more
-        than one side, or of a shard with multi-part geometries, has all four fields
-        read: they tell the rows wholly inside the box, whose geometries then need no
-        test; one field settles that only for connected geometries on one side."""
-        mins, maxs, known = self._leaf_stats(md)
-        lo = [np.repeat(mins[k, groups], sizes) for k in range(4)]
-        hi = [np.repeat(maxs[k, groups], sizes) for k in range(4)]
-        if full:
-            bbox = self._read_groups(path, md, groups, ["bbox"]).column("bbox").combine_chunks()
-            for k, name in enumerate(fmt.BBOX_FIELDS):
-                lo[k] = hi[k] = bbox.field(name).to_numpy(zero_copy_only=False)
-            return lo, hi, bbox
-        by_fields: dict[tuple[int, ...], list[int]] = {}
-        multi = exact and not self._connected(path, md)
-        for i, g in enumerate(groups):
-            fields = _bbox_leaves_needed(mins[:, g], maxs[:, g], boxes)
-            if not known[g] or (exact and fields and (multi or len(fields) > 1)):
-                fields = (0, 1, 2, 3)  # no statistics, or a corner / multi-part geometries
-            if fields:
-                by_fields.setdefault(fields, []).append(i)
-        starts = np.cumsum(sizes) - sizes
-        for fields, idx in by_fields.items():
-            names = [_BBOX_LEAVES[k] for k in fields]
-            read = self._read_groups(path, md, [groups[i] for i in idx], names)
-            bbox = read.column("bbox").combine_chunks()
-            rows = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in idx])
-            for k in fields:
-                values = bbox.field(fmt.BBOX_FIELDS[k]).to_numpy(zero_copy_only=False)
-                lo[k][rows] = values
-                hi[k][rows] = values
-        return lo, hi, None
-
-    def _assemble(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        boxes: list[Box],
-        columns: list[str],
-        exact: tuple[shapely.Geometry | None, Sequence[Box]],
-        groups: list[int],
-        partial: set[int],
-    ) -> pa.Table:
-        """:meth:`_read_shard` past the row-group statistics (``exact``: its ``geom`` and
-        ``inner``)."""
-        geom, inner = exact
-        if geom is not None:
-            x0, y0, x1, y1, known = self._group_stats(md)
-            idx = np.array(groups)
-            extent = shapely.box(x0[idx], y0[idx], x1[idx], y1[idx])
-            covered = known[idx] & shapely.covers(geom, extent)
-            partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
-        part = [g for g in groups if g in partial]
-        sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
-        starts = np.cumsum(sizes) - sizes
-        bbox: pa.Array | None = None
-        hit = certain = np.zeros(0, dtype=bool)
-        if part:
-            lo, hi, bbox = self._bbox_bounds(
-                path, md, part, sizes, boxes, "bbox" in columns, geom is not None
-            )
-            # the fields not read pass their tests for every row (by the statistics):
-            # take the bound that passes, so only the fields read decide
-            hit = _overlaps(hi[0], hi[1], lo[2], lo[3], boxes)
-            if geom is not None:
-                certain = _inside_boxes(lo[0], lo[1], hi[2], hi[3], inner) & hit
-                test = hit & ~certain
-                outer = [
-                    np.asarray(v, dtype=np.float64)[test] for v in (lo[0], lo[1], hi[2], hi[3])
-                ]
-                certain[test] = shapely.covers(geom, shapely.box(*outer))
-                if self._connected(path, md):
-                    certain |= hit & _spanned(lo, hi, [b for b in boxes if _box_in(b, geom)])
-        pieces: dict[int, pa.Table] = {}
-        whole: list[int] = []
-        for g in groups:
-            if g not in partial:
-                whole.append(g)
-                continue
-            k = part.index(g)
-            at, n = int(starts[k]), int(sizes[k])
-            rows = np.flatnonzero(hit[at : at + n])
-            if geom is not None and len(rows):
-                unsure = rows[~certain[at + rows]]
-                if len(unsure):
-                    wkb = self._take(path, md, g, unsure, "geometry")
-                    ok = shapely.intersects(
-                        shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), geom
-                    )
-                    rows = np.union1d(rows[certain[at + rows]], unsure[ok])
-            if not len(rows):
-                continue
-            table = None
-            if self._page_reads and len(rows) < n:
-                kept = None if bbox is None else bbox.slice(at, n).take(rows)
-                table = self._read_partial(path, md, g, rows, columns, kept)
-            if table is None:
-                full = self._read_groups(path, md, [g], columns).select(columns)
-                table = full if len(rows) == n else full.take(pa.array(rows))
-            pieces[g] = table
-        if whole:
-            table = self._read_groups(path, md, whole, columns).select(columns)
-            at = 0
-            for g in whole:
-                n = md.row_group(g).num_rows
-                pieces[g] = table.slice(at, n)
-                at += n
-        if not pieces:
-            return pa.table({})
-        if len(pieces) == 1:
-            return next(iter(pieces.values()))
-        # one chunk per column, as a whole-shard read gives: later steps run per chunk
-        return pa.concat_tables([pieces[g] for g in sorted(pieces)]).combine_chunks()
-
-    def _take(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        g: int,
-        rows: npt.NDArray[np.int64],
-        column: str,
-    ) -> pa.ChunkedArray:
-        """``column`` of the rows ``rows`` of row group ``g`` (by pages where it pays)."""
-        table = None
-        if self._page_reads:
-            table = self._read_partial(path, md, g, rows, [column], None)
-        if table is None:
-            table = self._read_groups(path, md, [g], [column]).take(pa.array(rows))
-        return table.column(column)
-
-    def _page_locations(
-        self, path: str, md: pq.FileMetaData, *, by_footer: bool = False
-    ) -> _OffsetIndexes | None:
-        """The OffsetIndex of every chunk (``[group][leaf]``), fetched in one request
-        and checked against its SHA-256 in the footer; ``None`` for a shard without a
-        page index (formats 1.0, 1.1).
-
-        The region is first read as one struct per chunk, row group by row group and
-        leaf by leaf (how writers lay it out; placing each by the footer's locations
-        means parsing the footer in Python, ~10 ms a shard); :meth:`_chunk_pages`
-        checks each index it uses against its chunk and asks for ``by_footer`` when
-        one does not fit."""
-        if path in self._page_locs and not (by_footer and path not in self._by_footer):
-            return self._page_locs[path]
-        try:
-            digests = fmt.read_page_index_digests(md)
-        except CorpusIntegrityError as exc:
-            raise self._integrity(path, str(exc)) from exc
-        raw = self._footer_raw.get(path)
-        if digests is None or raw is None:
-            self._page_locs[path] = None
-            return None
-        start, length, digest = digests["offset_index"]
-        blob = self.source.read_range(path, start, length)
-        if self.verify != "none" and fmt.sha256_hex(blob) != digest:
-            raise self._integrity(path, "the page index (OffsetIndex) differs from its checksum")
-        n_cols = md.num_columns
-        if not by_footer:  # parsed lazily, chunk by chunk, as far as a read needs
-            lazy = _OffsetIndexes(blob, md.num_row_groups, n_cols)
-            self._page_locs[path] = lazy
-            return lazy
-        out: list[list[list[pg.PageLocation]]] = []
-        try:
-            for row in pg.page_index_locations(raw):
-                locs = []
-                for loc in row:
-                    o, n = loc.offset_index_offset - start, loc.offset_index_length
-                    if o < 0 or n <= 0 or o + n > length:
-                        raise pg.PageFormatError("an OffsetIndex lies outside its region")
-                    locs.append(pg.read_offset_index(blob[o : o + n]))
-                out.append(locs)
-            self._by_footer.add(path)
-        except pg.PageFormatError as exc:
-            raise self._integrity(path, f"unreadable page index ({exc})") from exc
-        if len(out) != md.num_row_groups or any(len(row) != n_cols for row in out):
-            raise self._integrity(path, "the page index does not match the row groups")
-        placed = _OffsetIndexes.of(out)
-        self._page_locs[path] = placed
-        return placed
-
-    def _connected(self, path: str, md: pq.FileMetaData) -> bool:
-        """Whether every geometry of the shard is connected (its ``geo`` metadata lists
-        only Point, LineString and Polygon types)."""
-        kept = self._connected_cache.get(path)
-        if kept is None:
-            try:
-                geo = json.loads((md.metadata or {}).get(fmt.GEO_KEY, b"{}"))
-                types = geo["columns"]["geometry"]["geometry_types"]
-                kept = bool(types) and all(
-                    str(t).split(" ")[0] in ("Point", "LineString", "Polygon") for t in types
-                )
-            except (ValueError, KeyError, TypeError):
-                kept = False
-            self._connected_cache[path] = kept
-        return kept
-
-    def _pages_may_pay(
-        self, path: str, md: pq.FileMetaData, g: int, name: str, rows: npt.NDArray[np.int64]
-    ) -> bool:
-        """Whether reading column ``name`` of row group ``g`` page by page may pay, before
-        fetching the page index: a flat column without dictionary whose chunk holds,
-        by the writer's page size, enough pages that ``rows`` miss some (pages assumed
-        to hold equal numbers of rows; a hint only, the page index decides)."""
-        leaves = self._leaves(md)
-        if name == "bbox" or name not in leaves:
-            return False
-        col = md.row_group(g).column(leaves[name])
-        if col.has_dictionary_page:
-            return False
-        page_bytes = self._page_bytes.get(path, -1)
-        if page_bytes == -1:
-            page_bytes = self._page_bytes[path] = fmt.read_page_bytes(md)
-        if page_bytes is None:
-            return True
-        pages = -(-col.total_uncompressed_size // page_bytes)
-        if pages <= 1:
-            return False
-        n = md.row_group(g).num_rows
-        touched = len(np.unique(rows * pages // max(n, 1)))
-        return touched < pages and touched <= self.page_read_max_fraction * pages
-
-    def _leaves(self, md: pq.FileMetaData) -> dict[str, int]:
-        """Leaf columns of a footer by path (cached per footer)."""
-        kept = self._leaf_names.get(id(md))
-        if kept is not None and kept[0] is md:
-            return kept[1]
-        names = {md.schema.column(j).path: j for j in range(md.num_columns)}
-        self._leaf_names[id(md)] = (md, names)
-        return names
-
-    def _chunk_pages(self, path: str, md: pq.FileMetaData, g: int, j: int) -> list[pg.PageLocation]:
-        """The page locations of one chunk, checked to start at its first data page and
-        end with it."""
-        col = md.row_group(g).column(j)
-        first = col.data_page_offset
-        if col.has_dictionary_page and col.dictionary_page_offset:
-            first = min(first, col.dictionary_page_offset)
-        end = first + col.total_compressed_size
-        for by_footer in (False, True):
-            locs = self._page_locations(path, md, by_footer=by_footer)
-            assert locs is not None
-            try:
-                index = locs.get(g, j)
-            except pg.PageFormatError as exc:
-                if path in self._by_footer:
-                    raise self._integrity(path, f"unreadable page index ({exc})") from exc
-                continue
-            if (
-                index
-                and index[0].offset == col.data_page_offset
-                and index[-1].offset + index[-1].compressed_page_size == end
-            ):
-                return index
-            if path in self._by_footer:
-                break
-        raise self._integrity(
-            path,
-            f"the page index of column {md.schema.column(j).path!r} of row group {g} does "
-            "not match its chunk",
-        )
-
-    def _read_partial(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        g: int,
-        rows: npt.NDArray[np.int64],
-        columns: list[str],
-        bbox: pa.Array | None,
-    ) -> pa.Table | None:
-        """``columns`` of the rows ``rows`` (indices in row group ``g``), reading each
-        column whose needed pages are at most :attr:`page_read_max_fraction` of its
-        chunk page by page; ``None`` when no column is worth it (read the group)."""
-        key = (path, ("pages", g, rows.tobytes()), tuple(columns))
-        kept = self._decoded.get(key)
-        if kept is not None:
-            self._decoded.move_to_end(key)
-            return kept
-        if key in self._no_pages:
-            return None
-        if len(rows) > self.page_read_max_fraction * md.row_group(g).num_rows or not any(
-            self._pages_may_pay(path, md, g, name, rows) for name in columns
-        ):  # pages could not pay: do not fetch the page index for nothing
-            self._no_pages.add(key)
-            return None
-        locs = self._page_locations(path, md)
-        if locs is None:
-            return None
-        schema = self._arrow_schemas.get(path)
-        if schema is None:
-            schema = self._arrow_schemas[path] = md.schema.to_arrow_schema()
-        leaves = {md.schema.column(j).path: j for j in range(md.num_columns)}
-        n_rows = md.row_group(g).num_rows
-        plans: dict[str, tuple[pg.Leaf, list[pg.PageLocation], list[int]]] = {}
-        for name in columns:
-            j = leaves.get(name)
-            if name == "bbox" or j is None:
-                continue
-            try:
-                leaf = pg.Leaf.from_metadata(md, g, j, arrow_schema=schema)
-            except pg.PageUnsupported:
-                continue
-            index = self._chunk_pages(path, md, g, j)
-            bounds = [p.first_row_index for p in index] + [n_rows]
-            which = sorted(set(np.searchsorted(bounds, rows, side="right").tolist()))
-            need = sum(index[p - 1].compressed_page_size for p in which)
-            chunk = md.row_group(g).column(j).total_compressed_size
-            if need <= self.page_read_max_fraction * chunk:
-                plans[name] = (leaf, index, [p - 1 for p in which])
-        if not plans:
-            if len(self._no_pages) > 100_000:
-                self._no_pages.clear()
-            self._no_pages.add(key)
-            return None
-        arrays: dict[str, pa.Array] = {} if bbox is None else {"bbox": bbox}
-        arrays.update(self._read_pages(path, md, g, rows, plans))
-        rest = [c for c in columns if c not in arrays]
-        if rest:
-            table = self._read_groups(path, md, [g], rest)
-            idx = pa.array(rows)
-            for c in rest:
-                arrays[c] = table.column(c).take(idx)
-        out = pa.Table.from_arrays(
-            [arrays[c] for c in columns], schema=pa.schema([schema.field(c) for c in columns])
-        )
-        self._keep_decoded(key, out)
-        return out
-
-    def _read_pages(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        g: int,
-        rows: npt.NDArray[np.int64],
-        plans: dict[str, tuple[pg.Leaf, list[pg.PageLocation], list[int]]],
-    ) -> dict[str, pa.Array]:
-        """Fetch the planned pages not kept yet (neighbours in one request), decode them
-        (each checked against its CRC), keep them, and take ``rows`` of each column."""
-        n_rows = md.row_group(g).num_rows
-        leaves = {md.schema.column(j).path: j for j in range(md.num_columns)}
-        wanted: list[tuple[int, int]] = []
-        for name, (_, index, which) in plans.items():
-            col = md.row_group(g).column(leaves[name])
-            lo = col.data_page_offset
-            hi = lo + col.total_compressed_size
-            for p in which:
-                loc = index[p]
-                if loc.offset < lo or loc.offset + loc.compressed_page_size > hi:
-                    raise self._integrity(
-                        path, f"the page index of column {name!r} points outside its chunk"
-                    )
-                wanted.append((loc.offset, loc.compressed_page_size))
-        got: dict[int, bytes] = {}
-        todo = []
-        for offset, length in sorted(set(wanted)):
-            kept = self._pages.get((path, offset))
-            if kept is not None:
-                self._pages.move_to_end((path, offset))
-            else:  # a whole chunk kept by the source holds the page too
-                kept = self.source.block(path, offset, length)
-            if kept is None or len(kept) != length:
-                todo.append((offset, length))
-            else:
-                got[offset] = kept
-        runs: list[list[tuple[int, int]]] = []
-        for offset, length in todo:
-            if runs and offset - sum(runs[-1][-1]) <= self.source.coalesce_gap:
-                runs[-1].append((offset, length))
-            else:
-                runs.append([(offset, length)])
-        fresh: set[int] = set()
-        for run in runs:
-            start = run[0][0]
-            data = self.source.fetch(path, start, sum(run[-1]) - start)
-            for offset, length in run:
-                got[offset] = data[offset - start : offset - start + length]
-                fresh.add(offset)
-        out: dict[str, pa.Array] = {}
-        for name, (leaf, index, which) in plans.items():
-            parts = []
-            firsts = []
-            where = f"column {name!r} of row group {g}"
-            for p in which:
-                loc = index[p]
-                data = got[loc.offset]
-                end = index[p + 1].first_row_index if p + 1 < len(index) else n_rows
-                try:
-                    arr = pg.decode_pages(data, leaf, where=where)
-                except pg.PageUnsupported:
-                    arr = None
-                except pg.PageFormatError as exc:
-                    raise self._integrity(path, str(exc)) from exc
-                if arr is None:
-                    break
-                if len(data) != loc.compressed_page_size or len(arr) != end - loc.first_row_index:
-                    raise self._integrity(
-                        path,
-                        f"{where}: a page holds {len(arr)} rows, its index says "
-                        f"{end - loc.first_row_index}",
-                    )
-                parts.append(arr)
-                firsts.append(loc.first_row_index)
-            else:
-                for p in which:
-                    if index[p].offset in fresh:
-                        self._keep_page(path, index[p].offset, got[index[p].offset])
-                sizes = np.array([len(a) for a in parts], dtype=np.int64)
-                base = np.cumsum(sizes) - sizes
-                k = np.searchsorted(np.array(firsts), rows, side="right") - 1
-                joined = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
-                out[name] = joined.take(pa.array(base[k] + rows - np.array(firsts)[k]))
-        return out
-
-    def _read_groups(
-        self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
-    ) -> pa.Table:
-        """``columns`` of row groups ``groups``; with column-chunk checksums, the chunks
-        are fetched (coalesced), verified and kept first, and decoded from them only.
-        Decoded results are kept too (LRU, ``decoded_cache_bytes``), so a repeated read
-        costs neither a fetch nor a decode."""
-        key = (path, tuple(groups), tuple(columns))
-        hit = self._decoded.get(key)
-        if hit is not None:
-            self._decoded.move_to_end(key)
-            return hit
-        table = self._decode_groups(path, md, groups, columns)
-        self._keep_decoded(key, table)
-        return table
-
-    def _keep_decoded(
-        self, key: tuple[str, tuple[Any, ...], tuple[str, ...]], table: pa.Table
-    ) -> None:
-        """Keep a decoded table (LRU within :attr:`decoded_cache_bytes`)."""
-        if key in self._decoded or table.nbytes > self.decoded_cache_bytes // 4:
-            return
-        self._decoded[key] = table
-        self._decoded_bytes += table.nbytes
-        while self._decoded_bytes > self.decoded_cache_bytes:
-            _, old = self._decoded.popitem(last=False)
-            self._decoded_bytes -= old.nbytes
-
-    def _decode_groups(
-        self, path: str, md: pq.FileMetaData, groups: list[int], columns: list[str]
-    ) -> pa.Table:
-        sums = self._chunk_sums.get(path)
-        if sums is None or self.verify == "none":
-            pfile = pq.ParquetFile(self.source.open(path), metadata=md)
-            return pfile.read_row_groups(groups, columns=columns, use_threads=False)
-        wanted = set(columns)  # top-level columns, or leaves such as "bbox.xmin"
-        leaves = [
-            j
-            for j in range(md.num_columns)
-            if md.schema.column(j).path in wanted
-            or md.schema.column(j).path.split(".")[0] in wanted
-        ]
-        self._fetch_chunks(path, md, sums, groups, leaves)
-        # no pre-buffering: pyarrow then reads exactly one kept chunk at a time; the
-        # reader is kept per shard (opening one costs about half a millisecond)
-        kept = self._pfiles.get(path)
-        if kept is not None and kept[0] is md:
-            pfile = kept[1]
-        else:
-            pfile = pq.ParquetFile(
-                self.source.open(path, blocks_only=True), metadata=md, pre_buffer=False
-            )
-            self._pfiles[path] = (md, pfile)
-        try:
-            return pfile.read_row_groups(groups, columns=columns, use_threads=False)
-        except ShardIOError as exc:  # pragma: no cover - a chunk range pyarrow did not use
-            raise self._integrity(path, str(exc)) from exc
-
-    def _fetch_chunks(
-        self,
-        path: str,
-        md: pq.FileMetaData,
-        sums: list[str],
-        groups: list[int],
-        leaves: list[int],
-    ) -> None:
-        """Fetch the column chunks ``groups x leaves`` not kept yet (neighbours in one
-        request), check each against its checksum and keep it in the source."""
-        ranges = self._ranges.get(path)
-        if ranges is None:
-            ranges = self._ranges[path] = fmt.chunk_ranges(md)
-        n_cols = md.num_columns
-        todo = sorted(
-            (ranges[g * n_cols + j], g * n_cols + j)
-            for g in groups
-            for j in leaves
-            if self.source.block(path, *ranges[g * n_cols + j]) is None
-        )
-        runs: list[list[tuple[tuple[int, int], int]]] = []
-        for item in todo:
-            (offset, _), _ = item
-            if runs:
-                (last_off, last_len), _ = runs[-1][-1]
-                if offset - (last_off + last_len) <= self.source.coalesce_gap:
-                    runs[-1].append(item)
-                    continue
-            runs.append([item])
-        for run in runs:
-            start = run[0][0][0]
-            end = run[-1][0][0] + run[-1][0][1]
-            data = self.source.fetch(path, start, end - start)
-            for (offset, length), k in run:
-                chunk = data[offset - start : offset - start + length]
-                if len(chunk) != length or fmt.chunk_checksum(chunk) != sums[k]:
-                    g, j = divmod(k, n_cols)
-                    raise self._integrity(
-                        path,
-                        f"column chunk {md.schema.column(j).path!r} of row group {g} differs "
-                        "from its checksum",
-                    )
-                self.source.put_block(path, offset, chunk)
-
-    def _keep_page(self, path: str, offset: int, data: bytes) -> None:
-        key = (path, offset)
-        if key in self._pages or len(data) > self.page_cache_bytes // 4:
-            return
-        self._pages[key] = data
-        self._pages_bytes += len(data)
-        while self._pages_bytes > self.page_cache_bytes:
-            _, old = self._pages.popitem(last=False)
-            self._pages_bytes -= len(old)
-
-    def _in_time(self, table: pa.Table, times: tuple[np.datetime64 | None, ...]) -> pa.Table:
-        """The rows of ``table`` whose ``datetime`` lies in ``[start, end)``."""
-        t = table.column("datetime").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-        start, end = times
-        keep = ~np.isnat(t)
-        if start is not None:
-            keep &= t >= start
-        if end is not None:
-            keep &= t < end
-        return table.filter(pa.array(keep))
+        geometry meets ``geom``), as ``columns``
+        (:func:`~terrabit.corpus.regionrows.read_region_rows`)."""
+        return read_region_rows(self._shard(path), self._io, boxes, columns, geom, inner)
 
     # ------------------------------------------------------------------ lifecycle
     def drop_caches(self, *, footers: bool = True) -> None:
@@ -1330,24 +411,10 @@ class Corpus:
         checked footers), so that the next read fetches again."""
         self.source.close()
         self._region_reads.clear()
-        self._decoded.clear()
-        self._decoded_bytes = 0
-        self._pages.clear()
-        self._pages_bytes = 0
-        self._no_pages.clear()
-        if footers:
-            self._footers.clear()
-            self._chunk_sums.clear()
-            self._ranges.clear()
-            self._footer_raw.clear()
-            self._page_locs.clear()
-            self._by_footer.clear()
-            self._arrow_schemas.clear()
-            self._pfiles.clear()
-            self._page_bytes.clear()
-            self._connected_cache.clear()
-            self._leaf_names.clear()
-            self._stats.clear()
+        self._io.clear()
+        if footers:  # whether a shard was hashed whole is kept
+            for shard in self._shards.values():
+                shard.forget_footer()
 
     def close(self) -> None:
         """Drop caches."""
@@ -1404,3 +471,15 @@ holding manifest.parquet, or run `terrabit publish` first
     if text.endswith("/" + fmt.MANIFEST_NAME) or text == fmt.MANIFEST_NAME:
         text = text[: -len(fmt.MANIFEST_NAME)].rstrip("/") or "."
     return Corpus(open_source(text), verify=verify)
+
+
+def _in_time(table: pa.Table, window: TimeWindow) -> pa.Table:
+    """The rows of ``table`` whose ``datetime`` lies in ``[start, end)``."""
+    t = table.column("datetime").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    start, end = window
+    keep = ~np.isnat(t)
+    if start is not None:
+        keep &= t >= start
+    if end is not None:
+        keep &= t < end
+    return table.filter(pa.array(keep))
