@@ -109,7 +109,7 @@ def main() -> None:
                 t = _now()
                 search(corpus, box, positives=[ids[rep + 10]], k=50, rerank=False)
                 warm.append(_ms(t))
-                corpus.region_cache_entries = 0  # forget the region read
+                corpus.forget_region_reads()
                 t = _now()
                 again = search(corpus, box, positives=[ids[rep]], k=50, rerank=False)
                 uncached.append(_ms(t))

@@ -217,6 +217,25 @@ def test_chunks_read_once_are_kept(corpus_dir: Path) -> None:
         assert c.bytes_read > fetched
 
 
+def test_region_reads_are_kept_and_forgotten_on_request(corpus_dir: Path) -> None:
+    """A repeated region read returns the rows assembled before (the very table); a
+    selection reads what its region would; forgetting region reads re-assembles them."""
+    box = (-20.0, -20.0, 40.0, 40.0)
+    with open_corpus(corpus_dir) as c:
+        first = c.read(box, columns=["id", "embedding"])
+        assert c.read(box, columns=["id", "embedding"]) is first
+        assert c.read(c.select(box), columns=["id", "embedding"]) is first
+        c.region_cache_entries = 1
+        c.read((0.0, 0.0, 1.0, 1.0), columns=["id"])  # evicts the first read
+        assert c.read(box, columns=["id", "embedding"]) is not first
+        kept = c.read(box, columns=["id", "embedding"])
+        c.forget_region_reads()
+        again = c.read(box, columns=["id", "embedding"])
+        assert again is not kept and again.equals(first)
+        with pytest.raises(InvalidInputError, match="time is part of a Selection"):
+            c.read(c.select(box), time=("2024-01-01", None))
+
+
 def test_replaced_shard_is_caught_by_rows_or_footer(
     corrupt_copy: tuple[Path, str], corpus_dir: Path
 ) -> None:

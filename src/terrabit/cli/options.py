@@ -21,6 +21,7 @@ from terrabit.errors import RegionError
 
 __all__ = [
     "BBOX",
+    "BBOX_REGION",
     "bbox_option",
     "echo_json",
     "engine_options",
@@ -39,14 +40,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class BBoxType(click.ParamType):
-    """``minx,miny,maxx,maxy`` in lon/lat degrees; ``minx > maxx`` crosses the antimeridian."""
+    """``minx,miny,maxx,maxy`` in lon/lat degrees; ``minx > maxx`` crosses the antimeridian.
+
+    Converts to the checked four floats, or (``as_region``) straight to a
+    :class:`~terrabit.region.Region`, so a search's bbox is checked and converted once.
+    """
 
     name = "minx,miny,maxx,maxy"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[float, float, float, float]:
-        if isinstance(value, tuple):
+    def __init__(self, *, as_region: bool = False) -> None:
+        self.as_region = as_region
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from terrabit.region import Region  # shapely: only when a bbox is given
+
+        if isinstance(value, Region | tuple):
             nums: Any = value
         else:
             try:
@@ -59,12 +67,15 @@ class BBoxType(click.ParamType):
                     ctx,
                 )
         try:
+            if self.as_region:
+                return nums if isinstance(nums, Region) else Region.from_bbox(nums)
             return check_bbox(nums)
         except RegionError as exc:
             self.fail(str(exc), param, ctx)
 
 
 BBOX = BBoxType()
+BBOX_REGION = BBoxType(as_region=True)
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
@@ -83,9 +94,16 @@ quiet_option = click.option(
 )
 
 
-def bbox_option(help_text: str = "Bounding box minx,miny,maxx,maxy in lon/lat degrees.") -> Any:
-    """A ``--bbox`` option parsed and validated by :data:`BBOX`."""
-    return click.option("--bbox", type=BBOX, default=None, help=help_text)
+def bbox_option(
+    help_text: str = "Bounding box minx,miny,maxx,maxy in lon/lat degrees.",
+    *,
+    as_region: bool = False,
+) -> Any:
+    """A ``--bbox`` option parsed and validated by :data:`BBOX` (by :data:`BBOX_REGION`,
+    giving a :class:`~terrabit.region.Region`, with ``as_region``)."""
+    return click.option(
+        "--bbox", type=BBOX_REGION if as_region else BBOX, default=None, help=help_text
+    )
 
 
 def output_option(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from terrabit.cli.options import (
     year_option,
 )
 from terrabit.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from terrabit.region import Region
 
 __all__ = ["search"]
 
@@ -39,7 +42,9 @@ def _exemplar(text: str, option: str) -> Any:
 
 @click.command("search")
 @click.argument("corpus", metavar="CORPUS")
-@bbox_option("Search region minx,miny,maxx,maxy (lon/lat; minx > maxx crosses 180).")
+@bbox_option(
+    "Search region minx,miny,maxx,maxy (lon/lat; minx > maxx crosses 180).", as_region=True
+)
 @click.option(
     "--region",
     "region_file",
@@ -82,7 +87,7 @@ def _exemplar(text: str, option: str) -> Any:
 @json_option
 def search(
     corpus: str,
-    bbox: tuple[float, float, float, float] | None,
+    bbox: Region | None,
     region_file: str | None,
     positives: tuple[str, ...],
     negatives: tuple[str, ...],
@@ -119,10 +124,8 @@ def search(
         raise click.BadParameter(f"must be at least 1, got {k}", param_hint="-k")
     if out is not None:
         check_output(out, overwrite=overwrite, option="--output")
-    region = None
-    if bbox is not None:
-        region = Region.from_bbox(bbox)
-    elif region_file is not None:
+    region = bbox  # converted by the option's type
+    if region_file is not None:
         region = Region.from_file(region_file)
     pos = [_exemplar(p, "--positive") for p in positives]
     neg = [_exemplar(p, "--negative") for p in negatives]

@@ -406,11 +406,16 @@ class Corpus:
         return read_region_rows(self._shard(path), self._io, boxes, columns, geom, inner)
 
     # ------------------------------------------------------------------ lifecycle
+    def forget_region_reads(self) -> None:
+        """Forget the region reads :meth:`read` keeps (byte ranges, decoded row groups
+        and footers stay), so that the next read of a region assembles its rows again."""
+        self._region_reads.clear()
+
     def drop_caches(self, *, footers: bool = True) -> None:
         """Forget fetched byte ranges and decoded row groups (and, with ``footers``, the
         checked footers), so that the next read fetches again."""
         self.source.close()
-        self._region_reads.clear()
+        self.forget_region_reads()
         self._io.clear()
         if footers:  # whether a shard was hashed whole is kept
             for shard in self._shards.values():

@@ -72,6 +72,8 @@ def read_region_rows(
     groups, partial = shard.row_group_hits(boxes)
     if not groups:
         return pa.table({})
+    if geom is not None and not partial and _inside(shard, groups, inner).all():
+        geom = None  # every group lies in a rectangle of the region: every row meets it
     if geom is None and not partial:
         return io.read_groups(shard, groups, columns).select(columns)
     key = (
@@ -85,6 +87,13 @@ def read_region_rows(
     table = _assemble(shard, io, boxes, columns, (geom, inner), groups, partial)
     io.decoded.put(key, table)
     return table
+
+
+def _inside(shard: Shard, groups: list[int], inner: Sequence[Box]) -> npt.NDArray[np.bool_]:
+    """Whether each row group's extent (known statistics) lies in one of ``inner``."""
+    x0, y0, x1, y1, known = shard.group_stats()
+    idx = np.array(groups)
+    return known[idx] & inside_boxes(x0[idx], y0[idx], x1[idx], y1[idx], inner)
 
 
 def _bbox_bounds(
@@ -150,8 +159,10 @@ def _assemble(
     if geom is not None:
         x0, y0, x1, y1, known = shard.group_stats()
         idx = np.array(groups)
-        extent = shapely.box(x0[idx], y0[idx], x1[idx], y1[idx])
-        covered = known[idx] & shapely.covers(geom, extent)
+        covered = _inside(shard, groups, inner)
+        test = known[idx] & ~covered
+        extent = shapely.box(x0[idx][test], y0[idx][test], x1[idx][test], y1[idx][test])
+        covered[test] = shapely.covers(geom, extent)
         partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
     part = [g for g in groups if g in partial]
     sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
