@@ -68,7 +68,7 @@ def test_publish_refuses_existing_corpus_and_bad_columns(input_file: Path, tmp_p
     assert _run("publish", input_file, "-o", out)[0] == 0
     code, _, stderr = _run("publish", input_file, "-o", out)
     assert code == 1
-    assert stderr.startswith("Error: --out ") and "pass --overwrite to replace" in stderr
+    assert stderr.startswith("Error: --output ") and "pass --overwrite to replace" in stderr
     code, _, stderr = _run("publish", input_file, "-o", tmp_path / "d", "--id-col", "key")
     assert code == 1 and "no column 'key' (--id-col)" in stderr
     code, stdout, _ = _run(

@@ -8,24 +8,28 @@ from typing import TYPE_CHECKING
 
 import click
 
-from terrabit.cli.options import echo_json, json_option, overwrite_option, seed_option
+from terrabit.cli.options import (
+    echo_json,
+    engine_options,
+    json_option,
+    output_option,
+    overwrite_option,
+    seed_option,
+)
 from terrabit.corpus import format as fmt
 
 if TYPE_CHECKING:
-    from terrabit.corpus.options import Engine
+    from terrabit._cluster import Engine
 
 __all__ = ["publish"]
 
 
 @click.command("publish")
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=str,
+@output_option(
+    "Corpus to write (manifest.parquet + shards/): a folder, or s3://, gs://, az://.",
     required=True,
-    help="Corpus to write (manifest.parquet + shards/): a folder, or s3://, gs://, az://.",
+    url=True,
 )
 @click.option("--codec", default="binary", show_default=True, help="Codec spec of the codes.")
 @click.option("--rerank", default=None, help="Codec spec of an extra re-ranking code, e.g. int8.")
@@ -71,25 +75,16 @@ __all__ = ["publish"]
     show_default=True,
     help="Rows of the seeded sample the codec is fitted on (once).",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="Where rows are encoded and shards written: this process, or a Dask cluster "
-    "(one task per input file, then per cell; the same bytes).",
-)
-@click.option(
-    "--scheduler",
-    type=str,
-    default=None,
-    help="With --engine dask: scheduler address (tcp://host:8786) or local:N for N worker "
-    "processes here [default: local:2]. Workers must see the inputs and -o's folder.",
+@engine_options(
+    "Where rows are encoded and shards written: this process, or a Dask cluster (one task "
+    "per input file, then per cell; the same bytes). Dask workers must see the inputs and "
+    "the output folder.",
+    scheduler_default="local:2",
 )
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue the unfinished publish of -o (failed, interrupted or killed) without "
+    help="Continue the unfinished publish of --output (failed, interrupted or killed) without "
     "redoing its finished work; the same inputs and options are required.",
 )
 @click.option(

@@ -25,8 +25,9 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from terrabit._cluster import ENGINES, Engine
 from terrabit._validation import check_choice, check_int_range
 from terrabit.codecs import parse
 from terrabit.corpus import format as fmt
@@ -35,11 +36,7 @@ from terrabit.errors import InvalidInputError, SpecError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ENGINES", "Engine", "PublishOptions"]
-
-Engine = Literal["local", "dask"]
-#: The engines of :func:`~terrabit.corpus.publish`.
-ENGINES: tuple[Engine, ...] = ("local", "dask")
+__all__ = ["PublishOptions"]
 
 #: The options that decide the bytes of a corpus (its resume key), in their order.
 _CANONICAL = (

@@ -57,7 +57,7 @@ from terrabit.corpus import format as fmt
 from terrabit.corpus import mapreduce, shards
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
-from terrabit.corpus.options import ENGINES, PublishOptions
+from terrabit.corpus.options import PublishOptions
 from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError
@@ -65,7 +65,7 @@ from terrabit.errors import InvalidInputError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ENGINES", "PublishOptions", "PublishResult", "publish"]
+__all__ = ["PublishOptions", "PublishResult", "publish"]
 
 log = logging.getLogger(__name__)
 

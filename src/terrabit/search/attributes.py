@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from terrabit.corpus.reader import Corpus
+
 __all__ = ["STANDARD_COLUMNS", "passthrough_columns", "row_attributes"]
 
 STANDARD_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
@@ -36,13 +38,13 @@ STANDARD_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
 _PAD = 1e-9  # degrees: a point's box still has an area
 
 
-def passthrough_columns(corpus: Any) -> list[str]:
+def passthrough_columns(corpus: Corpus) -> list[str]:
     """The corpus's pass-through columns, in shard order."""
     return [c for c in corpus.columns if c not in STANDARD_COLUMNS]
 
 
 def row_attributes(
-    corpus: Any, rows: pa.Table, *, columns: list[str] | None = None
+    corpus: Corpus, rows: pa.Table, *, columns: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """``{id: {column: value}}`` of the pass-through ``columns`` (default: all) of ``rows``.
 
