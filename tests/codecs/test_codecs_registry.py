@@ -26,6 +26,8 @@ MakeData = Callable[..., np.ndarray]
         ("binary:threshold=zero", "binary", 2),
         ("pq:m=4,bits=8", "pq:m=4", 4),
         ("turbo:bits=3", "turbo:3", 6 + 4),
+        ("rabitq:seed=0", "rabitq", 2),
+        ("rabitq:seed=7", "rabitq:seed=7", 2),
         ("rot+int4", "rot+int4", 8),
         ("pca:n=8+int8", "pca:8+int8", 8),
         ("PCA:8 + INT8", "pca:8+int8", 8),
@@ -56,7 +58,7 @@ def test_single_quantizer_is_not_wrapped_and_chain_hamming_follows_quantizer() -
 
 def test_hamming_flag_per_family() -> None:
     hamming = {name for name, cls in REGISTRY.items() if getattr(cls, "HAMMING", False)}
-    assert hamming == {"binary", "ternary", "thermo", "gray"}
+    assert hamming == {"binary", "ternary", "thermo", "gray", "rabitq"}
 
 
 def test_float32_is_identity(make: MakeData) -> None:

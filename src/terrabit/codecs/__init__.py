@@ -18,6 +18,7 @@ Spec strings chain reducers and one quantizer with ``+``:
 ``gray``                   Gray-coded affine levels
 ``pq:m=…,bits=…``          product quantization
 ``turbo:bits=b``           TurboQuant MSE (rotation + Lloyd-Max codebook + norm)
+``rabitq``                 RaBitQ: centred rotated sign bits + ``factors`` for its estimator
 ``rot``                    Haar random rotation (prefix: ``rot+int4``)
 ``itq``                    PCA + ITQ rotation (prefix: ``itq+binary``)
 ``pca:n`` ``svd:n``        principal / singular axes
@@ -49,6 +50,7 @@ from terrabit.codecs.binary import Binary
 from terrabit.codecs.chain import Chain
 from terrabit.codecs.itq import ITQ
 from terrabit.codecs.pq import PQ
+from terrabit.codecs.rabitq import RaBitQ, rabitq_scores
 from terrabit.codecs.reduce import (
     PCA,
     SVD,
@@ -80,6 +82,7 @@ __all__ = [
     "Normalize",
     "Param",
     "Quantizer",
+    "RaBitQ",
     "RandomProjection",
     "Reducer",
     "Rotation",
@@ -93,4 +96,5 @@ __all__ = [
     "describe",
     "from_dict",
     "parse",
+    "rabitq_scores",
 ]

@@ -28,6 +28,7 @@ from terrabit.codecs.binary import Binary
 from terrabit.codecs.chain import Chain
 from terrabit.codecs.itq import ITQ
 from terrabit.codecs.pq import PQ
+from terrabit.codecs.rabitq import RaBitQ
 from terrabit.codecs.reduce import (
     PCA,
     SVD,
@@ -57,6 +58,7 @@ REGISTRY: dict[str, type[Stage]] = {
         Gray,
         PQ,
         Turbo,
+        RaBitQ,
         Normalize,
         Rotation,
         ITQ,
@@ -151,8 +153,8 @@ def parse(spec: str) -> Codec:
     ----------
     spec : str
         ``stage("+"stage)*``, reducers before one quantizer: ``int8``, ``int4:clip=99.9``,
-        ``binary:threshold=median``, ``pq:m=128,bits=8``, ``turbo:bits=2``, ``rot+int4``,
-        ``pca:64+int8``, ``itq+binary``, ``srp+binary``, ``pca:64+thermo:levels=17``.
+        ``binary:threshold=median``, ``pq:m=128,bits=8``, ``turbo:bits=2``, ``rabitq``,
+        ``rot+int4``, ``pca:64+int8``, ``itq+binary``, ``srp+binary``, ``pca:64+thermo:levels=17``.
 
     Returns
     -------
