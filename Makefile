@@ -50,6 +50,17 @@ web: $(WEB_STAMP)
 # region are printed, then `terrabit serve` opens the same corpus in the browser app (with
 # that query in the URL) until Ctrl-C. Without a terminal, it prints the command instead.
 DEMO_QUERY := \#bbox=68,6,98,36&ids=54970781-2024&year=2024&view=topk&k=10
+# precision@10 of the demo search, checked against the world's own labels
+define DEMO_PRECISION
+import sys, pyarrow.compute as pc, pyarrow.parquet as pq
+out = sys.argv[1]
+found = pq.read_table(out + "/solar-farms.parquet")
+ids = found.filter(pc.equal(found["role"], "result"))["id"].to_pylist()
+world = pq.read_table(out + "/world/patches", columns=["id", "label"], filters=[("id", "in", ids)])
+hits = world["label"].to_pylist().count("solar_farm")
+print(f"precision@10: {hits}/{len(ids)} of the results are solar farms by the world's labels")
+endef
+export DEMO_PRECISION
 demo: $(STAMP)
 	$(BIN)/terrabit world $(DEMO)/world --overwrite
 	$(BIN)/terrabit publish $(DEMO)/world/patches -o $(DEMO)/corpus --codec binary \
@@ -57,6 +68,7 @@ demo: $(STAMP)
 	$(BIN)/terrabit info $(DEMO)/corpus
 	$(BIN)/terrabit search $(DEMO)/corpus --bbox 68,6,98,36 --positive 54970781-2024 \
 	    --year 2024 -k 10 -o $(DEMO)/solar-farms.parquet --overwrite
+	@$(BIN)/python -c "$$DEMO_PRECISION" $(DEMO)
 	@if [ -t 0 ] && [ -t 1 ]; then \
 	  echo "Browse it: http://127.0.0.1:8000/$(DEMO_QUERY)  (Ctrl-C stops the server)"; \
 	  $(BIN)/terrabit serve $(DEMO)/corpus --port 8000; \

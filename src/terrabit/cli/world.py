@@ -94,6 +94,13 @@ def _print_summary(summary: object) -> None:
     table.add_row(
         "intrinsic dim", ", ".join(f"{k} {v:.1f}" for k, v in summary.intrinsic_dim.items())
     )
+    if summary.pca_variance:
+        table.add_row(
+            "PCA variance kept",
+            ", ".join(f"{k} comp. {v:.2f}" for k, v in summary.pca_variance.items()),
+        )
+    if summary.binary_recall_at_10 is not None:
+        table.add_row("sign bits recall@10", f"{summary.binary_recall_at_10:.3f} (vs float32)")
     table.add_row("changes (places)", ", ".join(f"{k} {v:,}" for k, v in summary.changes.items()))
     for name, path in summary.paths.items():
         table.add_row(f"path: {name}", path)

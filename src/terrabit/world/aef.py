@@ -547,7 +547,7 @@ def write_aef_tiles(
     root.mkdir(parents=True, exist_ok=True)
     size_m = tile_px * res_m
     plan = _plan_tiles(region, size_m, tile_px)
-    model = EmbeddingModel(dim=AEF_DIM, seed=seed)
+    model = EmbeddingModel(dim=AEF_DIM, seed=seed, detail=False)
     grid = _ClassGrid(region, year_list, seed=seed, cell_m=max(_CELL_M, res_m), model=model)
     image_ids = {
         (y, z): _image_id(seed, y, z) for y in year_list for _, z, _ in _zone_parts(region)

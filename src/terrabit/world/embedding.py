@@ -14,6 +14,20 @@ are no seams at the antimeridian or the poles. A fixed, seeded, smooth nonlinear
 with per-dimension offsets and unequal scales (real models are neither centred nor
 isotropic). The data therefore lie near an ``m``-dimensional manifold: the measured
 intrinsic dimension (:func:`estimate_intrinsic_dim`) is 10-20 whatever ``dim`` is.
+
+A manifold that smooth puts all the variance in a few dozen principal directions, where
+real models spread it over hundreds (FIELD.md: 0.6-0.76 of it in the top 64). With
+``detail=True`` (the default; the patch world) the map also carries
+:data:`DETAIL_FEATURES` random Fourier features of ``z`` per band at two frequencies
+(texture, season and sensor detail that is signal, not i.i.d. noise: it is a function of
+the place and the patch), the per-patch latent spread is smaller, each dimension's
+distribution gets heavier tails (``|u|**1.3``, as real models' outlier dimensions have)
+and keeps half of its mean and offset (real sign bits are informative).
+At d = 1024 PCA then keeps ~0.5 of the variance at 10 components and ~0.75 at 64, and
+recall@10 of int8 / int4 / int2 / binary / rotated 2-4-bit codes against float32 lands
+within a few hundredths of Clay v1.5's published figures, while the intrinsic dimension
+stays ~17 (Clay's MLE: 17.0). ``detail=False`` keeps the smooth map (the AEF-like tiles,
+whose published PCA-10 share is 0.79).
 Grassland, shrub and cropland have nearby prototypes (they are confusable, as in real
 embeddings); each needle class sits near the common class it resembles.
 
@@ -40,7 +54,7 @@ from terrabit._validation import check_int_range
 from terrabit.errors import InvalidInputError
 from terrabit.world.landcover import CLASSES, EARTH_RADIUS_KM
 
-__all__ = ["LATENT_DIM", "EmbeddingModel", "estimate_intrinsic_dim"]
+__all__ = ["DETAIL_FEATURES", "LATENT_DIM", "EmbeddingModel", "estimate_intrinsic_dim"]
 
 #: Dimension of the latent manifold the embeddings live on.
 LATENT_DIM = 24
@@ -50,6 +64,20 @@ _FIELD_AMPLITUDE = (0.30, 0.30, 0.25)
 _FIELD_FEATURES = 32
 _LATENT_NOISE = 0.50
 _ISO_NOISE = 0.004
+#: Random Fourier features of ``z`` per frequency band in the detailed map.
+DETAIL_FEATURES = 256
+# measured on 40K world patches, d = 1024 (benchmarks/RESULTS.md, "A world as hard as real
+# models"): these put PCA-10 / PCA-64 at ~0.57 / ~0.80 and every codec's recall@10 within
+# the published Clay v1.5 figures +- 0.06
+_DETAIL_FREQUENCIES = (0.15, 0.5)
+_DETAIL_AMPLITUDES = (0.8, 0.5)
+_DETAIL_LINEAR = 0.6
+_DETAIL_LATENT_NOISE = 0.30
+_DETAIL_TAIL_POWER = 1.3
+# the share of each dimension's mean (and offset) the detailed map keeps: real models are
+# not centred, but their sign bits are informative (Clay v1.5 binary recall@10: 0.65)
+_DETAIL_KEEP_MEAN = 0.5
+_CALIBRATION_ROWS = 4096
 
 # Prototype anchors: a class listed here is placed near the named class; the rest are
 # spread apart. Distances are in latent units (the within-class spread is ~0.6 per axis
@@ -108,9 +136,11 @@ class EmbeddingModel:
     True
     """
 
-    def __init__(self, dim: int = 1024, *, seed: int = 0) -> None:
+    def __init__(self, dim: int = 1024, *, seed: int = 0, detail: bool = True) -> None:
         self.dim = check_int_range("dim", dim, 64, 1024)
         self.seed = int(seed)
+        self.detail = bool(detail)
+        self._latent_noise = _DETAIL_LATENT_NOISE if self.detail else _LATENT_NOISE
         m = LATENT_DIM
         rng = _rng(self.seed, 11)
         protos = np.zeros((len(CLASSES), m), dtype=np.float64)
@@ -140,6 +170,46 @@ class EmbeddingModel:
         self._w2_out = np.vstack([w2 * self.scale_, self.offset_[None, :]]).astype(np.float32)
         levels = (np.arange(256) + 0.5) / 256.0 - 0.5  # uniform on (-0.5, 0.5)
         self._noise_lut = (levels * np.sqrt(12.0) * _ISO_NOISE).astype(np.float32)
+        if self.detail:
+            self._init_detail()
+
+    def _init_detail(self) -> None:
+        """The detailed map: Fourier features of ``z``, an orthonormal mix into ``dim``, and
+        per-dimension centre and spread (from a seeded calibration sample) for the tails."""
+        rng = _rng(self.seed, 15)
+        m = LATENT_DIM
+        self._omega_z = [
+            (rng.normal(size=(m, DETAIL_FEATURES)) * f).astype(np.float32)
+            for f in _DETAIL_FREQUENCIES
+        ]
+        self._phase_z = [
+            rng.uniform(0, 2 * np.pi, DETAIL_FEATURES).astype(np.float32)
+            for _ in _DETAIL_FREQUENCIES
+        ]
+        n_feats = _HIDDEN + len(_DETAIL_FREQUENCIES) * DETAIL_FEATURES + m
+        if n_feats <= self.dim:  # orthonormal rows: neither squashes nor folds
+            q, _ = np.linalg.qr(rng.normal(size=(self.dim, n_feats)))
+            mix = q.T * np.sqrt(self.dim / n_feats)
+        else:
+            mix = rng.normal(size=(n_feats, self.dim)) * np.sqrt(self.dim / n_feats / self.dim)
+        self._mix_detail = mix.astype(np.float32)
+        self._centre = np.zeros(self.dim, dtype=np.float32)
+        self._spread = np.ones(self.dim, dtype=np.float32)
+        cal = rng.integers(0, len(CLASSES), _CALIBRATION_ROWS)
+        lon = rng.uniform(-180.0, 180.0, _CALIBRATION_ROWS)
+        lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, _CALIBRATION_ROWS)))
+        u = self._detail_features(self.latent(cal, lon, lat, noise_seed=-1))
+        self._centre = u.mean(axis=0)
+        self._spread = u.std(axis=0) + np.float32(1e-6)
+
+    def _detail_features(self, z: NDArray[np.float64]) -> NDArray[np.float32]:
+        """``[tanh(z W1 + b1), sqrt(2) a_k cos(z Omega_k + phi_k)..., c z] @ mix``."""
+        z32 = z.astype(np.float32)
+        parts = [np.tanh(z32 @ self._w1.astype(np.float32) + self._b1.astype(np.float32))]
+        for omega, phase, amp in zip(self._omega_z, self._phase_z, _DETAIL_AMPLITUDES, strict=True):
+            parts.append(np.float32(amp * np.sqrt(2.0)) * np.cos(z32 @ omega + phase))
+        parts.append(np.float32(_DETAIL_LINEAR) * z32)
+        return np.concatenate(parts, axis=1) @ self._mix_detail
 
     def latent(self, classes: Any, lon: Any, lat: Any, *, noise_seed: int) -> NDArray[np.float64]:
         """The latent vectors ``z`` (``[n, LATENT_DIM]``) behind :meth:`embed`.
@@ -176,7 +246,7 @@ class EmbeddingModel:
         step = 2 if paired else 1
         z += np.repeat(self.spatial_field(lon_a[::step], lat_a[::step]), step, axis=0)
         rng = _rng(self.seed, 12, int(noise_seed) & 0xFFFFFFFFFFFFFFFF)
-        z += rng.normal(scale=_LATENT_NOISE, size=z.shape)
+        z += rng.normal(scale=self._latent_noise, size=z.shape)
         return z
 
     def spatial_field(self, lon: Any, lat: Any) -> NDArray[np.float64]:
@@ -213,11 +283,17 @@ class EmbeddingModel:
         (2, 64)
         """
         z = self.latent(classes, lon, lat, noise_seed=noise_seed)
-        feats = np.empty((z.shape[0], _HIDDEN + LATENT_DIM + 1), dtype=np.float32)
-        feats[:, :_HIDDEN] = np.tanh(z @ self._w1 + self._b1)
-        feats[:, _HIDDEN:-1] = z
-        feats[:, -1] = 1.0
-        x = feats @ self._w2_out  # scale and offset folded into the map
+        if self.detail:
+            u = (self._detail_features(z) - self._centre) / self._spread
+            u = np.sign(u) * np.abs(u) ** np.float32(_DETAIL_TAIL_POWER)
+            keep = np.float32(_DETAIL_KEEP_MEAN)
+            x = (keep * self._centre + self._spread * u) * self.scale_ + keep * self.offset_
+        else:
+            feats = np.empty((z.shape[0], _HIDDEN + LATENT_DIM + 1), dtype=np.float32)
+            feats[:, :_HIDDEN] = np.tanh(z @ self._w1 + self._b1)
+            feats[:, _HIDDEN:-1] = z
+            feats[:, -1] = 1.0
+            x = feats @ self._w2_out  # scale and offset folded into the map
         # tiny isotropic noise, uniform with std _ISO_NOISE: 8 random bits per value are
         # plenty at this size and ~15x cheaper than Gaussian draws
         rng = _rng(self.seed, 13, int(noise_seed) & 0xFFFFFFFFFFFFFFFF)

@@ -39,6 +39,7 @@ from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_int_range
 from terrabit.errors import InvalidInputError
 from terrabit.world.embedding import EmbeddingModel, estimate_intrinsic_dim
+from terrabit.world.hardness import binary_recall_at_10, pca_variance
 from terrabit.world.labelled import LabelledSampler, block_deg_for, write_npz
 from terrabit.world.landcover import CHANGES, CLASSES, YEARS, change_kinds, classify_years
 from terrabit.world.patches import (
@@ -77,6 +78,10 @@ class WorldSummary:
         The region asked for (``None``: the globe).
     intrinsic_dim : dict
         Estimator name (``mle``, ``twonn``) -> intrinsic dimension of a sample.
+    pca_variance : dict
+        Components (``"10"``, ``"64"``, ``"128"``) -> share of the variance they keep.
+    binary_recall_at_10 : float
+        Recall@10 of sign bits against float32 cosine neighbours (held-out queries).
     classes : dict
         Class name -> rows (both years), in :data:`~terrabit.world.landcover.CLASSES` order.
     paths : dict
@@ -99,6 +104,8 @@ class WorldSummary:
     paths: dict[str, str]
     seconds: float
     changes: dict[str, int] = field(default_factory=dict)
+    pca_variance: dict[str, float] = field(default_factory=dict)
+    binary_recall_at_10: float | None = None
     aef: dict[str, Any] = field(default_factory=dict)
     zones: dict[str, Any] = field(default_factory=dict)
 
@@ -196,6 +203,8 @@ def generate_world(
         write_npz(tmp / "labelled.npz", labelled)
         sample = np.concatenate([labelled["x_train"], labelled["x_test"]])
         intrinsic = estimate_intrinsic_dim(sample, seed=seed)
+        pca = pca_variance(sample)
+        recall = binary_recall_at_10(sample, queries=min(500, sample.shape[0] // 4), seed=seed)
         if aef:
             aef_paths, aef_info, zones_info = _write_aef(tmp, target, seed, progress)
     paths = {
@@ -213,6 +222,8 @@ def generate_world(
         paths=paths,
         seconds=round(time.perf_counter() - t0, 3),
         changes={name: int(c) for name, c in zip(CHANGES[1:], changed[1:], strict=True)},
+        pca_variance=pca,
+        binary_recall_at_10=recall,
         aef=aef_info,
         zones=zones_info,
     )
