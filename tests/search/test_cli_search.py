@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -221,3 +222,47 @@ def test_human_table_shows_passthrough_columns(labelled_dir: Path) -> None:
     )
     assert code == 0, err
     assert set(json.loads(out)["results"][0]) == {"id", "score", "rank"}  # --json unchanged
+
+
+def test_vector_file_is_a_positive(
+    corpus_dir: Path,
+    twin_input: Path,
+    busy_box: Any,
+    inside: list[str],
+    brute_force: Brute,
+    tmp_path: Path,
+) -> None:
+    """A row's own float embedding, given as a vector file, finds that row first (distance
+    0: the same code) and then exactly the rows searching by its id finds (brute force)."""
+    table = pq.read_table(twin_input, columns=["id", "embedding"])
+    i = table.column("id").to_pylist().index(inside[0])
+    vector = np.asarray(table.column("embedding")[i].as_py(), dtype=np.float32)
+    np.save(tmp_path / "q.npy", vector)
+    (tmp_path / "q.json").write_text(json.dumps([vector.tolist()]))
+    want = brute_force(shapely.box(*busy_box), [inside[0]])[:9]
+    for name in ("q.npy", "q.json"):
+        code, out, err = _run(
+            "search", corpus_dir, "--bbox", _bbox(busy_box), "--vector", tmp_path / name,
+            "-k", 10, "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        got = [(r["score"], r["id"]) for r in json.loads(out)["results"]]
+        assert got[0] == (0.0, inside[0]) and got[1:] == want
+
+
+def test_bad_vector_files(corpus_dir: Path, busy_box: Any, tmp_path: Path) -> None:
+    (tmp_path / "short.json").write_text("[1.0, 2.0]")
+    (tmp_path / "nan.json").write_text(json.dumps([[float("nan")] * 64]).replace("NaN", "NaN"))
+    (tmp_path / "text.npy").write_text("not numpy")
+    code, _, err = _run(
+        "search", corpus_dir, "--bbox", _bbox(busy_box), "--vector", tmp_path / "short.json"
+    )
+    assert code == 1 and "holds 2-d vectors, but this corpus embeds 64 dimensions" in err
+    code, _, err = _run(
+        "search", corpus_dir, "--bbox", _bbox(busy_box), "--vector", tmp_path / "nan.json"
+    )
+    assert code == 1 and "rows [0] hold NaN or infinite values" in err
+    code, _, err = _run(
+        "search", corpus_dir, "--bbox", _bbox(busy_box), "--negative-vector", tmp_path / "text.npy"
+    )
+    assert code == 1 and "is not a readable .npy file" in err and "allow_pickle" not in err

@@ -58,6 +58,21 @@ def _exemplar(text: str, option: str) -> Any:
 @click.option(
     "--negative", "negatives", multiple=True, metavar="ID|LON,LAT", help="Look away from it."
 )
+@click.option(
+    "--vector",
+    "vector_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Float vectors to look for: an .npy file ([n, d] or [d]) or a JSON array; each row "
+    "is a positive.",
+)
+@click.option(
+    "--negative-vector",
+    "negative_vector_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Float vectors to look away from (as --vector).",
+)
 @click.option("--combine", type=click.Choice(_COMBINES), default="mean", show_default=True)
 @click.option("--invert", is_flag=True, help="Search with the bitwise NOT of the query.")
 @click.option("--view", type=click.Choice(_VIEWS), default="topk", show_default=True)
@@ -91,6 +106,8 @@ def search(
     region_file: str | None,
     positives: tuple[str, ...],
     negatives: tuple[str, ...],
+    vector_files: tuple[str, ...],
+    negative_vector_files: tuple[str, ...],
     combine: str,
     invert: bool,
     view: str,
@@ -108,13 +125,15 @@ def search(
     """Rank the patches of CORPUS in a region by similarity to exemplars.
 
     Exemplars are corpus ids or LON,LAT points (the patch under the point, fetched even
-    outside the region).
+    outside the region), or float vectors from --vector/--negative-vector files (encoded
+    with the corpus codec; --asymmetric scores them by their float values).
     """
     from terrabit._atomic import check_output
     from terrabit.corpus import open as open_corpus
     from terrabit.region import Region
     from terrabit.search.export import export
     from terrabit.search.query import search as run_search
+    from terrabit.search.vectors import read_vectors
 
     if bbox is not None and region_file is not None:
         raise click.UsageError("pass either --bbox or --region, not both")
@@ -127,9 +146,12 @@ def search(
     region = bbox  # converted by the option's type
     if region_file is not None:
         region = Region.from_file(region_file)
-    pos = [_exemplar(p, "--positive") for p in positives]
-    neg = [_exemplar(p, "--negative") for p in negatives]
+    pos: list[Any] = [_exemplar(p, "--positive") for p in positives]
+    neg: list[Any] = [_exemplar(p, "--negative") for p in negatives]
     with open_corpus(corpus) as c:
+        dims = int(c.metadata["dims"])
+        pos += [v for f in vector_files for v in read_vectors(f, dims=dims)]
+        neg += [v for f in negative_vector_files for v in read_vectors(f, dims=dims)]
         result = run_search(
             c,
             region,
