@@ -128,6 +128,7 @@ def choose(
     max_rerank_bytes: int | None = None,
     queries: int = 500,
     seed: int = 0,
+    codec: str | None = None,
 ) -> CodecChoice:
     """Choose a 1-bit code (and a rerank code) by recall@10 measured on ``sample``.
 
@@ -144,6 +145,9 @@ def choose(
     seed : int
         Seed of the held-out rows: ``np.random.default_rng(seed).permutation(n)``, its
         first ``queries`` entries (same seed and sample, same choice).
+    codec : str, optional
+        A fixed code spec: measured (and its shortlist used for the rerank) instead of
+        choosing among :data:`CODE_CANDIDATES`.
 
     Returns
     -------
@@ -185,9 +189,10 @@ def choose(
             f"{queries + MIN_DATABASE_ROWS}); chose binary{' and int8 rerank' if rerank else ''}"
         )
         report["database_rows"] = max(int(n - queries), 0)
-        report["code"] = {"chosen": "binary", "candidates": []}
+        fixed = codec or "binary"
+        report["code"] = {"chosen": fixed, "candidates": []}
         report["rerank"] = {"chosen": "int8", "candidates": []} if rerank else None
-        return CodecChoice("binary", "int8" if rerank else None, report)
+        return CodecChoice(fixed, "int8" if rerank else None, report)
     order = np.random.default_rng(seed).permutation(n)
     Q, D = X[np.sort(order[:queries])], X[np.sort(order[queries:])]
     Qn, Dn = _unit(Q), _unit(D)
@@ -195,11 +200,11 @@ def choose(
     code_rows: list[dict[str, Any]] = []
     best_code, best_recall = "", -1.0
     best_q = best_d = np.empty((0, 0), np.uint8)
-    for spec in CODE_CANDIDATES:
-        codec = parse(spec).fit(D)
-        q_codes, d_codes = codec.encode(Q), codec.encode(D)
+    for spec in CODE_CANDIDATES if codec is None else (codec,):
+        fitted = parse(spec).fit(D)
+        q_codes, d_codes = fitted.encode(Q), fitted.encode(D)
         recall = _recall(hamming_topk(q_codes, d_codes, K)[1], truth)
-        code_rows.append(_row(spec, codec.code_size, recall))
+        code_rows.append(_row(spec, fitted.code_size, recall))
         if recall > best_recall:
             best_code, best_recall, best_q, best_d = spec, recall, q_codes, d_codes
     report["code"] = {"chosen": best_code, "candidates": code_rows}
@@ -212,11 +217,11 @@ def choose(
         m = re.match(r"pca:(\d+)\+", spec)
         if m and int(m.group(1)) >= d:
             continue  # not a reduction of this data
-        codec = parse(spec).fit(D)
-        decoded = _unit(codec.decode(codec.encode(D)))
+        fitted = parse(spec).fit(D)
+        decoded = _unit(fitted.decode(fitted.encode(D)))
         scores = np.take_along_axis(Qn @ decoded.T, shortlist, axis=1)
         found = np.take_along_axis(shortlist, _top_k(scores, K), axis=1)
-        rows.append(_row(spec, codec.code_size, _recall(found, truth)))
+        rows.append(_row(spec, fitted.code_size, _recall(found, truth)))
     chosen, note = _pick_rerank(rows, max_rerank_bytes)
     report["rerank"] = {"chosen": chosen, "candidates": rows, "note": note}
     return CodecChoice(best_code, chosen, report)
