@@ -31,8 +31,18 @@ __all__ = ["publish"]
     required=True,
     url=True,
 )
-@click.option("--codec", default="binary", show_default=True, help="Codec spec of the codes.")
-@click.option("--rerank", default=None, help="Codec spec of an extra re-ranking code, e.g. int8.")
+@click.option(
+    "--codec",
+    default="binary",
+    show_default=True,
+    help="Codec spec of the codes; auto: the best 1-bit code measured on the sample.",
+)
+@click.option(
+    "--rerank",
+    default=None,
+    help="Codec spec of an extra re-ranking code, e.g. int8; auto (smallest reaching "
+    "recall@10 0.95 on the sample) or auto:max-bytes=N (best within N bytes per row).",
+)
 @click.option(
     "--max-rows",
     type=int,

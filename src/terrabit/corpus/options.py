@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +37,11 @@ from terrabit.errors import InvalidInputError, SpecError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["PublishOptions"]
+__all__ = ["AUTO", "PublishOptions"]
+
+AUTO = "auto"
+"""``codec``/``rerank`` value chosen by measurement on the seeded sample
+(:func:`terrabit.codecs.auto.choose`); ``rerank="auto:max-bytes=N"`` sets a byte budget."""
 
 #: The options that decide the bytes of a corpus (its resume key), in their order.
 _CANONICAL = (
@@ -66,7 +71,9 @@ class PublishOptions:
     codec, rerank : str
         Codec spec of the ``embedding`` column, and optionally of a ``rerank`` column
         (:func:`terrabit.codecs.parse`); both are fitted once on the same seeded sample
-        of ``sample_rows`` rows.
+        of ``sample_rows`` rows. ``"auto"`` (and ``rerank="auto:max-bytes=N"``) chooses
+        them by recall@10 measured on that sample (:func:`terrabit.codecs.auto.choose`);
+        the choice is stored in the manifest metadata (``codec_choice``).
     max_rows : int
         A geohash cell with more rows is split into its 32 children (at least 1).
     row_group_rows : int
@@ -159,9 +166,11 @@ scheduler
                 "scheduler needs engine=dask; add engine=dask, or drop scheduler",
                 params=("scheduler", "engine"),
             )
-        _spec("codec", self.codec)
-        if self.rerank is not None:
+        if self.codec != AUTO:
+            _spec("codec", self.codec)
+        if self.rerank is not None and not self.rerank.startswith(AUTO):
             _spec("rerank", self.rerank)
+        self.rerank_budget()  # checks an auto rerank spec
         if isinstance(self.keep, str):  # a lone name, not a sequence of names
             object.__setattr__(self, "keep", (self.keep,))
         object.__setattr__(self, "keep", tuple(self.keep))
@@ -195,6 +204,43 @@ scheduler
         out["keep"] = list(self.keep)
         return out
 
+    def is_auto(self) -> bool:
+        """Whether ``codec`` or ``rerank`` is chosen by measurement (``"auto"``; see
+        :func:`terrabit.codecs.auto.choose`).
+
+        Examples
+        --------
+        >>> PublishOptions(codec="auto").is_auto(), PublishOptions(rerank="int8").is_auto()
+        (True, False)
+        """
+        return self.codec == AUTO or (self.rerank is not None and self.rerank.startswith(AUTO))
+
+    def rerank_budget(self) -> int | None:
+        """The byte budget of ``rerank="auto:max-bytes=N"`` (N), else None.
+
+        Examples
+        --------
+        >>> PublishOptions(rerank="auto:max-bytes=64").rerank_budget()
+        64
+        >>> PublishOptions(rerank="auto:max-bytes=0")
+        Traceback (most recent call last):
+        ...
+        terrabit.errors.InvalidInputError: rerank='auto:max-bytes=0': max-bytes must be a \
+positive integer (bytes per row of the rerank code); use e.g. auto:max-bytes=64, or auto
+        """
+        if self.rerank is None or not self.rerank.startswith(AUTO) or self.rerank == AUTO:
+            return None
+        m = re.fullmatch(r"auto:max-bytes=(\d+)", self.rerank)
+        if m is None or int(m.group(1)) < 1:
+            what = "max-bytes must be a positive integer (bytes per row of the rerank code)"
+            if m is None:
+                what = "expected auto or auto:max-bytes=N with N a positive integer"
+            raise InvalidInputError(
+                f"rerank={self.rerank!r}: {what}; use e.g. auto:max-bytes=64, or auto",
+                params=("rerank",),
+            )
+        return int(m.group(1))
+
     def is_plain_binary(self) -> bool:
         """Whether ``codec`` is plain ``binary`` (with no rerank): the only codec that
         publishes already-packed binary codes as they are.
@@ -204,7 +250,9 @@ scheduler
         >>> PublishOptions().is_plain_binary(), PublishOptions(codec="srp+binary").is_plain_binary()
         (True, False)
         """
-        return self.rerank is None and parse(self.codec).to_dict() == parse("binary").to_dict()
+        if self.rerank is not None or self.codec == AUTO:
+            return False
+        return parse(self.codec).to_dict() == parse("binary").to_dict()
 
     @classmethod
     def build(cls, options: PublishOptions | None = None, **overrides: object) -> PublishOptions:

@@ -189,6 +189,7 @@ class Corpus:
             "max_rows": m.get("max_rows"),
             "row_group_rows": m.get("row_group_rows"),
             "provenance": m.get("provenance"),
+            "codec_choice": m.get("codec_choice"),
         }
 
     # ------------------------------------------------------------------- shards

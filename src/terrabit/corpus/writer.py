@@ -53,11 +53,12 @@ import pyarrow.parquet as pq
 from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
+from terrabit.codecs.auto import choose
 from terrabit.corpus import format as fmt
 from terrabit.corpus import mapreduce, shards
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
-from terrabit.corpus.options import PublishOptions
+from terrabit.corpus.options import AUTO, PublishOptions
 from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError
@@ -322,6 +323,13 @@ def _publish(
         lat_col=options.lat_col,
     )
     codec, rerank = options.codec, options.rerank
+    if source.packed and options.is_auto():
+        raise InvalidInputError(
+            f"embedding_col={options.embedding_col!r} holds packed binary codes: there are no "
+            "float embeddings to measure codecs on, so codec/rerank 'auto' cannot choose; "
+            "use codec='binary' and no rerank, or publish float embeddings",
+            params=("embedding_col", "codec", "rerank"),
+        )
     if source.packed and not options.is_plain_binary():
         raise InvalidInputError(
             f"embedding_col={options.embedding_col!r} holds packed binary codes, which are "
@@ -334,6 +342,19 @@ def _publish(
             f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
         )
     sample = _sample(source, options.sample_rows, options.seed)
+    choice = None
+    if options.is_auto():
+        choice = choose(
+            sample,
+            rerank=rerank is not None and rerank.startswith(AUTO),
+            max_rerank_bytes=options.rerank_budget(),
+            seed=options.seed,
+            codec=None if codec == AUTO else codec,
+        )
+        codec = choice.codec
+        if rerank is not None and rerank.startswith(AUTO):
+            rerank = choice.rerank
+        log.info("auto: chose codec %s, rerank %s", codec, rerank)
     fitted = parse(codec).fit(sample)
     fitted_rerank = parse(rerank).fit(sample) if rerank else None
     del sample
@@ -385,6 +406,7 @@ def _publish(
                 seed=options.seed,
                 sample_rows=options.sample_rows,
                 dropped=dropped,
+                codec_choice=None if choice is None else choice.report,
             )
             sink.finish(staging, rows_out, show=options.show_progress)
         except BaseException as exc:
@@ -523,6 +545,7 @@ def _write_manifest(
     seed: int,
     sample_rows: int,
     dropped: int,
+    codec_choice: dict[str, Any] | None = None,
 ) -> None:
     """Write ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
     total_rows = sum(r["rows"] for r in rows_out)
@@ -562,6 +585,8 @@ def _write_manifest(
             "dropped_rows": dropped,
         },
     }
+    if codec_choice is not None:  # only for codec/rerank "auto": other corpora unchanged
+        meta["codec_choice"] = codec_choice
     mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
     mtmp.write_bytes(
         shards.write_parquet(

@@ -1,0 +1,273 @@
+"""Codecs chosen by measurement: recall@10 against float32 cosine on the user's own sample.
+
+:func:`choose` holds out ``queries`` rows of a sample (they are never in the database),
+takes the exact float32 cosine neighbours of the held-out rows among the rest as the
+truth, and measures every candidate's recall@10 on it:
+
+* **code** (1 bit per dimension, searched by Hamming distance): each of
+  :data:`CODE_CANDIDATES` is fitted on the database rows, queries and database are
+  encoded, and the top 10 by :func:`~terrabit.kernels.hamming.hamming_topk` are compared
+  with the truth. The best recall wins; ties go to the earlier (simpler) candidate.
+  ``binary`` is first, so the choice is never worse than sign bits *on the sample*.
+* **rerank** (when asked for): a Hamming shortlist of :data:`SHORTLIST_ROWS` rows by the
+  chosen code is re-scored by cosine between the float query and each candidate's decoded
+  rerank code (:data:`RERANK_CANDIDATES`). Without a byte budget the smallest candidate
+  (bytes per row) reaching :data:`TARGET_RECALL` wins; with ``max_rerank_bytes`` the best
+  recall among those within the budget wins; if none reaches the target, the best
+  measured one wins and the report says so.
+
+Fewer than ``queries + MIN_DATABASE_ROWS`` rows is too few to measure: the choice falls
+back to ``binary`` (and ``int8`` rerank) and the report's ``"fallback"`` says why.
+
+Examples
+--------
+>>> import numpy as np
+>>> X = np.random.default_rng(0).normal(size=(1200, 32)).astype(np.float32)
+>>> choice = choose(X, rerank=True, queries=100)
+>>> choice.codec in CODE_CANDIDATES, choice.rerank in RERANK_CANDIDATES
+(True, True)
+>>> sorted(choice.report)[:4]
+['code', 'database_rows', 'k', 'max_rerank_bytes']
+>>> choose(X[:500], rerank=False).report["fallback"][:27]
+'500 sample rows are too few'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from terrabit._validation import check_int_range
+from terrabit.codecs.base import check_matrix
+from terrabit.codecs.registry import parse
+from terrabit.errors import InvalidInputError
+from terrabit.kernels.hamming import hamming_topk
+
+__all__ = [
+    "CODE_CANDIDATES",
+    "MIN_DATABASE_ROWS",
+    "RERANK_CANDIDATES",
+    "SHORTLIST_ROWS",
+    "TARGET_RECALL",
+    "CodecChoice",
+    "K",
+    "choose",
+]
+
+CODE_CANDIDATES: tuple[str, ...] = (
+    "binary",
+    "binary:threshold=median",
+    "rot+binary",
+    "norm+rot+binary:threshold=median",
+    "rabitq",
+)
+"""1-bit Hamming codes measured by :func:`choose`, simplest first (ties go to the earlier)."""
+
+RERANK_CANDIDATES: tuple[str, ...] = ("int8", "int4", "pca:128+int8", "pca:64+int8", "int2")
+"""Rerank codes measured by :func:`choose` (``pca:k`` only when ``k`` < the dimension)."""
+
+K = 10
+"""Neighbours compared: recall@10."""
+
+TARGET_RECALL = 0.95
+"""Recall@10 a rerank code must reach to be chosen by size."""
+
+SHORTLIST_ROWS = 1000
+"""Rows of the Hamming shortlist that a rerank code re-scores."""
+
+MIN_DATABASE_ROWS = 1000
+"""Database rows (the sample less the held-out queries) needed for a measurement."""
+
+F32 = NDArray[np.float32]
+I64 = NDArray[np.int64]
+
+
+@dataclasses.dataclass(frozen=True)
+class CodecChoice:
+    """What :func:`choose` chose, and the measurements behind it.
+
+    Attributes
+    ----------
+    codec : str
+        Spec of the chosen 1-bit code.
+    rerank : str or None
+        Spec of the chosen rerank code (None when no rerank was asked for).
+    report : dict
+        JSON-ready: the rule, ``sample_rows``, ``queries``, ``database_rows``, ``k``,
+        ``shortlist``, ``target_recall``, ``max_rerank_bytes``, and for ``code`` and
+        ``rerank`` the candidates (``spec``, ``bytes_per_row``, ``recall_at_10``) and the
+        chosen spec; ``"fallback"`` when the sample was too small to measure.
+
+    Examples
+    --------
+    >>> CodecChoice("binary", None, {}).codec
+    'binary'
+    """
+
+    codec: str
+    rerank: str | None
+    report: dict[str, Any]
+
+
+RULE = (
+    "code: the 1-bit candidate with the best measured recall@10 (Hamming top-10 against "
+    "float32 cosine; ties to the earlier, binary first); rerank: over a Hamming shortlist "
+    "by the chosen code, the smallest candidate reaching recall@10 >= 0.95, or with "
+    "max_rerank_bytes the best within the budget; none reaching it: the best measured"
+)
+
+
+def choose(
+    sample: ArrayLike,
+    *,
+    rerank: bool | None,
+    max_rerank_bytes: int | None = None,
+    queries: int = 500,
+    seed: int = 0,
+    codec: str | None = None,
+) -> CodecChoice:
+    """Choose a 1-bit code (and a rerank code) by recall@10 measured on ``sample``.
+
+    Parameters
+    ----------
+    sample : float32 array ``[n, d]``
+        Rows of the user's embeddings (for a publish: the seeded codec sample).
+    rerank : bool or None
+        Also choose a rerank code (None or False: no rerank).
+    max_rerank_bytes : int, optional
+        Byte budget per row of the rerank code (at least 1): the best recall within it.
+    queries : int
+        Rows held out as queries (at least 1); the rest is the database.
+    seed : int
+        Seed of the held-out rows: ``np.random.default_rng(seed).permutation(n)``, its
+        first ``queries`` entries (same seed and sample, same choice).
+    codec : str, optional
+        A fixed code spec: measured (and its shortlist used for the rerank) instead of
+        choosing among :data:`CODE_CANDIDATES`.
+
+    Returns
+    -------
+    CodecChoice
+
+    Raises
+    ------
+    InvalidInputError
+        ``sample`` is not a finite 2-D float matrix, a parameter is out of range, or no
+        rerank candidate fits ``max_rerank_bytes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(1).normal(size=(1500, 16)).astype(np.float32)
+    >>> c = choose(X, rerank=True, max_rerank_bytes=8, queries=200)
+    >>> c.rerank, c.report["rerank"]["chosen"]
+    ('int4', 'int4')
+    """
+    X = check_matrix(sample, name="sample")
+    check_int_range("queries", queries, 1)
+    check_int_range("seed", seed, 0)
+    if max_rerank_bytes is not None:
+        check_int_range("max_rerank_bytes", max_rerank_bytes, 1)
+    n, d = X.shape
+    report: dict[str, Any] = {
+        "rule": RULE,
+        "k": K,
+        "sample_rows": int(n),
+        "queries": int(queries),
+        "database_rows": int(n - queries),
+        "shortlist": SHORTLIST_ROWS,
+        "target_recall": TARGET_RECALL,
+        "max_rerank_bytes": max_rerank_bytes,
+    }
+    if n < queries + MIN_DATABASE_ROWS:
+        report["fallback"] = (
+            f"{n} sample rows are too few to measure (need queries + {MIN_DATABASE_ROWS} = "
+            f"{queries + MIN_DATABASE_ROWS}); chose binary{' and int8 rerank' if rerank else ''}"
+        )
+        report["database_rows"] = max(int(n - queries), 0)
+        fixed = codec or "binary"
+        report["code"] = {"chosen": fixed, "candidates": []}
+        report["rerank"] = {"chosen": "int8", "candidates": []} if rerank else None
+        return CodecChoice(fixed, "int8" if rerank else None, report)
+    order = np.random.default_rng(seed).permutation(n)
+    Q, D = X[np.sort(order[:queries])], X[np.sort(order[queries:])]
+    Qn, Dn = _unit(Q), _unit(D)
+    truth = _top_k(Qn @ Dn.T, K)
+    code_rows: list[dict[str, Any]] = []
+    best_code, best_recall = "", -1.0
+    best_q = best_d = np.empty((0, 0), np.uint8)
+    for spec in CODE_CANDIDATES if codec is None else (codec,):
+        fitted = parse(spec).fit(D)
+        q_codes, d_codes = fitted.encode(Q), fitted.encode(D)
+        recall = _recall(hamming_topk(q_codes, d_codes, K)[1], truth)
+        code_rows.append(_row(spec, fitted.code_size, recall))
+        if recall > best_recall:
+            best_code, best_recall, best_q, best_d = spec, recall, q_codes, d_codes
+    report["code"] = {"chosen": best_code, "candidates": code_rows}
+    if not rerank:
+        report["rerank"] = None
+        return CodecChoice(best_code, None, report)
+    shortlist = hamming_topk(best_q, best_d, min(SHORTLIST_ROWS, len(D)))[1]
+    rows = []
+    for spec in RERANK_CANDIDATES:
+        m = re.match(r"pca:(\d+)\+", spec)
+        if m and int(m.group(1)) >= d:
+            continue  # not a reduction of this data
+        fitted = parse(spec).fit(D)
+        decoded = _unit(fitted.decode(fitted.encode(D)))
+        scores = np.take_along_axis(Qn @ decoded.T, shortlist, axis=1)
+        found = np.take_along_axis(shortlist, _top_k(scores, K), axis=1)
+        rows.append(_row(spec, fitted.code_size, _recall(found, truth)))
+    chosen, note = _pick_rerank(rows, max_rerank_bytes)
+    report["rerank"] = {"chosen": chosen, "candidates": rows, "note": note}
+    return CodecChoice(best_code, chosen, report)
+
+
+def _pick_rerank(rows: list[dict[str, Any]], budget: int | None) -> tuple[str, str]:
+    """The rerank rule over measured candidate rows: (chosen spec, how it was chosen)."""
+    if budget is not None:
+        within = [r for r in rows if r["bytes_per_row"] <= budget]
+        if not within:
+            smallest = min(r["bytes_per_row"] for r in rows)
+            raise InvalidInputError(
+                f"no rerank candidate fits max_rerank_bytes={budget}: the smallest measured "
+                f"takes {smallest} bytes per row; raise max_rerank_bytes to at least "
+                f"{smallest}, or publish without a rerank column",
+                params=("max_rerank_bytes",),
+            )
+        best = max(within, key=lambda r: (r["recall_at_10"], -r["bytes_per_row"]))
+        return best["spec"], f"best recall@10 within {budget} bytes per row"
+    good = [r for r in rows if r["recall_at_10"] >= TARGET_RECALL]
+    if good:
+        best = min(good, key=lambda r: (r["bytes_per_row"], -r["recall_at_10"]))
+        return best["spec"], f"smallest reaching recall@10 >= {TARGET_RECALL}"
+    best = max(rows, key=lambda r: (r["recall_at_10"], -r["bytes_per_row"]))
+    return best["spec"], f"none reached recall@10 >= {TARGET_RECALL}: the best measured"
+
+
+def _row(spec: str, code_size: int, recall: float) -> dict[str, Any]:
+    return {"spec": spec, "bytes_per_row": int(code_size), "recall_at_10": round(recall, 6)}
+
+
+def _unit(X: F32) -> F32:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    out: F32 = (X / np.maximum(norms, np.finfo(np.float32).tiny)).astype(np.float32)
+    return out
+
+
+def _top_k(scores: NDArray[Any], k: int) -> I64:
+    """Column numbers of the ``k`` highest scores of each row (highest first; ties by
+    lower column)."""
+    out: I64 = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return out
+
+
+def _recall(found: I64, truth: I64) -> float:
+    """Mean fraction of each row of ``truth`` present in the same row of ``found``."""
+    hits = sum(len(np.intersect1d(f, t)) for f, t in zip(found, truth, strict=True))
+    return hits / truth.size
