@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
-from terrabit.codecs.auto import choose
+from terrabit.codecs.auto import CodecChoice, choose
 from terrabit.corpus import format as fmt
 from terrabit.corpus import mapreduce, shards
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
@@ -300,16 +300,11 @@ def _input_key(source: InputSet) -> list[dict[str, Any]]:
     return out
 
 
-def _publish(
-    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    sink: Sink,
-    options: PublishOptions,
-    *,
-    client: Client | None,
-    started: float,
-) -> PublishResult:
-    """:func:`publish` once its engine is up (``client`` is a ``distributed.Client`` for
-    the Dask engine, else None)."""
+def _open_inputs(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], options: PublishOptions
+) -> InputSet:
+    """The inputs, opened and checked against the options (packed codes take no codec of
+    their own and nothing to measure; an empty input is refused)."""
     items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     source = InputSet(
         items,
@@ -322,7 +317,6 @@ def _publish(
         lon_col=options.lon_col,
         lat_col=options.lat_col,
     )
-    codec, rerank = options.codec, options.rerank
     if source.packed and options.is_auto():
         raise InvalidInputError(
             f"embedding_col={options.embedding_col!r} holds packed binary codes: there are no "
@@ -333,7 +327,7 @@ def _publish(
     if source.packed and not options.is_plain_binary():
         raise InvalidInputError(
             f"embedding_col={options.embedding_col!r} holds packed binary codes, which are "
-            f"published as they are: use codec='binary' (not {codec!r}) and no rerank, or "
+            f"published as they are: use codec='binary' (not {options.codec!r}) and no rerank, or "
             "publish float embeddings",
             params=("embedding_col", "codec", "rerank"),
         )
@@ -341,6 +335,15 @@ def _publish(
         raise InvalidInputError(
             f"the input is empty: {len(source.paths)} file(s) with 0 rows; nothing to publish"
         )
+    return source
+
+
+def _fit_codecs(
+    source: InputSet, options: PublishOptions
+) -> tuple[Codec, Codec | None, CodecChoice | None]:
+    """The codec and rerank codec fitted on the seeded sample, ``auto`` ones chosen on it
+    first (:func:`~terrabit.codecs.auto.choose`), and the choice when there was one."""
+    codec, rerank = options.codec, options.rerank
     sample = _sample(source, options.sample_rows, options.seed)
     choice = None
     if options.is_auto():
@@ -357,7 +360,21 @@ def _publish(
         log.info("auto: chose codec %s, rerank %s", codec, rerank)
     fitted = parse(codec).fit(sample)
     fitted_rerank = parse(rerank).fit(sample) if rerank else None
-    del sample
+    return fitted, fitted_rerank, choice
+
+
+def _publish(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sink: Sink,
+    options: PublishOptions,
+    *,
+    client: Client | None,
+    started: float,
+) -> PublishResult:
+    """:func:`publish` once its engine is up (``client`` is a ``distributed.Client`` for
+    the Dask engine, else None)."""
+    source = _open_inputs(inputs, options)
+    fitted, fitted_rerank, choice = _fit_codecs(source, options)
     shard = fmt.shard_schema(
         fitted.code_size,
         time=source.time_col is not None,
