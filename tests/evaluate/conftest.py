@@ -44,6 +44,12 @@ def small() -> Labelled:
     return make_labelled(n=240, d=32, n_classes=3, latent=6, seed=1)
 
 
+@pytest.fixture(scope="session")
+def measurable() -> Labelled:
+    """Enough rows (2400) for the codec measurement of ``--recommend``."""
+    return make_labelled(n=2400, d=32, n_classes=3, latent=6, seed=2)
+
+
 def write_npz(path: Path, data: Labelled, *, classes: list[str] | None = None) -> Path:
     extra = {} if classes is None else {"classes": np.array(classes)}
     np.savez(

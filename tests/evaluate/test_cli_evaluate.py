@@ -108,3 +108,23 @@ def test_bad_npz_inputs(tmp_path, small) -> None:
     np.savez(p, x_train=small.x_train)
     res = _run([str(p)])
     assert "lacks key(s) y_train, x_test, y_test" in res.stderr
+
+
+def test_recommend_prints_what_publish_auto_would_choose(
+    tmp_path, small, measurable, npz_writer
+) -> None:  # type: ignore[no-untyped-def]
+    """``--recommend`` runs the measurement of ``publish --codec auto --rerank auto``: every
+    candidate is reported, binary among them, and the best measured 1-bit code is chosen
+    (ties to the earlier); a set too small to measure gets the stated fallback."""
+    for data, name in ((measurable, "big.npz"), (small, "small.npz")):
+        res = _run([str(npz_writer(tmp_path / name, data)), "--recommend", "--json"])
+        assert res.exit_code == 0, res.output
+        got = json.loads(res.stdout)
+        code = got["report"]["code"]
+        if data is small:
+            assert got["codec"] == "binary" and "fallback" in got["report"]
+            continue
+        specs = [c["spec"] for c in code["candidates"]]
+        recalls = [c["recall_at_10"] for c in code["candidates"]]
+        assert specs[0] == "binary" and got["codec"] == specs[int(np.argmax(recalls))]
+        assert got["rerank"] in [c["spec"] for c in got["report"]["rerank"]["candidates"]]

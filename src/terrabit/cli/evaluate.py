@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -61,6 +62,12 @@ DEFAULT_CODECS = "float32,float16,int8,int4,int2,binary"
     show_default=True,
     help="Share of Parquet rows held out for testing when there is no split column.",
 )
+@click.option(
+    "--recommend",
+    is_flag=True,
+    help="Print the codes `publish --codec auto --rerank auto` would choose for these "
+    "embeddings (recall@10 of each candidate on held-out rows) instead of the report.",
+)
 @json_option
 @seed_option
 @overwrite_option
@@ -76,6 +83,7 @@ def evaluate(
     embedding_col: str,
     split_col: str,
     test_fraction: float,
+    recommend: bool,
     as_json: bool,
     seed: int,
     overwrite: bool,
@@ -112,6 +120,9 @@ def evaluate(
         test_fraction=test_fraction,
         seed=seed,
     )
+    if recommend:
+        _recommend(data.x_train, data.x_test, seed=seed, as_json=as_json)
+        return
     quiet = bool((ctx.obj or {}).get("quiet"))
     err = Console(stderr=True)
 
@@ -128,3 +139,41 @@ def evaluate(
         echo_json(report.to_dict())
     else:
         Console(file=sys.stdout, width=max(160, Console().width)).print(report.table())
+
+
+def _recommend(x_train: Any, x_test: Any, *, seed: int, as_json: bool) -> None:
+    """Print :func:`terrabit.codecs.auto.choose` on a seeded sample of the embeddings (the
+    size publish samples), as a table or JSON."""
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from terrabit.codecs.auto import choose
+    from terrabit.corpus.options import PublishOptions
+
+    x = np.concatenate([np.asarray(x_train), np.asarray(x_test)]).astype(np.float32)
+    rows = PublishOptions().sample_rows
+    if x.shape[0] > rows:
+        x = x[np.sort(np.random.default_rng(seed).choice(x.shape[0], rows, replace=False))]
+    choice = choose(x, rerank=True, seed=seed)
+    if as_json:
+        echo_json({"codec": choice.codec, "rerank": choice.rerank, "report": choice.report})
+        return
+    table = Table(title="codes chosen by measurement (publish --codec auto --rerank auto)")
+    for column in ("role", "spec", "bytes/row", "recall@10", "chosen"):
+        table.add_column(column)
+    for role in ("code", "rerank"):
+        part = choice.report.get(role) or {}
+        for cand in part.get("candidates", []):
+            table.add_row(
+                role,
+                cand["spec"],
+                str(cand["bytes_per_row"]),
+                f"{cand['recall_at_10']:.3f}",
+                "yes" if cand["spec"] == part.get("chosen") else "",
+            )
+    console = Console()
+    console.print(table)
+    if choice.report.get("fallback"):
+        console.print(f"fallback: {choice.report['fallback']}")
+    console.print(f"rule: {choice.report['rule']}")
