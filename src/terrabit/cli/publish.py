@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -165,7 +165,9 @@ def publish(
     if as_json:
         data = result.to_dict()
         keys = ["rows", "shards", "bytes", "bytes_per_row", "seconds", "dropped", "engine"]
-        keys.append("resumed")
+        keys.extend(["resumed", "codec", "rerank"])
+        if result.codec_choice is not None:
+            keys.append("codec_choice")
         if result.engine == "dask":
             keys.extend(["dask_workers", "task_failures"])
         echo_json({k: data[k] for k in keys})
@@ -179,3 +181,23 @@ def publish(
         + (", resumed" if result.resumed else "")
         + ")"
     )
+    if result.codec_choice is not None:
+        click.echo(f"auto chose: {_chosen(result.codec_choice)}")
+
+
+def _chosen(report: dict[str, Any]) -> str:
+    """``spec (recall@10 r)`` of the code and rerank ``auto`` chose, or its fallback."""
+    if report.get("fallback"):
+        return str(report["fallback"])
+    parts = []
+    for role in ("code", "rerank"):
+        part = report.get(role) or {}
+        chosen = part.get("chosen")
+        recall = next(
+            (c["recall_at_10"] for c in part.get("candidates", []) if c["spec"] == chosen), None
+        )
+        if chosen is not None:
+            parts.append(
+                f"{role} {chosen}" + ("" if recall is None else f" (recall@10 {recall:.3f})")
+            )
+    return "; ".join(parts)

@@ -93,6 +93,9 @@ class PublishResult:
     dask_workers: int = 0  # workers of the Dask cluster when the engine is dask
     resumed: bool = False  # continued an unfinished publish (``resume=True``)
     task_failures: list[str] = dataclasses.field(default_factory=list)  # Dask attempts
+    codec: str = ""  # the codec spec written (what ``auto`` chose, when it was asked)
+    rerank: str | None = None  # the rerank codec spec written, if any
+    codec_choice: dict[str, Any] | None = None  # the measurements behind ``auto``
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -454,6 +457,9 @@ def _publish(
         path=sink.display,
         resumed=staging.resumed,
         task_failures=list(job.retried),
+        codec=fitted.spec,
+        rerank=None if fitted_rerank is None else fitted_rerank.spec,
+        codec_choice=None if choice is None else choice.report,
     )
 
 
