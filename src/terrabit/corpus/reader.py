@@ -378,7 +378,8 @@ class Corpus:
         True
         """
         if isinstance(region, Selection):
-            reg, window = self._selection(region, time).region, region.window
+            sel = self._selection(region, time)  # time comes with the selection
+            reg, window = sel.region, sel.window
         else:  # one shard: no manifest pruning
             reg, window = Region.from_any(region, allow_degenerate=True), self.time_window(time)
         wanted = list(columns)

@@ -72,8 +72,11 @@ def read_region_rows(
     groups, partial = shard.row_group_hits(boxes)
     if not groups:
         return pa.table({})
-    if geom is not None and not partial and _inside(shard, groups, inner).all():
-        geom = None  # every group lies in a rectangle of the region: every row meets it
+    if geom is not None:  # a group the region does not cover has its rows tested
+        covered = _covered(shard, groups, geom, inner)
+        partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
+        if not partial:
+            geom = None  # the region covers every group: every row meets it
     if geom is None and not partial:
         return io.read_groups(shard, groups, columns).select(columns)
     key = (
@@ -89,11 +92,19 @@ def read_region_rows(
     return table
 
 
-def _inside(shard: Shard, groups: list[int], inner: Sequence[Box]) -> npt.NDArray[np.bool_]:
-    """Whether each row group's extent (known statistics) lies in one of ``inner``."""
+def _covered(
+    shard: Shard, groups: list[int], geom: shapely.Geometry, inner: Sequence[Box]
+) -> npt.NDArray[np.bool_]:
+    """Whether ``geom`` covers each row group's extent (known statistics): by comparing
+    numbers for the extents inside one of ``inner`` (rectangles of ``geom``), by shapely
+    for the others."""
     x0, y0, x1, y1, known = shard.group_stats()
     idx = np.array(groups)
-    return known[idx] & inside_boxes(x0[idx], y0[idx], x1[idx], y1[idx], inner)
+    covered = known[idx] & inside_boxes(x0[idx], y0[idx], x1[idx], y1[idx], inner)
+    test = known[idx] & ~covered
+    extent = shapely.box(x0[idx][test], y0[idx][test], x1[idx][test], y1[idx][test])
+    covered[test] = shapely.covers(geom, extent)
+    return covered
 
 
 def _bbox_bounds(
@@ -153,17 +164,9 @@ def _assemble(
     partial: set[int],
 ) -> pa.Table:
     """:func:`read_region_rows` past the row-group statistics (``exact``: its ``geom``
-    and ``inner``)."""
+    and ``inner``; ``partial`` already holds the groups ``geom`` does not cover)."""
     md = shard.footer()
     geom, inner = exact
-    if geom is not None:
-        x0, y0, x1, y1, known = shard.group_stats()
-        idx = np.array(groups)
-        covered = _inside(shard, groups, inner)
-        test = known[idx] & ~covered
-        extent = shapely.box(x0[idx][test], y0[idx][test], x1[idx][test], y1[idx][test])
-        covered[test] = shapely.covers(geom, extent)
-        partial = partial | {g for g, c in zip(groups, covered, strict=True) if not c}
     part = [g for g in groups if g in partial]
     sizes = np.array([md.row_group(g).num_rows for g in part], dtype=np.int64)
     starts = np.cumsum(sizes) - sizes
