@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from terrabit._validation import check_int_range
-from terrabit.codecs.base import check_matrix
+from terrabit.codecs.base import Codec, check_matrix
 from terrabit.codecs.registry import parse
 from terrabit.errors import InvalidInputError
 from terrabit.kernels.hamming import hamming_topk
@@ -56,6 +56,7 @@ __all__ = [
     "CodecChoice",
     "K",
     "choose",
+    "hamming_recall",
 ]
 
 CODE_CANDIDATES: tuple[str, ...] = (
@@ -193,17 +194,12 @@ def choose(
         report["code"] = {"chosen": fixed, "candidates": []}
         report["rerank"] = {"chosen": "int8", "candidates": []} if rerank else None
         return CodecChoice(fixed, "int8" if rerank else None, report)
-    order = np.random.default_rng(seed).permutation(n)
-    Q, D = X[np.sort(order[:queries])], X[np.sort(order[queries:])]
-    Qn, Dn = _unit(Q), _unit(D)
-    truth = _top_k(Qn @ Dn.T, K)
+    Q, D, Qn, truth = _held_out(X, queries, seed)
     code_rows: list[dict[str, Any]] = []
     best_code, best_recall = "", -1.0
     best_q = best_d = np.empty((0, 0), np.uint8)
     for spec in CODE_CANDIDATES if codec is None else (codec,):
-        fitted = parse(spec).fit(D)
-        q_codes, d_codes = fitted.encode(Q), fitted.encode(D)
-        recall = _recall(hamming_topk(q_codes, d_codes, K)[1], truth)
+        fitted, q_codes, d_codes, recall = _measure_code(spec, Q, D, truth)
         code_rows.append(_row(spec, fitted.code_size, recall))
         if recall > best_recall:
             best_code, best_recall, best_q, best_d = spec, recall, q_codes, d_codes
@@ -225,6 +221,47 @@ def choose(
     chosen, note = _pick_rerank(rows, max_rerank_bytes)
     report["rerank"] = {"chosen": chosen, "candidates": rows, "note": note}
     return CodecChoice(best_code, chosen, report)
+
+
+def hamming_recall(sample: ArrayLike, spec: str, *, queries: int = 500, seed: int = 0) -> float:
+    """Recall@10 of one Hamming code against float32 cosine neighbours, measured as
+    :func:`choose` measures its candidates (the same held-out rows for the same seed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(2).normal(size=(600, 32)).astype(np.float32)
+    >>> 0.0 < hamming_recall(X, "binary", queries=100) <= 1.0
+    True
+    """
+    X = check_matrix(sample, name="sample")
+    check_int_range("queries", queries, 1)
+    check_int_range("seed", seed, 0)
+    if X.shape[0] < queries + K:
+        raise InvalidInputError(
+            f"sample needs at least queries + {K} = {queries + K} rows, got {X.shape[0]}",
+            params=("sample", "queries"),
+        )
+    Q, D, _, truth = _held_out(X, queries, seed)
+    return _measure_code(spec, Q, D, truth)[3]
+
+
+def _held_out(X: F32, queries: int, seed: int) -> tuple[F32, F32, F32, I64]:
+    """Query rows (the first ``queries`` of the seeded permutation), database rows, the
+    unit query rows, and the float32 cosine top-``K`` of each query in the database."""
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    Q, D = X[np.sort(order[:queries])], X[np.sort(order[queries:])]
+    Qn = _unit(Q)
+    return Q, D, Qn, _top_k(Qn @ _unit(D).T, K)
+
+
+def _measure_code(
+    spec: str, Q: F32, D: F32, truth: I64
+) -> tuple[Codec, NDArray[np.uint8], NDArray[np.uint8], float]:
+    """A Hamming code fitted on ``D``: the fitted codec, both codes and its recall@K."""
+    fitted = parse(spec).fit(D)
+    q_codes, d_codes = fitted.encode(Q), fitted.encode(D)
+    return fitted, q_codes, d_codes, _recall(hamming_topk(q_codes, d_codes, K)[1], truth)
 
 
 def _pick_rerank(rows: list[dict[str, Any]], budget: int | None) -> tuple[str, str]:

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from terrabit.codecs import parse
+from terrabit.codecs.auto import hamming_recall
 from terrabit.errors import InvalidInputError
-from terrabit.kernels import hamming_topk
 
 __all__ = ["binary_recall_at_10", "pca_variance"]
 
@@ -56,7 +55,9 @@ def pca_variance(
 
 def binary_recall_at_10(x: NDArray[np.floating], *, queries: int = 500, seed: int = 0) -> float:
     """Recall@10 of sign bits (the ``binary`` codec, Hamming distance) against the exact
-    float32 cosine neighbours, for ``queries`` held-out rows (never in the database).
+    float32 cosine neighbours, for ``queries`` held-out rows (never in the database),
+    measured as ``publish --codec auto`` measures it
+    (:func:`terrabit.codecs.auto.hamming_recall`).
 
     Examples
     --------
@@ -71,13 +72,4 @@ def binary_recall_at_10(x: NDArray[np.floating], *, queries: int = 500, seed: in
             f"x needs at least queries + 10 = {queries + 10} rows, got shape {data.shape}",
             params=("x", "queries"),
         )
-    order = np.random.default_rng(seed).permutation(data.shape[0])
-    q, db = data[order[:queries]], data[order[queries:]]
-    unit_q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-    unit_db = db / np.maximum(np.linalg.norm(db, axis=1, keepdims=True), 1e-12)
-    sims = unit_q @ unit_db.T
-    truth = np.argpartition(-sims, 9, axis=1)[:, :10]
-    codec = parse("binary").fit(db)
-    _, found = hamming_topk(codec.encode(q), codec.encode(db), 10)
-    hits = (found[:, :, None] == truth[:, None, :]).any(axis=2).sum(axis=1)
-    return round(float(np.mean(hits / 10)), 4)
+    return round(hamming_recall(data, "binary", queries=queries, seed=seed), 4)
