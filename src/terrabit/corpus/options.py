@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -155,12 +155,12 @@ scheduler
     scheduler: str | Client | None = None
 
     def __post_init__(self) -> None:
-        _param(check_int_range, "max_rows", self.max_rows, 1)
-        _param(check_int_range, "row_group_rows", self.row_group_rows, 16, 1 << 20)
-        _param(check_int_range, "sample_rows", self.sample_rows, 1)
-        _param(check_int_range, "seed", self.seed, 0)
-        _param(check_int_range, "buffer_bytes", self.buffer_bytes, 0)
-        _param(check_choice, "engine", self.engine, ENGINES)
+        check_int_range("max_rows", self.max_rows, 1)
+        check_int_range("row_group_rows", self.row_group_rows, 16, 1 << 20)
+        check_int_range("sample_rows", self.sample_rows, 1)
+        check_int_range("seed", self.seed, 0)
+        check_int_range("buffer_bytes", self.buffer_bytes, 0)
+        check_choice("engine", self.engine, ENGINES)
         if self.engine == "local" and self.scheduler is not None:
             raise InvalidInputError(
                 "scheduler needs engine=dask; add engine=dask, or drop scheduler",
@@ -277,14 +277,6 @@ positive integer (bytes per row of the rerank code); use e.g. auto:max-bytes=64,
         if unknown:
             raise TypeError(f"unknown publish option {unknown[0]!r}; valid: {', '.join(names)}")
         return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
-
-
-def _param(check: Callable[..., object], name: str, *args: object) -> None:
-    """Run a :mod:`terrabit._validation` check of parameter ``name``; its error names it."""
-    try:
-        check(name, *args)
-    except InvalidInputError as exc:
-        raise InvalidInputError(str(exc), params=(name,)) from None
 
 
 def _spec(name: str, spec: str) -> None:
