@@ -1,6 +1,8 @@
 """Scores of candidate rows against exemplars beyond plain Hamming distance: the
-asymmetric (float query against sign bits) estimator and the re-rank of a shortlist by
-decoded ``rerank`` codes. Lower is more similar everywhere.
+asymmetric (float query against sign bits) mean over exemplars and the re-rank of a
+shortlist by decoded ``rerank`` codes. Lower is more similar everywhere. The
+single-query estimator, :func:`~terrabit.codecs.asymmetric.asymmetric_scores`, lives
+with the codecs.
 
 Examples
 --------
@@ -14,74 +16,14 @@ np.int64(0)
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from terrabit.codecs.asymmetric import asymmetric_scores
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
 from terrabit.search.result import Exemplar
 
 __all__ = ["asymmetric_mean", "asymmetric_scores", "exemplar_vector", "rerank_scores"]
-
-
-def _sign_quantizer(codec: Any) -> tuple[Any, Any] | None:
-    """``(to_quantizer_input, threshold)`` of a sign-bit codec, or None for any other."""
-    quantizer = getattr(codec, "quantizer", codec)
-    threshold = getattr(quantizer, "threshold_", None)
-    if threshold is None or getattr(quantizer, "family", None) != "binary":
-        return None
-    transform = getattr(codec, "transform", None)
-    if transform is None or quantizer is codec:
-
-        def transform(x: np.ndarray) -> np.ndarray:
-            return x
-
-    return transform, np.asarray(threshold, dtype=np.float64)
-
-
-def asymmetric_scores(codec: Any, query: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``-cos(q', s)`` of a float query against sign codes (lower = more similar).
-
-    ``q'`` is the query as the quantizer sees it (after the codec's reducers, minus the
-    per-dimension threshold) and ``s_j = +1`` where bit ``j`` is set, ``-1`` elsewhere
-    (``|s| = sqrt(d)``):
-    the float query keeps the magnitudes that a Hamming distance throws away (RaBitQ's
-    asymmetric estimator, without its correction factors). Computed with one 256-entry
-    lookup table per code byte, ``O(n * code_size)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from terrabit.codecs import parse
-    >>> codec = parse("binary").fit(np.eye(8, dtype=np.float32) - 0.5)
-    >>> codes = codec.encode(np.array([[1, 1, -1, -1, -1, -1, -1, -1]], np.float32))
-    >>> q = np.array([3, 1, -1, -1, -1, -1, -1, -1.0])
-    >>> asymmetric_scores(codec, 2 * q / 4, codes).round(3).tolist()  # cos = 2.5 / sqrt(8)
-    [-0.884]
-    """
-    found = _sign_quantizer(codec)
-    if found is None:
-        raise InvalidInputError(
-            f"asymmetric scoring needs a sign-bit codec (binary, srp+binary, itq+binary, …); "
-            f"this corpus uses {codec.spec!r}"
-        )
-    transform, threshold = found
-    q = np.asarray(transform(np.asarray(query, dtype=np.float32)[None, :]), dtype=np.float64)[0]
-    q = q - threshold
-    norm = float(np.linalg.norm(q))
-    q = q / norm if norm > 0 else q
-    n_bytes = codes.shape[1]
-    w = np.zeros(8 * n_bytes, dtype=np.float64)
-    w[: q.shape[0]] = 2.0 * q
-    # lut[p, v] = sum of w over the set bits of byte value v at byte p (MSB first)
-    bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float64)
-    lut = w.reshape(n_bytes, 8) @ bits.T
-    inner = np.zeros(codes.shape[0], dtype=np.float64)
-    for p in range(n_bytes):
-        inner += lut[p][codes[:, p]]
-    out: np.ndarray = -(inner - q.sum()) / np.sqrt(q.shape[0])
-    return out
 
 
 def exemplar_vector(corpus: Corpus, e: Exemplar) -> np.ndarray:
