@@ -41,7 +41,8 @@ export function hammingDistancesTS(
   return d;
 }
 
-function base64Bytes(b64: string): Uint8Array {
+/** The bytes of a base64 string (the inlined kernels). */
+export function base64Bytes(b64: string): Uint8Array {
   if (typeof atob === "function") {
     const s = atob(b64);
     const out = new Uint8Array(s.length);
