@@ -11,7 +11,8 @@ interface Decoder {
   decode(code: Uint8Array, out: Float64Array): void;
 }
 
-function f32Array(v: unknown): Float32Array | null {
+/** A codec state's float32 array (`{dtype: "f4", base64}`, little-endian), or null. */
+export function f32Array(v: unknown): Float32Array | null {
   if (v === null || typeof v !== "object") return null;
   const o = v as { base64?: unknown; dtype?: unknown };
   if (typeof o.base64 !== "string" || o.dtype !== "f4") return null;
@@ -59,7 +60,8 @@ export function rerankDecoder(corpus: WebCorpus): Decoder | null {
   return null;
 }
 
-function half(h: number): number {
+/** The value of an IEEE 754 half-precision number given by its 16 bits. */
+export function half(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
