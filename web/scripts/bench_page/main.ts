@@ -6,6 +6,7 @@
  *   (b) a reference scorer written like the reference demo's: a 256-entry byte popcount
  *       lookup table on one thread, then a full sort of all candidates.
  * Runs interleaved; `window.bench(n, codeSize, k, repeats)` resolves to the timings.
+ * `window.rabitqBench` (`./rabitq.ts`) times the RaBitQ 4-bit-query kernel against it.
  */
 import { openCorpus } from "../../src/lib/corpus/reader";
 import { prepareQuery } from "../../src/lib/search/exemplars";
@@ -14,6 +15,7 @@ import { DEFAULT_QUERY } from "../../src/lib/urlstate";
 import type { BBox, Query, ViewName } from "../../src/lib/types";
 import { defaultPool } from "../../src/lib/search/scorerpool";
 import { best } from "../../src/lib/search/select";
+import { rabitqBench } from "./rabitq";
 
 interface BenchResult {
   n: number;
@@ -179,6 +181,7 @@ async function readBench(url: string): Promise<Record<string, number>> {
 }
 
 (window as unknown as { readBench: typeof readBench }).readBench = readBench;
+(window as unknown as { rabitqBench: typeof rabitqBench }).rabitqBench = rabitqBench;
 (window as unknown as { bench: typeof bench; searchBench: typeof searchBench }).bench = bench;
 (window as unknown as { searchBench: typeof searchBench }).searchBench = searchBench;
 (document.getElementById("out") as HTMLElement).textContent = "ready";
