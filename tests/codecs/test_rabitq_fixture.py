@@ -58,8 +58,11 @@ def test_fixture_scores_equal_a_brute_force_estimator(fixture: dict[str, Any]) -
             q_bar = q["v_min"] + q["delta"] * levels
             est = norm / ip_code * (signs @ q_bar) / np.sqrt(d)
             want_l2 = norm**2 + qr @ qr - 2.0 * est
-            want_ip = -(est + ip_centroid + (qr + center) @ center)
-            for metric, want in (("l2", want_l2), ("ip", want_ip)):
+            y = qr + center
+            want_ip = -(est + ip_centroid + y @ center)
+            o_norm = np.sqrt(norm**2 + 2.0 * ip_centroid + center @ center)
+            want_cos = 1.0 + want_ip / (o_norm * np.linalg.norm(y))
+            for metric, want in (("l2", want_l2), ("ip", want_ip), ("cos", want_cos)):
                 got = np.asarray(q[metric]["scores"])
                 np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
                 top = q[metric]["top"]

@@ -10,7 +10,9 @@
  * and from them `<x̄, q_r> = (2 * sum_{set} q_r - sum q_r) / sqrt(D)`,
  * `est = norm / ip_code * <x̄, q_r>`, and
  * - `"l2"`: `norm² + |q_r|² - 2 est` (the squared distance `|o - q|²`);
- * - `"ip"`: `-(est + ip_centroid + <q Q, c>)` (minus the inner product `<o, q>`).
+ * - `"ip"`: `-(est + ip_centroid + <q Q, c>)` (minus the inner product `<o, q>`);
+ * - `"cos"`: `1 - <o, q> / (|o| |q|)` with that inner product and
+ *   `|o|² = norm² + 2 ip_centroid + |c|²` (spec/corpus-v1.md §3.4; `0` where a norm is 0).
  */
 import { bitPlanes, planeDots, QUERY_BITS } from "../kernels/rabitq";
 import { f32Array, half } from "./rerank";
@@ -23,10 +25,13 @@ export interface RabitqCodec {
   rotation: Float32Array;
   /** `[dims]`, the centre in the rotated space. */
   center: Float32Array;
+  /** `|center|²`. */
+  cc: number;
 }
 
-/** What `rabitqScores` estimates: squared L2 distance, or the negated inner product. */
-export type RabitqMetric = "l2" | "ip";
+/** What `rabitqScores` estimates: squared L2 distance, the negated inner product, or the
+ * cosine distance. */
+export type RabitqMetric = "l2" | "ip" | "cos";
 
 /** Columns of a row of factors, in order (Python's `FACTORS`). */
 export const FACTORS = ["norm", "ip_code", "ip_centroid"] as const;
@@ -47,7 +52,9 @@ export function rabitqCodec(codec: unknown): RabitqCodec | null {
   const center = f32Array(state["center_"]);
   if (!Number.isInteger(dims) || dims <= 0 || rotation === null || center === null) return null;
   if (rotation.length !== dims * dims || center.length !== dims) return null;
-  return { dims, codeSize: Math.ceil(dims / 8), rotation, center };
+  let cc = 0;
+  for (const c of center) cc += c * c;
+  return { dims, codeSize: Math.ceil(dims / 8), rotation, center, cc };
 }
 
 /**
@@ -79,6 +86,10 @@ export interface RabitqQuery {
   qq: number;
   /** `<q Q, c>`. */
   yc: number;
+  /** `|q Q|` (= `|q|`: the rotation keeps norms). */
+  yNorm: number;
+  /** `|c|²`. */
+  cc: number;
 }
 
 /** numpy's `rint`: round to nearest, ties to even. */
@@ -97,6 +108,7 @@ export function prepareRabitqQuery(codec: RabitqCodec, vector: ArrayLike<number>
   const q = Float32Array.from(vector);
   const qr = new Float64Array(d);
   let yc = 0;
+  let yy = 0;
   let qq = 0;
   for (let j = 0; j < d; j++) {
     let s = 0;
@@ -105,6 +117,7 @@ export function prepareRabitqQuery(codec: RabitqCodec, vector: ArrayLike<number>
     const c = codec.center[j] as number;
     qr[j] = y - c;
     yc += y * c;
+    yy += y * y;
     qq += (qr[j] as number) * (qr[j] as number);
   }
   let vMin = Infinity;
@@ -124,7 +137,7 @@ export function prepareRabitqQuery(codec: RabitqCodec, vector: ArrayLike<number>
   let sumLevels = 0;
   for (const l of levels) sumLevels += l;
   const sumQ = delta * sumLevels + d * vMin;
-  return { dims: d, codeSize: codec.codeSize, levels, planes: bitPlanes(levels, codec.codeSize), vMin, delta, sumQ, qq, yc };
+  return { dims: d, codeSize: codec.codeSize, levels, planes: bitPlanes(levels, codec.codeSize), vMin, delta, sumQ, qq, yc, yNorm: Math.sqrt(yy), cc: codec.cc };
 }
 
 /**
@@ -134,20 +147,31 @@ export function prepareRabitqQuery(codec: RabitqCodec, vector: ArrayLike<number>
 export function rabitqEstimates(
   query: RabitqQuery,
   dotsPops: Int32Array,
-  factors: Float64Array,
+  factors: ArrayLike<number>,
   metric: RabitqMetric,
   out: Float64Array = new Float64Array(dotsPops.length >> 1),
 ): Float64Array {
   const n = dotsPops.length >> 1;
   const sqrtD = Math.sqrt(query.dims);
-  const { delta, vMin, sumQ, qq, yc } = query;
+  const { delta, vMin, sumQ, qq, yc, yNorm, cc } = query;
   for (let i = 0; i < n; i++) {
     const dot = delta * (dotsPops[i] as number) + vMin * (dotsPops[n + i] as number);
     const ipXq = (2 * dot - sumQ) / sqrtD;
     const norm = factors[3 * i] as number;
     const ipCode = factors[3 * i + 1] as number;
     const est = (norm / (ipCode !== 0 ? ipCode : 1)) * ipXq;
-    out[i] = metric === "l2" ? norm * norm + qq - 2 * est : -(est + (factors[3 * i + 2] as number) + yc);
+    if (metric === "l2") {
+      out[i] = norm * norm + qq - 2 * est;
+      continue;
+    }
+    const ipCentroid = factors[3 * i + 2] as number;
+    const ip = est + ipCentroid + yc;
+    if (metric === "ip") {
+      out[i] = -ip;
+      continue;
+    }
+    const denom = Math.sqrt(Math.max(norm * norm + 2 * ipCentroid + cc, 0)) * yNorm;
+    out[i] = 1 - (denom > 0 ? ip / denom : 0);
   }
   return out;
 }
@@ -156,7 +180,7 @@ export function rabitqEstimates(
 export function rabitqScores(
   query: RabitqQuery,
   codes: Uint8Array,
-  factors: Float64Array,
+  factors: ArrayLike<number>,
   metric: RabitqMetric,
 ): Float64Array {
   const n = Math.floor(codes.length / query.codeSize);

@@ -17,6 +17,7 @@ interface FixtureQuery {
   delta: number;
   ip: { scores: number[]; top: number[] };
   l2: { scores: number[]; top: number[] };
+  cos: { scores: number[]; top: number[] };
 }
 
 interface FixtureCase {
@@ -74,7 +75,7 @@ describe("RaBitQ 4-bit-query estimator: the same scores and ranking as Python (s
         expect(p.vMin).toBeCloseTo(q.v_min, 5);
         expect(Math.abs(p.delta - q.delta) / q.delta).toBeLessThan(1e-6);
       });
-      for (const metric of ["ip", "l2"] as RabitqMetric[]) {
+      for (const metric of ["ip", "l2", "cos"] as RabitqMetric[]) {
         it(`d=${c.d}, query ${qi}, ${metric}: the same scores and top-${FIXTURE.k}, WASM and TS`, () => {
           const want = q[metric].scores;
           const scale = Math.max(...want.map(Math.abs));
@@ -125,6 +126,7 @@ describe("RaBitQ codec state and factors", () => {
     codeSize: 1,
     rotation: Float32Array.from({ length: 64 }, (_, k) => (k % 9 === 0 ? 1 : 0)),
     center: new Float32Array(8),
+    cc: 0,
   };
   it("a hand-worked query: levels rounded to nearest, estimates from the formula", () => {
     const p = prepareRabitqQuery(identity, [0, 1, 2, 3, 4, 5, 6, 7]);
@@ -141,6 +143,11 @@ describe("RaBitQ codec state and factors", () => {
     const l2 = rabitqScores(p, codes, factors, "l2");
     expect(l2[0]).toBeCloseTo(4 + 140 - 8 * (28 / Math.sqrt(8)), 10); // |q|^2 = 140
     expect(l2[1]).toBeCloseTo(4 + 140 - 8 * (-14 / Math.sqrt(8)), 10);
+    // |o| = sqrt(norm² + 2 ip_centroid + |c|²) = sqrt 6, |q| = sqrt 140
+    const cos = rabitqScores(p, codes, factors, "cos");
+    expect(cos[0]).toBeCloseTo(1 - (4 * (28 / Math.sqrt(8)) + 1) / Math.sqrt(6 * 140), 12);
+    // a zero |o| (norm² + 2 ip_centroid + |c|² <= 0): cosine 0, distance 1
+    expect(rabitqScores(p, codes.subarray(0, 1), Float64Array.from([1, 1, -0.5]), "cos")[0]).toBe(1);
   });
   it("ties round to even, as numpy's rint", () => {
     // q = [0, 1.5, 2.5, 15] -> delta 1: levels 0, 2 (1.5), 2 (2.5), 15
