@@ -33,40 +33,76 @@ def test_make_rabitq_regenerates_the_same_bytes(tmp_path: Path) -> None:
     assert fresh.read_text(encoding="utf-8") == committed
 
 
+class BruteForce:
+    """The published estimator in float64, bit by bit, for one fixture case."""
+
+    def __init__(self, case: dict[str, Any]) -> None:
+        codec = from_dict(case["codec"])
+        self.d, n = case["d"], case["rows"]
+        codes = np.array([list(bytes.fromhex(h)) for h in case["codes"]], dtype=np.uint8)
+        fac = np.frombuffer(bytes.fromhex("".join(case["factors"])), dtype="<f2")
+        self.norm, self.ip_code, self.ip_centroid = fac.reshape(n, 3).astype(np.float64).T
+        self.signs = 2.0 * np.unpackbits(codes, axis=1, count=self.d).astype(np.float64) - 1.0
+        self.center = np.asarray(codec.center_, dtype=np.float64)
+        self.rotation = np.asarray(codec.rotation_, dtype=np.float64)
+
+    def levels(self, vector: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The query rotated in float64 and rounded to 16 levels on its own range."""
+        qr = np.asarray(vector, dtype=np.float64) @ self.rotation - self.center
+        lo, delta = float(qr.min()), float(qr.max() - qr.min()) / 15
+        return np.rint((qr - lo) / delta), lo, delta
+
+    def scores(
+        self, vector: np.ndarray, levels: np.ndarray, v_min: float, delta: float
+    ) -> dict[str, np.ndarray]:
+        """``l2``, ``ip`` and ``cos`` of every row for the quantized query."""
+        y = np.asarray(vector, dtype=np.float64) @ self.rotation
+        qr = y - self.center
+        # <x̄, q̄> with q̄ the quantized query and x̄ = signs / sqrt(d)
+        est = self.norm / self.ip_code * (self.signs @ (v_min + delta * levels)) / np.sqrt(self.d)
+        ip = -(est + self.ip_centroid + y @ self.center)
+        o_norm = np.sqrt(self.norm**2 + 2.0 * self.ip_centroid + self.center @ self.center)
+        return {
+            "l2": self.norm**2 + qr @ qr - 2.0 * est,
+            "ip": ip,
+            "cos": 1.0 + ip / (o_norm * np.linalg.norm(y)),
+        }
+
+
+def check_ranking(got: np.ndarray, want: np.ndarray, top: list[int], k: int) -> None:
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert top == np.argsort(got, kind="stable")[:k].tolist()
+    # the ranking has margins far above float rounding (browser and Python agree)
+    s = np.sort(got)[: k + 1]
+    assert np.diff(s).min() > 1e-6 * np.abs(got).max()
+
+
 def test_fixture_scores_equal_a_brute_force_estimator(fixture: dict[str, Any]) -> None:
     assert [c["d"] for c in fixture["cases"]] == [64, 100]
     for case in fixture["cases"]:
-        codec = from_dict(case["codec"])
-        d, n = case["d"], case["rows"]
-        codes = np.array([list(bytes.fromhex(h)) for h in case["codes"]], dtype=np.uint8)
-        fac = np.frombuffer(bytes.fromhex("".join(case["factors"])), dtype="<f2")
-        fac = fac.reshape(n, 3).astype(np.float64)
-        norm, ip_code, ip_centroid = fac.T
-        signs = 2.0 * np.unpackbits(codes, axis=1, count=d).astype(np.float64) - 1.0
-        center = np.asarray(codec.center_, dtype=np.float64)
-        rotation = np.asarray(codec.rotation_, dtype=np.float64)
+        brute = BruteForce(case)
         for q in case["queries"]:
-            # the query in float64 (no float32 product): the same levels, to within rounding
-            qr = np.asarray(q["vector"], dtype=np.float64) @ rotation - center
-            lo, hi = qr.min(), qr.max()
+            levels, lo, delta = brute.levels(np.asarray(q["vector"]))
             assert q["v_min"] == pytest.approx(lo, rel=1e-5, abs=1e-5)
-            assert q["delta"] == pytest.approx((hi - lo) / 15, rel=1e-5)
-            levels = np.asarray(q["levels"])
-            assert levels.min() == 0 and levels.max() == 15
-            assert np.abs(levels - (qr - lo) / ((hi - lo) / 15)).max() <= 0.5 + 1e-4
-            # <x̄, q̄> with q̄ the quantized query, x̄ = signs / sqrt(d): the published estimator
-            q_bar = q["v_min"] + q["delta"] * levels
-            est = norm / ip_code * (signs @ q_bar) / np.sqrt(d)
-            want_l2 = norm**2 + qr @ qr - 2.0 * est
-            y = qr + center
-            want_ip = -(est + ip_centroid + y @ center)
-            o_norm = np.sqrt(norm**2 + 2.0 * ip_centroid + center @ center)
-            want_cos = 1.0 + want_ip / (o_norm * np.linalg.norm(y))
-            for metric, want in (("l2", want_l2), ("ip", want_ip), ("cos", want_cos)):
+            assert q["delta"] == pytest.approx(delta, rel=1e-5)
+            assert q["levels"] == levels.astype(int).tolist()
+            want = brute.scores(np.asarray(q["vector"]), np.asarray(q["levels"]), lo, delta)
+            for metric in ("l2", "ip", "cos"):
                 got = np.asarray(q[metric]["scores"])
-                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
-                top = q[metric]["top"]
-                assert top == np.argsort(got, kind="stable")[: fixture["k"]].tolist()
-                # the ranking has margins far above float rounding (browser and Python agree)
-                s = np.sort(got)[: fixture["k"] + 1]
-                assert np.diff(s).min() > 1e-6 * np.abs(got).max()
+                check_ranking(got, want[metric], q[metric]["top"], fixture["k"])
+
+
+def test_fixture_asymmetric_search_scores(fixture: dict[str, Any]) -> None:
+    case = fixture["cases"][0]
+    asym = case["asymmetric"]
+    brute = BruteForce(case)
+    rerank = from_dict(asym["rerank_codec"])
+    codes = np.array([list(bytes.fromhex(h)) for h in asym["rerank_codes"]], dtype=np.uint8)
+    vectors = rerank.decode(codes)
+    npos = len(asym["positives"])
+    want = np.zeros(case["rows"])
+    for j, vector in enumerate(vectors):
+        levels, lo, delta = brute.levels(vector)
+        group = npos if j < npos else len(vectors) - npos
+        want += (1.0 if j < npos else -1.0) * brute.scores(vector, levels, lo, delta)["cos"] / group
+    check_ranking(np.asarray(asym["scores"]), want, asym["top"], fixture["k"])

@@ -10,6 +10,7 @@ import "./styles.css";
 
 import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reader";
 import type { Place } from "./lib/places";
+import { asymmetricUnavailable } from "./lib/search/asymmetric";
 import { resolveExemplars, search, startReaders } from "./lib/search/query";
 import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
@@ -102,7 +103,7 @@ class App {
         const c = map.getCenter().wrap();
         this.addExemplar(positive, c.lng, c.lat);
       },
-    });
+    }, asymmetricUnavailable(corpus));
     const exportBox = el("div", { class: "export-box" });
     byId("results-section").prepend(exportBox);
     this.exporter = new ExportButton(exportBox, (text, error) =>

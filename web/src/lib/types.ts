@@ -48,6 +48,12 @@ export interface Query {
   dedupe: boolean;
   /** rank shards by the manifest summary codes and scan best-first (topk only). */
   global: boolean;
+  /**
+   * score the exemplars' float vectors (decoded rerank codes) against the candidates'
+   * codes with RaBitQ's estimator instead of Hamming distance (a `rabitq` corpus with a
+   * rerank column; combine "mean", no invert; not with `global`).
+   */
+  asymmetric: boolean;
 }
 
 /** One manifest row (one shard), as in `spec/corpus-v1.md`. */

@@ -3,7 +3,8 @@
  * `#bbox=minx,miny,maxx,maxy&pos=lon,lat;lon,lat&neg=lon,lat&combine=mean&view=topk&k=20`
  * plus `poly=` (each polygon's rings as `lon lat,lon lat,…`, rings joined by `;`,
  * regions by `|`), several bboxes joined by `|`, `ids=` / `nids=` (positive / negative
- * ids, `;`-joined), `invert=1`, `t=NUMBER`, `year=2024`, `dedupe=1`, `global=1`.
+ * ids, `;`-joined), `invert=1`, `t=NUMBER`, `year=2024`, `dedupe=1`, `global=1`,
+ * `asym=1` (asymmetric scoring).
  */
 import { COMBINES, VIEWS } from "./types";
 import type { BBox, Combine, ExemplarRef, Query, RegionSpec, ViewName } from "./types";
@@ -20,6 +21,7 @@ export const DEFAULT_QUERY: Query = Object.freeze({
   year: null,
   dedupe: false,
   global: false,
+  asymmetric: false,
 }) as Query;
 
 /** A number in the hash: at most 6 decimals (~0.1 m), no trailing zeros. */
@@ -66,6 +68,7 @@ export function formatHash(query: Query): string {
   if (query.year !== null) parts.push(`year=${query.year}`);
   if (query.dedupe) parts.push("dedupe=1");
   if (query.global) parts.push("global=1");
+  if (query.asymmetric) parts.push("asym=1");
   return parts.join("&");
 }
 
@@ -192,6 +195,12 @@ export function parseHash(hash: string): { query: Query; errors: string[] } {
         const f = flag(value);
         if (f === null) errors.push(`${key} "${value}" is not 0 or 1`);
         else query[key] = f;
+        break;
+      }
+      case "asym": {
+        const f = flag(value);
+        if (f === null) errors.push(`asym "${value}" is not 0 or 1`);
+        else query.asymmetric = f;
         break;
       }
       default:

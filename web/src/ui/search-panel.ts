@@ -1,7 +1,7 @@
 /**
  * The search controls: the examples (positive / negative chips), combine, invert, the
  * view, the top-k slider, the threshold slider with its histogram, the year filter,
- * same-place dedupe, the global toggle, and run / cancel.
+ * same-place dedupe, the global toggle, asymmetric scoring, and run / cancel.
  *
  * Every control writes the query (`QueryStore`) and is redrawn from it, so the URL hash,
  * the controls and the search always agree.
@@ -65,6 +65,7 @@ export class SearchPanel {
   private readonly year: HTMLSelectElement;
   private readonly dedupe: HTMLInputElement;
   private readonly global: HTMLInputElement;
+  private readonly asymmetric: HTMLInputElement;
   private readonly runButton: HTMLButtonElement;
   private readonly cancelButton: HTMLButtonElement;
   private readonly options: HTMLDetailsElement;
@@ -78,6 +79,8 @@ export class SearchPanel {
     private readonly undo: UndoStack,
     years: number[],
     actions: PanelActions,
+    /** Why the corpus cannot be scored asymmetrically (null: it can). */
+    private readonly asymmetricUnavailable: string | null = null,
   ) {
     // ---- examples
     const list = (label: string, testid: string): HTMLUListElement =>
@@ -129,6 +132,7 @@ export class SearchPanel {
     this.year.disabled = years.length === 0;
     this.dedupe = el("input", { id: "dedupe", type: "checkbox" });
     this.global = el("input", { id: "global", type: "checkbox" });
+    this.asymmetric = el("input", { id: "asymmetric", type: "checkbox" });
     this.runButton = el("button", { type: "button", class: "primary", "data-testid": "run" }, "Search");
     this.cancelButton = el("button", { type: "button", disabled: true, "data-testid": "cancel" }, "Cancel");
 
@@ -144,7 +148,7 @@ export class SearchPanel {
     this.options = el(
       "details",
       { class: "options" },
-      el("summary", {}, "Options: combine, invert, year, dedupe, global"),
+      el("summary", {}, "Options: combine, invert, year, dedupe, global, asymmetric"),
       labelled("Combine", this.combine),
       check(this.invert, "Invert (look for the opposite)", "Bitwise NOT of the query"),
       labelled("Year", this.year),
@@ -153,6 +157,13 @@ export class SearchPanel {
         this.global,
         "Search everywhere (global, top k)",
         "Rank shards by the manifest summary codes and scan the best first",
+      ),
+      check(
+        this.asymmetric,
+        "Asymmetric (RaBitQ estimator)",
+        asymmetricUnavailable === null
+          ? "Score the examples' float vectors (decoded rerank codes) against the codes with RaBitQ's correction factors, instead of Hamming distance"
+          : `Unavailable: ${asymmetricUnavailable}`,
       ),
     );
     searchBox.append(
@@ -185,6 +196,7 @@ export class SearchPanel {
     );
     this.dedupe.addEventListener("change", () => store.update({ dedupe: this.dedupe.checked }));
     this.global.addEventListener("change", () => store.update({ global: this.global.checked }));
+    this.asymmetric.addEventListener("change", () => store.update({ asymmetric: this.asymmetric.checked }));
     this.runButton.addEventListener("click", actions.run);
     this.cancelButton.addEventListener("click", actions.cancel);
 
@@ -223,7 +235,10 @@ export class SearchPanel {
     }
     this.dedupe.checked = q.dedupe;
     // options set (e.g. by a shared URL) are never hidden
-    if (q.combine !== "mean" || q.invert || q.year !== null || q.dedupe || q.global) this.options.open = true;
+    if (q.combine !== "mean" || q.invert || q.year !== null || q.dedupe || q.global || q.asymmetric) this.options.open = true;
+    this.asymmetric.checked = q.asymmetric;
+    // unavailable on this corpus: off, unless a shared URL turned it on (then it can be turned off)
+    this.asymmetric.disabled = this.asymmetricUnavailable !== null && !q.asymmetric;
     this.global.checked = q.global;
     // global search ranks shards for a top k only
     this.global.disabled = q.view !== "topk" && !q.global;

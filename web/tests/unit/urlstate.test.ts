@@ -31,6 +31,7 @@ describe("urlstate", () => {
       year: 2024,
       dedupe: true,
       global: true,
+      asymmetric: true,
     };
     const text = formatHash(q);
     const back = parseHash(text);
@@ -39,13 +40,16 @@ describe("urlstate", () => {
     expect(back.query.positives[1]).toEqual({ kind: "id", id: "p 1;x" });
     expect(back.query).toEqual({ ...q, positives: q.positives });
     expect(formatHash(back.query)).toBe(text);
+    expect(text).toMatch(/&asym=1/);
   });
   it("defaults and reports bad parts without losing the rest", () => {
-    const { query, errors } = parseHash("k=0&view=nope&year=20x4&pos=200,0&bbox=1,2,3&combine=or&foo=1");
+    const { query, errors } = parseHash("k=0&view=nope&year=20x4&pos=200,0&bbox=1,2,3&combine=or&foo=1&asym=2");
     expect(query.combine).toBe("or");
+    expect(query.asymmetric).toBe(false);
     expect(query.k).toBe(DEFAULT_QUERY.k);
     expect(query.view).toBe("topk");
-    expect(errors.length).toBe(6);
+    expect(errors.length).toBe(7);
+    expect(errors.join("\n")).toMatch(/asym "2" is not 0 or 1/);
     expect(errors.join("\n")).toMatch(/unknown key "foo"/);
   });
 });

@@ -24,12 +24,14 @@ export interface Candidates {
   times: Float64Array | null;
   /** `length * rerankCodeSize` bytes, when read. */
   rerank: Uint8Array | null;
+  /** RaBitQ correction factors (`norm, ip_code, ip_centroid`, 3 per row), when read. */
+  factors: Float32Array | null;
   /** Pass-through columns, when read. */
   attributes: Record<string, unknown[]>;
 }
 
 export function emptyCandidates(): Candidates {
-  return { length: 0, ids: [], wkb: [], bbox: new Float64Array(0), codes: new Uint8Array(0), times: null, rerank: null, attributes: {} };
+  return { length: 0, ids: [], wkb: [], bbox: new Float64Array(0), codes: new Uint8Array(0), times: null, rerank: null, factors: null, attributes: {} };
 }
 
 /** Indices of a table's rows that meet the region exactly (all when `region` is null). */
@@ -66,6 +68,7 @@ export function concatCandidates(
   const n = parts.reduce((s, p) => s + p.rows.length, 0);
   const hasTime = parts.some((p) => p.table.times !== null);
   const hasRerank = parts.some((p) => p.table.rerank !== null);
+  const hasFactors = parts.some((p) => p.table.factors !== null);
   const out: Candidates = {
     length: n,
     ids: [],
@@ -74,6 +77,7 @@ export function concatCandidates(
     codes: new Uint8Array(n * codeSize),
     times: hasTime ? new Float64Array(n) : null,
     rerank: hasRerank ? new Uint8Array(n * rerankSize) : null,
+    factors: hasFactors ? new Float32Array(3 * n) : null,
     attributes: {},
   };
   let at = 0;
@@ -91,6 +95,7 @@ export function concatCandidates(
         else out.times.fill(NaN, at, at + m);
       }
       if (out.rerank !== null && table.rerank !== null) out.rerank.set(table.rerank.subarray(0, m * rerankSize), at * rerankSize);
+      if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(0, 3 * m), 3 * at);
       for (const [key, values] of Object.entries(table.attributes)) {
         const dst = out.attributes[key] as unknown[];
         for (let i = 0; i < m; i++) dst[at + i] = values[i];
@@ -107,6 +112,7 @@ export function concatCandidates(
       if (out.rerank !== null && table.rerank !== null) {
         out.rerank.set(table.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), at * rerankSize);
       }
+      if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(3 * i, 3 * i + 3), 3 * at);
       for (const [key, values] of Object.entries(table.attributes)) (out.attributes[key] as unknown[])[at] = values[i];
       at += 1;
     }
@@ -125,6 +131,7 @@ export function takeCandidates(c: Candidates, keep: readonly number[], codeSize:
     codes: new Uint8Array(n * codeSize),
     times: c.times === null ? null : new Float64Array(n),
     rerank: c.rerank === null ? null : new Uint8Array(n * rerankSize),
+    factors: c.factors === null ? null : new Float32Array(3 * n),
     attributes: {},
   };
   keep.forEach((i, at) => {
@@ -134,6 +141,7 @@ export function takeCandidates(c: Candidates, keep: readonly number[], codeSize:
     if (out.rerank !== null && c.rerank !== null) {
       out.rerank.set(c.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), at * rerankSize);
     }
+    if (out.factors !== null && c.factors !== null) out.factors.set(c.factors.subarray(3 * i, 3 * i + 3), 3 * at);
   });
   for (const [key, values] of Object.entries(c.attributes)) out.attributes[key] = keep.map((i) => values[i]);
   return out;

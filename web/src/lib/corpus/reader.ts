@@ -7,6 +7,7 @@ import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { checkAbort, TerrabitError } from "../errors";
 import type { Candidates } from "./candidates";
+import { decodeFactorsInto, FACTOR_COLUMN } from "./factors";
 import { parseManifest } from "./manifest";
 import { overlapsAny } from "../region";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
@@ -16,7 +17,7 @@ import type { FileStore } from "./sources";
 export const MANIFEST_NAME = "manifest.parquet";
 /** Bytes of a shard's tail fetched at once to find its footer. */
 const TAIL_BYTES = 32 << 10;
-const CORE_COLUMNS = new Set(["id", "geometry", "bbox", "embedding", "datetime", "rerank"]);
+const CORE_COLUMNS = new Set(["id", "geometry", "bbox", "embedding", "datetime", "rerank", FACTOR_COLUMN]);
 
 /** `[start, end)` in milliseconds since the epoch; either end may be null. */
 export interface TimeWindow {
@@ -30,6 +31,8 @@ export interface ReadOptions {
   window?: TimeWindow | null;
   geometry?: boolean;
   rerank?: boolean;
+  /** Read the RaBitQ correction factors (the `rabitq` column), when the corpus has them. */
+  factors?: boolean;
   attributes?: boolean;
   signal?: AbortSignal;
 }
@@ -254,6 +257,8 @@ export class WebCorpus {
     if (options.geometry) columns.push("geometry");
     if (hasTime) columns.push("datetime");
     if (wantRerank) columns.push("rerank");
+    const wantFactors = Boolean(options.factors) && this.hasColumn(FACTOR_COLUMN);
+    if (wantFactors) columns.push(FACTOR_COLUMN);
     columns.push(...attrCols);
 
     // contiguous runs of the row groups that may match
@@ -298,6 +303,7 @@ export class WebCorpus {
     const bbox = new Float64Array(4 * total);
     const codes = new Uint8Array(total * codeSize);
     const rerank = wantRerank ? new Uint8Array(total * rrSize) : null;
+    const factors = wantFactors ? new Float32Array(3 * total) : null;
     const times = hasTime ? new Float64Array(total) : null;
     const attributes: Record<string, unknown[]> = {};
     for (const c of attrCols) attributes[c] = [];
@@ -351,6 +357,7 @@ export class WebCorpus {
       const geomCol = options.geometry ? (column("geometry") as ArrayLike<Uint8Array>) : null;
       const timeCol = hasTime ? column("datetime") : null;
       const rrCol = wantRerank ? (column("rerank") as ArrayLike<Uint8Array>) : null;
+      const facCol = wantFactors ? (column(FACTOR_COLUMN) as ArrayLike<Uint8Array>) : null;
       const attrData = attrCols.map((c) => [c, column(c)] as const);
       for (let i = 0; i < len; i++) {
         const b = boxCol[i];
@@ -385,6 +392,17 @@ export class WebCorpus {
         if (geomCol !== null) wkb.push(geomCol[i] as Uint8Array);
         if (times !== null) times[n] = t;
         if (rerank !== null && rrCol !== null) rerank.set(rrCol[i] as Uint8Array, n * rrSize);
+        if (factors !== null && facCol !== null) {
+          const f = facCol[i];
+          if (!(f instanceof Uint8Array) || (f.length !== 6 && f.length !== 12)) {
+            throw new TerrabitError(
+              `shard ${row.path}: row ${String(idCol[i])} has ${(f as Uint8Array | undefined)?.length ?? 0} bytes of ` +
+                `${FACTOR_COLUMN} factors, expected 6 (float16) or 12 (float32)`,
+              "format",
+            );
+          }
+          decodeFactorsInto(f, f.length, factors, n);
+        }
         for (const [c, data] of attrData) (attributes[c] as unknown[]).push(data[i]);
         n += 1;
       }
@@ -397,6 +415,7 @@ export class WebCorpus {
       codes: n === total ? codes : codes.slice(0, n * codeSize),
       times: times === null ? null : n === total ? times : times.slice(0, n),
       rerank: rerank === null ? null : n === total ? rerank : rerank.slice(0, n * rrSize),
+      factors: factors === null ? null : n === total ? factors : factors.slice(0, 3 * n),
       attributes,
     };
   }

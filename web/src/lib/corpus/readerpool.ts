@@ -39,6 +39,7 @@ export interface PackedTable {
   codes: Uint8Array;
   times: Float64Array | null;
   rerank: Uint8Array | null;
+  factors: Float32Array | null;
   attributes: Record<string, unknown[]>;
 }
 
@@ -63,7 +64,7 @@ export function packTable(t: Candidates, rows: readonly number[], codeSize: numb
       at += g.length;
     });
     if (wkbOffsets.length) wkbOffsets[n] = at;
-    const own = <T extends Uint8Array | Float64Array>(a: T): T => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T));
+    const own = <T extends Uint8Array | Float32Array | Float64Array>(a: T): T => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T));
     return {
       length: n,
       ids: t.ids.slice(0, n),
@@ -73,6 +74,7 @@ export function packTable(t: Candidates, rows: readonly number[], codeSize: numb
       codes: own(t.codes),
       times: t.times === null ? null : own(t.times),
       rerank: t.rerank === null ? null : own(t.rerank),
+      factors: t.factors === null ? null : own(t.factors),
       attributes: t.attributes,
     };
   }
@@ -84,6 +86,7 @@ export function packTable(t: Candidates, rows: readonly number[], codeSize: numb
   const codes = new Uint8Array(n * codeSize);
   const times = t.times === null ? null : new Float64Array(n);
   const rerank = t.rerank === null ? null : new Uint8Array(n * rerankSize);
+  const factors = t.factors === null ? null : new Float32Array(3 * n);
   const attributes: Record<string, unknown[]> = {};
   for (const key of Object.keys(t.attributes)) attributes[key] = [];
   let at = 0;
@@ -98,10 +101,11 @@ export function packTable(t: Candidates, rows: readonly number[], codeSize: numb
     codes.set(t.codes.subarray(i * codeSize, (i + 1) * codeSize), r * codeSize);
     if (times !== null && t.times !== null) times[r] = t.times[i] as number;
     if (rerank !== null && t.rerank !== null) rerank.set(t.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), r * rerankSize);
+    if (factors !== null && t.factors !== null) factors.set(t.factors.subarray(3 * i, 3 * i + 3), 3 * r);
     for (const [key, values] of Object.entries(t.attributes)) (attributes[key] as unknown[]).push(values[i]);
   });
   if (wkbOffsets.length) wkbOffsets[n] = at;
-  return { length: n, ids: rows.map((i) => t.ids[i] as string), wkb, wkbOffsets, bbox, codes, times, rerank, attributes };
+  return { length: n, ids: rows.map((i) => t.ids[i] as string), wkb, wkbOffsets, bbox, codes, times, rerank, factors, attributes };
 }
 
 /** The buffers of a packed table (to transfer). */
@@ -109,6 +113,7 @@ export function packedBuffers(p: PackedTable): ArrayBuffer[] {
   const out = [p.wkb.buffer, p.wkbOffsets.buffer, p.bbox.buffer, p.codes.buffer];
   if (p.times !== null) out.push(p.times.buffer);
   if (p.rerank !== null) out.push(p.rerank.buffer);
+  if (p.factors !== null) out.push(p.factors.buffer);
   return out as ArrayBuffer[];
 }
 
@@ -126,6 +131,7 @@ export function unpackTable(p: PackedTable): Candidates {
     codes: p.codes,
     times: p.times,
     rerank: p.rerank,
+    factors: p.factors,
     attributes: p.attributes,
   };
 }

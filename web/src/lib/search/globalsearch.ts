@@ -43,6 +43,9 @@ export async function globalSearch(
     throw new TerrabitError(`global search shows a top-k only; turn global off for the ${query.view} view (or pick top-k)`);
   }
   if (query.dedupe) throw new TerrabitError("global search does not dedupe; turn off dedupe or global");
+  if (query.asymmetric) {
+    throw new TerrabitError("global search ranks by Hamming distance, not asymmetrically; turn off asymmetric or global");
+  }
   if (query.positives.length !== 1 || query.negatives.length) {
     throw new TerrabitError(
       "global search takes exactly one positive exemplar and no negatives (its shard bound holds for " +

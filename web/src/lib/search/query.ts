@@ -2,7 +2,8 @@
  * `search`: a query (regions + exemplars + view) -> ranked candidates, in the browser,
  * with the semantics of `terrabit.search.search` (the Python package is the reference):
  * manifest pruning -> row-group pruning -> exact region test -> exclude the exemplars ->
- * Hamming score -> optional dedupe -> optional re-rank -> view.
+ * Hamming score (or, with `asymmetric`, RaBitQ's estimated cosine distance of the
+ * exemplars' decoded rerank vectors) -> optional dedupe -> optional re-rank -> view.
  */
 import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
 import type { Candidates } from "../corpus/candidates";
@@ -11,6 +12,7 @@ import { defaultReaderPool } from "../corpus/readerpool";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
 import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
+import { asymmetricScores, asymmetricUnavailable } from "./asymmetric";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
 import { scoreCandidates } from "./scorerpool";
@@ -85,6 +87,9 @@ export function checkQuery(query: Query): void {
   }
   if (query.threshold !== null && !Number.isFinite(query.threshold)) {
     throw new TerrabitError(`the threshold must be a finite score, got ${query.threshold}`);
+  }
+  if (query.asymmetric && !query.global && (query.combine !== "mean" || query.invert)) {
+    throw new TerrabitError("asymmetric scoring works with combine mean and no invert; turn asymmetric off or those options");
   }
 }
 
@@ -451,8 +456,12 @@ function minMax(values: ArrayLike<number>): [number, number] {
 }
 
 /** The colour scale of a view's `value`s. */
-export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolean): Legend {
-  const metric = reranked ? "cosine distance (re-ranked)" : "Hamming distance";
+export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolean, asymmetric = false): Legend {
+  const metric = reranked
+    ? "cosine distance (re-ranked)"
+    : asymmetric
+      ? "estimated cosine distance (RaBitQ)"
+      : "Hamming distance";
   if (v === null || v.value.length === 0) {
     return { label: view === "heatmap" ? "score (0 = most similar)" : metric, min: 0, max: 1, lowerIsBetter: !["outlier", "surprise", "gradient"].includes(view) };
   }
@@ -536,6 +545,12 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const rrSize = corpus.info.rerankCodeSize ?? 0;
   const useRerank =
     query.view === "topk" && query.combine === "mean" && !query.invert && rerankSupported(corpus);
+  const useAsym = query.asymmetric;
+  if (useAsym) {
+    const why = asymmetricUnavailable(corpus);
+    if (why !== null) throw new TerrabitError(`asymmetric scoring cannot score this corpus: ${why}; turn asymmetric off`);
+  }
+  const withRerankCodes = useRerank || useAsym;
   const shards = corpus.selectShards(region?.boxes ?? null, window);
   const finish = (
     rows: ResultRow[],
@@ -553,7 +568,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
       rows,
       exemplars,
       stats: stats(corpus, t0, bytes0, shardsRead, shards.length, failed, candidates, reranked),
-      legend: legendFor(query.view, v, reranked),
+      legend: legendFor(query.view, v, reranked, useAsym),
       message,
     };
     if (query.view === "threshold" && v !== null) {
@@ -565,7 +580,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const sure = surelyInside(shards, region);
   if (sure > cap) return finish([], [], capMessage(sure, cap, true), null, [], 0, 0, false);
 
-  const cacheKey = JSON.stringify([query.regions, query.year, useRerank]);
+  const cacheKey = JSON.stringify([query.regions, query.year, withRerankCodes, useAsym]);
   const cache = regionCache(corpus);
   let cand: Candidates;
   let failed: string[] = [];
@@ -577,7 +592,14 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     cand = hit;
     options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.length });
   } else {
-    const readOptions = { boxes: region?.boxes ?? null, window, geometry: true, rerank: useRerank, attributes: true };
+    const readOptions = {
+      boxes: region?.boxes ?? null,
+      window,
+      geometry: true,
+      rerank: withRerankCodes,
+      factors: useAsym,
+      attributes: true,
+    };
     const rowsToRead = shards.reduce((sum, m) => sum + m.rows, 0);
     const pool = corpus.store instanceof HttpStore && rowsToRead >= READER_POOL_MIN_ROWS ? defaultReaderPool() : null;
     const inPlace = async (row: ManifestRow): Promise<Part> => {
@@ -616,7 +638,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     window,
     candidates: cand,
     region,
-    rerank: useRerank,
+    rerank: withRerankCodes,
     signal: options.signal,
   });
   const exRows = exemplars.map(toExemplarRow);
@@ -631,7 +653,10 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   // score every candidate of the (cached) region table, so that its codes stay resident
   // in the scoring workers from one search of the region to the next
   let scores: Float64Array;
-  if (pos.length && cand.length) {
+  if (pos.length && cand.length && useAsym) {
+    if (cand.factors === null) throw new TerrabitError("the candidates were read without their rabitq factors; search again");
+    scores = asymmetricScores(corpus, exemplars, cand.codes, cand.factors, cand.length);
+  } else if (pos.length && cand.length) {
     const concat = (list: ResolvedExemplar[]): Uint8Array => {
       const out = new Uint8Array(list.length * codeSize);
       list.forEach((e, j) => out.set(e.code, j * codeSize));

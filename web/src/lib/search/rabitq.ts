@@ -15,7 +15,7 @@
  *   `|o|² = norm² + 2 ip_centroid + |c|²` (spec/corpus-v1.md §3.4; `0` where a norm is 0).
  */
 import { bitPlanes, planeDots, QUERY_BITS } from "../kernels/rabitq";
-import { f32Array, half } from "./rerank";
+import { f32Array } from "./rerank";
 
 /** A fitted `rabitq` codec, from a manifest's `codec` entry. */
 export interface RabitqCodec {
@@ -32,9 +32,6 @@ export interface RabitqCodec {
 /** What `rabitqScores` estimates: squared L2 distance, the negated inner product, or the
  * cosine distance. */
 export type RabitqMetric = "l2" | "ip" | "cos";
-
-/** Columns of a row of factors, in order (Python's `FACTORS`). */
-export const FACTORS = ["norm", "ip_code", "ip_centroid"] as const;
 
 /**
  * The codec described by `codec` (a manifest's `codec` metadata: `{spec, state}` as Python's
@@ -55,19 +52,6 @@ export function rabitqCodec(codec: unknown): RabitqCodec | null {
   let cc = 0;
   for (const c of center) cc += c * c;
   return { dims, codeSize: Math.ceil(dims / 8), rotation, center, cc };
-}
-
-/**
- * Decode a `rabitq` factors column: `width` bytes a row, 3 little-endian float16 (`width`
- * 6) or float32 (`width` 12) in the order of `FACTORS`. Returns `3 n` float64 values, row-major.
- */
-export function decodeFactors(bytes: Uint8Array, width: number): Float64Array {
-  if (width !== 6 && width !== 12) throw new Error(`rabitq factors are 6 or 12 bytes a row, got ${width}`);
-  const n = Math.floor(bytes.length / width);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, n * width);
-  const out = new Float64Array(3 * n);
-  for (let k = 0; k < 3 * n; k++) out[k] = width === 6 ? half(dv.getUint16(2 * k, true)) : dv.getFloat32(4 * k, true);
-  return out;
 }
 
 /** A float query, rotated, centred and quantized for the kernel. */

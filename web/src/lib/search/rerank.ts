@@ -3,6 +3,7 @@
  * `_rerank_scores`): `mean_pos (1 - cos) - mean_neg (1 - cos)` between decoded rerank
  * vectors. Supported rerank codecs: `int8`/`int4`/`int2` (affine), `float16`, `float32`.
  */
+import { half } from "../corpus/factors";
 import type { WebCorpus } from "../corpus/reader";
 import { TerrabitError } from "../errors";
 
@@ -58,16 +59,6 @@ export function rerankDecoder(corpus: WebCorpus): Decoder | null {
     };
   }
   return null;
-}
-
-/** The value of an IEEE 754 half-precision number given by its 16 bits. */
-export function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Does the corpus have a rerank column this app can use? */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { concatCandidates, exactRows } from "../../../src/lib/corpus/candidates";
-import { ReadHandler, ReaderPool } from "../../../src/lib/corpus/readerpool";
+import { concatCandidates, emptyCandidates, exactRows, takeCandidates } from "../../../src/lib/corpus/candidates";
+import type { Candidates } from "../../../src/lib/corpus/candidates";
+import { packedBuffers, packTable, ReadHandler, ReaderPool, unpackTable } from "../../../src/lib/corpus/readerpool";
 import type { ReadRequest, ReadResponse, ReaderWorkerLike } from "../../../src/lib/corpus/readerpool";
 import { regionFromSpecs } from "../../../src/lib/region";
 import { FsStore, openTiny, TINY } from "../helpers";
@@ -99,5 +100,31 @@ describe("ReaderPool", () => {
     const pool = new ReaderPool(1, () => new FakeReader());
     const row = { ...corpus.manifest[0], footerChecksum: "sha256:" + "0".repeat(64) } as (typeof corpus.manifest)[number];
     await expect(pool.read(corpus, row, {}, null)).rejects.toMatchObject({ kind: "format" });
+  });
+});
+
+describe("RaBitQ factors travel with their rows", () => {
+  const table = (n: number, offset: number): Candidates => ({
+    ...emptyCandidates(),
+    length: n,
+    ids: Array.from({ length: n }, (_, i) => `r${offset + i}`),
+    bbox: new Float64Array(4 * n),
+    codes: Uint8Array.from({ length: n }, (_, i) => offset + i),
+    factors: Float32Array.from({ length: 3 * n }, (_, k) => offset * 10 + k),
+  });
+  it("through packing (all rows, and some), concatenation and taking", () => {
+    const a = table(4, 0);
+    const whole = unpackTable(packTable(a, [0, 1, 2, 3], 1, 0));
+    expect(Array.from(whole.factors ?? [])).toEqual(Array.from(a.factors ?? []));
+    const some = unpackTable(packTable(a, [3, 1], 1, 0));
+    expect(Array.from(some.factors ?? [])).toEqual([9, 10, 11, 3, 4, 5]);
+    const b = table(2, 7);
+    const both = concatCandidates([{ table: a, rows: [0, 1, 2, 3] }, { table: b, rows: [1] }], 1, 0);
+    expect(Array.from(both.factors ?? [])).toEqual([...Array.from(a.factors ?? []), 73, 74, 75]);
+    const taken = takeCandidates(both, [4, 0], 1, 0);
+    expect(Array.from(taken.factors ?? [])).toEqual([73, 74, 75, 0, 1, 2]);
+    expect(Array.from(taken.codes)).toEqual([8, 0]);
+    expect(packedBuffers(packTable(a, [0, 1, 2, 3], 1, 0))).toContain(whole.factors?.buffer);
+    expect(concatCandidates([{ table: { ...a, factors: null }, rows: [0] }], 1, 0).factors).toBeNull();
   });
 });

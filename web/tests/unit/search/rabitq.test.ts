@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planeDotsTS } from "../../../src/lib/kernels/rabitq";
+import { decodeFactors } from "../../../src/lib/corpus/factors";
 import {
-  decodeFactors,
   prepareRabitqQuery,
   rabitqCodec,
   rabitqEstimates,
