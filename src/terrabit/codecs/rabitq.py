@@ -231,7 +231,7 @@ def rabitq_quantizer(codec: Codec) -> RaBitQ | None:
         return codec  # type: ignore[return-value]
     last = getattr(codec, "quantizer", None)
     if getattr(last, "family", None) == RaBitQ.family:
-        return last  # type: ignore[return-value]
+        return last
     return None
 
 
