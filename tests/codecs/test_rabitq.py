@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from terrabit.codecs import RaBitQ, from_dict, parse, rabitq_scores
+from terrabit.codecs.rabitq import codes_and_factors, rabitq_quantizer
 from terrabit.codecs.rotation import haar_rotation
 from terrabit.errors import InvalidInputError
 
@@ -145,6 +146,33 @@ def test_inner_product_metric_matches_l2_identity(make: MakeData) -> None:
     np.testing.assert_allclose(d2, norms2 + q @ q - 2 * ip, rtol=1e-4, atol=1e-2)
 
 
+def test_cosine_metric_is_the_inner_product_over_the_true_norms(make: MakeData) -> None:
+    X = make(300, 40)
+    codec = parse("rabitq").fit(X)
+    codes, fac = codec.encode(X), codec.factors(X)
+    q = X[7] * 2.0 + 0.3
+    ip = -rabitq_scores(codec, q, codes, fac, metric="ip")
+    cos = 1.0 - rabitq_scores(codec, q, codes, fac, metric="cos")
+    norms = np.linalg.norm(X.astype(np.float64), axis=1) * np.linalg.norm(q.astype(np.float64))
+    np.testing.assert_allclose(cos, ip / norms, rtol=1e-4, atol=1e-5)
+    # float16 factors (as a corpus stores them) keep the ranking
+    cos16 = rabitq_scores(codec, q, codes, fac.astype(np.float16), metric="cos")
+    assert np.corrcoef(cos16, 1.0 - cos)[0, 1] > 0.999
+
+
+@pytest.mark.parametrize("spec", ["rabitq:seed=3", "norm+rabitq", "pca:8+rabitq"])
+def test_codes_and_factors_equal_encode_and_factors(spec: str, make: MakeData) -> None:
+    X = make(120, 24)
+    codec = parse(spec).fit(X)
+    codes, fac = codes_and_factors(codec, X)
+    np.testing.assert_array_equal(codes, codec.encode(X))
+    rq = rabitq_quantizer(codec)
+    assert rq is not None
+    Z = codec.transform(X) if hasattr(codec, "transform") else X
+    np.testing.assert_array_equal(fac, rq.factors(Z))
+    assert rabitq_quantizer(parse("rot+binary").fit(X)) is None
+
+
 def test_chain_scores_go_through_the_reducers(make: MakeData) -> None:
     X = make(200, 24)
     chain = parse("pca:8+rabitq").fit(X)
@@ -170,7 +198,7 @@ def test_four_bit_query_ranks_as_well_as_the_float_query() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"metric": "cos"}, "metric must be one of 'l2', 'ip'; got 'cos'"),
+        ({"metric": "dot"}, "metric must be one of 'l2', 'ip', 'cos'; got 'dot'"),
         ({"query_bits": 9}, "query_bits must be between 1 and 8, got 9"),
         ({"factors": np.zeros((10, 2), np.float32)}, r"factors must be a float array \[10, 3\]"),
         ({"codec": "binary"}, "rabitq_scores needs a codec ending in 'rabitq'"),

@@ -232,8 +232,9 @@ def test_vector_file_is_a_positive(
     brute_force: Brute,
     tmp_path: Path,
 ) -> None:
-    """A row's own float embedding, given as a vector file, finds that row first (distance
-    0: the same code) and then exactly the rows searching by its id finds (brute force)."""
+    """A row's own float embedding, given as a vector file and scored by Hamming distance
+    (--no-asymmetric), finds that row first (distance 0: the same code) and then exactly
+    the rows searching by its id finds (brute force)."""
     table = pq.read_table(twin_input, columns=["id", "embedding"])
     i = table.column("id").to_pylist().index(inside[0])
     vector = np.asarray(table.column("embedding")[i].as_py(), dtype=np.float32)
@@ -243,7 +244,7 @@ def test_vector_file_is_a_positive(
     for name in ("q.npy", "q.json"):
         code, out, err = _run(
             "search", corpus_dir, "--bbox", _bbox(busy_box), "--vector", tmp_path / name,
-            "-k", 10, "--json",
+            "-k", 10, "--json", "--no-asymmetric",
         )  # fmt: skip
         assert code == 0, err
         got = [(r["score"], r["id"]) for r in json.loads(out)["results"]]

@@ -141,7 +141,7 @@ def test_vector_exemplar_encoded_with_corpus_codec(
     table = pq.read_table(twin_input, columns=["id", "embedding"])
     vec = np.asarray(table.column("embedding")[0].values.to_numpy(), dtype=np.float32)
     ident = table.column("id")[0].as_py()
-    result = search(corpus, busy_box, positives=[vec], k=20)
+    result = search(corpus, busy_box, positives=[vec], k=20, asymmetric=False)
     assert result.exemplars[0].kind == "vector"
     assert result.exemplars[0].code.tolist() == corpus.codec.encode(vec[None])[0].tolist()
     expected = brute_force(shapely.box(*busy_box), [ident])

@@ -93,9 +93,14 @@ def _exemplar(text: str, option: str) -> Any:
 )
 @click.option("--no-rerank", is_flag=True, help="Do not re-rank with the rerank column.")
 @click.option(
-    "--asymmetric",
-    is_flag=True,
-    help="Score the exemplars' float vectors (decoded rerank codes) against the sign bits.",
+    "--asymmetric/--no-asymmetric",
+    default=None,
+    help="Score the exemplars' float vectors against the 1-bit codes (rabitq: its "
+    "estimated cosine with the correction factors) instead of Hamming distance. Default: "
+    "asymmetric when every exemplar is a --vector/--negative-vector row and the codec "
+    "allows it (sign bits, or rabitq with its factors), Hamming otherwise; --asymmetric "
+    "also scores --positive/--negative patches by their decoded rerank codes; "
+    "--no-asymmetric: Hamming always.",
 )
 @output_option("Write GeoParquet.", dir_okay=False)
 @overwrite_option
@@ -117,7 +122,7 @@ def search(
     global_: bool,
     max_shards: int | None,
     no_rerank: bool,
-    asymmetric: bool,
+    asymmetric: bool | None,
     out: Path | None,
     overwrite: bool,
     as_json: bool,
@@ -125,9 +130,11 @@ def search(
     """Rank the patches of CORPUS in a region by similarity to exemplars.
 
     Exemplars are corpus ids or LON,LAT points (the patch under the point, fetched even
-    outside the region), or float vectors from --vector/--negative-vector files (encoded
-    with the corpus codec; --asymmetric scores them by their float values).
+    outside the region), or float vectors from --vector/--negative-vector files (scored by
+    their float values against the codes when every exemplar is one; see --asymmetric).
     """
+    import numpy as np
+
     from terrabit._atomic import check_output
     from terrabit.corpus import open as open_corpus
     from terrabit.region import Region
@@ -150,8 +157,8 @@ def search(
     neg: list[Any] = [_exemplar(p, "--negative") for p in negatives]
     with open_corpus(corpus) as c:
         dims = int(c.metadata["dims"])
-        pos += [v for f in vector_files for v in read_vectors(f, dims=dims)]
-        neg += [v for f in negative_vector_files for v in read_vectors(f, dims=dims)]
+        vectors = [read_vectors(f, dims=dims) for f in vector_files]
+        negative_vectors = [read_vectors(f, dims=dims) for f in negative_vector_files]
         result = run_search(
             c,
             region,
@@ -167,6 +174,8 @@ def search(
             max_shards=max_shards,
             rerank=not no_rerank,
             asymmetric=asymmetric,
+            vectors=np.concatenate(vectors) if vectors else None,
+            negative_vectors=np.concatenate(negative_vectors) if negative_vectors else None,
         )
         attributes = {} if as_json else _attributes(c, result)
     if out is not None:

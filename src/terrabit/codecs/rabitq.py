@@ -54,14 +54,15 @@ from terrabit.codecs.binary import binary_centroids
 from terrabit.codecs.rotation import haar_rotation
 from terrabit.errors import InvalidInputError
 
-__all__ = ["FACTORS", "METRICS", "RaBitQ", "rabitq_scores"]
+__all__ = ["FACTORS", "METRICS", "RaBitQ", "codes_and_factors", "rabitq_quantizer", "rabitq_scores"]
 
 FACTORS: tuple[str, ...] = ("norm", "ip_code", "ip_centroid")
 """Columns of :meth:`RaBitQ.factors`, in order."""
 
-Metric = Literal["l2", "ip"]
-METRICS: tuple[Metric, ...] = ("l2", "ip")
-"""What :func:`rabitq_scores` estimates: squared L2 distance, or inner product (negated)."""
+Metric = Literal["l2", "ip", "cos"]
+METRICS: tuple[Metric, ...] = ("l2", "ip", "cos")
+"""What :func:`rabitq_scores` estimates: squared L2 distance, inner product (negated), or
+cosine distance (``1 - cos``)."""
 
 F64 = NDArray[np.float64]
 
@@ -146,9 +147,12 @@ class RaBitQ(Quantizer):
         ([1.0, 0.0], True)
         """
         self._check_fitted()
-        X = check_matrix(X, d=int(self.d_in_))
+        return self._factors(self._rotate(check_matrix(X, d=int(self.d_in_))))
+
+    def _factors(self, Y: F32) -> F32:
+        """:meth:`factors` of rows already rotated (``Y = X @ rotation_``)."""
         center = self.center_.astype(np.float64)
-        r = self._rotate(X).astype(np.float64) - center
+        r = Y.astype(np.float64) - center
         d = r.shape[1]
         norm = np.sqrt(np.einsum("ij,ij->i", r, r))
         l1 = np.abs(r).sum(axis=1)
@@ -156,6 +160,22 @@ class RaBitQ(Quantizer):
         ip_code = np.where(norm > 0, l1 / (np.sqrt(d) * safe), 1.0)
         ip_centroid = r @ center
         return np.ascontiguousarray(np.stack([norm, ip_code, ip_centroid], axis=1), np.float32)
+
+    def encode_with_factors(self, X: ArrayLike) -> tuple[U8, F32]:
+        """``(encode(X), factors(X))``, rotating ``X`` once.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(2).normal(size=(50, 16)).astype(np.float32)
+        >>> c = RaBitQ().fit(X)
+        >>> codes, fac = c.encode_with_factors(X)
+        >>> bool((codes == c.encode(X)).all()), bool((fac == c.factors(X)).all())
+        (True, True)
+        """
+        self._check_fitted()
+        Y = self._rotate(check_matrix(X, d=int(self.d_in_)))
+        return np.packbits(self.center_ < Y, axis=1), self._factors(Y)
 
     def reconstruct(self, codes: ArrayLike, factors: ArrayLike) -> F32:
         """The L2-optimal reconstruction ``c + (|r|_1 / D) * sign`` from codes and factors,
@@ -193,19 +213,68 @@ def _check_factors(factors: ArrayLike, *, n: int) -> F64:
     return out
 
 
-def _find_rabitq(codec: Codec) -> RaBitQ:
+def rabitq_quantizer(codec: Codec) -> RaBitQ | None:
+    """The ``rabitq`` quantizer of ``codec`` (itself, or the last stage of a chain ending
+    in one), or None for any other codec.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from terrabit.codecs import parse
+    >>> X = np.eye(8, dtype=np.float32)
+    >>> rabitq_quantizer(parse("norm+rabitq").fit(X)).spec, rabitq_quantizer(parse("binary"))
+    ('rabitq', None)
+    """
     # by family, not isinstance: a doctest run under --import-mode=importlib holds a
     # second copy of this module, whose class is not the registry's
     if getattr(codec, "family", None) == RaBitQ.family:
         return codec  # type: ignore[return-value]
     last = getattr(codec, "quantizer", None)
     if getattr(last, "family", None) == RaBitQ.family:
-        return last  # type: ignore[return-value]
-    raise InvalidInputError(
-        f"rabitq_scores needs a codec ending in 'rabitq' (e.g. 'rabitq' or 'pca:64+rabitq'), "
-        f"got {codec.spec!r}; fit parse('rabitq') and encode the corpus with it",
-        params=("codec",),
-    )
+        return last
+    return None
+
+
+def _find_rabitq(codec: Codec) -> RaBitQ:
+    rq = rabitq_quantizer(codec)
+    if rq is None:
+        raise InvalidInputError(
+            f"rabitq_scores needs a codec ending in 'rabitq' (e.g. 'rabitq' or "
+            f"'pca:64+rabitq'), got {codec.spec!r}; fit parse('rabitq') and encode the corpus "
+            "with it",
+            params=("codec",),
+        )
+    return rq
+
+
+def _quantizer_input(codec: Codec, X: ArrayLike) -> F32:
+    """``X`` as the quantizer of ``codec`` sees it: after the reducers of a chain."""
+    from terrabit.codecs.chain import Chain
+
+    if isinstance(codec, Chain):
+        return codec.transform(X)
+    return check_matrix(X)
+
+
+def codes_and_factors(codec: Codec, X: ArrayLike) -> tuple[U8, F32]:
+    """The codes of ``X`` and their :meth:`RaBitQ.factors` (taken in the quantizer's input
+    space, after any reducers) for a codec ending in ``rabitq``, computing the reducers
+    and the rotation once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from terrabit.codecs import parse
+    >>> X = np.random.default_rng(0).normal(size=(100, 16)).astype(np.float32)
+    >>> chain = parse("pca:8+rabitq").fit(X)
+    >>> codes, fac = codes_and_factors(chain, X)
+    >>> bool((codes == chain.encode(X)).all())
+    True
+    >>> bool(np.allclose(fac, chain.quantizer.factors(chain.transform(X))))
+    True
+    """
+    rq = _find_rabitq(codec)
+    return rq.encode_with_factors(_quantizer_input(codec, X))
 
 
 def _quantize_query(q: F64, bits: int) -> tuple[NDArray[np.int64], float, float]:
@@ -242,7 +311,10 @@ def rabitq_scores(
     * ``metric="l2"``: returns ``norm**2 + |q - c|**2 - 2 * est``, the squared distance
       ``|o - q|**2`` (not clipped at 0, so it stays unbiased);
     * ``metric="ip"``: returns ``-(est + ip_centroid + <q, c>)``, minus the inner product
-      ``<o, q>``.
+      ``<o, q>``;
+    * ``metric="cos"``: returns ``1 - <o, q> / (|o| |q|)`` with that inner product,
+      ``|o|**2 = norm**2 + 2 * ip_centroid + |c|**2`` (from the factors) and ``|q|`` the
+      query's norm, both in the quantizer's input space (after a chain's reducers).
 
     These are faiss ``IndexRaBitQ``'s formulas (1-bit, ``qb=0``); for data already
     rotated by ``Q`` they give its distances to float32 precision.
@@ -259,8 +331,9 @@ def rabitq_scores(
         The codes, from ``codec.encode``.
     factors : array_like, float [n, 3]
         From :meth:`RaBitQ.factors` on the same rows (float16 or float32).
-    metric : {"l2", "ip"}
-        Estimate the squared L2 distance, or the negated inner product.
+    metric : {"l2", "ip", "cos"}
+        Estimate the squared L2 distance, the negated inner product, or the cosine
+        distance.
     query_bits : int, optional
         Quantize the rotated, centred query to this many bits (1 to 8) on its own
         ``[min, max]`` range first, as faiss (``qb``), RaBitQ and Elastic's BBQ do, so the
@@ -284,6 +357,10 @@ def rabitq_scores(
     >>> true = X @ X[1]
     >>> bool(np.corrcoef(-est, true)[0, 1] > 0.75)
     True
+    >>> cos = 1 - rabitq_scores(codec, X[1], codes, fac, metric="cos")
+    >>> true_cos = true / (np.linalg.norm(X, axis=1) * np.linalg.norm(X[1]))
+    >>> bool(np.corrcoef(cos, true_cos)[0, 1] > 0.75)
+    True
     >>> e4 = rabitq_scores(codec, X[1], codes, fac, metric="ip", query_bits=4)
     >>> bool(np.corrcoef(e4, est)[0, 1] > 0.95)
     True
@@ -303,10 +380,7 @@ def rabitq_scores(
             f"query must be one vector [d], got shape {q_in.shape}; score one query at a time",
             params=("query",),
         )
-    from terrabit.codecs.chain import Chain
-
-    q2 = codec.transform(q_in[None, :]) if isinstance(codec, Chain) else q_in[None, :]
-    y = rq.rotate(q2)[0].astype(np.float64)
+    y = rq.rotate(_quantizer_input(codec, q_in[None, :]))[0].astype(np.float64)
     center = rq.center_.astype(np.float64)
     qr = y - center
 
@@ -339,6 +413,12 @@ def rabitq_scores(
     est = norm / safe * ip_xq
     if metric == "l2":
         out: F64 = norm**2 + float(qr @ qr) - 2.0 * est
-    else:
-        out = -(est + ip_centroid + float(y @ center))
-    return out
+        return out
+    ip = est + ip_centroid + float(y @ center)
+    if metric == "ip":
+        return -ip
+    # |o|^2 = |r + c|^2 = norm^2 + 2 <r, c> + |c|^2; |q| = |y| (the rotation keeps norms)
+    o_norm = np.sqrt(np.maximum(norm**2 + 2.0 * ip_centroid + float(center @ center), 0.0))
+    denom = o_norm * float(np.sqrt(y @ y))
+    cos = np.divide(ip, denom, out=np.zeros_like(ip), where=denom > 0)
+    return 1.0 - cos

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit import geohash
+from terrabit.corpus import factors, pages, summary
 from terrabit.corpus import format as fmt
-from terrabit.corpus import pages, summary
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError
 from terrabit.kernels import hilbert
@@ -45,7 +45,9 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     shard's cell, rows sorted by (sort key, id), row groups within ``row_group_rows`` with
     ``bbox`` statistics, the summary code and radius, the time range; ids unique across
     the corpus; totals in the metadata; since format 1.2, the page index against its
-    checksums and every data page against its CRC.
+    checksums and every data page against its CRC; since 1.4, the ``rabitq`` factors
+    column (present iff the codec ends in ``rabitq``; 6 or 12 bytes per row, one width
+    for the corpus, finite values).
     """
     problems: list[str] = []
     meta = corpus.metadata
@@ -62,6 +64,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     dup_ids: list[str] = []
     row_group_rows = int(meta.get("row_group_rows") or fmt.DEFAULT_ROW_GROUP_ROWS)
     hamming = bool(corpus.codec.hamming)
+    problems += _check_factor_column(corpus)
+    widths: set[int] = set()
     for row in manifest.to_pylist():
         path, cell = row["path"], row["geohash"]
         if on_shard is not None:
@@ -79,6 +83,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
         problems += _check_pages(path, md, data, str(meta["format_version"]))
         table = pq.ParquetFile(pa.BufferReader(data), metadata=md).read()
         problems += _check_schema(path, table.schema, expected, meta["columns"])
+        if factors.COLUMN in table.column_names:
+            problems += _check_factors(path, table.column(factors.COLUMN), widths)
         geo_raw = (md.metadata or {}).get(fmt.GEO_KEY)
         if geo_raw is None:
             problems.append(f"{path}: no 'geo' metadata (not GeoParquet)")
@@ -120,6 +126,11 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
             mm = pa.compute.min_max(t)
             if (mm["min"].as_py(), mm["max"].as_py()) != (row["tmin"], row["tmax"]):
                 problems.append(f"{path}: time range differs from the manifest")
+    if len(widths) > 1:
+        problems.append(
+            f"the rabitq column has widths {sorted(widths)} in different shards; one publish "
+            "writes one width (6: float16, 12: float32)"
+        )
     if dup_ids:
         problems.append(f"ids occur in more than one row: {dup_ids[:10]}")
     totals = {
@@ -165,6 +176,42 @@ def _check_rows(
         curve = "Hilbert key" if hilbert_order else "geohash-12"
         problems.append(f"{path}: rows are not sorted by ({curve} of the anchor, id)")
     return problems
+
+
+def _check_factor_column(corpus: Corpus) -> list[str]:
+    """The manifest lists a ``rabitq`` column iff the codec ends in ``rabitq`` (since
+    format 1.4; before, no corpus has one)."""
+    listed = factors.COLUMN in corpus.columns
+    version = _version(str(corpus.metadata["format_version"]))
+    wanted = factors.has_factors(corpus.codec) and version >= (1, 4)
+    if listed and not factors.has_factors(corpus.codec):
+        return [
+            f"manifest: a {factors.COLUMN!r} column, but the codec {corpus.codec.spec!r} does "
+            "not end in rabitq (only rabitq codecs carry correction factors)"
+        ]
+    if wanted and not listed:
+        return [
+            f"manifest: no {factors.COLUMN!r} column, but the codec {corpus.codec.spec!r} ends "
+            "in rabitq; format 1.4 stores its correction factors there — republish"
+        ]
+    return []
+
+
+def _check_factors(path: str, column: pa.ChunkedArray, widths: set[int]) -> list[str]:
+    """A shard's ``rabitq`` column: 6 or 12 bytes per row, every factor finite."""
+    width = getattr(column.type, "byte_width", None)
+    if not pa.types.is_fixed_size_binary(column.type) or width not in factors.DTYPES:
+        return [
+            f"{path}: column {factors.COLUMN!r} is {column.type}, the spec says "
+            "fixed_size_binary[6] (float16) or fixed_size_binary[12] (float32)"
+        ]
+    widths.add(int(width))
+    if column.null_count:
+        return [f"{path}: column {factors.COLUMN!r} has {column.null_count} nulls"]
+    bad = int((~np.isfinite(factors.factor_values(column)).all(axis=1)).sum())
+    if bad:
+        return [f"{path}: {bad} rows of column {factors.COLUMN!r} hold NaN or infinite factors"]
+    return []
 
 
 def _check_schema(path: str, schema: pa.Schema, expected: pa.Schema, columns: Any) -> list[str]:

@@ -128,21 +128,25 @@ def _map_task(
     work: str,
     shared: tuple[Codec, Codec | None, npt.NDArray[np.int64], pa.Schema],
     buffer_bytes: int,
-) -> tuple[dict[int, list[str]], int]:
-    """Encode one file into per-cell part files; ``({cell: part paths}, dropped rows)``."""
+) -> tuple[dict[int, list[str]], int, bool]:
+    """Encode one file into per-cell part files; ``({cell: part paths}, dropped rows,
+    whether its rabitq factors fit float16)``."""
     codec, rerank, starts, schema = shared
     root = Path(work) / f"map-{source.cache_names[0]}"
     shutil.rmtree(root, ignore_errors=True)  # what a failed attempt left
     root.mkdir()
     parts = mapreduce.PartFiles(root, schema, buffer_bytes)
     dropped = 0
+    fits = True
     batches = source.iter_batches(embeddings=True, extra=True, cache=Path(work))
     for batch in prefetch(batches, depth=2):
         dropped += batch.dropped
         if len(batch.ids):
-            mapreduce.route(batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed)
+            fits &= mapreduce.route(
+                batch, parts, starts, codec=codec, rerank=rerank, packed=source.packed
+            )
     parts.flush()
-    return {cell: [str(p) for p in paths] for cell, paths in parts.files.items()}, dropped
+    return {cell: [str(p) for p in paths] for cell, paths in parts.files.items()}, dropped, fits
 
 
 def _reduce_task(
@@ -154,6 +158,7 @@ def _reduce_task(
     max_rows: int,
     row_group_rows: int,
     keep: list[str],
+    rabitq_width: int | None,
 ) -> list[dict[str, Any]]:
     """One cell's shards, written under ``root``; their manifest rows. The part files are
     left for the client to delete once it holds the result (so a lost result can be
@@ -168,6 +173,7 @@ def _reduce_task(
         max_rows=max_rows,
         row_group_rows=row_group_rows,
         keep=keep,
+        rabitq_width=rabitq_width,
     )
 
 
@@ -424,10 +430,11 @@ def _run_publish(
         if skipped:
             bar.advance(skipped)
 
-        def mapped(i: int, result: tuple[dict[int, list[str]], int]) -> None:
+        def mapped(i: int, result: tuple[dict[int, list[str]], int, bool]) -> None:
             nonlocal dropped
-            files, lost = result
-            job.record_map(i, {c: [Path(p) for p in ps] for c, ps in files.items()}, lost)
+            files, lost, fits = result
+            written = {c: [Path(p) for p in ps] for c, ps in files.items()}
+            job.record_map(i, written, lost, factors_f16=fits)
             for cell, paths in files.items():
                 parts.setdefault(cell, []).extend(paths)
             dropped += lost
@@ -447,6 +454,7 @@ def _run_publish(
 
     # 3. reduce (cells a previous run finished are recorded in the journal)
     written, todo_cells = job.skip_finished(sorted(parts), parts)
+    rabitq_width = job.rabitq_width(len(pieces))
     with progress_bar("publish: writing shards (dask)", len(parts), show=show) as bar:
         if written:
             bar.advance(len(written))
@@ -477,6 +485,7 @@ def _run_publish(
                 max_rows=job.max_rows,
                 row_group_rows=job.row_group_rows,
                 keep=list(source.keep),
+                rabitq_width=rabitq_width,
             ),
             what="cell",
             done=reduced,

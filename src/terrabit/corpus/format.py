@@ -11,7 +11,7 @@ Examples
 --------
 >>> from terrabit.corpus import format as fmt
 >>> fmt.FORMAT_VERSION, fmt.MANIFEST_NAME
-('1.3', 'manifest.parquet')
+('1.4', 'manifest.parquet')
 >>> fmt.shard_schema(128, time=True).names
 ['id', 'geometry', 'bbox', 'embedding', 'datetime']
 """
@@ -74,7 +74,7 @@ __all__ = [
     "validate_geo_metadata",
 ]
 
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 """The format version this package writes (``MAJOR.MINOR``)."""
 
 MANIFEST_NAME = "manifest.parquet"
@@ -93,7 +93,7 @@ PAGES_KEY = b"terrabit.pages"
 (format 1.2)."""
 CHUNK_DIGEST_BYTES = 8
 """Bytes of SHA-256 kept per column chunk (16 hex characters)."""
-RESERVED_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
+RESERVED_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank", "rabitq")
 """Shard columns with a meaning in the spec; ``--keep`` columns may not use these names."""
 
 _REQUIRED_METADATA = (
@@ -124,6 +124,7 @@ def shard_schema(
     *,
     time: bool = False,
     rerank_code_size: int | None = None,
+    rabitq_width: int | None = None,
     extra: Sequence[pa.Field] = (),
 ) -> pa.Schema:
     """The Arrow schema of a shard (without the ``geo`` metadata).
@@ -136,6 +137,9 @@ def shard_schema(
         Whether the ``datetime`` column is present.
     rerank_code_size : int, optional
         Bytes per ``rerank`` code; no ``rerank`` column when ``None``.
+    rabitq_width : int, optional
+        Bytes per row of the ``rabitq`` factors column (format 1.4; 6 for float16, 12
+        for float32: :mod:`terrabit.corpus.factors`); no such column when ``None``.
     extra : sequence of pyarrow.Field
         Pass-through columns, appended in order.
 
@@ -143,6 +147,8 @@ def shard_schema(
     --------
     >>> shard_schema(16, rerank_code_size=128).field("rerank").type
     FixedSizeBinaryType(fixed_size_binary[128])
+    >>> shard_schema(16, rabitq_width=6).names[-1]
+    'rabitq'
     """
     fields = [
         pa.field("id", pa.string(), nullable=False),
@@ -154,6 +160,8 @@ def shard_schema(
         fields.append(pa.field("datetime", pa.timestamp("us", tz="UTC")))
     if rerank_code_size is not None:
         fields.append(pa.field("rerank", pa.binary(rerank_code_size), nullable=False))
+    if rabitq_width is not None:
+        fields.append(pa.field("rabitq", pa.binary(rabitq_width), nullable=False))
     fields.extend(extra)
     return pa.schema(fields)
 
@@ -206,6 +214,7 @@ def shard_parquet_options(schema: pa.Schema, *, keep: Sequence[str] = ()) -> dic
     columns (``keep``), and (format 1.2) the page index, page CRCs and data pages of
     about :data:`DATA_PAGE_BYTES`.
 
+    ``rabitq`` (the factors, format 1.4) is PLAIN too, at :data:`ZSTD_LEVEL`.
     ``embedding`` and ``rerank`` stay ZSTD-compressed, at :data:`CODE_ZSTD_LEVEL`:
     codes of real (spatially clustered) embeddings compress — 97 instead of 128 bytes
     per 1024-bit code in 32-row pages on the world corpus — so storing them raw would
@@ -231,7 +240,7 @@ def shard_parquet_options(schema: pa.Schema, *, keep: Sequence[str] = ()) -> dic
         code = field.name in ("embedding", "rerank") and field.name not in keep
         for leaf in _leaf_paths(field.name, field.type):
             levels[leaf] = CODE_ZSTD_LEVEL if code else ZSTD_LEVEL
-        if code:
+        if code or (field.name == "rabitq" and field.name not in keep):
             encoding[field.name] = "PLAIN"
     return {
         "compression": "zstd",

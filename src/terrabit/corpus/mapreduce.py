@@ -44,8 +44,9 @@ import pyarrow.parquet as pq
 
 from terrabit import geohash
 from terrabit.codecs import Codec
+from terrabit.codecs.rabitq import codes_and_factors
+from terrabit.corpus import factors, shards
 from terrabit.corpus import format as fmt
-from terrabit.corpus import shards
 from terrabit.corpus._inputs import Batch, InputSet, first_items, string_hashes
 from terrabit.corpus.input_files import open_input
 from terrabit.corpus.shards import BOUNDS_COLUMNS, SORT_KEY_COLUMN, anchor
@@ -189,7 +190,7 @@ class PartFiles:
 
 def _row_batch(
     batch: Batch, codec: Codec, rerank: Codec | None, schema: pa.Schema, *, packed: bool = False
-) -> tuple[pa.RecordBatch, npt.NDArray[np.int64]]:
+) -> tuple[pa.RecordBatch, npt.NDArray[np.int64], bool]:
     assert batch.embedding is not None
     n = len(batch.ids)
     lon, lat = anchor(batch.bounds)
@@ -197,7 +198,14 @@ def _row_batch(
         geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION), fmt.SORT_KEY_PRECISION
     )
     code5 = keys >> (5 * (fmt.SORT_KEY_PRECISION - COUNT_PRECISION))
-    codes = batch.embedding if packed else codec.encode(batch.embedding)
+    fac: npt.NDArray[np.float32] | None = None
+    codes: npt.NDArray[Any]
+    if packed:
+        codes = batch.embedding
+    elif factors.COLUMN in schema.names:
+        codes, fac = codes_and_factors(codec, batch.embedding)
+    else:
+        codes = codec.encode(batch.embedding)
     bbox = bbox_column(batch.bounds, type=schema.field("bbox").type)
     arrays: dict[str, pa.Array] = {
         SORT_KEY_COLUMN: pa.array(keys.astype(np.uint64)),
@@ -216,11 +224,27 @@ def _row_batch(
         arrays["rerank"] = pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(rerank.code_size), n, [None, pa.py_buffer(np.ascontiguousarray(rcodes))]
         )
+    if fac is not None:
+        _check_factors(fac, batch)
+        arrays[factors.COLUMN] = factors.factors_array(fac)
     arrays.update(batch.keep)
     for j, name in enumerate(BOUNDS_COLUMNS):
         arrays[name] = pa.array(batch.bounds[:, j])
     columns = [arrays[name] for name in schema.names]
-    return pa.RecordBatch.from_arrays(columns, schema=schema), code5
+    fits = fac is None or factors.fits_float16(fac)
+    return pa.RecordBatch.from_arrays(columns, schema=schema), code5, fits
+
+
+def _check_factors(fac: npt.NDArray[np.float32], batch: Batch) -> None:
+    """Refuse rows whose ``rabitq`` factors overflow float32 (embeddings near 1e19)."""
+    bad = np.flatnonzero(~np.isfinite(fac).all(axis=1))
+    if bad.size:
+        raise InvalidInputError(
+            f"rows {first_items(batch.ids.take(pa.array(bad)).to_pylist())} have rabitq "
+            "correction factors beyond float32 (embedding values too large); "
+            "scale the embeddings down, or publish with codec 'norm+rabitq'",
+            params=("codec",),
+        )
 
 
 def route(
@@ -231,9 +255,10 @@ def route(
     codec: Codec,
     rerank: Codec | None,
     packed: bool,
-) -> None:
-    """Encode one validated batch and append its rows to their cells' parts."""
-    rb, code5 = _row_batch(batch, codec, rerank, parts.schema, packed=packed)
+) -> bool:
+    """Encode one validated batch and append its rows to their cells' parts; whether its
+    ``rabitq`` factors (if any) all fit float16 (:func:`terrabit.corpus.factors.fits_float16`)."""
+    rb, code5, fits = _row_batch(batch, codec, rerank, parts.schema, packed=packed)
     cell_idx = np.searchsorted(starts, code5, side="right") - 1
     order = np.argsort(cell_idx, kind="stable")
     sorted_idx = cell_idx[order]
@@ -243,6 +268,7 @@ def route(
         np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]]), strict=True
     ):
         parts.add(int(sorted_idx[lo]), rb.slice(int(lo), int(hi - lo)))
+    return fits
 
 
 def part_schema(shard: pa.Schema) -> pa.Schema:
@@ -277,12 +303,19 @@ def reduce_cell(
     max_rows: int,
     row_group_rows: int,
     keep: Sequence[str],
+    rabitq_width: int | None = None,
 ) -> list[dict[str, Any]]:
     """Sort one cell's rows by (geohash key, id), split it while above ``max_rows`` and
     write its shards under ``root`` (each in Hilbert order); their manifest rows. The
-    result does not depend on the order of the rows in ``table`` (ids are unique)."""
+    result does not depend on the order of the rows in ``table`` (ids are unique).
+    ``rabitq_width`` is the factors column's width in the shards (the parts hold float32;
+    6 narrows them to float16)."""
     if not table.num_rows:
         return []
+    if rabitq_width is not None and rabitq_width != factors.WIDE:
+        at = table.schema.get_field_index(factors.COLUMN)
+        field = pa.field(factors.COLUMN, pa.binary(rabitq_width), nullable=False)
+        table = table.set_column(at, field, factors.narrow(table.column(at)))
     order = pc.sort_indices(table, sort_keys=[(SORT_KEY_COLUMN, "ascending"), ("id", "ascending")])
     table = table.take(order)
     return [
@@ -387,16 +420,30 @@ class PublishJob:
                 files.setdefault(int(cell), []).extend(Path(p) for p in paths)
         return files, dropped, todo
 
-    def record_map(self, piece: int, files: dict[int, list[Path]], dropped: int) -> None:
+    def record_map(
+        self, piece: int, files: dict[int, list[Path]], dropped: int, *, factors_f16: bool = True
+    ) -> None:
         """Record piece ``piece`` as encoded: these part files (absolute paths) hold its
-        rows (and maybe those of earlier unrecorded-file pieces of its group)."""
+        rows (and maybe those of earlier unrecorded-file pieces of its group), and
+        whether its ``rabitq`` factors all fit float16."""
         self.staging.save_json(
             f"map-{piece:06d}",
             {
                 "files": {str(c): [str(p) for p in ps] for c, ps in files.items()},
                 "dropped": dropped,
+                "factors_f16": factors_f16,
             },
         )
+
+    def rabitq_width(self, pieces: int) -> int | None:
+        """The width of the shards' ``rabitq`` column once the ``pieces`` input pieces are
+        all mapped (recorded): 6 (float16) when every piece's factors fit float16, else
+        12 (float32); None for a codec without factors."""
+        if factors.COLUMN not in self.part_schema.names:
+            return None
+        records = [self.staging.load_json(f"map-{i:06d}") for i in range(pieces)]
+        fits = all(r is not None and r.get("factors_f16", True) for r in records)
+        return 6 if fits else factors.WIDE
 
     def finished(self, i: int) -> list[dict[str, Any]] | None:
         """The manifest rows of cell ``i`` if a run finished it (its shards checked

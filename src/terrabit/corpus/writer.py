@@ -54,8 +54,8 @@ from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
 from terrabit.codecs.auto import CodecChoice, choose
+from terrabit.corpus import factors, mapreduce, shards
 from terrabit.corpus import format as fmt
-from terrabit.corpus import mapreduce, shards
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
 from terrabit.corpus.options import AUTO, PublishOptions
@@ -327,6 +327,13 @@ def _open_inputs(
             "use codec='binary' and no rerank, or publish float embeddings",
             params=("embedding_col", "codec", "rerank"),
         )
+    if source.packed and options.codec != AUTO and factors.has_factors(parse(options.codec)):
+        raise InvalidInputError(
+            f"embedding_col={options.embedding_col!r} holds packed binary codes, but codec "
+            f"{options.codec!r} stores per-row correction factors computed from the float "
+            "vectors (the rabitq column); publish float embeddings, or use codec='binary'",
+            params=("embedding_col", "codec"),
+        )
     if source.packed and not options.is_plain_binary():
         raise InvalidInputError(
             f"embedding_col={options.embedding_col!r} holds packed binary codes, which are "
@@ -382,6 +389,7 @@ def _publish(
         fitted.code_size,
         time=source.time_col is not None,
         rerank_code_size=None if fitted_rerank is None else fitted_rerank.code_size,
+        rabitq_width=factors.WIDE if factors.has_factors(fitted) else None,
         extra=source.keep_fields,
     )
     job = mapreduce.PublishJob(
@@ -496,10 +504,10 @@ def _run_local(job: mapreduce.PublishJob) -> tuple[list[dict[str, Any]], int]:
                 yield from ((i, b) for b in read)
                 yield i, None  # the end of piece i
 
-        group: list[tuple[int, int]] = []  # (piece, dropped rows) since the last flush
+        group: list[tuple[int, int, bool]] = []  # (piece, dropped, factors fit float16)
         flushed = time.monotonic()
         parts: mapreduce.PartFiles | None = None
-        lost = 0
+        lost, fits = 0, True
         for i, batch in prefetch(batches(), depth=2):
             if parts is None:  # a new group of pieces: a clean folder of its own
                 parts = mapreduce.PartFiles(
@@ -511,22 +519,23 @@ def _run_local(job: mapreduce.PublishJob) -> tuple[list[dict[str, Any]], int]:
                 lost += batch.dropped
                 bar.advance(len(batch.ids) + batch.dropped)
                 if len(batch.ids):
-                    mapreduce.route(batch, parts, starts, codec=job.codec, rerank=job.rerank,
-                                    packed=source.packed)  # fmt: skip
+                    fits &= mapreduce.route(batch, parts, starts, codec=job.codec,
+                                            rerank=job.rerank, packed=source.packed)  # fmt: skip
                 continue
-            group.append((i, lost))
-            dropped, lost = dropped + lost, 0
+            group.append((i, lost, fits))
+            dropped, lost, fits = dropped + lost, 0, True
             stale = time.monotonic() - flushed >= _FLUSH_SECONDS
             if parts.buffered >= job.buffer_bytes or stale or i == todo[-1]:
                 written = parts.flush()
-                for k, (piece, gone) in enumerate(group):
+                for k, (piece, gone, f16) in enumerate(group):
                     last = k == len(group) - 1
-                    job.record_map(piece, written if last else {}, gone)
+                    job.record_map(piece, written if last else {}, gone, factors_f16=f16)
                 for cell, paths in written.items():
                     files.setdefault(cell, []).extend(paths)
                 group, parts, flushed = [], None, time.monotonic()
 
     written_cells, todo_cells = job.skip_finished(range(len(cells)), files)
+    rabitq_width = job.rabitq_width(len(pieces))
 
     def reduce(i: int) -> list[dict[str, Any]]:
         rows = mapreduce.reduce_cell(
@@ -537,6 +546,7 @@ def _run_local(job: mapreduce.PublishJob) -> tuple[list[dict[str, Any]], int]:
             max_rows=job.max_rows,
             row_group_rows=job.row_group_rows,
             keep=source.keep,
+            rabitq_width=rabitq_width,
         )
         job.finish_cell(i, rows)
         mapreduce.remove_parts(files.get(i, []))

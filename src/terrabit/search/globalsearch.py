@@ -16,7 +16,9 @@ say whether the result is still exact (``exact``: no unscanned shard could have 
 better row).
 
 Scope: one positive exemplar and no negatives, the ``topk`` view, plain Hamming
-distance (every ``combine`` of one code is that code); ``invert`` flips the query code
+distance (every ``combine`` of one code is that code; a float-vector exemplar is encoded
+and ranked by Hamming too, since the bound holds for Hamming only — ``asymmetric=True``
+is refused); ``invert`` flips the query code
 bits, for which the bound holds alike. No dedupe, no re-rank. The stats report
 ``shards_scanned`` against ``shards_total`` (the shards the region and time allow).
 
@@ -127,12 +129,7 @@ def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> Se
         raise InvalidInputError(
             "global search does not dedupe; drop dedupe or global_", params=("dedupe", "global_")
         )
-    positives, negatives = query.positives, query.negatives
-    single = isinstance(positives, str) or (
-        isinstance(positives, np.ndarray) and positives.ndim == 1
-    )
-    pos = [positives] if single else list(positives)
-    neg = [negatives] if isinstance(negatives, str) else list(negatives)
+    pos, neg = list(query.positives), list(query.negatives)  # lists, once built
     if len(pos) != 1 or neg:
         raise InvalidInputError(
             "global search takes exactly one positive exemplar and no negatives (its shard "
@@ -189,6 +186,7 @@ def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> Se
         "k": k,
         "time": None if time is None else [str(v) if v is not None else None for v in time],
         "global": True,
+        "asymmetric": False,
         "max_shards": max_shards,
         "exemplars": [e.to_dict() for e in exemplars],
     }

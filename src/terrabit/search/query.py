@@ -8,7 +8,8 @@
    reads ``id, geometry, bbox, embedding`` (``rerank`` when re-ranking) of exactly the
    rows meeting the region; the exemplars (:mod:`terrabit.search.resolve`) are left out;
 2. **scores**: exact Hamming (:func:`terrabit.search.score`) or asymmetric
-   (:mod:`terrabit.search.scoring`), optional dedupe, optional re-rank of a shortlist;
+   (:mod:`terrabit.search.scoring`; ``rabitq`` factors read beside the codes), optional
+   dedupe, optional re-rank of a shortlist;
 3. **view** (:mod:`terrabit.search.views`) -> a ranked Arrow table
    (:class:`~terrabit.search.result.SearchResult`).
 
@@ -19,7 +20,9 @@ Exemplars (``positives`` / ``negatives``) may be
   region with minimal I/O (the manifest extent picks the shards, the ``bbox`` statistics
   the row groups); when several rows cover the point (the same place in two years), the
   one inside the time filter is preferred, then the lowest id;
-* a raw float vector (1-D, ``dims`` numbers): encoded with the corpus codec.
+* a raw float vector (1-D, ``dims`` numbers; or the rows of ``vectors=`` /
+  ``negative_vectors=``): encoded with the corpus codec, and scored by its float values
+  when every exemplar is one (see *Asymmetric scoring*).
 
 Ties in every view are broken by ``id``, so results never depend on load order.
 ``dedupe=True`` keeps one row per place: rows whose geometry WKB is byte-identical
@@ -36,9 +39,18 @@ shortlist size (``reranked``). The ``candidates // 20`` term is measured, not a 
 (``benchmarks/search_end_to_end.py``, 100K candidates, int8): on a 256-d world a
 1000-row shortlist gives recall@10 0.89 against float32, 5 % gives 0.96 (all rows 0.98).
 
-``asymmetric=True`` scores the exemplars' float vectors against the sign bits
-(:func:`asymmetric_scores`) instead of Hamming distance; as the re-rank shortlist it
-lifts that 1000-row recall from 0.89 to 0.94.
+Asymmetric scoring: a float query scored against the 1-bit codes keeps the magnitudes
+a Hamming distance throws away. On a ``rabitq`` corpus (format 1.4, with its ``rabitq``
+column of correction factors) each exemplar's score is RaBitQ's estimated cosine
+distance ``1 - <o, q> / (|o| |q|)`` (:func:`~terrabit.codecs.rabitq.rabitq_scores`,
+``metric="cos"``: ``<o, q>`` estimated from the code and the factors, ``|o|`` from the
+factors, ``|q|`` from the query, in the quantizer's input space); on other sign-bit
+codecs, ``-cos(q, signs)`` (:func:`asymmetric_scores`). Exemplars combine as
+``mean_pos - mean_neg``. ``asymmetric=None`` (the default) scores asymmetrically iff
+every exemplar is a raw float vector, the codec allows it and the search is local with
+``combine="mean"`` and no ``invert``; ``True`` also scores id and point exemplars by
+their decoded ``rerank`` code (:func:`~terrabit.search.scoring.choose_asymmetric`).
+With sign bits as the re-rank shortlist it lifted that 1000-row recall from 0.89 to 0.94.
 
 The region is read through :meth:`Corpus.read <terrabit.corpus.reader.Corpus.read>`,
 the one exact read path, which keeps the last few region reads per open corpus, so
@@ -71,6 +83,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from terrabit._validation import check_choice
+from terrabit.corpus.factors import COLUMN as FACTORS_COLUMN
+from terrabit.corpus.factors import factor_values
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
 from terrabit.region import Region
@@ -80,9 +94,16 @@ from terrabit.search.constants import MAX_CANDIDATES
 from terrabit.search.constants import rerank_shortlist as default_shortlist
 from terrabit.search.exemplars import Combine, score
 from terrabit.search.globalsearch import global_search
-from terrabit.search.resolve import resolve_exemplars
+from terrabit.search.resolve import exemplar_kind, exemplar_values, resolve_exemplars
 from terrabit.search.result import Exemplar, SearchResult, empty_table, json_extra, result_table
-from terrabit.search.scoring import asymmetric_mean, asymmetric_scores, rerank_scores
+from terrabit.search.scoring import (
+    asymmetric_mean,
+    asymmetric_scores,
+    choose_asymmetric,
+    has_factors,
+    rerank_scores,
+)
+from terrabit.search.vectors import check_vectors
 from terrabit.search.views import (
     ViewResult,
     gradient,
@@ -117,7 +138,9 @@ class Query:
     Build one with :meth:`build`, which validates every option against the corpus before
     anything is read; ``window`` is the ``(start, end)`` time filter from ``year`` or
     ``time`` (parsed once, by :meth:`Corpus.select
-    <terrabit.corpus.reader.Corpus.select>`).
+    <terrabit.corpus.reader.Corpus.select>`); ``positives`` and ``negatives`` are lists
+    (the rows of ``vectors`` and ``negative_vectors`` appended) and ``asymmetric`` is
+    decided (:func:`~terrabit.search.scoring.choose_asymmetric`).
 
     Examples
     --------
@@ -167,7 +190,9 @@ class Query:
         rerank: bool = True,
         max_candidates: int = MAX_CANDIDATES,
         rerank_shortlist: int | None = None,
-        asymmetric: bool = False,
+        asymmetric: bool | None = None,
+        vectors: Any = None,
+        negative_vectors: Any = None,
     ) -> Query:
         """Check every option (see :func:`search`) and return the query."""
         check_choice("view", view, _VIEWS)
@@ -196,16 +221,20 @@ class Query:
             )
         if max_shards is not None:
             max_shards = _positive_int("max_shards", max_shards, "a global search's shard budget")
-        if asymmetric and not global_ and (combine != "mean" or invert):
-            raise InvalidInputError(
-                "asymmetric scoring works with combine='mean' and no invert; drop asymmetric "
-                "or those options",
-                params=("asymmetric", "combine", "invert"),
-            )
+        dims = int(corpus.metadata["dims"])
+        pos, neg = exemplar_values(positives), exemplar_values(negatives)
+        if vectors is not None:
+            pos.extend(check_vectors(vectors, name="vectors", dims=dims))
+        if negative_vectors is not None:
+            neg.extend(check_vectors(negative_vectors, name="negative_vectors", dims=dims))
+        kinds = [exemplar_kind(v, dims) for v in (*pos, *neg)]
+        asym = choose_asymmetric(
+            corpus, asymmetric, kinds, combine=combine, invert=bool(invert), global_=bool(global_)
+        )
         return cls(
             reg,
-            positives,
-            negatives,
+            pos,
+            neg,
             combine,
             bool(invert),
             view,
@@ -217,7 +246,7 @@ class Query:
             bool(rerank),
             max_candidates,
             rerank_shortlist,
-            bool(asymmetric),
+            asym,
         )
 
     def reranks(self, corpus: Corpus) -> bool:
@@ -229,6 +258,10 @@ class Query:
             and self.combine == "mean"
             and not self.invert
         )
+
+    def uses_factors(self, corpus: Corpus) -> bool:
+        """Whether this query scores with the corpus's ``rabitq`` correction factors."""
+        return self.asymmetric and has_factors(corpus)
 
     @staticmethod
     def has_rerank(corpus: Corpus) -> bool:
@@ -293,7 +326,9 @@ def search(
     rerank: bool = True,
     max_candidates: int = MAX_CANDIDATES,
     rerank_shortlist: int | None = None,
-    asymmetric: bool = False,
+    asymmetric: bool | None = None,
+    vectors: Any = None,
+    negative_vectors: Any = None,
 ) -> SearchResult:
     """Search a corpus by region and example.
 
@@ -306,6 +341,9 @@ def search(
     positives, negatives : sequence of id (str), (lon, lat) or float vector
         Exemplars to look for / away from. ``topk``, ``heatmap``, ``threshold`` and
         ``gradient`` need at least one positive; ``outlier`` and ``surprise`` need none.
+    vectors, negative_vectors : array_like, optional
+        Float vectors ``[n, dims]`` (or one ``[dims]``), each row one more positive /
+        negative exemplar (finite, of the corpus's dimension).
     combine : {"mean", "majority", "and", "or", "xor"}
         How several exemplars make one score (:func:`terrabit.search.score`).
     invert : bool
@@ -327,7 +365,8 @@ def search(
         Budget of a global search: scan at most this many shards. The result is then
         exact only if the scan finished within it (``stats["exact"]``).
     rerank : bool
-        Re-rank a Hamming shortlist with the ``rerank`` column when there is one
+        Re-rank the shortlist (best by Hamming, or asymmetric, score) with the ``rerank``
+        column when there is one
         (recommended column: ``publish --rerank norm+pca:64+int8``, 64 B/row, recall@10
         against float32 >= 0.95 with a 5000-row shortlist on the synthetic world; plain
         ``int4`` stays near 0.8 at any shortlist).
@@ -337,12 +376,17 @@ def search(
         Rows re-ranked (the best by Hamming score, ties by id); default
         :func:`~terrabit.search.constants.rerank_shortlist`:
         ``max(10 * k, 1000, candidates // 20)``.
-    asymmetric : bool
-        Score by the float exemplar against the sign bits
-        (:func:`asymmetric_scores`) instead of Hamming distance: finer scores and a
-        better re-rank shortlist. Needs ``combine="mean"``, no ``invert``, a sign-bit
-        codec and a float vector per exemplar (a raw vector, or the decoded ``rerank``
-        code of an id or point exemplar).
+    asymmetric : bool, optional
+        Score the exemplars' float vectors against the 1-bit codes instead of Hamming
+        distance: finer scores and a better re-rank shortlist. On a ``rabitq`` corpus
+        with its factors column, by RaBitQ's estimated cosine distance; on other sign-bit
+        codecs, by ``-cos(q, signs)`` (:func:`asymmetric_scores`). ``None`` (default):
+        asymmetric iff every exemplar, positive and negative, is a raw float vector
+        (``vectors=``, ``negative_vectors=`` or vectors among the exemplars), the codec is
+        a sign-bit code or ``rabitq`` with its factors, and the search is local with
+        ``combine="mean"`` and no ``invert``; otherwise Hamming. ``True``: asymmetric, id
+        and point exemplars scored by their decoded ``rerank`` code (an error naming the
+        fix when the corpus, codec or options cannot). ``False``: Hamming always.
 
     Returns
     -------
@@ -378,6 +422,8 @@ def search(
         max_candidates=max_candidates,
         rerank_shortlist=rerank_shortlist,
         asymmetric=asymmetric,
+        vectors=vectors,
+        negative_vectors=negative_vectors,
     )
     if query.global_:
         return global_search(corpus, query, t0=t0, bytes0=bytes0)
@@ -418,7 +464,7 @@ class _Run:
         if n == 0:
             return self._finish(empty_table(self.use_rerank), self._why_empty(selected), {})
         codes = fixed_codes(table.column("embedding"), int(corpus.metadata["code_size"]))
-        scores = self._scores(pos, neg, codes)
+        scores = self._scores(pos, neg, codes, table)
         if q.dedupe:
             keep = dedupe_rows(table.column("geometry"), scores, id_keys(table.column("id")))
             if keep.shape[0] < n:
@@ -443,6 +489,8 @@ class _Run:
         guard_candidates(selection.shards, q.region, q.max_candidates)
         with_rr = self.use_rerank or (q.asymmetric and q.has_rerank(corpus))
         cols = ["id", "geometry", "bbox", "embedding"] + (["rerank"] if with_rr else [])
+        if q.uses_factors(corpus):
+            cols.append(FACTORS_COLUMN)
         table = corpus.read(selection, columns=cols)
         self.exemplars = resolve_exemplars(
             corpus, q.positives, q.negatives, candidates=table, rerank=with_rr, time=q.window
@@ -476,11 +524,17 @@ class _Run:
             + (" besides the exemplars" if any(e.id is not None for e in self.exemplars) else "")
         )
 
-    def _scores(self, pos: list[Exemplar], neg: list[Exemplar], codes: np.ndarray) -> np.ndarray:
-        """Hamming (or asymmetric) scores of every candidate; zeros without positives."""
+    def _scores(
+        self, pos: list[Exemplar], neg: list[Exemplar], codes: np.ndarray, table: pa.Table
+    ) -> np.ndarray:
+        """Hamming (or asymmetric) scores of every candidate (the rows of ``table``, whose
+        codes are ``codes``); zeros without positives."""
         q = self.query
         if pos and q.asymmetric:
-            return asymmetric_mean(self.corpus, pos, neg, codes)
+            fac = None
+            if q.uses_factors(self.corpus):
+                fac = factor_values(table.column(FACTORS_COLUMN))
+            return asymmetric_mean(self.corpus, pos, neg, codes, fac)
         if pos:
             return score(
                 codes,

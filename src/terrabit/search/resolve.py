@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +32,9 @@ from terrabit.errors import InvalidInputError
 from terrabit.search.columns import fixed_codes
 from terrabit.search.result import Exemplar
 
-__all__ = ["resolve_exemplars"]
+__all__ = ["ExemplarKind", "exemplar_kind", "exemplar_values", "resolve_exemplars"]
+
+ExemplarKind = Literal["id", "point", "vector"]
 
 
 #: Per open corpus, exemplar rows found by id outside the region (one row each).
@@ -49,6 +51,37 @@ def _as_point(value: Any) -> tuple[float, float] | None:
             return None
         return lon, lat
     return None
+
+
+def exemplar_values(values: Any) -> list[Any]:
+    """The exemplars of a ``positives`` or ``negatives`` argument: one id (``str``) or
+    one 1-D array stands for itself, anything else is a sequence of exemplars.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> len(exemplar_values("p1")), len(exemplar_values(np.zeros(4))), len(exemplar_values([]))
+    (1, 1, 0)
+    """
+    if isinstance(values, str | bytes) or (isinstance(values, np.ndarray) and values.ndim == 1):
+        return [values]
+    return list(values)
+
+
+def exemplar_kind(value: Any, dims: int) -> ExemplarKind:
+    """What an exemplar is taken as: an ``id`` (``str``), a ``point`` (two numbers, unless
+    the corpus embeds 2 dimensions) or a raw float ``vector``.
+
+    Examples
+    --------
+    >>> exemplar_kind("p1", 64), exemplar_kind((10.0, 45.0), 64), exemplar_kind([0.5] * 64, 64)
+    ('id', 'point', 'vector')
+    """
+    if isinstance(value, str):
+        return "id"
+    if _as_point(value) is not None and dims != 2:
+        return "point"
+    return "vector"
 
 
 def _row_columns(corpus: Corpus, rerank: bool) -> list[str]:
@@ -174,13 +207,8 @@ def resolve_exemplars(
     pending: list[tuple[int, str, str]] = []  # (slot, role, id)
     cand_index: dict[str, int] = {}
     wanted_ids = [
-        v
-        for vals in (positives, negatives)
-        if not isinstance(vals, str | bytes | np.ndarray)
-        for v in vals
-        if isinstance(v, str)
+        v for vals in (positives, negatives) for v in exemplar_values(vals) if isinstance(v, str)
     ]
-    wanted_ids += [v for v in (positives, negatives) if isinstance(v, str)]
     if candidates is not None and candidates.num_rows and wanted_ids:
         # hash the few wanted ids, scan the candidates once
         cand_ids = candidates.column("id")
@@ -189,10 +217,9 @@ def resolve_exemplars(
         cand_index = {cand_ids[int(i)].as_py(): int(i) for i in rows}
     n_vec = 0
     for role, values in (("positive", positives), ("negative", negatives)):
-        if isinstance(values, str | bytes) or (isinstance(values, np.ndarray) and values.ndim == 1):
-            values = [values]
-        for value in values:
-            if isinstance(value, str):
+        for value in exemplar_values(values):
+            kind = exemplar_kind(value, dims)
+            if kind == "id":
                 if value in cand_index and candidates is not None:
                     out.append(
                         _row_exemplar(
@@ -203,8 +230,9 @@ def resolve_exemplars(
                     pending.append((len(out), role, value))
                     out.append(None)
                 continue
-            point = _as_point(value)
-            if point is not None and dims != 2:
+            if kind == "point":
+                point = _as_point(value)
+                assert point is not None
                 out.append(_point_exemplar(corpus, point[0], point[1], role, rerank, time))
                 continue
             try:

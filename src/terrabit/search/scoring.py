@@ -1,8 +1,9 @@
 """Scores of candidate rows against exemplars beyond plain Hamming distance: the
-asymmetric (float query against sign bits) mean over exemplars and the re-rank of a
-shortlist by decoded ``rerank`` codes. Lower is more similar everywhere. The
-single-query estimator, :func:`~terrabit.codecs.asymmetric.asymmetric_scores`, lives
-with the codecs.
+asymmetric (float query against 1-bit codes) mean over exemplars, the rule that decides
+when a search scores asymmetrically, and the re-rank of a shortlist by decoded ``rerank``
+codes. Lower is more similar everywhere. The single-query estimators live with the
+codecs: :func:`~terrabit.codecs.asymmetric.asymmetric_scores` (sign bits) and
+:func:`~terrabit.codecs.rabitq.rabitq_scores` (RaBitQ with its correction factors).
 
 Examples
 --------
@@ -16,14 +17,98 @@ np.int64(0)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from terrabit.codecs.asymmetric import asymmetric_scores
+from terrabit.codecs.asymmetric import asymmetric_scores, is_sign_code
+from terrabit.codecs.rabitq import rabitq_scores
+from terrabit.corpus import factors as rabitq_column
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
+from terrabit.search.resolve import ExemplarKind
 from terrabit.search.result import Exemplar
 
-__all__ = ["asymmetric_mean", "asymmetric_scores", "exemplar_vector", "rerank_scores"]
+__all__ = [
+    "asymmetric_mean",
+    "asymmetric_scores",
+    "choose_asymmetric",
+    "exemplar_vector",
+    "has_factors",
+    "rerank_scores",
+]
+
+
+def has_factors(corpus: Corpus) -> bool:
+    """Whether the corpus holds RaBitQ correction factors: a codec ending in ``rabitq``
+    and its ``rabitq`` column (format 1.4)."""
+    return rabitq_column.COLUMN in corpus.columns and rabitq_column.has_factors(corpus.codec)
+
+
+def choose_asymmetric(
+    corpus: Corpus,
+    asked: bool | None,
+    kinds: Sequence[ExemplarKind],
+    *,
+    combine: str,
+    invert: bool,
+    global_: bool,
+) -> bool:
+    """Whether a search scores asymmetrically (a float query against the 1-bit codes).
+
+    ``asked=None`` (automatic): yes iff there are exemplars and every one is a raw float
+    vector (``kinds``), the codec is a sign-bit code (:func:`~terrabit.codecs.asymmetric.
+    is_sign_code`) or ``rabitq`` with its factors column, and the search is local with
+    ``combine="mean"`` and no ``invert`` (a global search is exact by Hamming bounds);
+    otherwise Hamming. ``asked=False``: Hamming. ``asked=True``: asymmetric, or a one-line
+    error naming the fix when it cannot be (an id or point exemplar is then scored by its
+    decoded ``rerank`` code, which the corpus must have).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from terrabit.corpus import open as open_corpus, publish
+    >>> from terrabit.corpus._fixture import write_input
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=8), tmp / "c")
+    >>> with open_corpus(tmp / "c") as c:
+    ...     opts = {"combine": "mean", "invert": False, "global_": False}
+    ...     [choose_asymmetric(c, None, kinds, **opts) for kinds in (["vector"], ["id"])]
+    [True, False]
+    """
+    capable = is_sign_code(corpus.codec) or has_factors(corpus)
+    if asked is None:
+        return bool(
+            kinds
+            and all(k == "vector" for k in kinds)
+            and capable
+            and combine == "mean"
+            and not invert
+            and not global_
+        )
+    if not asked:
+        return False
+    if global_:
+        raise InvalidInputError(
+            "a global search ranks by Hamming distance (its shard bounds hold for Hamming "
+            "only); drop asymmetric=True, or drop global_",
+            params=("asymmetric", "global_"),
+        )
+    if combine != "mean" or invert:
+        raise InvalidInputError(
+            "asymmetric scoring works with combine='mean' and no invert; drop asymmetric "
+            "or those options",
+            params=("asymmetric", "combine", "invert"),
+        )
+    if not capable:
+        missing = " without its rabitq column" if rabitq_column.has_factors(corpus.codec) else ""
+        raise InvalidInputError(
+            f"asymmetric scoring needs a sign-bit codec (binary, rot+binary, …) or rabitq with "
+            f"its correction factors; this corpus uses {corpus.codec.spec!r}{missing}: drop "
+            "asymmetric=True, or republish with codec 'rabitq' (format 1.4)",
+            params=("asymmetric",),
+        )
+    return True
 
 
 def exemplar_vector(corpus: Corpus, e: Exemplar) -> np.ndarray:
@@ -41,15 +126,26 @@ def exemplar_vector(corpus: Corpus, e: Exemplar) -> np.ndarray:
 
 
 def asymmetric_mean(
-    corpus: Corpus, pos: list[Exemplar], neg: list[Exemplar], codes: np.ndarray
+    corpus: Corpus,
+    pos: list[Exemplar],
+    neg: list[Exemplar],
+    codes: np.ndarray,
+    factors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``mean_pos asym - mean_neg asym`` over the exemplars' float vectors (see
-    :func:`asymmetric_scores` and :func:`exemplar_vector`), one score per code."""
+    """``mean_pos s - mean_neg s`` over the exemplars' float vectors
+    (:func:`exemplar_vector`), one score per code: with the rows' RaBitQ ``factors``
+    (float ``[n, 3]``), ``s`` is the estimated cosine distance ``1 - cos``
+    (:func:`~terrabit.codecs.rabitq.rabitq_scores`, ``metric="cos"``); without,
+    ``s = -cos(q', signs)`` of :func:`asymmetric_scores`."""
     out = np.zeros(codes.shape[0], dtype=np.float64)
     for group, sign in ((pos, 1.0), (neg, -1.0)):
         for e in group:
             v = exemplar_vector(corpus, e)
-            out += sign * asymmetric_scores(corpus.codec, v, codes) / len(group)
+            if factors is not None:
+                s = rabitq_scores(corpus.codec, v, codes, factors, metric="cos")
+            else:
+                s = asymmetric_scores(corpus.codec, v, codes)
+            out += sign * s / len(group)
     return out
 
 

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from terrabit.errors import InvalidInputError
 
-__all__ = ["read_vectors"]
+__all__ = ["check_vectors", "read_vectors"]
 
 
 def read_vectors(path: str | os.PathLike[str], *, dims: int | None = None) -> NDArray[np.float32]:
@@ -73,6 +73,40 @@ def read_vectors(path: str | os.PathLike[str], *, dims: int | None = None) -> ND
             params=("path",),
         )
     return _checked(values, where, dims)
+
+
+def check_vectors(values: Any, *, name: str, dims: int | None = None) -> NDArray[np.float32]:
+    """Float vectors passed in Python (``search(vectors=…)``) as float32 ``[n, d]``,
+    checked as :func:`read_vectors` checks a file's.
+
+    Parameters
+    ----------
+    values : array_like
+        One vector ``[d]`` or several ``[n, d]`` (numpy array, or lists of numbers).
+    name : str
+        The argument's name, for messages.
+    dims : int, optional
+        The dimension every vector must have.
+
+    Examples
+    --------
+    >>> check_vectors([1, 2, 3], name="vectors").shape
+    (1, 3)
+    >>> check_vectors([[1.0, float("nan")]], name="vectors")
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: vectors=: rows [0] hold NaN or infinite values; drop or \
+fix them
+    """
+    where = f"{name}="
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:  # ragged rows
+        raise InvalidInputError(
+            f"{where} holds rows of unequal lengths; every vector needs the same dimension",
+            params=(name,),
+        ) from exc
+    return _checked(arr, where, dims, param=name)
 
 
 def _read_npy(p: Path, where: str) -> NDArray[Any]:
@@ -131,29 +165,31 @@ def _read_json(p: Path, where: str) -> NDArray[Any]:
     return np.asarray(data, dtype=np.float64)
 
 
-def _checked(values: NDArray[Any], where: str, dims: int | None) -> NDArray[np.float32]:
+def _checked(
+    values: NDArray[Any], where: str, dims: int | None, *, param: str = "path"
+) -> NDArray[np.float32]:
     if values.dtype.kind not in "fiu":
         raise InvalidInputError(
             f"{where} holds {values.dtype} values, not numbers; save a float array",
-            params=("path",),
+            params=(param,),
         )
     if values.ndim == 1:
         values = values[None, :]
     if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
         raise InvalidInputError(
             f"{where} holds no vectors (shape {values.shape}); give [n, d] or [d] numbers",
-            params=("path",),
+            params=(param,),
         )
     if dims is not None and values.shape[1] != dims:
         raise InvalidInputError(
             f"{where} holds {values.shape[1]}-d vectors, but this corpus embeds {dims} "
             f"dimensions; pass vectors of {dims} numbers (from the same model)",
-            params=("path",),
+            params=(param,),
         )
     bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
     if bad.size:
         raise InvalidInputError(
             f"{where}: rows {bad[:10].tolist()} hold NaN or infinite values; drop or fix them",
-            params=("path",),
+            params=(param,),
         )
     return np.ascontiguousarray(values, dtype=np.float32)
