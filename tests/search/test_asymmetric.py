@@ -80,14 +80,24 @@ def _stored(root: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def _numpy_cos_distance(
-    q: np.ndarray, codes: np.ndarray, fac: np.ndarray, rotation: np.ndarray, center: np.ndarray
+    q: np.ndarray,
+    codes: np.ndarray,
+    fac: np.ndarray,
+    rotation: np.ndarray,
+    center: np.ndarray,
+    query_bits: int | None = None,
 ) -> np.ndarray:
-    """RaBitQ's estimated ``1 - cos`` written out in numpy (spec §3.4)."""
+    """RaBitQ's estimated ``1 - cos`` written out in numpy (spec §3.4); with ``query_bits``,
+    ``y - c`` rounded to ``2**query_bits`` evenly spaced values on its own range first."""
     y = q.astype(np.float64) @ rotation.astype(np.float64)
     c = center.astype(np.float64)
     d = y.shape[0]
     signs = np.unpackbits(codes, axis=1)[:, :d].astype(np.float64) * 2 - 1
-    est = fac[:, 0] / fac[:, 1] * (signs @ (y - c)) / np.sqrt(d)
+    qr = y - c
+    if query_bits is not None:
+        step = (qr.max() - qr.min()) / (2**query_bits - 1)
+        qr = qr.min() + step * np.round((qr - qr.min()) / step)
+    est = fac[:, 0] / fac[:, 1] * (signs @ qr) / np.sqrt(d)
     ip = est + fac[:, 2] + y @ c
     o_norm = np.sqrt(fac[:, 0] ** 2 + 2 * fac[:, 2] + c @ c)
     return 1 - ip / (o_norm * np.linalg.norm(y))
@@ -112,6 +122,32 @@ def test_float_query_scores_equal_the_numpy_estimate(
     assert set(got) == set(ids)
     # the codec rotates the query in float32, the oracle in float64
     np.testing.assert_allclose([got[i] for i in ids], [expected[i] for i in ids], atol=1e-6)
+
+
+def test_query_bits_scores_equal_the_numpy_estimate_of_the_quantized_query(
+    data: tuple[Path, np.ndarray, np.ndarray], corpora: dict[str, Path]
+) -> None:
+    """``query_bits=4`` (the browser's query): the estimate of the quantized query."""
+    _, _, Q = data
+    ids, codes, fac = _stored(corpora["rabitq"])
+    with open_corpus(corpora["rabitq"]) as c:
+        rq = rabitq_quantizer(c.codec)
+        assert rq is not None
+        runs = {
+            bits: search(c, vectors=Q[0], negative_vectors=Q[1], view="heatmap", query_bits=bits)
+            for bits in (None, 4)
+        }
+    assert runs[4].query["query_bits"] == 4 and runs[None].query["query_bits"] is None
+    got = {}
+    for bits, result in runs.items():
+        t = result.table
+        scores = dict(zip(t.column("id").to_pylist(), t.column("score").to_pylist(), strict=True))
+        got[bits] = np.array([scores[i] for i in ids])
+    pos, neg = (
+        _numpy_cos_distance(q, codes, fac, rq.rotation_, rq.center_, query_bits=4) for q in Q[:2]
+    )
+    np.testing.assert_allclose(got[4], pos - neg, atol=1e-6)
+    assert np.abs(got[4] - got[None]).max() > 1e-3  # the quantization is not a no-op
 
 
 def _recall(result: Any, truth: set[str]) -> float:
@@ -210,6 +246,23 @@ def test_asymmetric_true_when_impossible_is_one_line(
         with pytest.raises(InvalidInputError, match="needs a float vector for exemplar") as info:
             search(c, positives=[some_id], asymmetric=True)  # no rerank column to decode
         assert "\n" not in str(info.value) and "rerank" in str(info.value)
+
+
+def test_query_bits_where_it_cannot_apply_is_one_line(
+    data: tuple[Path, np.ndarray, np.ndarray], corpora: dict[str, Path]
+) -> None:
+    q = data[2][0]
+    bad: list[tuple[str, dict[str, Any], str]] = [
+        ("rabitq", {"query_bits": 0}, "query_bits must be between 1 and 8, got 0"),
+        ("rabitq", {"query_bits": 9}, "query_bits must be between 1 and 8, got 9"),
+        ("rabitq", {"query_bits": 4.0}, "query_bits must be an integer"),
+        ("rabitq", {"query_bits": 4, "asymmetric": False}, "scores by Hamming distance"),
+        ("binary", {"query_bits": 4}, "on 'binary' scores asymmetrically by sign bits"),
+    ]
+    for spec, kwargs, match in bad:
+        with open_corpus(corpora[spec]) as c, pytest.raises(InvalidInputError, match=match) as info:
+            search(c, vectors=q, **kwargs)
+        assert "\n" not in str(info.value) and info.value.params == ("query_bits",), kwargs
 
 
 def test_vectors_argument_is_checked(corpora: dict[str, Path]) -> None:

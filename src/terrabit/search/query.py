@@ -99,6 +99,7 @@ from terrabit.search.result import Exemplar, SearchResult, empty_table, json_ext
 from terrabit.search.scoring import (
     asymmetric_mean,
     asymmetric_scores,
+    check_query_bits,
     choose_asymmetric,
     has_factors,
     rerank_scores,
@@ -169,6 +170,7 @@ class Query:
     max_candidates: int
     rerank_shortlist: int | None
     asymmetric: bool
+    query_bits: int | None
 
     @classmethod
     def build(
@@ -193,6 +195,7 @@ class Query:
         asymmetric: bool | None = None,
         vectors: Any = None,
         negative_vectors: Any = None,
+        query_bits: int | None = None,
     ) -> Query:
         """Check every option (see :func:`search`) and return the query."""
         check_choice("view", view, _VIEWS)
@@ -231,6 +234,7 @@ class Query:
         asym = choose_asymmetric(
             corpus, asymmetric, kinds, combine=combine, invert=bool(invert), global_=bool(global_)
         )
+        query_bits = check_query_bits(corpus, query_bits, asym)
         return cls(
             reg,
             pos,
@@ -247,6 +251,7 @@ class Query:
             max_candidates,
             rerank_shortlist,
             asym,
+            query_bits,
         )
 
     def reranks(self, corpus: Corpus) -> bool:
@@ -284,6 +289,7 @@ class Query:
             "global": False,
             "rerank": self.reranks(corpus),
             "asymmetric": self.asymmetric,
+            "query_bits": self.query_bits,
         }
 
 
@@ -329,6 +335,7 @@ def search(
     asymmetric: bool | None = None,
     vectors: Any = None,
     negative_vectors: Any = None,
+    query_bits: int | None = None,
 ) -> SearchResult:
     """Search a corpus by region and example.
 
@@ -387,6 +394,11 @@ def search(
         ``combine="mean"`` and no ``invert``; otherwise Hamming. ``True``: asymmetric, id
         and point exemplars scored by their decoded ``rerank`` code (an error naming the
         fix when the corpus, codec or options cannot). ``False``: Hamming always.
+    query_bits : int, optional
+        On a ``rabitq`` corpus scored asymmetrically, quantize each float query to this
+        many bits (1 to 8) before estimating, as the browser does with 4 (its kernel sums
+        bit-plane popcounts); ``None`` (default): the float query, the finer estimate.
+        An error on a search that does not score with RaBitQ's factors.
 
     Returns
     -------
@@ -424,6 +436,7 @@ def search(
         asymmetric=asymmetric,
         vectors=vectors,
         negative_vectors=negative_vectors,
+        query_bits=query_bits,
     )
     if query.global_:
         return global_search(corpus, query, t0=t0, bytes0=bytes0)
@@ -534,7 +547,7 @@ class _Run:
             fac = None
             if q.uses_factors(self.corpus):
                 fac = factor_values(table.column(FACTORS_COLUMN))
-            return asymmetric_mean(self.corpus, pos, neg, codes, fac)
+            return asymmetric_mean(self.corpus, pos, neg, codes, fac, query_bits=q.query_bits)
         if pos:
             return score(
                 codes,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from terrabit._validation import check_int_range
 from terrabit.codecs.asymmetric import asymmetric_scores, is_sign_code
 from terrabit.codecs.rabitq import rabitq_scores
 from terrabit.corpus import factors as rabitq_column
@@ -32,6 +33,7 @@ from terrabit.search.result import Exemplar
 __all__ = [
     "asymmetric_mean",
     "asymmetric_scores",
+    "check_query_bits",
     "choose_asymmetric",
     "exemplar_vector",
     "has_factors",
@@ -111,6 +113,41 @@ def choose_asymmetric(
     return True
 
 
+def check_query_bits(corpus: Corpus, query_bits: int | None, asymmetric: bool) -> int | None:
+    """``query_bits`` if the search can use it: an integer from 1 to 8 for a search scored
+    asymmetrically with RaBitQ's factors (:func:`has_factors`), or None; a one-line error
+    otherwise.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from terrabit.corpus import open as open_corpus, publish
+    >>> from terrabit.corpus._fixture import write_input
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=8), tmp / "c")
+    >>> c = open_corpus(tmp / "c")
+    >>> print(check_query_bits(c, None, True))
+    None
+    >>> check_query_bits(c, 4, True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: query_bits=4 ... asymmetrically by sign bits; ...
+    >>> c.close()
+    """
+    if query_bits is None:
+        return None
+    check_int_range("query_bits", query_bits, 1, 8)
+    if not (asymmetric and has_factors(corpus)):
+        how = "asymmetrically by sign bits" if asymmetric else "by Hamming distance"
+        raise InvalidInputError(
+            f"query_bits={query_bits} quantizes the float query of RaBitQ asymmetric scoring, "
+            f"but this search on {corpus.codec.spec!r} scores {how}; drop query_bits, or "
+            "search a rabitq corpus (format 1.4) asymmetrically",
+            params=("query_bits",),
+        )
+    return query_bits
+
+
 def exemplar_vector(corpus: Corpus, e: Exemplar) -> np.ndarray:
     """An exemplar's float vector: the raw vector it was given as, or the decoded
     ``rerank`` code of its row; an error when it has neither."""
@@ -131,18 +168,23 @@ def asymmetric_mean(
     neg: list[Exemplar],
     codes: np.ndarray,
     factors: np.ndarray | None = None,
+    *,
+    query_bits: int | None = None,
 ) -> np.ndarray:
     """``mean_pos s - mean_neg s`` over the exemplars' float vectors
     (:func:`exemplar_vector`), one score per code: with the rows' RaBitQ ``factors``
     (float ``[n, 3]``), ``s`` is the estimated cosine distance ``1 - cos``
-    (:func:`~terrabit.codecs.rabitq.rabitq_scores`, ``metric="cos"``); without,
+    (:func:`~terrabit.codecs.rabitq.rabitq_scores`, ``metric="cos"``; each float vector
+    quantized to ``query_bits`` first when given, as the browser does with 4); without,
     ``s = -cos(q', signs)`` of :func:`asymmetric_scores`."""
     out = np.zeros(codes.shape[0], dtype=np.float64)
     for group, sign in ((pos, 1.0), (neg, -1.0)):
         for e in group:
             v = exemplar_vector(corpus, e)
             if factors is not None:
-                s = rabitq_scores(corpus.codec, v, codes, factors, metric="cos")
+                s = rabitq_scores(
+                    corpus.codec, v, codes, factors, metric="cos", query_bits=query_bits
+                )
             else:
                 s = asymmetric_scores(corpus.codec, v, codes)
             out += sign * s / len(group)
