@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus import validate_corpus
+from terrabit.corpus._fixture import write_input
 from terrabit.corpus.summary import summary_fields
 
 FIXTURES = Path(__file__).resolve().parents[2] / "spec" / "fixtures"
@@ -33,21 +35,22 @@ def expected() -> dict:  # type: ignore[type-arg]
 
 
 def test_make_regenerates_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("fixtures_make", FIXTURES / "make.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _make_module()
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     module.make(tmp_path)
-    committed = sorted(
-        p.relative_to(FIXTURES / "tiny") for p in (FIXTURES / "tiny").rglob("*") if p.is_file()
-    )
-    fresh = sorted(
-        p.relative_to(tmp_path / "tiny") for p in (tmp_path / "tiny").rglob("*") if p.is_file()
-    )
-    assert committed == fresh
-    for rel in committed:
-        assert (FIXTURES / "tiny" / rel).read_bytes() == (tmp_path / "tiny" / rel).read_bytes(), rel
+    for name in ("tiny", "tiny_rabitq"):
+        committed = sorted(
+            p.relative_to(FIXTURES / name) for p in (FIXTURES / name).rglob("*") if p.is_file()
+        )
+        fresh = sorted(
+            p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*") if p.is_file()
+        )
+        assert committed == fresh, name
+        for rel in committed:
+            assert (FIXTURES / name / rel).read_bytes() == (tmp_path / name / rel).read_bytes(), (
+                name,
+                rel,
+            )
     assert (tmp_path / "tiny.expected.json").read_text() == (
         FIXTURES / "tiny.expected.json"
     ).read_text()
@@ -78,6 +81,54 @@ def test_fixture_reads_as_expected(expected: dict) -> None:  # type: ignore[type
         assert codes[first["id"]] == first["embedding_signs_hex"]
         assert c.metadata["format_version"] == fmt.FORMAT_VERSION
         assert np.isclose(c.metadata["code_size"], expected["code_size"])
+
+
+def _make_module() -> Any:
+    spec = importlib.util.spec_from_file_location("fixtures_make", FIXTURES / "make.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _array(entry: dict[str, Any]) -> np.ndarray:
+    """A codec state array as the manifest stores it: base64 bytes, dtype and shape."""
+    raw = base64.b64decode(entry["base64"])
+    return np.frombuffer(raw, dtype="<" + entry["dtype"]).reshape(entry["shape"])
+
+
+def test_rabitq_fixture_is_a_valid_1_4_corpus_with_factors_and_rerank(tmp_path: Path) -> None:
+    """``tiny_rabitq``: several shards, and per row the sign bits and factors of its input
+    written out in numpy from the codec's rotation and centre (spec §3.4)."""
+    params = dict(_make_module().RABITQ)
+    params.pop("max_rows")
+    src = pq.read_table(write_input(tmp_path / "in.parquet", **params))
+    X = dict(
+        zip(
+            src.column("id").to_pylist(),
+            np.stack(src.column("embedding").to_numpy(zero_copy_only=False)),
+            strict=True,
+        )
+    )
+    with open_corpus(FIXTURES / "tiny_rabitq") as c:
+        assert validate_corpus(c) == []
+        assert c.metadata["format_version"] == "1.4" and c.manifest.num_rows >= 2
+        assert c.metadata["rerank_codec"]["spec"] == "int8"
+        state = c.metadata["codec"]["state"]
+        t = c.read(columns=["id", "embedding", "rabitq", "rerank"])
+    assert t.num_rows == len(X) == 300
+    rotation, centre = (_array(state[k]).astype(np.float64) for k in ("rotation_", "center_"))
+    Y = np.stack([X[i] for i in t.column("id").to_pylist()]).astype(np.float64) @ rotation
+    r = Y - centre
+    codes = np.frombuffer(b"".join(t.column("embedding").to_pylist()), np.uint8)
+    assert (codes.reshape(300, 13) == np.packbits(r > 0, axis=1)).all()
+    norm = np.linalg.norm(r, axis=1)
+    want = np.column_stack([norm, np.abs(r).sum(axis=1) / (10.0 * norm), r @ centre])
+    got = np.frombuffer(b"".join(t.column("rabitq").to_pylist()), "<f2").reshape(300, 3)
+    for j in range(3):  # float16: 11 significant bits
+        np.testing.assert_allclose(
+            got[:, j], want[:, j], rtol=1e-3, atol=1e-3 * np.abs(want[:, j]).max()
+        )
 
 
 def test_fixture_is_format_1_2_with_pages(expected: dict) -> None:  # type: ignore[type-arg]
