@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import terrabit
+from terrabit.search import search
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
 
@@ -58,7 +59,7 @@ def make(out: Path = OUT) -> dict[str, Any]:
             ("no rerank for xor", {"positives": [ids[5]], "k": 6, "combine": "xor"}),
         ]
         for name, kw in runs:
-            r = c.search(None, rerank_shortlist=None, **kw)
+            r = search(c, None, rerank_shortlist=None, **kw)
             t = r.table
             rows = [
                 {"id": i, "score": float(s), "rank": int(k), "shown": bool(sh)}
