@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import terrabit
-from terrabit.search import search
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
+from terrabit.search import search
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "unit" / "fixtures"
 
