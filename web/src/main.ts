@@ -12,16 +12,18 @@ import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reade
 import type { Place } from "./lib/places";
 import { asymmetricUnavailable } from "./lib/search/asymmetric";
 import { resolveExemplars, search, startReaders } from "./lib/search/query";
-import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
+import type { BBox, ExemplarRef, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";
+import { ExampleStates } from "./ui/examples";
 import { ExportButton } from "./ui/export-button";
 import { GotoBox } from "./ui/goto";
+import { LabelsBox } from "./ui/labels";
 import { ResultLayers } from "./ui/layers";
-import { createMap, fitBBox, imageryEnabled, setImagery, type MapLibreMap } from "./ui/map";
+import { boundsOf, createMap, fitBBox, imageryEnabled, isLand, setImagery, type MapLibreMap } from "./ui/map";
 import { ResultsView } from "./ui/results";
 import { SearchPanel } from "./ui/search-panel";
-import { QueryStore, refKey, runnable } from "./ui/store";
+import { QueryStore, runnable } from "./ui/store";
 import { UndoStack } from "./ui/undo";
 import { readHash, syncUrl } from "./ui/urlsync";
 
@@ -76,14 +78,17 @@ class App {
   private readonly panel: SearchPanel;
   private readonly drawer: Drawer;
   private readonly exporter: ExportButton;
+  private readonly labels: LabelsBox;
   private controller: AbortController | null = null;
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private hintTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The examples as resolved to corpus rows (by the last search or a preview). */
-  private exemplarRows: ExemplarRow[] = [];
+  /** The examples as resolved to corpus rows, and those that failed. */
+  private readonly examples: ExampleStates;
   /** The result last clicked in the list (stays highlighted). */
   private selected: ResultRow | null = null;
+  /** Regions + examples of the last search the map flew to (flies once per new query). */
+  private flownFor = "";
 
   constructor(
     private readonly map: MapLibreMap,
@@ -92,9 +97,10 @@ class App {
     results: ResultsView,
   ) {
     this.results = results;
+    this.examples = new ExampleStates(corpus, isLand);
     // regions first, so that results and examples draw above them
     this.drawer = new Drawer(map, store, this.undo, byId("draw-section"), (t) => this.hint(t));
-    this.layers = new ResultLayers(map, byId("legend"));
+    this.layers = new ResultLayers(map, byId("legend"), (row, positive) => this.mark(row, positive));
     const years = corpus.info.columns.includes("datetime") ? corpusYears(corpus.manifest) : [];
     this.panel = new SearchPanel(byId("exemplar-section"), byId("search-section"), store, this.undo, years, {
       run: () => this.runNow(),
@@ -103,7 +109,12 @@ class App {
         const c = map.getCenter().wrap();
         this.addExemplar(positive, c.lng, c.lat);
       },
+      retryExample: (ref, positive) => {
+        if (this.examples.retry(ref, positive)) this.hint("Trying that example again.");
+        this.store.update({});
+      },
     }, asymmetricUnavailable(corpus));
+    this.labels = new LabelsBox(byId("exemplar-section"), corpus, store, (t) => this.hint(t));
     const exportBox = el("div", { class: "export-box" });
     byId("results-section").prepend(exportBox);
     this.exporter = new ExportButton(exportBox, (text, error) =>
@@ -181,19 +192,63 @@ class App {
     this.hint(`${positive ? "Positive" : "Negative"} example at ${fmtLonLat(ref.lon, ref.lat)}.`);
   }
 
+  /** ✓ / ✗ on a result: it becomes a positive / negative example (by its id). */
+  mark(row: ResultRow, positive: boolean): void {
+    const ref: ExemplarRef = { kind: "id", id: row.id };
+    const q = this.store.get();
+    const other = (refs: ExemplarRef[]): ExemplarRef[] => refs.filter((r) => r.kind !== "id" || r.id !== row.id);
+    const positives = other(q.positives);
+    const negatives = other(q.negatives);
+    if (positive) positives.push(ref);
+    else negatives.push(ref);
+    this.store.update({ positives, negatives });
+    this.hint(`Result #${row.rank} (${row.id}) is now a ${positive ? "positive" : "negative"} example.`);
+  }
+
   private goto(place: Place): void {
     this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
     this.hint(`Went to ${place.name}${place.country ? `, ${place.country}` : ""}.`);
   }
 
-  /** Resolved examples that are still in the query, plus the clicked points. */
+  /** Resolved examples that are still in the query, the clicked points, the failed ones. */
   private showExemplars(): void {
     const q = this.store.get();
-    const keep = this.exemplarRows.filter((row) =>
-      (row.positive ? q.positives : q.negatives).some((ref) => refKey(ref) === refKey(row.ref)),
-    );
-    this.layers.setExemplars(q.positives, q.negatives, keep);
-    this.panel.setExemplars(keep);
+    const keep = this.examples.visible(q);
+    const failure = (ref: ExemplarRef, positive: boolean): string | undefined => this.examples.failure(ref, positive);
+    this.layers.setExemplars(q.positives, q.negatives, keep, (ref, positive) => failure(ref, positive) !== undefined);
+    this.panel.setExemplars(keep, failure);
+    this.labels.set(keep, q.positives.length + q.negatives.length - keep.length);
+  }
+
+  /** What to say when failed examples leave the search without what it needs. */
+  private whyNot(query: Query, effective: Query): string | null {
+    const why = runnable(effective);
+    if (why !== null && effective.positives.length === 0 && query.positives.length > 0 && runnable(query) === null) {
+      return "Every positive example failed (⚠ under Examples): click a drawn patch, or Retry it.";
+    }
+    return why;
+  }
+
+  /** Fly to the shown results (and the examples) of a new query when they are off screen. */
+  private flyToResults(result: SearchResult): void {
+    const q = result.query;
+    const key = JSON.stringify([q.regions, q.positives, q.negatives, q.year]);
+    if (key === this.flownFor) return;
+    this.flownFor = key;
+    const points: GeoJSON.Geometry[] = [];
+    for (const row of result.rows) if (row.shown) points.push({ type: "Point", coordinates: [row.lon, row.lat] });
+    for (const row of result.exemplars) points.push({ type: "Point", coordinates: [row.lon, row.lat] });
+    const b = boundsOf(points);
+    if (b === null) return;
+    const view = this.map.getBounds();
+    const inView = (x: number, y: number): boolean => view.contains([x, y]);
+    if (inView(b[0], b[1]) && inView(b[2], b[3])) return;
+    const pad = (v: BBox): BBox => {
+      const dx = (v[2] - v[0]) * 0.05;
+      const dy = (v[3] - v[1]) * 0.05;
+      return [Math.max(-180, v[0] - dx), Math.max(-85, v[1] - dy), Math.min(180, v[2] + dx), Math.min(85, v[3] + dy)];
+    };
+    fitBBox(this.map, pad(b));
   }
 
   private schedule(delay = DEBOUNCE_MS): void {
@@ -228,7 +283,7 @@ class App {
   }
 
   private show(result: SearchResult | null): void {
-    if (result) this.exemplarRows = result.exemplars;
+    if (result) this.examples.rows = result.exemplars;
     this.selected = null;
     this.layers.highlight(null);
     this.layers.setResult(result);
@@ -238,8 +293,9 @@ class App {
   }
 
   private async run(): Promise<void> {
-    const query: Query = this.store.get();
-    const why = runnable(query);
+    const full: Query = this.store.get();
+    const query = this.examples.effective(full);
+    const why = this.whyNot(full, query);
     this.controller?.abort();
     const gen = ++this.generation;
     if (why) {
@@ -248,7 +304,7 @@ class App {
       this.results.clear();
       this.results.setStatus(why);
       this.show(null);
-      await this.preview(query, gen);
+      await this.preview(full, gen);
       if (gen === this.generation) setState("idle");
       return;
     }
@@ -266,14 +322,19 @@ class App {
       });
       if (gen !== this.generation) return;
       this.results.showResult(result);
+      this.noteFailures(full);
       this.show(result);
+      this.flyToResults(result);
       setState("done");
     } catch (err) {
       if (gen !== this.generation) return;
       if (isAbort(err, controller.signal)) {
         this.results.setStatus("Search stopped. Search runs it again.");
         setState("idle");
-      } else {
+      } else if (await this.failedExamples(query, controller.signal, gen)) {
+        // an example failed: it is marked, and the search runs again without it
+        this.schedule(0);
+      } else if (gen === this.generation) {
         this.results.clear();
         this.show(null);
         this.results.showError(errorText(err));
@@ -288,21 +349,58 @@ class App {
   }
 
   /**
+   * After a search failed: did an example fail (then it is marked, and true)? Resolves
+   * each example alone; false when none fails (the error is the query's own).
+   */
+  private async failedExamples(query: Query, signal: AbortSignal, gen: number): Promise<boolean> {
+    if (query.positives.length + query.negatives.length === 0) return false;
+    try {
+      const found = await this.examples.diagnose(query, signal);
+      if (gen !== this.generation || found === 0) return false;
+      this.showExemplars();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Say, under the status, which examples were left out of the search. */
+  private noteFailures(query: Query): void {
+    const failed = this.examples.failed(query);
+    if (failed.length === 0) return;
+    const n = failed.length;
+    this.results.note(
+      `${n} example${n === 1 ? "" : "s"} failed and ${n === 1 ? "was" : "were"} left out (⚠ under Examples): ` +
+        (failed[0]?.message ?? ""),
+    );
+  }
+
+  /**
    * Before a search can run (no region yet), resolve the clicked examples anyway: their
    * patches show on the map and their ids in the chips (a click off every patch is said).
    */
-  private async preview(query: Query, gen: number): Promise<void> {
-    if (query.positives.length + query.negatives.length === 0) return;
+  private async preview(full: Query, gen: number): Promise<void> {
     const controller = new AbortController();
     this.controller = controller;
     try {
-      const rows = await resolveExemplars(this.corpus, query, { signal: controller.signal });
-      if (gen !== this.generation) return;
-      this.exemplarRows = rows;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const query = this.examples.effective(full);
+        if (query.positives.length + query.negatives.length === 0) break;
+        try {
+          const rows = await resolveExemplars(this.corpus, query, { signal: controller.signal });
+          if (gen !== this.generation) return;
+          this.examples.rows = rows;
+          break;
+        } catch (err) {
+          if (gen !== this.generation || isAbort(err, controller.signal)) return;
+          if (!(await this.failedExamples(query, controller.signal, gen))) {
+            this.results.showError(errorText(err));
+            return;
+          }
+        }
+      }
       this.showExemplars();
-    } catch (err) {
-      if (gen !== this.generation || isAbort(err, controller.signal)) return;
-      this.results.showError(errorText(err));
+      this.noteFailures(full);
     } finally {
       if (gen === this.generation) this.controller = null;
     }
@@ -317,6 +415,7 @@ class App {
     this.selected = row;
     this.map.flyTo({ center: [row.lon, row.lat], zoom: Math.max(this.map.getZoom(), 12), duration: 700 });
     this.layers.highlight(row);
+    this.layers.openPopup(row, true);
   }
 }
 
@@ -329,6 +428,7 @@ async function boot(): Promise<void> {
     hover: (row) => app?.hover(row),
     select: (row) => app?.select(row),
     retry: () => store.update({}),
+    mark: (row, positive) => app?.mark(row, positive),
   });
   results.setStatus("Opening the corpus…", "busy");
   const corpusPromise = resolveCorpusUrl(location)

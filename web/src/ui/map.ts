@@ -22,6 +22,7 @@ import countriesUrl from "world-atlas/countries-50m.json?url";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
+import { geometryCovers } from "../lib/region";
 import type { BBox } from "../lib/types";
 
 setWorkerUrl(workerUrl);
@@ -72,6 +73,38 @@ async function loadTopology(url: string): Promise<Topology> {
   return (await response.json()) as Topology;
 }
 
+/** The bundled land polygons with their bboxes, once loaded (for `isLand`). */
+let LAND: { geometry: GeoJSON.Geometry; bbox: BBox }[] | null = null;
+
+/**
+ * Whether the bundled basemap puts a point on land (`null` until it has loaded). Coarse
+ * (Natural Earth 1:50m): for messages only ("that is sea"), never for search.
+ */
+export function isLand(lon: number, lat: number): boolean | null {
+  if (LAND === null) return null;
+  for (const part of LAND) {
+    const [x0, y0, x1, y1] = part.bbox;
+    if (lon < x0 || lon > x1 || lat < y0 || lat > y1) continue;
+    if (geometryCovers(part.geometry, lon, lat)) return true;
+  }
+  return false;
+}
+
+function landParts(land: GeoJSON.FeatureCollection | GeoJSON.Feature): { geometry: GeoJSON.Geometry; bbox: BBox }[] {
+  const features = land.type === "FeatureCollection" ? land.features : [land];
+  const out: { geometry: GeoJSON.Geometry; bbox: BBox }[] = [];
+  for (const f of features) {
+    const g = f.geometry;
+    const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    for (const coordinates of polys) {
+      const geometry: GeoJSON.Polygon = { type: "Polygon", coordinates };
+      const b = boundsOf([geometry]);
+      if (b) out.push({ geometry, bbox: b });
+    }
+  }
+  return out;
+}
+
 /** Fill the land and border sources from the bundled Natural Earth TopoJSON. */
 async function loadBasemap(map: MapLibreMap): Promise<void> {
   const [land, countries] = await Promise.all([loadTopology(landUrl), loadTopology(countriesUrl)]);
@@ -79,6 +112,7 @@ async function loadBasemap(map: MapLibreMap): Promise<void> {
   const countryObject = countries.objects["countries"] as GeometryCollection;
   const landGeo = feature(land, landObject) as GeoJSON.FeatureCollection | GeoJSON.Feature;
   const borderGeo = mesh(countries, countryObject, (a, b) => a !== b);
+  LAND = landParts(landGeo);
   (map.getSource("land") as GeoJSONSource).setData(landGeo);
   (map.getSource("borders") as GeoJSONSource).setData(borderGeo);
 }

@@ -42,7 +42,12 @@ export interface PanelActions {
   cancel: () => void;
   /** Add an example at the map centre (the keyboard way to click). */
   addAtCentre: (positive: boolean) => void;
+  /** Try a failed example again. */
+  retryExample: (ref: ExemplarRef, positive: boolean) => void;
 }
+
+/** Why an example failed (undefined: it did not). */
+export type FailureOf = (ref: ExemplarRef, positive: boolean) => string | undefined;
 
 export function exemplarLabel(ref: ExemplarRef, row?: ExemplarRow): string {
   const where = ref.kind === "id" ? ref.id : fmtLonLat(ref.lon, ref.lat);
@@ -71,6 +76,7 @@ export class SearchPanel {
   private readonly options: HTMLDetailsElement;
   private result: SearchResult | null = null;
   private exemplarRows: ExemplarRow[] = [];
+  private failureOf: FailureOf = () => undefined;
 
   constructor(
     exemplarBox: HTMLElement,
@@ -78,7 +84,7 @@ export class SearchPanel {
     private readonly store: QueryStore,
     private readonly undo: UndoStack,
     years: number[],
-    actions: PanelActions,
+    private readonly actions: PanelActions,
     /** Why the corpus cannot be scored asymmetrically (null: it can). */
     private readonly asymmetricUnavailable: string | null = null,
   ) {
@@ -214,9 +220,13 @@ export class SearchPanel {
     this.render(this.store.get());
   }
 
-  /** The examples as resolved to corpus rows: their chips then name the row ids. */
-  setExemplars(rows: ExemplarRow[]): void {
+  /**
+   * The examples as resolved to corpus rows (their chips then name the row ids) and the
+   * failed ones (their chips say why, with a Retry).
+   */
+  setExemplars(rows: ExemplarRow[], failureOf: FailureOf = () => undefined): void {
     this.exemplarRows = rows;
+    this.failureOf = failureOf;
     this.renderExemplars(this.store.get());
   }
 
@@ -253,14 +263,30 @@ export class SearchPanel {
       if (refs.length === 0) {
         return [el("li", { class: "muted empty" }, positive ? "None yet: click the map." : "None.")];
       }
-      return refs.map((ref, i) =>
-        chip(exemplarLabel(ref, rows.get(`${positive}:${refKey(ref)}`)), positive ? "pos" : "neg", () =>
-          this.removeExemplar(positive, i),
-        ),
-      );
+      return refs.map((ref, i) => this.exampleChip(ref, positive, i, rows.get(`${positive}:${refKey(ref)}`)));
     };
     this.positives.replaceChildren(...make(q.positives, true));
     this.negatives.replaceChildren(...make(q.negatives, false));
+  }
+
+  /** A chip with its state: resolved (names the row), pending, or failed (why + Retry). */
+  private exampleChip(ref: ExemplarRef, positive: boolean, index: number, row?: ExemplarRow): HTMLElement {
+    const label = exemplarLabel(ref, row);
+    const failure = this.failureOf(ref, positive);
+    const state = failure !== undefined ? "failed" : row ? "resolved" : "pending";
+    const title =
+      failure ?? (row ? `${label}: resolved to row ${row.id}` : `${label}: not resolved yet (the next search resolves it)`);
+    const item = chip(failure !== undefined ? `⚠ ${label}` : label, positive ? "pos" : "neg", () =>
+      this.removeExemplar(positive, index),
+    title);
+    item.dataset["state"] = state;
+    if (failure !== undefined) {
+      item.classList.add("chip-failed");
+      const retry = el("button", { type: "button", class: "chip-retry small", "data-testid": "retry-example" }, "Retry");
+      retry.addEventListener("click", () => this.actions.retryExample(ref, positive));
+      item.append(el("span", { class: "chip-error", "data-testid": "example-error", role: "alert" }, failure, " ", retry));
+    }
+    return item;
   }
 
   private removeExemplar(positive: boolean, index: number): void {

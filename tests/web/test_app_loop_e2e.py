@@ -1,0 +1,315 @@
+"""The explorer's loop in the browser app (Chromium): label results with ✓ / ✗ (list and
+map popup), failed examples marked and left out (never blocking), labels exported and
+imported (GeoJSON, GeoParquet) with bad files explained.
+
+Screenshots go to ``/tmp/terrabit-*.png`` (looked at when the UI changes).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from appdriver import (
+    K,
+    assert_clean,
+    hash_of,
+    hash_params,
+    open_app,
+    python_search,
+    result_rows,
+    runs,
+    status,
+    wait_for_run,
+)
+
+import terrabit
+from terrabit.search import search
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def chip_format(lon: float, lat: float) -> str:
+    """A point as the chips write it ("8.375° S, 141.387° W")."""
+    ns = "N" if lat >= 0 else "S"
+    ew = "E" if lon >= 0 else "W"
+    return f"{abs(lat):.3f}° {ns}, {abs(lon):.3f}° {ew}"
+
+
+def chips(page: Any, which: str) -> Any:
+    return page.locator(f"[data-testid={which}] .chip")
+
+
+@pytest.fixture(scope="module")
+def footprints(small_corpus: Path) -> dict[str, np.ndarray]:
+    """Every row's id and bbox (the footprints are axis-aligned squares)."""
+    with terrabit.open(small_corpus) as corpus:
+        table = corpus.read(None, columns=["id", "bbox"])
+    b = table.column("bbox").combine_chunks()
+    return {
+        "id": np.asarray(table.column("id").to_pylist()),
+        "box": np.column_stack([b.field(f).to_numpy() for f in ("xmin", "ymin", "xmax", "ymax")]),
+    }
+
+
+def gap_point(footprints: dict[str, np.ndarray], near: tuple[float, float]) -> tuple[float, float]:
+    """A point near `near` that no footprint covers (between the patches)."""
+    box = footprints["box"]
+    for step in range(1, 200):
+        lon, lat = round(near[0] + 0.0031 * step, 6), round(near[1] + 0.0017 * step, 6)
+        covered = (box[:, 0] <= lon) & (lon <= box[:, 2]) & (box[:, 1] <= lat) & (lat <= box[:, 3])
+        if not covered.any():
+            return lon, lat
+    raise AssertionError("no gap near the point")
+
+
+def with_points(q: dict[str, Any], key: str, points: list[tuple[float, float]]) -> str:
+    return f"&{key}=" + ";".join(f"{lon:g},{lat:g}" for lon, lat in points)
+
+
+# ------------------------------------------------------------------------ labelling
+
+
+def test_check_and_cross_make_results_examples(
+    page: Any, app_url: str, small_corpus: Path, query: dict
+) -> None:
+    """✓ on a row adds it as a positive (by id), ✗ as a negative; the list, the map popup
+    and the chips agree, and the search equals Python's with those examples."""
+    open_app(page, app_url, hash_of(query))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    rows = result_rows(page)
+    first, second = rows[0][0], rows[1][0]
+    # every row has ✓ and ✗, and shows its year
+    assert page.locator("[data-testid=result-row] [data-testid=mark-positive]").count() == K
+    assert page.locator("[data-testid=result-row] [data-testid=mark-negative]").count() == K
+    assert page.locator("[data-testid=result-row] .what").first.inner_text()[:4] in ("2023", "2024")
+    before = runs(page)
+    page.locator("[data-testid=result-row]").nth(1).locator("[data-testid=mark-positive]").click()
+    assert chips(page, "positives").count() == 2
+    assert hash_params(page)["ids"] == second
+    assert wait_for_run(page, before) == "done", status(page)
+    assert second not in [i for i, _ in result_rows(page)]  # an example is not a result
+    assert second in chips(page, "positives").nth(1).inner_text()
+    # the map popup of a result (pinned by a click in the list) has ✓ and ✗ too
+    page.locator("[data-testid=result-row]").first.click()
+    popup = page.locator(".maplibregl-popup [data-testid=popup]")
+    popup.wait_for()
+    target = result_rows(page)[0][0]
+    assert target in popup.inner_text()
+    before = runs(page)
+    popup.locator("[data-testid=mark-negative]").click()
+    assert chips(page, "negatives").count() == 1
+    assert hash_params(page)["nids"] == target
+    assert wait_for_run(page, before) == "done", status(page)
+    with terrabit.open(small_corpus) as corpus:
+        expected = search(
+            corpus, query["bbox"], positives=[query["pos"], second], negatives=[target], k=K
+        )
+    assert result_rows(page) == [(r["id"], r["rank"]) for r in expected.to_json()["results"]]
+    assert first != target or first not in [i for i, _ in result_rows(page)]
+    # chips show their state: resolved to a row
+    states = page.locator("[data-testid=positives] .chip, [data-testid=negatives] .chip")
+    assert states.evaluate_all("els => els.map(e => e.dataset.state)") == ["resolved"] * 3
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.locator("[data-testid=result-row]").nth(3).click()
+    page.wait_for_timeout(900)
+    page.screenshot(path="/tmp/terrabit-labels-popup.png")
+    assert_clean(page)
+
+
+def test_failed_examples_are_marked_and_do_not_block(
+    page: Any, app_url: str, small_corpus: Path, query: dict, footprints: dict
+) -> None:
+    """A click between patches and one outside the data: both marked failed with the
+    chip's own format; the search runs with the good example; outlier needs none."""
+    gap = gap_point(footprints, query["pos"])
+    outside = (0.0, -89.5)
+    with terrabit.open(small_corpus) as corpus:
+        assert corpus.select_shards((*outside, *outside)).num_rows == 0
+    open_app(page, app_url, hash_of(query) + with_points(query, "neg", [gap, outside]))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    failed = page.locator("[data-testid=negatives] .chip[data-state=failed]")
+    assert failed.count() == 2
+    texts = page.locator("[data-testid=example-error]").all_inner_texts()
+    # between the patches: in the (synthetic) corpus's ocean, or on land
+    assert (
+        f"Nothing at {chip_format(*gap)}: that is sea, with no patch of this corpus" in texts[0]
+        or f"No patch at {chip_format(*gap)}: it falls between this corpus's patches" in texts[0]
+    )
+    assert f"Nothing at {chip_format(*outside)}: it lies outside this corpus's data" in texts[1]
+    assert "-89.5" not in " ".join(texts) and f"{gap[0]:g},{gap[1]:g}" not in " ".join(texts)
+    message = page.locator("[data-testid=message]").inner_text()
+    assert "2 examples failed and were left out" in message
+    # the search ran with the good example only
+    assert result_rows(page) == [
+        (r["id"], r["rank"]) for r in python_search(small_corpus, query).to_json()["results"]
+    ]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path="/tmp/terrabit-failed-examples.png")
+    # the URL keeps them (a shared link shows the same marks); Retry tries again
+    assert len(hash_params(page)["neg"].split(";")) == 2
+    before = runs(page)
+    page.locator("[data-testid=retry-example]").first.click()
+    assert wait_for_run(page, before) == "done", status(page)
+    assert failed.count() == 2
+    assert_clean(page)
+
+
+def test_failed_only_example_does_not_block_the_outlier_view(
+    page: Any, app_url: str, small_corpus: Path, query: dict, footprints: dict
+) -> None:
+    gap = gap_point(footprints, query["pos"])
+    fragment = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"])
+    fragment += with_points(query, "pos", [gap]) + f"&view=outlier&k={K}"
+    open_app(page, app_url, fragment)
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    assert chips(page, "positives").first.get_attribute("data-state") == "failed"
+    with terrabit.open(small_corpus) as corpus:
+        expected = search(corpus, query["bbox"], view="outlier", k=K)
+    shown = [(r["id"], r["rank"]) for r in expected.to_json()["results"]][: len(result_rows(page))]
+    assert result_rows(page) == shown
+    # the topk view needs the failed positive: said, not a blocked app
+    page.select_option("#view", "topk")
+    page.wait_for_function("() => document.body.dataset.state === 'idle'")
+    assert "Every positive example failed" in status(page)
+    assert_clean(page)
+
+
+def test_an_example_whose_fetch_fails_is_marked(
+    page: Any, app_server: Any, small_corpus: Path, query: dict, footprints: dict
+) -> None:
+    """A far positive whose shard answers 500: marked failed, the rest searched."""
+    x = (footprints["box"][:, 0] + footprints["box"][:, 2]) / 2
+    y = (footprints["box"][:, 1] + footprints["box"][:, 3]) / 2
+    far = int(np.flatnonzero(np.abs(x - query["pos"][0]) > 40)[0])
+    point = (round(float(x[far]), 6), round(float(y[far]), 6))
+    with terrabit.open(small_corpus) as corpus:
+        shard_paths = corpus.select_shards((*point, *point)).column("path").to_pylist()
+    broken = {"/corpus/" + p for p in shard_paths}
+    url = app_server(fail=lambda path: 500 if path in broken else None)
+    good = "pos={:g},{:g}".format(*query["pos"])
+    open_app(page, url, hash_of(query).replace(good, good + ";{:g},{:g}".format(*point)))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    chip = chips(page, "positives").nth(1)
+    assert chip.get_attribute("data-state") == "failed"
+    assert f"Could not read the patch at {chip_format(*point)}" in chip.inner_text()
+    assert result_rows(page) == [
+        (r["id"], r["rank"]) for r in python_search(small_corpus, query).to_json()["results"]
+    ]
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def test_labels_export_and_import(
+    page: Any, app_url: str, small_corpus: Path, query: dict, tmp_path: Path
+) -> None:
+    gpd = pytest.importorskip("geopandas")
+    open_app(page, app_url, hash_of(query))
+    before = runs(page)
+    page.locator("[data-testid=result-row]").nth(0).locator("[data-testid=mark-negative]").click()
+    assert wait_for_run(page, before) == "done", status(page)
+    with page.expect_download() as info:
+        page.locator("[data-testid=export-labels]").click()
+    path = tmp_path / "labels.geojson"
+    info.value.save_as(path)
+    data = json.loads(path.read_text())
+    labels = {f["properties"]["id"]: f["properties"]["label"] for f in data["features"]}
+    assert sorted(labels.values()) == ["negative", "positive"]
+    neg_id = hash_params(page)["nids"]
+    assert labels[neg_id] == "negative"
+    with page.expect_download() as info:
+        page.locator("[data-testid=export-labels-parquet]").click()
+    pq_path = tmp_path / "labels.parquet"
+    info.value.save_as(pq_path)
+    frame = gpd.read_parquet(pq_path)
+    assert frame.crs is not None and frame.crs.equals("OGC:CRS84")
+    assert dict(zip(frame["id"], frame["label"], strict=True)) == labels
+    # the footprints are the corpus's own
+    with terrabit.open(small_corpus) as corpus:
+        table = corpus.read(None, columns=["id", "geometry"])
+    shapely = pytest.importorskip("shapely")
+    geoms = shapely.from_wkb(table.column("geometry"))
+    truth = dict(zip(table.column("id").to_pylist(), geoms, strict=True))
+    assert all(truth[i].equals(g) for i, g in zip(frame["id"], frame.geometry, strict=True))
+
+    # a fresh page with the region only: importing the labels restores the examples
+    region_only = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"]) + f"&k={K}"
+    for file in (path, pq_path):
+        open_app(page, app_url + "?fresh=" + file.suffix, region_only)
+        before = runs(page)
+        page.locator("[data-testid=import-labels]").set_input_files(str(file))
+        assert wait_for_run(page, before) == "done", status(page)
+        assert "Imported 2 label(s)" in page.locator("[data-testid=labels-message]").inner_text()
+        pos_id = next(i for i, v in labels.items() if v == "positive")
+        with terrabit.open(small_corpus) as corpus:
+            expected = search(corpus, query["bbox"], positives=[pos_id], negatives=[neg_id], k=K)
+        assert result_rows(page) == [(r["id"], r["rank"]) for r in expected.to_json()["results"]]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path="/tmp/terrabit-labels-imported.png")
+    assert_clean(page)
+
+
+def test_bad_labels_files_are_explained(
+    page: Any, app_url: str, query: dict, footprints: dict, tmp_path: Path
+) -> None:
+    known = str(footprints["id"][0])
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]],
+    }
+
+    def feature(fid: str | None, label: str, geometry: Any = square) -> dict:
+        props = {"label": label} | ({"id": fid} if fid is not None else {})
+        return {"type": "Feature", "geometry": geometry, "properties": props}
+
+    def collection(*features: dict, **extra: Any) -> str:
+        return json.dumps({"type": "FeatureCollection", "features": list(features), **extra})
+
+    utm = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32643"}}
+    cases = {
+        "unknown.geojson": (
+            collection(feature("nope-1", "positive"), feature("nope-2", "negative")),
+            "none of its 2 ids is in this corpus (“nope-1”, “nope-2”)",
+        ),
+        "partly.geojson": (
+            collection(feature(known, "positive"), feature("nope-3", "negative")),
+            "left out 1 whose ids are not in this corpus: “nope-3”",
+        ),
+        "nogeom.geojson": (
+            collection(feature(known, "positive", None)),
+            f"feature 1 (id “{known}”) has no geometry",
+        ),
+        "utm.geojson": (
+            collection(feature(known, "positive"), crs=utm),
+            'its CRS is "urn:ogc:def:crs:EPSG::32643", not lon/lat WGS 84',
+        ),
+        "projected.geojson": (
+            collection(feature(known, "positive", {"type": "Point", "coordinates": [5e5, 3e6]})),
+            "which are not lon/lat degrees",
+        ),
+        "notjson.geojson": ("id,label\nx,positive\n", "it is not JSON"),
+    }
+    open_app(page, app_url, hash_of(query))
+    message = page.locator("[data-testid=labels-message]")
+    for name, (text, expected) in cases.items():
+        file = tmp_path / name
+        file.write_text(text)
+        page.locator("[data-testid=import-labels]").set_input_files(str(file))
+        page.wait_for_function(
+            "(n) => (document.querySelector('[data-testid=labels-message]')?.textContent ?? '')"
+            ".includes(n) && !document.querySelector('[data-testid=labels-message]')"
+            ".textContent.startsWith('Reading')",
+            arg=name,
+        )
+        assert expected in message.inner_text(), (name, message.inner_text())
+        assert message.is_visible()
+    # only the partly-known file added an example; the app still searches
+    assert chips(page, "positives").count() == 2
+    page.wait_for_function("() => document.body.dataset.state === 'done'")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path="/tmp/terrabit-labels-bad.png")
+    assert_clean(page)
