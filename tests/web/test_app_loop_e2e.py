@@ -313,3 +313,120 @@ def test_bad_labels_files_are_explained(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path="/tmp/terrabit-labels-bad.png")
     assert_clean(page)
+
+
+# ------------------------------------------------------------- fly to, legends, slider
+
+
+def map_bounds(page: Any) -> tuple[float, ...]:
+    page.wait_for_timeout(900)  # any flight has ended
+    return tuple(float(v) for v in page.evaluate("() => document.body.dataset.bounds").split(","))
+
+
+def test_the_map_flies_to_the_results(page: Any, app_url: str, query: dict) -> None:
+    """Zoomed in on the example, the click's results are off screen: the map flies there."""
+    region = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"]) + f"&k={K}"
+    open_app(page, app_url, region)
+    lon, lat = query["pos"]
+    page.fill("#goto-input", f"{lat}, {lon}")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1000)
+    for _ in range(3):
+        page.get_by_role("button", name="Zoom in").click()
+    w, s, e, n = map_bounds(page)
+    assert e - w < 0.2  # the example's patch fills the view
+    before = runs(page)
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert wait_for_run(page, before) == "done", status(page)
+    rows = page.locator("[data-testid=result-row]")
+    assert rows.count() == K
+    w, s, e, n = map_bounds(page)
+    points = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=result-row] .where')]"
+        ".map(e => e.textContent)"
+    )
+    for text in points:  # "8.265° S, 140.702° W"
+        lat_t, lon_t = text.split(", ")
+        y = float(lat_t.split("°")[0]) * (-1 if lat_t.endswith("S") else 1)
+        x = float(lon_t.split("°")[0]) * (-1 if lon_t.endswith("W") else 1)
+        assert w - 1e-3 <= x <= e + 1e-3 and s - 1e-3 <= y <= n + 1e-3, (text, (w, s, e, n))
+    assert_clean(page)
+
+
+def test_legends_tell_the_truth(page: Any, app_url: str, small_corpus: Path, query: dict) -> None:
+    """One sign convention per view, stated; the list shows what the legend shows; the
+    heatmap legend has real distances."""
+    open_app(page, app_url, hash_of(query))
+    legend = page.locator("[data-testid=legend]")
+
+    def ticks() -> list[float]:
+        return [float(t) for t in legend.locator(".legend-ticks span").all_inner_texts()]
+
+    def listed() -> list[float]:
+        return [float(t) for t in page.locator("[data-testid=result-row] .score").all_inner_texts()]
+
+    assert (
+        legend.locator("[data-testid=legend-note]").inner_text().startswith("lower = more similar")
+    )
+    for view in ("outlier", "surprise", "gradient", "heatmap"):
+        before = runs(page)
+        page.select_option("#view", view)
+        assert wait_for_run(page, before) == "done", status(page)
+        lo, _, hi = ticks()
+        values = listed()
+        note = legend.locator("[data-testid=legend-note]").inner_text()
+        if view == "heatmap":
+            expected = python_search(small_corpus, query, view="heatmap").to_json()["results"]
+            scores = [r["score"] for r in expected]
+            assert lo == pytest.approx(min(scores), abs=1e-3)
+            assert hi == pytest.approx(max(scores), abs=1e-3)
+            assert note.startswith("lower = more similar")
+        else:
+            assert note.startswith("higher = ")
+            # the list shows the legend's values: the best (first) row is the highest
+            assert values == sorted(values, reverse=True), view
+            assert lo - 1e-3 <= min(values) and max(values) <= hi + 1e-3, (view, lo, hi)
+        if view == "outlier":
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.screenshot(path="/tmp/terrabit-legend-outlier.png")
+            page.set_viewport_size({"width": 1024, "height": 680})
+    assert_clean(page)
+
+
+def test_threshold_slider_steps_through_quantiles(
+    page: Any, app_url: str, small_corpus: Path, query: dict
+) -> None:
+    open_app(page, app_url, hash_of(query, view="threshold"))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    # every candidate's score (the heatmap lists them all; threshold only those shown)
+    every = python_search(small_corpus, query, view="heatmap").to_json()["results"]
+    scores = np.sort([r["score"] for r in every])
+    axis = page.locator("[data-testid=histogram-axis] span").all_inner_texts()
+    assert float(axis[0]) == pytest.approx(scores[0]) and float(axis[-1]) == pytest.approx(
+        scores[-1]
+    )
+    slider = page.locator("#threshold")
+    box = slider.bounding_box()
+    assert box is not None
+    # a drag of 40 px from the left end: about 40 / width of the rows, not a jump
+    before = runs(page)
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 2 + 40, box["y"] + box["height"] / 2, steps=4)
+    page.mouse.up()
+    assert wait_for_run(page, before) == "done", status(page)
+    t = float(hash_params(page)["t"])
+    n = len(scores)
+    assert t in scores  # a cut-off is a score of the data (a quantile)
+    shown = int((scores <= t).sum())
+    assert status(page).startswith(f"{shown:,} shown")
+    # the rows strictly under the cut are at most the dragged share of all rows
+    dragged = 44 / box["width"]
+    assert int((scores < t).sum()) <= np.ceil(dragged * n), (t, dragged)
+    # the slider sits at the share of rows the cut keeps
+    assert int(slider.input_value()) == round(shown / n * 1000)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path="/tmp/terrabit-threshold.png")
+    assert_clean(page)

@@ -153,6 +153,13 @@ class App {
   }
 
   start(): void {
+    // the visible bounds, for tests and benchmarks ("west,south,east,north")
+    const bounds = (): void => {
+      const b = this.map.getBounds();
+      document.body.dataset["bounds"] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    };
+    this.map.on("moveend", bounds);
+    bounds();
     const q = this.store.get();
     if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll();
     else fitBBox(this.map, this.corpus.extent, 6);
@@ -229,7 +236,10 @@ class App {
     return why;
   }
 
-  /** Fly to the shown results (and the examples) of a new query when they are off screen. */
+  /**
+   * Fly to the shown results (and the examples) of a new query (new regions, examples or
+   * year) when they are off screen or a speck in the view; other changes keep the view.
+   */
   private flyToResults(result: SearchResult): void {
     const q = result.query;
     const key = JSON.stringify([q.regions, q.positives, q.negatives, q.year]);
@@ -242,7 +252,9 @@ class App {
     if (b === null) return;
     const view = this.map.getBounds();
     const inView = (x: number, y: number): boolean => view.contains([x, y]);
-    if (inView(b[0], b[1]) && inView(b[2], b[3])) return;
+    // lost in a world view (a tenth of it or less) counts as off screen too
+    const tiny = b[2] - b[0] < (view.getEast() - view.getWest()) / 10 && b[3] - b[1] < (view.getNorth() - view.getSouth()) / 10;
+    if (inView(b[0], b[1]) && inView(b[2], b[3]) && !tiny) return;
     const pad = (v: BBox): BBox => {
       const dx = (v[2] - v[0]) * 0.05;
       const dy = (v[3] - v[1]) * 0.05;
