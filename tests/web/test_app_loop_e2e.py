@@ -7,7 +7,9 @@ Screenshots go to ``/tmp/terrabit-*.png`` (looked at when the UI changes).
 
 from __future__ import annotations
 
+import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from appdriver import (
     status,
     wait_for_run,
 )
+from PIL import Image
 
 import terrabit
 from terrabit.search import search
@@ -430,3 +433,141 @@ def test_threshold_slider_steps_through_quantiles(
     page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path="/tmp/terrabit-threshold.png")
     assert_clean(page)
+
+
+# ------------------------------------------------------------------------------ see
+
+
+def mercator_xy(page: Any, lon: float, lat: float) -> tuple[float, float]:
+    """Page pixel of a lon/lat in the map's current view (Web Mercator)."""
+    w, s, e, n = (float(v) for v in page.evaluate("() => document.body.dataset.bounds").split(","))
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+
+    def y(v: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(v) / 2))
+
+    fx = (float(lon) - w) / (e - w)
+    fy = (y(n) - y(lat)) / (y(n) - y(s))
+    return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+
+
+def test_patches_are_drawn_before_any_search(
+    page: Any, app_url: str, query: dict, footprints: dict, small_corpus: Path
+) -> None:
+    """A drawn region shows its patches, coloured by label with a legend of real counts."""
+    region = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"]) + f"&k={K}"
+    open_app(page, app_url, region)
+    note = page.locator("[data-testid=patch-note]")
+    x0, y0, x1, y1 = query["bbox"]
+    box = footprints["box"]
+    inside = (box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)
+    expected = int(inside.sum())
+    page.wait_for_function(
+        "(n) => document.querySelector('[data-testid=patch-note]').textContent"
+        ".startsWith(n.toLocaleString('en-US') + ' patches drawn')",
+        arg=expected,
+    )
+    assert page.locator("#layer-patches").input_value() == "col:label"
+    with terrabit.open(small_corpus) as corpus:
+        labels = dict(
+            zip(
+                corpus.read(None, columns=["id"]).column("id").to_pylist(),
+                corpus.read(None, columns=["label"]).column("label").to_pylist(),
+                strict=True,
+            )
+        )
+    counts: dict[str, int] = {}
+    for pid in footprints["id"][inside]:
+        counts[labels[str(pid)]] = counts.get(labels[str(pid)], 0) + 1
+    legend = page.locator("[data-testid=patch-legend] li").all_inner_texts()
+    assert sorted(legend) == sorted(f"{k} ({v})" for k, v in counts.items())
+    assert "Left-click the map" in status(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("#settings-section").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/terrabit-patches-region.png")
+    # plain, then off: the note says so
+    page.select_option("#layer-patches", "plain")
+    page.wait_for_function("() => document.querySelector('[data-testid=patch-legend]').hidden")
+    page.select_option("#layer-patches", "off")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=patch-note]').textContent"
+        ".startsWith('Patches are hidden')"
+    )
+    assert note.is_visible()
+    assert_clean(page)
+
+
+def test_a_click_near_a_patch_snaps_to_it(
+    page: Any, app_url: str, query: dict, footprints: dict
+) -> None:
+    """Zoomed in, a click a few pixels off a patch takes that patch (its centre)."""
+    open_app(page, app_url)
+    lon, lat = query["pos"]
+    page.fill("#goto-input", f"{lat}, {lon}")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => / patches drawn/.test(document.querySelector('[data-testid=patch-note]')"
+        ".textContent)"
+    )
+    page.wait_for_timeout(300)
+    _, py = mercator_xy(page, lon, lat)
+    centres = (footprints["box"][:, :2] + footprints["box"][:, 2:]) / 2
+    row = int(np.argmin(np.hypot(centres[:, 0] - lon, centres[:, 1] - lat)))
+    half = (footprints["box"][row, 2] - footprints["box"][row, 0]) / 2
+    edge_x, _ = mercator_xy(page, lon + half, lat)
+    # 3 px east of the footprint's east edge: off the patch, within the snap distance
+    page.mouse.click(float(edge_x) + 3, float(py))
+    chip = page.locator("[data-testid=positives] .chip").first
+    assert "snapped" in page.locator("#map-hint").inner_text()
+    pos = hash_params(page)["pos"]
+    got = tuple(float(v) for v in pos.split(","))
+    assert got == pytest.approx((lon, lat), abs=2e-5)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=positives] .chip')"
+        "?.dataset.state === 'resolved'"
+    )
+    assert str(footprints["id"][row]) in chip.inner_text()
+    assert_clean(page)
+
+
+def test_first_view_basemap_and_coverage(page: Any, app_url: str) -> None:
+    """The first view is the populated land; no antimeridian lines; coverage drawn."""
+    open_app(page, app_url)
+    page.wait_for_timeout(1200)
+    south = float(page.evaluate("() => document.body.dataset.bounds").split(",")[1])
+    assert south > -62, "the first view should not open on Antarctica"
+    shot = page.screenshot(path="/tmp/terrabit-first-view.png")
+    image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+    coast = np.array([0x9F, 0xB4, 0xC8])
+
+    def coast_pixels(lon: float, lat_a: float, lat_b: float) -> int:
+        x, ya = mercator_xy(page, lon, lat_a)
+        _, yb = mercator_xy(page, lon, lat_b)
+        strip = image[int(min(ya, yb)) : int(max(ya, yb)), int(x) - 1 : int(x) + 2]
+        return int((np.abs(strip - coast).sum(axis=2) <= 30).sum())
+
+    # the Norwegian Sea at 0° E (the old lines at 65–72° N crossed it) and the South
+    # Atlantic at 16° S (Fiji's line): open sea, no coastline
+    assert coast_pixels(0.0, 64.0, 70.5) == 0
+    assert coast_pixels(-10.0, -14.0, -19.0) == 0
+    assert page.locator("#layer-coverage").is_checked()
+    assert_clean(page)
+
+
+def test_imagery_failure_falls_back_and_says_so(page: Any, app_url: str) -> None:
+    open_app(page, app_url)
+    page.route("https://server.arcgisonline.com/**", lambda route: route.abort())
+    page.check("#imagery")
+    message = page.locator("[data-testid=imagery-message]")
+    message.wait_for(state="visible")
+    assert "could not be loaded" in message.inner_text()
+    assert "bundled offline map" in message.inner_text()
+    assert not page.locator("#imagery").is_checked()
+    # the land is drawn again (not all blue)
+    page.wait_for_timeout(500)
+    shot = np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB"))
+    land = (np.abs(shot.reshape(-1, 3).astype(int) - (0xF7, 0xF5, 0xEF)).sum(axis=1) <= 6).mean()
+    assert land > 0.05
+    # only the browser's own "failed to load" lines, nothing from the app
+    assert [e for e in page.console_errors if "net::ERR_FAILED" not in e] == []

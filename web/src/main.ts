@@ -19,8 +19,19 @@ import { ExampleStates } from "./ui/examples";
 import { ExportButton } from "./ui/export-button";
 import { GotoBox } from "./ui/goto";
 import { LabelsBox } from "./ui/labels";
+import { PatchLayer } from "./ui/patches";
 import { ResultLayers } from "./ui/layers";
-import { boundsOf, createMap, fitBBox, imageryEnabled, isLand, setImagery, type MapLibreMap } from "./ui/map";
+import {
+  boundsOf,
+  createMap,
+  fitBBox,
+  imageryEnabled,
+  isLand,
+  onImageryFailure,
+  setImagery,
+  showFirstView,
+  type MapLibreMap,
+} from "./ui/map";
 import { ResultsView } from "./ui/results";
 import { SearchPanel } from "./ui/search-panel";
 import { QueryStore, runnable } from "./ui/store";
@@ -79,6 +90,8 @@ class App {
   private readonly drawer: Drawer;
   private readonly exporter: ExportButton;
   private readonly labels: LabelsBox;
+  private readonly patches: PatchLayer;
+  private readonly layerMenu = el("div", { class: "layer-menu" });
   private controller: AbortController | null = null;
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -100,6 +113,7 @@ class App {
     this.examples = new ExampleStates(corpus, isLand);
     // regions first, so that results and examples draw above them
     this.drawer = new Drawer(map, store, this.undo, byId("draw-section"), (t) => this.hint(t));
+    this.patches = new PatchLayer(map, corpus, this.layerMenu);
     this.layers = new ResultLayers(map, byId("legend"), (row, positive) => this.mark(row, positive));
     const years = corpus.info.columns.includes("datetime") ? corpusYears(corpus.manifest) : [];
     this.panel = new SearchPanel(byId("exemplar-section"), byId("search-section"), store, this.undo, years, {
@@ -125,14 +139,12 @@ class App {
 
     map.on("click", (e) => {
       if (this.drawer.capturesClick()) return;
-      const { lng, lat } = e.lngLat.wrap();
-      this.addExemplar(!e.originalEvent.shiftKey, lng, lat);
+      this.clickAt(!e.originalEvent.shiftKey, e.point.x, e.point.y, e.lngLat.wrap());
     });
     map.on("contextmenu", (e) => {
       e.preventDefault();
       if (this.drawer.capturesClick()) return;
-      const { lng, lat } = e.lngLat.wrap();
-      this.addExemplar(false, lng, lat);
+      this.clickAt(false, e.point.x, e.point.y, e.lngLat.wrap());
     });
     document.addEventListener("keydown", (e) => {
       const target = e.target as HTMLElement | null;
@@ -145,10 +157,19 @@ class App {
       }
     });
 
-    store.subscribe(() => {
+    let regions = "";
+    const regionsChanged = (q: Query): void => {
+      const key = JSON.stringify(q.regions);
+      if (key === regions) return;
+      regions = key;
+      this.patches.setRegions(q.regions);
+    };
+    store.subscribe((q) => {
+      regionsChanged(q);
       this.showExemplars();
       this.schedule();
     });
+    regionsChanged(store.get());
     this.showExemplars();
   }
 
@@ -162,14 +183,27 @@ class App {
     bounds();
     const q = this.store.get();
     if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll();
-    else fitBBox(this.map, this.corpus.extent, 6);
+    else showFirstView(this.map, this.corpus.extent);
     this.schedule(0);
   }
 
   private settings(box: HTMLElement): void {
     const imagery = el("input", { id: "imagery", type: "checkbox" });
+    const message = el("p", { class: "labels-message", "data-testid": "imagery-message", role: "alert", hidden: true });
+    message.dataset["kind"] = "error";
     imagery.checked = imageryEnabled();
-    imagery.addEventListener("change", () => setImagery(this.map, imagery.checked));
+    imagery.addEventListener("change", () => {
+      message.hidden = true;
+      setImagery(this.map, imagery.checked);
+    });
+    onImageryFailure((why) => {
+      imagery.checked = false;
+      message.hidden = false;
+      message.textContent =
+        `The imagery basemap could not be loaded (${why || "the network failed"}); ` +
+        "showing the bundled offline map instead. Tick it again to retry.";
+      this.hint("Imagery unavailable: back to the bundled offline map.");
+    });
     box.append(
       el("h2", {}, "Map"),
       el(
@@ -178,6 +212,11 @@ class App {
         imagery,
         el("label", { for: "imagery" }, "Imagery basemap (online; off = bundled offline map)"),
       ),
+      message,
+    );
+    // the layer menu floats on the map, open, with the patches' legend
+    byId("map-wrap").append(
+      el("details", { class: "layers-control", open: true, "data-testid": "layers" }, el("summary", {}, "Layers"), this.layerMenu),
     );
   }
 
@@ -191,12 +230,24 @@ class App {
     }, HINT_MS);
   }
 
-  private addExemplar(positive: boolean, lon: number, lat: number): void {
+  /** A click on the map: snap to the nearest drawn patch or result within a few pixels. */
+  private clickAt(positive: boolean, x: number, y: number, at: { lng: number; lat: number }): void {
+    const hit = this.patches.snap(x, y, ["results-fill", "results-dots"]);
+    if (hit === null) {
+      this.addExemplar(positive, at.lng, at.lat);
+      return;
+    }
+    const snapped = hit.px > 0.5 ? ` (snapped ${Math.round(hit.px)} px)` : "";
+    this.addExemplar(positive, hit.lon, hit.lat, `patch ${hit.id}${snapped}`);
+  }
+
+  private addExemplar(positive: boolean, lon: number, lat: number, what?: string): void {
     const ref: ExemplarRef = { kind: "point", lon: round6(lon), lat: round6(lat) };
     const q = this.store.get();
     if (positive) this.store.update({ positives: [...q.positives, ref] });
     else this.store.update({ negatives: [...q.negatives, ref] });
-    this.hint(`${positive ? "Positive" : "Negative"} example at ${fmtLonLat(ref.lon, ref.lat)}.`);
+    const where = what ?? fmtLonLat(ref.lon, ref.lat);
+    this.hint(`${positive ? "Positive" : "Negative"} example: ${where}.`);
   }
 
   /** ✓ / ✗ on a result: it becomes a positive / negative example (by its id). */

@@ -220,6 +220,8 @@ export class ResultLayers {
       if (!row.shown) continue;
       const properties = {
         id: row.id,
+        lon: row.lon,
+        lat: row.lat,
         rank: row.rank,
         value: row.value,
         color: rgb(colorFor(row.value, result.legend)),
