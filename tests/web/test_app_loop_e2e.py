@@ -571,3 +571,46 @@ def test_imagery_failure_falls_back_and_says_so(page: Any, app_url: str) -> None
     assert land > 0.05
     # only the browser's own "failed to load" lines, nothing from the app
     assert [e for e in page.console_errors if "net::ERR_FAILED" not in e] == []
+
+
+# ----------------------------------------------------------------------------- go to
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "extent"),
+    [
+        # Natural Earth's outlines: India about 68–97.4° E, 8–35.5° N; Rajasthan 69.5–78.3° E,
+        # 23–30.2° N (Jaipur, its capital, at 75.8° E, 26.9° N)
+        ("India", "country", (68.2, 8.1, 97.3, 35.5)),
+        ("Rajasthan", "state, India", (69.5, 23.1, 78.2, 30.1)),
+    ],
+)
+def test_go_to_countries_and_regions(
+    page: Any, app_url: str, name: str, kind: str, extent: tuple[float, ...]
+) -> None:
+    open_app(page, app_url)
+    page.fill("#goto-input", name)
+    page.wait_for_selector("#goto-list li")
+    first = page.locator("#goto-list li").first.inner_text()
+    assert first.startswith(name) and kind in first
+    page.keyboard.press("Enter")
+    assert page.locator("#map-hint").inner_text() == f"Went to {name} ({kind})."
+    w, s, e, n = map_bounds(page)
+    x0, y0, x1, y1 = extent
+    assert w <= x0 and e >= x1 and s <= y0 and n >= y1, (w, s, e, n)
+    # fitted: the place fills much of the view
+    assert (x1 - x0) / (e - w) > 0.3 or (y1 - y0) / (n - s) > 0.3
+    if name == "Rajasthan":
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.wait_for_timeout(600)
+        page.screenshot(path="/tmp/terrabit-goto-rajasthan.png")
+    assert_clean(page)
+
+
+def test_go_to_an_unknown_place_is_said(page: Any, app_url: str) -> None:
+    open_app(page, app_url)
+    page.fill("#goto-input", "Atlantis Prime")
+    page.keyboard.press("Enter")
+    hint = page.locator("#map-hint").inner_text()
+    assert "No place called “Atlantis Prime” in the bundled list" in hint
+    assert page.evaluate("() => document.body.dataset.state") == "idle"

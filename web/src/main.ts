@@ -17,7 +17,7 @@ import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";
 import { ExampleStates } from "./ui/examples";
 import { ExportButton } from "./ui/export-button";
-import { GotoBox } from "./ui/goto";
+import { describe, GotoBox } from "./ui/goto";
 import { LabelsBox } from "./ui/labels";
 import { PatchLayer } from "./ui/patches";
 import { ResultLayers } from "./ui/layers";
@@ -134,7 +134,7 @@ class App {
     this.exporter = new ExportButton(exportBox, (text, error) =>
       error ? this.results.showError(text) : this.hint(text),
     );
-    new GotoBox(byId("goto"), (place) => this.goto(place));
+    new GotoBox(byId("goto"), (place) => this.goto(place), (text) => this.hint(text));
     this.settings(byId("settings-section"));
 
     map.on("click", (e) => {
@@ -264,8 +264,10 @@ class App {
   }
 
   private goto(place: Place): void {
-    this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
-    this.hint(`Went to ${place.name}${place.country ? `, ${place.country}` : ""}.`);
+    if (place.bbox) fitBBox(this.map, place.bbox, 10);
+    else this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
+    const what = describe(place);
+    this.hint(`Went to ${place.name}${what ? ` (${what})` : ""}.`);
   }
 
   /** Resolved examples that are still in the query, the clicked points, the failed ones. */
