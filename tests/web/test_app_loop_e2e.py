@@ -611,6 +611,7 @@ def test_go_to_an_unknown_place_is_said(page: Any, app_url: str) -> None:
     open_app(page, app_url)
     page.fill("#goto-input", "Atlantis Prime")
     page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('map-hint').textContent !== ''")
     hint = page.locator("#map-hint").inner_text()
     assert "No place called “Atlantis Prime” in the bundled list" in hint
     assert page.evaluate("() => document.body.dataset.state") == "idle"
