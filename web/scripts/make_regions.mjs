@@ -1,3 +1,4 @@
+/* global console, process */
 /**
  * Write `web/src/data/regions.json`: the "go to" list's countries and first-level regions
  * (states, provinces…) with a bbox each, from Natural Earth (public domain):
