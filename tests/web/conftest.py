@@ -11,6 +11,8 @@ app and a running ``terrabit serve``.
   ``node scripts/static_hash.mjs`` when missing or stale against ``web/``).
 - ``app_url`` (session): base URL (``http://127.0.0.1:PORT/``) of ``terrabit serve
   small_corpus``; the corpus is at ``app_url + "corpus/"``.
+- ``query`` (session): a region around the corpus's densest cluster and a positive
+  point on a patch inside it (``{"bbox": (…), "pos": (lon, lat)}``).
 - ``app_server`` (function): a factory for extra servers, optionally with faults:
   ``app_server(corpus_dir, fail=lambda path: 500 if "shards/" in path else None,
   ranges=False)`` returns a base URL (stopped after the test).
@@ -24,15 +26,21 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+import terrabit
 from terrabit.web import packaged_app_dir, source_hash
 from terrabit.web.serve import AppServer, RequestHandler, make_server
+
+# the test modules share `appdriver.py` (this folder is not a package)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO / "web"
@@ -140,6 +148,27 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = root / "corpus"
     publish(src, out, keep=["label", "year"], show_progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def query(small_corpus: Path) -> dict[str, Any]:
+    """A region around the densest cluster and a positive point on a patch inside it."""
+    with terrabit.open(small_corpus) as corpus:
+        table = corpus.read(None, columns=["id", "bbox"])
+    bbox = table.column("bbox").combine_chunks()
+    x = (bbox.field("xmin").to_numpy() + bbox.field("xmax").to_numpy()) / 2
+    y = (bbox.field("ymin").to_numpy() + bbox.field("ymax").to_numpy()) / 2
+    # densest 2-degree cell
+    cells = np.floor(x / 2).astype(int) * 1000 + np.floor(y / 2).astype(int)
+    values, counts = np.unique(cells, return_counts=True)
+    best = values[np.argmax(counts)]
+    inside = np.flatnonzero(cells == best)
+    cx, cy = float(np.median(x[inside])), float(np.median(y[inside]))
+    region = (round(cx - 1.5, 4), round(cy - 1.0, 4), round(cx + 1.5, 4), round(cy + 1.0, 4))
+    # the patch nearest the cluster centre; its centre is the click point
+    near = inside[np.argmin((x[inside] - cx) ** 2 + (y[inside] - cy) ** 2)]
+    point = (round(float(x[near]), 6), round(float(y[near]), 6))
+    return {"bbox": region, "pos": point}
 
 
 # -- the app ------------------------------------------------------------------------------

@@ -16,6 +16,19 @@ from typing import Any
 
 import numpy as np
 import pytest
+from appdriver import (
+    TIMEOUT_MS,
+    K,
+    assert_clean,
+    hash_of,
+    hash_params,
+    open_app,
+    python_search,
+    result_rows,
+    runs,
+    status,
+    wait_for_run,
+)
 from PIL import Image
 
 import terrabit
@@ -24,110 +37,7 @@ from terrabit.search import search
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 VIEWS = ["topk", "heatmap", "threshold", "outlier", "surprise", "gradient"]
-K = 20
-TIMEOUT_MS = 20_000
 SCREENSHOT = Path("/tmp/terrabit-app.png")
-
-
-# ----------------------------------------------------------------------- the query
-
-
-@pytest.fixture(scope="module")
-def query(small_corpus: Path) -> dict[str, Any]:
-    """A region around the densest cluster and a positive point on a patch inside it."""
-    with terrabit.open(small_corpus) as corpus:
-        table = corpus.read(None, columns=["id", "bbox"])
-    bbox = table.column("bbox").combine_chunks()
-    x = (bbox.field("xmin").to_numpy() + bbox.field("xmax").to_numpy()) / 2
-    y = (bbox.field("ymin").to_numpy() + bbox.field("ymax").to_numpy()) / 2
-    # densest 2-degree cell
-    cells = np.floor(x / 2).astype(int) * 1000 + np.floor(y / 2).astype(int)
-    values, counts = np.unique(cells, return_counts=True)
-    best = values[np.argmax(counts)]
-    inside = np.flatnonzero(cells == best)
-    cx, cy = float(np.median(x[inside])), float(np.median(y[inside]))
-    region = (round(cx - 1.5, 4), round(cy - 1.0, 4), round(cx + 1.5, 4), round(cy + 1.0, 4))
-    # the patch nearest the cluster centre; its centre is the click point
-    near = inside[np.argmin((x[inside] - cx) ** 2 + (y[inside] - cy) ** 2)]
-    point = (round(float(x[near]), 6), round(float(y[near]), 6))
-    return {"bbox": region, "pos": point}
-
-
-def hash_of(q: dict[str, Any], **extra: Any) -> str:
-    parts = [
-        "bbox=" + ",".join(f"{v:g}" for v in q["bbox"]),
-        "pos={:g},{:g}".format(*q["pos"]),
-        f"k={K}",
-    ]
-    parts += [f"{key}={value}" for key, value in extra.items()]
-    return "#" + "&".join(parts)
-
-
-def python_search(
-    corpus_dir: Path, q: dict[str, Any], **kwargs: Any
-) -> terrabit.search.SearchResult:
-    with terrabit.open(corpus_dir) as corpus:
-        return search(corpus, q["bbox"], positives=[q["pos"]], k=K, **kwargs)
-
-
-# ------------------------------------------------------------------------- helpers
-
-
-def runs(page: Any) -> int:
-    return int(page.evaluate("() => Number(document.body.dataset.runs || 0)"))
-
-
-def wait_for_run(page: Any, before: int) -> str:
-    """Wait until a search finishes after `before` finished ones; its final state."""
-    page.wait_for_function(
-        "(n) => Number(document.body.dataset.runs || 0) > n", arg=before, timeout=TIMEOUT_MS
-    )
-    return str(page.evaluate("() => document.body.dataset.state"))
-
-
-def open_app(page: Any, url: str, fragment: str = "") -> None:
-    """Load the app (recording console warnings too) and wait until it has settled."""
-    if not hasattr(page, "console_warnings"):
-        warnings: list[str] = []
-        page.console_warnings = warnings
-
-        def on_console(msg: Any) -> None:
-            # Chromium's software GL (--disable-gpu) reports its own readbacks as
-            # "GL Driver Message ... GPU stall due to ReadPixels": not the app's doing.
-            if msg.type == "warning" and "GL Driver Message" not in msg.text:
-                warnings.append(f"console.warn: {msg.text}")
-
-        page.on("console", on_console)
-        requests: list[str] = []
-        page.requested = requests
-        page.on("request", lambda req: requests.append(req.url))
-    # a smaller window: Chromium's software GL (--disable-gpu) renders it faster
-    page.set_viewport_size({"width": 1024, "height": 680})
-    page.goto(url + fragment)
-    page.wait_for_function(
-        "() => ['idle', 'done', 'error'].includes(document.body.dataset.state)",
-        timeout=TIMEOUT_MS,
-    )
-
-
-def result_rows(page: Any) -> list[tuple[str, int]]:
-    rows = page.locator("[data-testid=result-row]")
-    ids = rows.evaluate_all("els => els.map(e => [e.dataset.id, Number(e.dataset.rank)])")
-    return [(str(i), int(r)) for i, r in ids]
-
-
-def status(page: Any) -> str:
-    return str(page.locator("[data-testid=status]").inner_text())
-
-
-def hash_params(page: Any) -> dict[str, str]:
-    frag = str(page.evaluate("() => location.hash")).lstrip("#")
-    return dict(p.split("=", 1) for p in frag.split("&") if "=" in p)
-
-
-def assert_clean(page: Any) -> None:
-    errors = list(page.console_errors) + list(getattr(page, "console_warnings", []))
-    assert errors == [], f"console errors / warnings: {errors}"
 
 
 # --------------------------------------------------------------------------- tests

@@ -12,16 +12,29 @@ import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reade
 import type { Place } from "./lib/places";
 import { asymmetricUnavailable } from "./lib/search/asymmetric";
 import { resolveExemplars, search, startReaders } from "./lib/search/query";
-import type { ExemplarRef, ExemplarRow, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
+import type { BBox, ExemplarRef, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";
+import { ExampleStates } from "./ui/examples";
 import { ExportButton } from "./ui/export-button";
-import { GotoBox } from "./ui/goto";
+import { describe, GotoBox } from "./ui/goto";
+import { LabelsBox } from "./ui/labels";
+import { PatchLayer } from "./ui/patches";
 import { ResultLayers } from "./ui/layers";
-import { createMap, fitBBox, imageryEnabled, setImagery, type MapLibreMap } from "./ui/map";
+import {
+  boundsOf,
+  createMap,
+  fitBBox,
+  imageryEnabled,
+  isLand,
+  onImageryFailure,
+  setImagery,
+  showFirstView,
+  type MapLibreMap,
+} from "./ui/map";
 import { ResultsView } from "./ui/results";
 import { SearchPanel } from "./ui/search-panel";
-import { QueryStore, refKey, runnable } from "./ui/store";
+import { QueryStore, runnable } from "./ui/store";
 import { UndoStack } from "./ui/undo";
 import { readHash, syncUrl } from "./ui/urlsync";
 
@@ -76,14 +89,19 @@ class App {
   private readonly panel: SearchPanel;
   private readonly drawer: Drawer;
   private readonly exporter: ExportButton;
+  private readonly labels: LabelsBox;
+  private readonly patches: PatchLayer;
+  private readonly layerMenu = el("div", { class: "layer-menu" });
   private controller: AbortController | null = null;
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private hintTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The examples as resolved to corpus rows (by the last search or a preview). */
-  private exemplarRows: ExemplarRow[] = [];
+  /** The examples as resolved to corpus rows, and those that failed. */
+  private readonly examples: ExampleStates;
   /** The result last clicked in the list (stays highlighted). */
   private selected: ResultRow | null = null;
+  /** Regions + examples of the last search the map flew to (flies once per new query). */
+  private flownFor = "";
 
   constructor(
     private readonly map: MapLibreMap,
@@ -92,9 +110,11 @@ class App {
     results: ResultsView,
   ) {
     this.results = results;
+    this.examples = new ExampleStates(corpus, isLand);
     // regions first, so that results and examples draw above them
     this.drawer = new Drawer(map, store, this.undo, byId("draw-section"), (t) => this.hint(t));
-    this.layers = new ResultLayers(map, byId("legend"));
+    this.patches = new PatchLayer(map, corpus, this.layerMenu);
+    this.layers = new ResultLayers(map, byId("legend"), (row, positive) => this.mark(row, positive));
     const years = corpus.info.columns.includes("datetime") ? corpusYears(corpus.manifest) : [];
     this.panel = new SearchPanel(byId("exemplar-section"), byId("search-section"), store, this.undo, years, {
       run: () => this.runNow(),
@@ -103,25 +123,28 @@ class App {
         const c = map.getCenter().wrap();
         this.addExemplar(positive, c.lng, c.lat);
       },
+      retryExample: (ref, positive) => {
+        if (this.examples.retry(ref, positive)) this.hint("Trying that example again.");
+        this.store.update({});
+      },
     }, asymmetricUnavailable(corpus));
+    this.labels = new LabelsBox(byId("exemplar-section"), corpus, store, (t) => this.hint(t));
     const exportBox = el("div", { class: "export-box" });
     byId("results-section").prepend(exportBox);
     this.exporter = new ExportButton(exportBox, (text, error) =>
       error ? this.results.showError(text) : this.hint(text),
     );
-    new GotoBox(byId("goto"), (place) => this.goto(place));
+    new GotoBox(byId("goto"), (place) => this.goto(place), (text) => this.hint(text));
     this.settings(byId("settings-section"));
 
     map.on("click", (e) => {
       if (this.drawer.capturesClick()) return;
-      const { lng, lat } = e.lngLat.wrap();
-      this.addExemplar(!e.originalEvent.shiftKey, lng, lat);
+      this.clickAt(!e.originalEvent.shiftKey, e.point.x, e.point.y, e.lngLat.wrap());
     });
     map.on("contextmenu", (e) => {
       e.preventDefault();
       if (this.drawer.capturesClick()) return;
-      const { lng, lat } = e.lngLat.wrap();
-      this.addExemplar(false, lng, lat);
+      this.clickAt(false, e.point.x, e.point.y, e.lngLat.wrap());
     });
     document.addEventListener("keydown", (e) => {
       const target = e.target as HTMLElement | null;
@@ -134,24 +157,53 @@ class App {
       }
     });
 
-    store.subscribe(() => {
+    let regions = "";
+    const regionsChanged = (q: Query): void => {
+      const key = JSON.stringify(q.regions);
+      if (key === regions) return;
+      regions = key;
+      this.patches.setRegions(q.regions);
+    };
+    store.subscribe((q) => {
+      regionsChanged(q);
       this.showExemplars();
       this.schedule();
     });
+    regionsChanged(store.get());
     this.showExemplars();
   }
 
   start(): void {
+    // the visible bounds, for tests and benchmarks ("west,south,east,north")
+    const bounds = (): void => {
+      const b = this.map.getBounds();
+      document.body.dataset["bounds"] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    };
+    this.map.on("moveend", bounds);
+    bounds();
     const q = this.store.get();
     if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll();
-    else fitBBox(this.map, this.corpus.extent, 6);
+    else showFirstView(this.map, this.corpus.extent);
     this.schedule(0);
   }
 
   private settings(box: HTMLElement): void {
     const imagery = el("input", { id: "imagery", type: "checkbox" });
+    const message = el("p", { class: "labels-message", "data-testid": "imagery-message", role: "alert", hidden: true });
+    message.dataset["kind"] = "error";
     imagery.checked = imageryEnabled();
-    imagery.addEventListener("change", () => setImagery(this.map, imagery.checked));
+    imagery.addEventListener("change", () => {
+      message.hidden = true;
+      setImagery(this.map, imagery.checked);
+    });
+    onImageryFailure((why) => {
+      imagery.checked = false;
+      message.hidden = false;
+      message.textContent =
+        `The imagery basemap could not be loaded (${why || "the network failed"}); ` +
+        "showing the bundled offline map instead. Tick it again to retry.";
+      this.hint("Imagery unavailable: back to the bundled offline map.");
+    });
     box.append(
       el("h2", {}, "Map"),
       el(
@@ -160,6 +212,11 @@ class App {
         imagery,
         el("label", { for: "imagery" }, "Imagery basemap (online; off = bundled offline map)"),
       ),
+      message,
+    );
+    // the layer menu floats on the map, open, with the patches' legend
+    byId("map-wrap").append(
+      el("details", { class: "layers-control", open: true, "data-testid": "layers" }, el("summary", {}, "Layers"), this.layerMenu),
     );
   }
 
@@ -173,27 +230,90 @@ class App {
     }, HINT_MS);
   }
 
-  private addExemplar(positive: boolean, lon: number, lat: number): void {
+  /** A click on the map: snap to the nearest drawn patch or result within a few pixels. */
+  private clickAt(positive: boolean, x: number, y: number, at: { lng: number; lat: number }): void {
+    const hit = this.patches.snap(x, y, ["results-fill", "results-dots"]);
+    if (hit === null) {
+      this.addExemplar(positive, at.lng, at.lat);
+      return;
+    }
+    const snapped = hit.px > 0.5 ? ` (snapped ${Math.round(hit.px)} px)` : "";
+    this.addExemplar(positive, hit.lon, hit.lat, `patch ${hit.id}${snapped}`);
+  }
+
+  private addExemplar(positive: boolean, lon: number, lat: number, what?: string): void {
     const ref: ExemplarRef = { kind: "point", lon: round6(lon), lat: round6(lat) };
     const q = this.store.get();
     if (positive) this.store.update({ positives: [...q.positives, ref] });
     else this.store.update({ negatives: [...q.negatives, ref] });
-    this.hint(`${positive ? "Positive" : "Negative"} example at ${fmtLonLat(ref.lon, ref.lat)}.`);
+    const where = what ?? fmtLonLat(ref.lon, ref.lat);
+    this.hint(`${positive ? "Positive" : "Negative"} example: ${where}.`);
+  }
+
+  /** ✓ / ✗ on a result: it becomes a positive / negative example (by its id). */
+  mark(row: ResultRow, positive: boolean): void {
+    const ref: ExemplarRef = { kind: "id", id: row.id };
+    const q = this.store.get();
+    const other = (refs: ExemplarRef[]): ExemplarRef[] => refs.filter((r) => r.kind !== "id" || r.id !== row.id);
+    const positives = other(q.positives);
+    const negatives = other(q.negatives);
+    if (positive) positives.push(ref);
+    else negatives.push(ref);
+    this.store.update({ positives, negatives });
+    this.hint(`Result #${row.rank} (${row.id}) is now a ${positive ? "positive" : "negative"} example.`);
   }
 
   private goto(place: Place): void {
-    this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
-    this.hint(`Went to ${place.name}${place.country ? `, ${place.country}` : ""}.`);
+    if (place.bbox) fitBBox(this.map, place.bbox, 10);
+    else this.map.flyTo({ center: [place.lon, place.lat], zoom: 10, duration: 800 });
+    const what = describe(place);
+    this.hint(`Went to ${place.name}${what ? ` (${what})` : ""}.`);
   }
 
-  /** Resolved examples that are still in the query, plus the clicked points. */
+  /** Resolved examples that are still in the query, the clicked points, the failed ones. */
   private showExemplars(): void {
     const q = this.store.get();
-    const keep = this.exemplarRows.filter((row) =>
-      (row.positive ? q.positives : q.negatives).some((ref) => refKey(ref) === refKey(row.ref)),
-    );
-    this.layers.setExemplars(q.positives, q.negatives, keep);
-    this.panel.setExemplars(keep);
+    const keep = this.examples.visible(q);
+    const failure = (ref: ExemplarRef, positive: boolean): string | undefined => this.examples.failure(ref, positive);
+    this.layers.setExemplars(q.positives, q.negatives, keep, (ref, positive) => failure(ref, positive) !== undefined);
+    this.panel.setExemplars(keep, failure);
+    this.labels.set(keep, q.positives.length + q.negatives.length - keep.length);
+  }
+
+  /** What to say when failed examples leave the search without what it needs. */
+  private whyNot(query: Query, effective: Query): string | null {
+    const why = runnable(effective);
+    if (why !== null && effective.positives.length === 0 && query.positives.length > 0 && runnable(query) === null) {
+      return "Every positive example failed (⚠ under Examples): click a drawn patch, or Retry it.";
+    }
+    return why;
+  }
+
+  /**
+   * Fly to the shown results (and the examples) of a new query (new regions, examples or
+   * year) when they are off screen or a speck in the view; other changes keep the view.
+   */
+  private flyToResults(result: SearchResult): void {
+    const q = result.query;
+    const key = JSON.stringify([q.regions, q.positives, q.negatives, q.year]);
+    if (key === this.flownFor) return;
+    this.flownFor = key;
+    const points: GeoJSON.Geometry[] = [];
+    for (const row of result.rows) if (row.shown) points.push({ type: "Point", coordinates: [row.lon, row.lat] });
+    for (const row of result.exemplars) points.push({ type: "Point", coordinates: [row.lon, row.lat] });
+    const b = boundsOf(points);
+    if (b === null) return;
+    const view = this.map.getBounds();
+    const inView = (x: number, y: number): boolean => view.contains([x, y]);
+    // lost in a world view (a tenth of it or less) counts as off screen too
+    const tiny = b[2] - b[0] < (view.getEast() - view.getWest()) / 10 && b[3] - b[1] < (view.getNorth() - view.getSouth()) / 10;
+    if (inView(b[0], b[1]) && inView(b[2], b[3]) && !tiny) return;
+    const pad = (v: BBox): BBox => {
+      const dx = (v[2] - v[0]) * 0.05;
+      const dy = (v[3] - v[1]) * 0.05;
+      return [Math.max(-180, v[0] - dx), Math.max(-85, v[1] - dy), Math.min(180, v[2] + dx), Math.min(85, v[3] + dy)];
+    };
+    fitBBox(this.map, pad(b));
   }
 
   private schedule(delay = DEBOUNCE_MS): void {
@@ -228,7 +348,7 @@ class App {
   }
 
   private show(result: SearchResult | null): void {
-    if (result) this.exemplarRows = result.exemplars;
+    if (result) this.examples.rows = result.exemplars;
     this.selected = null;
     this.layers.highlight(null);
     this.layers.setResult(result);
@@ -238,8 +358,9 @@ class App {
   }
 
   private async run(): Promise<void> {
-    const query: Query = this.store.get();
-    const why = runnable(query);
+    const full: Query = this.store.get();
+    const query = this.examples.effective(full);
+    const why = this.whyNot(full, query);
     this.controller?.abort();
     const gen = ++this.generation;
     if (why) {
@@ -248,7 +369,7 @@ class App {
       this.results.clear();
       this.results.setStatus(why);
       this.show(null);
-      await this.preview(query, gen);
+      await this.preview(full, gen);
       if (gen === this.generation) setState("idle");
       return;
     }
@@ -266,14 +387,19 @@ class App {
       });
       if (gen !== this.generation) return;
       this.results.showResult(result);
+      this.noteFailures(full);
       this.show(result);
+      this.flyToResults(result);
       setState("done");
     } catch (err) {
       if (gen !== this.generation) return;
       if (isAbort(err, controller.signal)) {
         this.results.setStatus("Search stopped. Search runs it again.");
         setState("idle");
-      } else {
+      } else if (await this.failedExamples(query, controller.signal, gen)) {
+        // an example failed: it is marked, and the search runs again without it
+        this.schedule(0);
+      } else if (gen === this.generation) {
         this.results.clear();
         this.show(null);
         this.results.showError(errorText(err));
@@ -288,21 +414,58 @@ class App {
   }
 
   /**
+   * After a search failed: did an example fail (then it is marked, and true)? Resolves
+   * each example alone; false when none fails (the error is the query's own).
+   */
+  private async failedExamples(query: Query, signal: AbortSignal, gen: number): Promise<boolean> {
+    if (query.positives.length + query.negatives.length === 0) return false;
+    try {
+      const found = await this.examples.diagnose(query, signal);
+      if (gen !== this.generation || found === 0) return false;
+      this.showExemplars();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Say, under the status, which examples were left out of the search. */
+  private noteFailures(query: Query): void {
+    const failed = this.examples.failed(query);
+    if (failed.length === 0) return;
+    const n = failed.length;
+    this.results.note(
+      `${n} example${n === 1 ? "" : "s"} failed and ${n === 1 ? "was" : "were"} left out (⚠ under Examples): ` +
+        (failed[0]?.message ?? ""),
+    );
+  }
+
+  /**
    * Before a search can run (no region yet), resolve the clicked examples anyway: their
    * patches show on the map and their ids in the chips (a click off every patch is said).
    */
-  private async preview(query: Query, gen: number): Promise<void> {
-    if (query.positives.length + query.negatives.length === 0) return;
+  private async preview(full: Query, gen: number): Promise<void> {
     const controller = new AbortController();
     this.controller = controller;
     try {
-      const rows = await resolveExemplars(this.corpus, query, { signal: controller.signal });
-      if (gen !== this.generation) return;
-      this.exemplarRows = rows;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const query = this.examples.effective(full);
+        if (query.positives.length + query.negatives.length === 0) break;
+        try {
+          const rows = await resolveExemplars(this.corpus, query, { signal: controller.signal });
+          if (gen !== this.generation) return;
+          this.examples.rows = rows;
+          break;
+        } catch (err) {
+          if (gen !== this.generation || isAbort(err, controller.signal)) return;
+          if (!(await this.failedExamples(query, controller.signal, gen))) {
+            this.results.showError(errorText(err));
+            return;
+          }
+        }
+      }
       this.showExemplars();
-    } catch (err) {
-      if (gen !== this.generation || isAbort(err, controller.signal)) return;
-      this.results.showError(errorText(err));
+      this.noteFailures(full);
     } finally {
       if (gen === this.generation) this.controller = null;
     }
@@ -317,6 +480,7 @@ class App {
     this.selected = row;
     this.map.flyTo({ center: [row.lon, row.lat], zoom: Math.max(this.map.getZoom(), 12), duration: 700 });
     this.layers.highlight(row);
+    this.layers.openPopup(row, true);
   }
 }
 
@@ -329,6 +493,7 @@ async function boot(): Promise<void> {
     hover: (row) => app?.hover(row),
     select: (row) => app?.select(row),
     retry: () => store.update({}),
+    mark: (row, positive) => app?.mark(row, positive),
   });
   results.setStatus("Opening the corpus…", "busy");
   const corpusPromise = resolveCorpusUrl(location)

@@ -17,6 +17,13 @@ function loadPlaces(): Promise<PlacesModule> {
 
 const LIMIT = 8;
 
+/** "country", "state, India", "France" (a city), "" (a point). */
+export function describe(p: Place): string {
+  if (p.kind === "country") return "country";
+  if (p.kind) return p.country ? `${p.kind}, ${p.country}` : p.kind;
+  return p.country;
+}
+
 export class GotoBox {
   private readonly input: HTMLInputElement;
   private readonly list: HTMLUListElement;
@@ -26,6 +33,8 @@ export class GotoBox {
   constructor(
     container: HTMLElement,
     private readonly go: (place: Place) => void,
+    /** Say something visible (a place that is not in the list). */
+    private readonly say: (text: string) => void = () => undefined,
   ) {
     this.input = el("input", {
       id: "goto-input",
@@ -78,7 +87,7 @@ export class GotoBox {
             "aria-selected": String(i === this.active),
           },
           el("span", {}, p.name),
-          el("span", { class: "muted" }, p.country ? ` ${p.country}` : ""),
+          el("span", { class: "muted" }, ` ${describe(p)}`),
         );
         option.addEventListener("mousedown", (e) => {
           e.preventDefault();
@@ -112,8 +121,13 @@ export class GotoBox {
     if (this.places.length === 0) await this.suggest();
     const place = this.places[index];
     if (!place) {
-      this.input.setCustomValidity("No such place in the bundled list; try “lat, lng”.");
+      const text = this.input.value.trim();
+      const message = text
+        ? `No place called “${text}” in the bundled list (cities, countries, states and provinces); check the spelling or type “lat, lng”.`
+        : "Type a place name or “lat, lng”.";
+      this.input.setCustomValidity(message);
       this.input.reportValidity();
+      this.say(message);
       return;
     }
     this.input.setCustomValidity("");

@@ -1,20 +1,26 @@
 /**
  * Results on the map, coloured by what the view shows (`value`), with a legend of real
- * values; the examples (positive green, negative red); the hovered row's highlight.
+ * values; the examples (positive green, negative red, failed grey); the hovered row's
+ * highlight; a popup per result (hover, or pinned by a click in the list) with ✓ / ✗.
  *
  * Patches are drawn as their footprints when zoomed in and as dots when zoomed out
  * (a 10 m–1 km patch is invisible at world scale).
  */
 import { Popup, type GeoJSONSource, type MapLayerMouseEvent } from "maplibre-gl";
 
-import { colorFor, legendStops } from "../lib/colors";
-import type { ExemplarRef, ExemplarRow, Legend, ResultRow, SearchResult } from "../lib/types";
+import { colorFor } from "../lib/colors";
+import type { ExemplarRef, ExemplarRow, ResultRow, SearchResult, ViewName } from "../lib/types";
 import { el, fmt } from "./dom";
+import { renderLegend, shownValue, valueHeading } from "./legend";
 import type { MapLibreMap } from "./map";
+import { whatOf } from "./results";
 
 const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: [] };
 const POSITIVE = "#1a9b4b";
 const NEGATIVE = "#d63a2f";
+const FAILED = "#8a8f94";
+/** A hover popup stays this long after the pointer leaves the patch (time to reach ✓ / ✗). */
+const POPUP_GRACE_MS = 600;
 /** Dots below this zoom, footprints from it. */
 const FOOTPRINT_ZOOM = 8;
 
@@ -27,14 +33,20 @@ function collection(features: GeoJSON.Feature[]): GeoJSON.FeatureCollection {
 }
 
 export class ResultLayers {
-  private readonly popup = new Popup({ closeButton: false, closeOnClick: false, offset: 8 });
+  private readonly popup = new Popup({ closeButton: false, closeOnClick: false, offset: 8, maxWidth: "280px" });
   private rows = new Map<string, ResultRow>();
   private footprints: GeoJSON.FeatureCollection = EMPTY;
   private footprintsShown = false;
+  private result: SearchResult | null = null;
+  /** The row whose popup is pinned (clicked in the list), if any. */
+  private pinned: string | null = null;
+  private hideTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly map: MapLibreMap,
     private readonly legendBox: HTMLElement,
+    /** ✓ / ✗ in a popup: make the row a positive / negative example. */
+    private readonly mark: (row: ResultRow, positive: boolean) => void,
   ) {
     for (const id of ["results", "result-points", "exemplars", "exemplar-points", "highlight"]) {
       map.addSource(id, { type: "geojson", data: EMPTY });
@@ -105,33 +117,85 @@ export class ResultLayers {
     map.on("zoomend", () => this.showFootprints());
   }
 
-  /** Hovering a result on the map names it (rank, score, id) and highlights it. */
+  /** Hovering a result on the map opens its popup (rank, value, year…, ✓ / ✗). */
   private hoverable(): void {
     const over = (e: MapLayerMouseEvent): void => {
       const id = e.features?.[0]?.properties?.["id"];
       const row = typeof id === "string" ? this.rows.get(id) : undefined;
       if (!row) return;
       this.map.getCanvas().style.cursor = "pointer";
-      this.popup
-        .setLngLat([row.lon, row.lat])
-        .setDOMContent(
-          el(
-            "div",
-            { class: "popup" },
-            el("strong", {}, `#${row.rank}`),
-            ` · score ${fmt(row.score)} · ${row.id}`,
-          ),
-        )
-        .addTo(this.map);
+      if (this.pinned !== null && this.pinned !== row.id) return;
+      this.openPopup(row, false);
     };
     const out = (): void => {
       this.map.getCanvas().style.cursor = "";
-      this.popup.remove();
+      if (this.pinned === null) this.hideSoon();
     };
     for (const layer of ["results-dots", "results-fill"]) {
       this.map.on("mousemove", layer, over);
       this.map.on("mouseleave", layer, out);
     }
+  }
+
+  private hideSoon(): void {
+    if (this.hideTimer !== null) clearTimeout(this.hideTimer);
+    this.hideTimer = setTimeout(() => {
+      this.hideTimer = null;
+      this.popup.remove();
+    }, POPUP_GRACE_MS);
+  }
+
+  /** Open the popup of `row`; `pin` keeps it until closed or another row is picked. */
+  openPopup(row: ResultRow, pin: boolean): void {
+    if (this.hideTimer !== null) clearTimeout(this.hideTimer);
+    this.hideTimer = null;
+    if (pin) this.pinned = row.id;
+    const view: ViewName = this.result?.view ?? "topk";
+    const heading = this.result ? valueHeading(view, this.result.legend) : "score";
+    const what = whatOf(row);
+    const button = (positive: boolean): HTMLButtonElement => {
+      const b = el(
+        "button",
+        {
+          type: "button",
+          class: `mark ${positive ? "mark-pos" : "mark-neg"}`,
+          "data-testid": positive ? "mark-positive" : "mark-negative",
+          "aria-label": `Rank ${row.rank} is a ${positive ? "positive" : "negative"} example`,
+        },
+        positive ? "✓ like this" : "✗ not this",
+      );
+      b.addEventListener("click", (e) => {
+        e.stopPropagation();
+        this.closePopup();
+        this.mark(row, positive);
+      });
+      return b;
+    };
+    const close = el("button", { type: "button", class: "popup-close", "aria-label": "Close" }, "×");
+    close.addEventListener("click", () => this.closePopup());
+    const content = el(
+      "div",
+      { class: "popup", "data-testid": "popup" },
+      el("div", {}, el("strong", {}, `#${row.rank}`), ` · ${heading} ${fmt(shownValue(view, row))}`, pin ? close : ""),
+      what ? el("div", {}, what) : "",
+      el("div", { class: "muted" }, row.id),
+      el("div", { class: "button-row" }, button(true), button(false)),
+    );
+    content.addEventListener("mouseenter", () => {
+      if (this.hideTimer !== null) clearTimeout(this.hideTimer);
+      this.hideTimer = null;
+    });
+    content.addEventListener("mouseleave", () => {
+      if (this.pinned === null) this.hideSoon();
+    });
+    this.popup.setLngLat([row.lon, row.lat]).setDOMContent(content).addTo(this.map);
+  }
+
+  closePopup(): void {
+    this.pinned = null;
+    if (this.hideTimer !== null) clearTimeout(this.hideTimer);
+    this.hideTimer = null;
+    this.popup.remove();
   }
 
   private source(id: string): GeoJSONSource | undefined {
@@ -141,12 +205,13 @@ export class ResultLayers {
   /** Draw the shown rows, coloured by value, and the legend; `null` clears both. */
   setResult(result: SearchResult | null): void {
     this.rows = new Map(result ? result.rows.filter((r) => r.shown).map((r) => [r.id, r]) : []);
-    this.popup.remove();
+    this.result = result;
+    this.closePopup();
+    renderLegend(this.legendBox, result);
     if (!result) {
       this.footprints = EMPTY;
       this.source("results")?.setData(EMPTY);
       this.source("result-points")?.setData(EMPTY);
-      this.renderLegend(null, 0);
       return;
     }
     const polys: GeoJSON.Feature[] = [];
@@ -155,6 +220,8 @@ export class ResultLayers {
       if (!row.shown) continue;
       const properties = {
         id: row.id,
+        lon: row.lon,
+        lat: row.lat,
         rank: row.rank,
         value: row.value,
         color: rgb(colorFor(row.value, result.legend)),
@@ -171,7 +238,6 @@ export class ResultLayers {
     this.source("results")?.setData(EMPTY);
     this.showFootprints();
     this.source("result-points")?.setData(collection(points));
-    this.renderLegend(result.legend, points.length);
   }
 
   /**
@@ -184,26 +250,34 @@ export class ResultLayers {
     this.source("results")?.setData(this.footprints);
   }
 
-  /** The examples: resolved footprints (from the last result) and the clicked points. */
-  setExemplars(positives: ExemplarRef[], negatives: ExemplarRef[], rows: ExemplarRow[]): void {
+  /**
+   * The examples: resolved footprints (from the last result) and the clicked points
+   * (`failed` ones grey).
+   */
+  setExemplars(
+    positives: ExemplarRef[],
+    negatives: ExemplarRef[],
+    rows: ExemplarRow[],
+    failed: (ref: ExemplarRef, positive: boolean) => boolean = () => false,
+  ): void {
     const footprints: GeoJSON.Feature[] = rows.map((r) => ({
       type: "Feature",
       geometry: r.geometry,
       properties: { color: r.positive ? POSITIVE : NEGATIVE, id: r.id },
     }));
     const points: GeoJSON.Feature[] = [];
-    const add = (refs: ExemplarRef[], color: string): void => {
+    const add = (refs: ExemplarRef[], positive: boolean): void => {
       for (const ref of refs) {
         if (ref.kind !== "point") continue;
         points.push({
           type: "Feature",
           geometry: { type: "Point", coordinates: [ref.lon, ref.lat] },
-          properties: { color },
+          properties: { color: failed(ref, positive) ? FAILED : positive ? POSITIVE : NEGATIVE },
         });
       }
     };
-    add(positives, POSITIVE);
-    add(negatives, NEGATIVE);
+    add(positives, true);
+    add(negatives, false);
     for (const r of rows) {
       if (r.ref.kind === "id") {
         points.push({
@@ -228,45 +302,5 @@ export class ResultLayers {
         { type: "Feature", geometry: { type: "Point", coordinates: [row.lon, row.lat] }, properties: {} },
       ]),
     );
-  }
-
-  /** A colour bar with the legend's real values (min, middle, max) and its label. */
-  private renderLegend(legend: Legend | null, shown: number): void {
-    const box = this.legendBox;
-    if (!legend || shown === 0) {
-      box.hidden = true;
-      box.replaceChildren();
-      return;
-    }
-    const stops = legendStops(legend);
-    const span = legend.max - legend.min || 1;
-    const gradient = stops
-      .map((s) => `${rgb(s.color)} ${(((s.value - legend.min) / span) * 100).toFixed(1)}%`)
-      .join(", ");
-    const bar = el("div", { class: "legend-bar", role: "img" });
-    bar.style.background = `linear-gradient(to right, ${gradient})`;
-    bar.setAttribute(
-      "aria-label",
-      `Colour scale from ${fmt(legend.min)} to ${fmt(legend.max)}` +
-        (legend.lowerIsBetter ? ", lower is better" : ", higher is more remarkable"),
-    );
-    const mid = (legend.min + legend.max) / 2;
-    box.replaceChildren(
-      el("div", { class: "legend-title" }, legend.label),
-      bar,
-      el(
-        "div",
-        { class: "legend-ticks" },
-        el("span", {}, fmt(legend.min)),
-        el("span", {}, fmt(mid)),
-        el("span", {}, fmt(legend.max)),
-      ),
-      el(
-        "div",
-        { class: "legend-note" },
-        legend.lowerIsBetter ? "lower = more similar (hotter)" : "higher = more remarkable (hotter)",
-      ),
-    );
-    box.hidden = false;
   }
 }

@@ -4,7 +4,8 @@
  * The default style fetches nothing off-host: Natural Earth land and country borders
  * (npm `world-atlas`, TopoJSON shipped with the app) become GeoJSON sources; there are
  * no tiles, glyphs or sprites. An online imagery basemap is a setting, off by default,
- * remembered in `localStorage`.
+ * remembered in `localStorage`; when its tiles fail (offline, blocked), the map falls
+ * back to the bundled basemap and `onImageryFailure`'s listener is told why.
  */
 import "maplibre-gl/dist/maplibre-gl.css";
 import {
@@ -22,6 +23,8 @@ import countriesUrl from "world-atlas/countries-50m.json?url";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
+import { geometryCovers } from "../lib/region";
+import { fixAntimeridian } from "./antimeridian";
 import type { BBox } from "../lib/types";
 
 setWorkerUrl(workerUrl);
@@ -72,15 +75,65 @@ async function loadTopology(url: string): Promise<Topology> {
   return (await response.json()) as Topology;
 }
 
+/** The bundled land polygons with their bboxes, once loaded (for `isLand`). */
+let LAND: { geometry: GeoJSON.Geometry; bbox: BBox }[] | null = null;
+
+/**
+ * Whether the bundled basemap puts a point on land (`null` until it has loaded). Coarse
+ * (Natural Earth 1:50m): for messages only ("that is sea"), never for search.
+ */
+export function isLand(lon: number, lat: number): boolean | null {
+  if (LAND === null) return null;
+  for (const part of LAND) {
+    const [x0, y0, x1, y1] = part.bbox;
+    if (lon < x0 || lon > x1 || lat < y0 || lat > y1) continue;
+    if (geometryCovers(part.geometry, lon, lat)) return true;
+  }
+  return false;
+}
+
+function landParts(land: GeoJSON.FeatureCollection | GeoJSON.Feature): { geometry: GeoJSON.Geometry; bbox: BBox }[] {
+  const features = land.type === "FeatureCollection" ? land.features : [land];
+  const out: { geometry: GeoJSON.Geometry; bbox: BBox }[] = [];
+  for (const f of features) {
+    const g = f.geometry;
+    const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    for (const coordinates of polys) {
+      const geometry: GeoJSON.Polygon = { type: "Polygon", coordinates };
+      const b = boundsOf([geometry]);
+      if (b) out.push({ geometry, bbox: b });
+    }
+  }
+  return out;
+}
+
 /** Fill the land and border sources from the bundled Natural Earth TopoJSON. */
 async function loadBasemap(map: MapLibreMap): Promise<void> {
   const [land, countries] = await Promise.all([loadTopology(landUrl), loadTopology(countriesUrl)]);
   const landObject = land.objects["land"] as GeometryCollection;
   const countryObject = countries.objects["countries"] as GeometryCollection;
-  const landGeo = feature(land, landObject) as GeoJSON.FeatureCollection | GeoJSON.Feature;
+  const landGeo = fixAntimeridian(feature(land, landObject) as GeoJSON.FeatureCollection | GeoJSON.Feature);
   const borderGeo = mesh(countries, countryObject, (a, b) => a !== b);
+  LAND = landParts(landGeo);
   (map.getSource("land") as GeoJSONSource).setData(landGeo);
   (map.getSource("borders") as GeoJSONSource).setData(borderGeo);
+}
+
+let imageryFailure: ((why: string) => void) | null = null;
+/** A failure before anyone listened (the map loads before the app's settings exist). */
+let unheardFailure: string | null = null;
+
+/** Hear when the imagery basemap fails and the map falls back to the bundled one. */
+export function onImageryFailure(listener: (why: string) => void): void {
+  imageryFailure = listener;
+  if (unheardFailure !== null) listener(unheardFailure);
+  unheardFailure = null;
+}
+
+function removeImagery(map: MapLibreMap): void {
+  if (map.getLayer("imagery")) map.removeLayer("imagery");
+  if (map.getSource("imagery")) map.removeSource("imagery");
+  map.setLayoutProperty("land", "visibility", "visible");
 }
 
 export function imageryEnabled(): boolean {
@@ -107,11 +160,10 @@ export function setImagery(map: MapLibreMap, on: boolean): void {
       attribution: "Imagery © Esri, Maxar, Earthstar Geographics",
     });
     map.addLayer({ id: "imagery", type: "raster", source: "imagery" }, "coast");
-  } else if (!on && map.getSource("imagery")) {
-    map.removeLayer("imagery");
-    map.removeSource("imagery");
+    map.setLayoutProperty("land", "visibility", "none");
+  } else if (!on) {
+    removeImagery(map);
   }
-  map.setLayoutProperty("land", "visibility", on ? "none" : "visible");
 }
 
 /**
@@ -132,6 +184,20 @@ export async function createMap(container: HTMLElement): Promise<MapLibreMap> {
     fadeDuration: 0,
     maxPitch: 0,
   });
+  // imagery tiles that fail: fall back to the bundled map (once) and say why; any other
+  // error is logged as MapLibre would without a listener
+  map.on("error", (e) => {
+    const source = (e as { sourceId?: string }).sourceId;
+    if (source !== "imagery") {
+      console.error(e.error);
+      return;
+    }
+    if (!map.getSource("imagery")) return;
+    removeImagery(map);
+    const why = e.error instanceof Error ? e.error.message : String(e.error);
+    if (imageryFailure === null) unheardFailure = why;
+    else imageryFailure(why);
+  });
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();
   map.addControl(new NavigationControl({ showCompass: false }), "top-right");
@@ -145,6 +211,37 @@ export async function createMap(container: HTMLElement): Promise<MapLibreMap> {
   loadBasemap(map).catch((err: unknown) => console.error("terrabit: the basemap failed to load", err));
   if (imageryEnabled()) setImagery(map, true);
   return map;
+}
+
+/** Where people live: the world without Antarctica and the high Arctic. */
+export const POPULATED: BBox = [-170, -56, 180, 72];
+
+/**
+ * The first view of a corpus: its extent within the populated land (a world corpus
+ * opens on the continents, not on Antarctica); the extent itself when they do not meet.
+ */
+export function firstView(extent: BBox): BBox {
+  const [x0, y0, x1, y1] = extent;
+  if (x0 > x1) return extent; // across the antimeridian: as it is
+  const [p0, q0, p1, q1] = POPULATED;
+  const b: BBox = [Math.max(x0, p0), Math.max(y0, q0), Math.min(x1, p1), Math.min(y1, q1)];
+  return b[0] <= b[2] && b[1] <= b[3] ? b : extent;
+}
+
+/**
+ * Show the first view of a corpus (`firstView`): fitted to its width, but never so far
+ * out that the view reaches beyond its latitudes (a narrow window crops the sides rather
+ * than show Antarctica).
+ */
+export function showFirstView(map: MapLibreMap, extent: BBox): void {
+  const [x0, y0, x1, y1] = firstView(extent);
+  const maxx = x0 > x1 ? x1 + 360 : x1;
+  const whole = map.cameraForBounds([[x0, y0], [maxx, y1]], { padding: 20 });
+  const cx = (x0 + maxx) / 2;
+  const tall = map.cameraForBounds([[cx - 0.01, y0], [cx + 0.01, y1]], { padding: 20 });
+  if (!whole || !tall) return;
+  const zoom = Math.min(6, Math.max(whole.zoom ?? 0, tall.zoom ?? 0));
+  map.jumpTo({ center: whole.center ?? [cx, (y0 + y1) / 2], zoom });
 }
 
 /** Fit the map to a bbox (handles `minx > maxx`, the antimeridian). */

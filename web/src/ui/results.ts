@@ -4,11 +4,14 @@
  * The status line (`data-testid="status"`) says what the app is doing: "Reading 3 / 12
  * shards…", "20 results from 1,234 candidates in 0.4 s", a failed-shard count with a
  * Retry button, or the library's message (a candidate cap, a region outside the corpus).
- * The list shows rank, place and score for each shown row (`data-testid="result-row"`);
- * hovering a row highlights it on the map, clicking (or Enter) flies there.
+ * The list shows rank, place (year and label first, then the coordinates) and the value
+ * the legend shows for each shown row (`data-testid="result-row"`), with ✓ / ✗ to make
+ * it a positive or negative example; hovering a row highlights it on the map, clicking
+ * (or Enter) flies there.
  */
-import type { ResultRow, SearchProgress, SearchResult } from "../lib/types";
+import type { ResultRow, SearchProgress, SearchResult, ViewName } from "../lib/types";
 import { el, fmt, fmtLonLat } from "./dom";
+import { shownValue, valueHeading } from "./legend";
 
 /** At most this many rows go into the list (the map and the export have all of them). */
 export const LIST_LIMIT = 500;
@@ -17,13 +20,33 @@ export interface ResultActions {
   hover: (row: ResultRow | null) => void;
   select: (row: ResultRow) => void;
   retry: () => void;
+  /** Make a result a positive (✓) or negative (✗) example. */
+  mark: (row: ResultRow, positive: boolean) => void;
+}
+
+/** The row's year: its `year` column, else the year of its `datetime`. */
+export function yearOf(row: ResultRow): string | null {
+  const year = row.attributes["year"];
+  if (year !== undefined && year !== null && year !== "") return String(year);
+  const when = row.attributes["datetime"];
+  return typeof when === "string" && /^\d{4}/.test(when) ? when.slice(0, 4) : null;
+}
+
+/** "2024 · bare" (year, then the other short pass-through values), or "". */
+export function whatOf(row: ResultRow): string {
+  const parts: string[] = [];
+  const year = yearOf(row);
+  if (year !== null) parts.push(year);
+  for (const [key, v] of Object.entries(row.attributes)) {
+    if (key === "year" || key === "datetime" || v === null || v === undefined) continue;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") parts.push(String(v));
+  }
+  return parts.join(" · ");
 }
 
 function placeOf(row: ResultRow): string {
-  const label = row.attributes["label"];
-  const year = row.attributes["year"];
-  const extra = [label, year].filter((v) => v !== undefined && v !== null).join(", ");
-  return extra ? `${fmtLonLat(row.lon, row.lat)} · ${extra}` : fmtLonLat(row.lon, row.lat);
+  const what = whatOf(row);
+  return what ? `${what} · ${fmtLonLat(row.lon, row.lat)}` : fmtLonLat(row.lon, row.lat);
 }
 
 export class ResultsView {
@@ -34,6 +57,8 @@ export class ResultsView {
   private readonly summary: HTMLElement;
   private readonly list: HTMLOListElement;
   private readonly progress: HTMLProgressElement;
+  private readonly valueHead: HTMLElement;
+  private view: ViewName = "topk";
 
   constructor(
     statusBox: HTMLElement,
@@ -57,6 +82,7 @@ export class ResultsView {
     this.message = el("p", { class: "message", "data-testid": "message", hidden: true });
     this.summary = el("p", { class: "muted summary" });
     this.list = el("ol", { class: "results", "aria-label": "Results", "data-testid": "results" });
+    this.valueHead = el("span", { class: "value-head" }, "score");
     statusBox.append(this.status, this.progress, this.failed, this.message);
     container.append(
       el("h2", {}, "Results"),
@@ -65,7 +91,8 @@ export class ResultsView {
         { class: "results-head", "aria-hidden": "true" },
         el("span", {}, "#"),
         el("span", {}, "place"),
-        el("span", {}, "score"),
+        this.valueHead,
+        el("span", { class: "marks-head", title: "Make a result an example" }, "✓ ✗"),
       ),
       this.list,
       this.summary,
@@ -98,6 +125,12 @@ export class ResultsView {
     this.progress.hidden = true;
   }
 
+  /** Add a line to the result's message box (e.g. which examples were left out). */
+  note(text: string): void {
+    this.message.hidden = false;
+    this.message.textContent = this.message.textContent ? `${this.message.textContent} ${text}` : text;
+  }
+
   showError(text: string): void {
     this.progress.hidden = true;
     this.setStatus(text, "error");
@@ -126,6 +159,9 @@ export class ResultsView {
     this.message.hidden = !result.message;
     this.message.textContent = result.message ?? "";
 
+    this.view = result.view;
+    this.valueHead.textContent = valueHeading(result.view, result.legend);
+    this.valueHead.title = result.legend.lowerIsBetter ? "lower = more similar" : "higher = more unusual";
     const rows = shown.slice(0, LIST_LIMIT);
     this.list.replaceChildren(...rows.map((row) => this.rowElement(row)));
     this.summary.textContent =
@@ -136,6 +172,31 @@ export class ResultsView {
   }
 
   private rowElement(row: ResultRow): HTMLElement {
+    const value = fmt(shownValue(this.view, row));
+    const what = whatOf(row);
+    const place = el("span", { class: "place", title: `${row.id} · ${placeOf(row)}` });
+    if (what) place.append(el("span", { class: "what" }, what));
+    place.append(el("span", { class: "where" }, fmtLonLat(row.lon, row.lat)));
+    const mark = (positive: boolean): HTMLButtonElement => {
+      const button = el(
+        "button",
+        {
+          type: "button",
+          class: `mark ${positive ? "mark-pos" : "mark-neg"}`,
+          "data-testid": positive ? "mark-positive" : "mark-negative",
+          "aria-label": `Rank ${row.rank} is a ${positive ? "positive" : "negative"} example`,
+          title: positive ? "✓ More like this (positive example)" : "✗ Not this (negative example)",
+        },
+        positive ? "✓" : "✗",
+      );
+      button.addEventListener("click", (e) => {
+        e.stopPropagation();
+        item.dataset["marked"] = positive ? "positive" : "negative";
+        this.actions.mark(row, positive);
+      });
+      button.addEventListener("keydown", (e) => e.stopPropagation());
+      return button;
+    };
     const item = el(
       "li",
       {
@@ -144,11 +205,12 @@ export class ResultsView {
         "data-testid": "result-row",
         "data-id": row.id,
         "data-rank": row.rank,
-        "aria-label": `Rank ${row.rank}: ${placeOf(row)}, score ${fmt(row.score)}. Enter flies there.`,
+        "aria-label": `Rank ${row.rank}: ${placeOf(row)}, ${this.valueHead.textContent} ${value}. Enter flies there.`,
       },
       el("span", { class: "rank" }, String(row.rank)),
-      el("span", { class: "place", title: row.id }, placeOf(row)),
-      el("span", { class: "score" }, fmt(row.score)),
+      place,
+      el("span", { class: "score" }, value),
+      el("span", { class: "marks" }, mark(true), mark(false)),
     );
     item.addEventListener("mouseenter", () => this.actions.hover(row));
     item.addEventListener("mouseleave", () => this.actions.hover(null));

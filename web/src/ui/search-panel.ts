@@ -17,6 +17,7 @@ import {
   type ViewName,
 } from "../lib/types";
 import { chip, el, fmt, fmtLonLat, labelled } from "./dom";
+import { countAtMost, cutAt, positionOf, STEPS } from "./quantiles";
 import { refKey, type QueryStore } from "./store";
 import type { UndoStack } from "./undo";
 
@@ -42,7 +43,12 @@ export interface PanelActions {
   cancel: () => void;
   /** Add an example at the map centre (the keyboard way to click). */
   addAtCentre: (positive: boolean) => void;
+  /** Try a failed example again. */
+  retryExample: (ref: ExemplarRef, positive: boolean) => void;
 }
+
+/** Why an example failed (undefined: it did not). */
+export type FailureOf = (ref: ExemplarRef, positive: boolean) => string | undefined;
 
 export function exemplarLabel(ref: ExemplarRef, row?: ExemplarRow): string {
   const where = ref.kind === "id" ? ref.id : fmtLonLat(ref.lon, ref.lat);
@@ -62,6 +68,9 @@ export class SearchPanel {
   private readonly threshold: HTMLInputElement;
   private readonly tOut: HTMLOutputElement;
   private readonly histogram: HTMLCanvasElement;
+  private readonly axis: HTMLElement;
+  /** The threshold view's scores, sorted (the slider's quantiles). */
+  private sorted = new Float64Array(0);
   private readonly year: HTMLSelectElement;
   private readonly dedupe: HTMLInputElement;
   private readonly global: HTMLInputElement;
@@ -71,6 +80,7 @@ export class SearchPanel {
   private readonly options: HTMLDetailsElement;
   private result: SearchResult | null = null;
   private exemplarRows: ExemplarRow[] = [];
+  private failureOf: FailureOf = () => undefined;
 
   constructor(
     exemplarBox: HTMLElement,
@@ -78,7 +88,7 @@ export class SearchPanel {
     private readonly store: QueryStore,
     private readonly undo: UndoStack,
     years: number[],
-    actions: PanelActions,
+    private readonly actions: PanelActions,
     /** Why the corpus cannot be scored asymmetrically (null: it can). */
     private readonly asymmetricUnavailable: string | null = null,
   ) {
@@ -115,7 +125,7 @@ export class SearchPanel {
     for (const v of VIEWS) this.view.append(el("option", { value: v }, VIEW_LABELS[v]));
     this.k = el("input", { id: "k", type: "range", min: 1, max: 100, step: 1 });
     this.kOut = el("output", { for: "k", id: "k-out" });
-    this.threshold = el("input", { id: "threshold", type: "range", min: 0, max: 1, step: "any" });
+    this.threshold = el("input", { id: "threshold", type: "range", min: 0, max: STEPS, step: 1 });
     this.tOut = el("output", { for: "threshold", id: "t-out" });
     this.histogram = el("canvas", {
       class: "histogram",
@@ -124,6 +134,7 @@ export class SearchPanel {
       role: "img",
       "aria-label": "Histogram of scores",
     });
+    this.axis = el("div", { class: "histogram-axis", "data-testid": "histogram-axis" });
     const tReset = el("button", { type: "button", class: "small" }, "Reset");
     tReset.title = "Put the cut-off back at the k-th best score";
     this.year = el("select", { id: "year" });
@@ -140,7 +151,14 @@ export class SearchPanel {
     this.kRow.append(this.kOut);
     const tRow = labelled("Threshold", this.threshold);
     tRow.append(this.tOut, tReset);
-    this.thresholdBox = el("div", { class: "threshold-box" }, tRow, this.histogram);
+    this.thresholdBox = el(
+      "div",
+      { class: "threshold-box" },
+      tRow,
+      this.histogram,
+      this.axis,
+      el("p", { class: "hint" }, "The slider steps through the scores' quantiles: each step shows about as many more rows."),
+    );
 
     const check = (input: HTMLInputElement, text: string, hint: string): HTMLElement =>
       el("div", { class: "row check" }, input, el("label", { for: input.id, title: hint }, text));
@@ -184,11 +202,12 @@ export class SearchPanel {
     this.k.addEventListener("input", () => (this.kOut.value = this.k.value));
     this.k.addEventListener("change", () => store.update({ k: Number(this.k.value) }));
     this.threshold.addEventListener("input", () => {
-      this.tOut.value = fmt(Number(this.threshold.value));
-      this.drawHistogram(Number(this.threshold.value));
+      const t = cutAt(this.sorted, Number(this.threshold.value));
+      this.tOut.value = this.cutText(t);
+      this.drawHistogram(t);
     });
     this.threshold.addEventListener("change", () =>
-      store.update({ threshold: Number(this.threshold.value) }),
+      store.update({ threshold: cutAt(this.sorted, Number(this.threshold.value)) }),
     );
     tReset.addEventListener("click", () => store.update({ threshold: null }));
     this.year.addEventListener("change", () =>
@@ -214,9 +233,13 @@ export class SearchPanel {
     this.render(this.store.get());
   }
 
-  /** The examples as resolved to corpus rows: their chips then name the row ids. */
-  setExemplars(rows: ExemplarRow[]): void {
+  /**
+   * The examples as resolved to corpus rows (their chips then name the row ids) and the
+   * failed ones (their chips say why, with a Retry).
+   */
+  setExemplars(rows: ExemplarRow[], failureOf: FailureOf = () => undefined): void {
     this.exemplarRows = rows;
+    this.failureOf = failureOf;
     this.renderExemplars(this.store.get());
   }
 
@@ -253,14 +276,30 @@ export class SearchPanel {
       if (refs.length === 0) {
         return [el("li", { class: "muted empty" }, positive ? "None yet: click the map." : "None.")];
       }
-      return refs.map((ref, i) =>
-        chip(exemplarLabel(ref, rows.get(`${positive}:${refKey(ref)}`)), positive ? "pos" : "neg", () =>
-          this.removeExemplar(positive, i),
-        ),
-      );
+      return refs.map((ref, i) => this.exampleChip(ref, positive, i, rows.get(`${positive}:${refKey(ref)}`)));
     };
     this.positives.replaceChildren(...make(q.positives, true));
     this.negatives.replaceChildren(...make(q.negatives, false));
+  }
+
+  /** A chip with its state: resolved (names the row), pending, or failed (why + Retry). */
+  private exampleChip(ref: ExemplarRef, positive: boolean, index: number, row?: ExemplarRow): HTMLElement {
+    const label = exemplarLabel(ref, row);
+    const failure = this.failureOf(ref, positive);
+    const state = failure !== undefined ? "failed" : row ? "resolved" : "pending";
+    const title =
+      failure ?? (row ? `${label}: resolved to row ${row.id}` : `${label}: not resolved yet (the next search resolves it)`);
+    const item = chip(failure !== undefined ? `⚠ ${label}` : label, positive ? "pos" : "neg", () =>
+      this.removeExemplar(positive, index),
+    title);
+    item.dataset["state"] = state;
+    if (failure !== undefined) {
+      item.classList.add("chip-failed");
+      const retry = el("button", { type: "button", class: "chip-retry small", "data-testid": "retry-example" }, "Retry");
+      retry.addEventListener("click", () => this.actions.retryExample(ref, positive));
+      item.append(el("span", { class: "chip-error", "data-testid": "example-error", role: "alert" }, failure, " ", retry));
+    }
+    return item;
   }
 
   private removeExemplar(positive: boolean, index: number): void {
@@ -279,24 +318,26 @@ export class SearchPanel {
     });
   }
 
+  /** "≤ 12 · 340 rows": the cut-off and how many rows it keeps. */
+  private cutText(t: number): string {
+    return `≤ ${fmt(t)} · ${countAtMost(this.sorted, t).toLocaleString()} rows`;
+  }
+
   private renderThreshold(q: Query): void {
     const th = this.result?.view === "threshold" ? this.result.threshold : undefined;
     this.thresholdBox.hidden = q.view !== "threshold";
-    if (!th || th.edges.length < 2) {
+    if (!th || th.edges.length < 2 || !this.result) {
+      this.sorted = new Float64Array(0);
       this.threshold.disabled = true;
       this.tOut.value = q.threshold === null ? "k-th best" : fmt(q.threshold);
       this.drawHistogram(null);
       return;
     }
-    const lo = th.edges[0] as number;
-    const hi = th.edges[th.edges.length - 1] as number;
-    const integral = th.edges.every((e) => Number.isInteger(e)) && Number.isInteger(th.t);
+    this.sorted = Float64Array.from(this.result.rows, (r) => r.score).sort();
     this.threshold.disabled = false;
-    this.threshold.min = String(lo);
-    this.threshold.max = String(hi);
-    this.threshold.step = integral ? "1" : String((hi - lo) / 200 || "any");
-    this.threshold.value = String(th.t);
-    this.tOut.value = fmt(th.t);
+    this.threshold.value = String(positionOf(this.sorted, th.t));
+    this.threshold.setAttribute("aria-valuetext", this.cutText(th.t));
+    this.tOut.value = this.cutText(th.t);
     this.drawHistogram(th.t);
   }
 
@@ -307,7 +348,10 @@ export class SearchPanel {
     const { width, height } = this.histogram;
     ctx.clearRect(0, 0, width, height);
     const th = this.result?.threshold;
-    if (!th || t === null || th.counts.length === 0) return;
+    if (!th || t === null || th.counts.length === 0) {
+      this.axis.replaceChildren();
+      return;
+    }
     const max = Math.max(...th.counts, 1);
     const n = th.counts.length;
     const barW = width / n;
@@ -317,9 +361,21 @@ export class SearchPanel {
       ctx.fillStyle = left <= t ? "#d4462c" : "#b8c2cc";
       ctx.fillRect(i * barW + 0.5, height - h, Math.max(1, barW - 1), h);
     });
+    // the cut-off as a line, where it falls between the first and last edge
+    const lo = th.edges[0] as number;
+    const hi = th.edges[th.edges.length - 1] as number;
+    const x = hi > lo ? ((t - lo) / (hi - lo)) * width : 0;
+    ctx.fillStyle = "#1d2328";
+    ctx.fillRect(Math.min(width - 1, Math.max(0, x)), 0, 1, height);
+    // the axis: real scores at both ends and the middle, the tallest bar's count
+    this.axis.replaceChildren(
+      el("span", {}, fmt(lo)),
+      el("span", { class: "muted" }, `score → (tallest bar ${max.toLocaleString()} rows)`),
+      el("span", {}, fmt(hi)),
+    );
     this.histogram.setAttribute(
       "aria-label",
-      `Histogram of ${th.counts.reduce((a, b) => a + b, 0)} scores; cut-off ${fmt(t)}`,
+      `Histogram of ${th.counts.reduce((a, b) => a + b, 0)} scores from ${fmt(lo)} to ${fmt(hi)}; cut-off ${fmt(t)}`,
     );
   }
 }

@@ -45,3 +45,40 @@ describe("colors", () => {
     expect(stops[0]?.color).toEqual(colorFor(10, legend));
   });
 });
+
+describe("places: countries and regions", () => {
+  it('"India" goes to the country, not Indianapolis', () => {
+    const [india] = findPlaces("India", 3);
+    expect(india?.kind).toBe("country");
+    expect(india?.name).toBe("India");
+    // Natural Earth's India spans about 68–97.4° E, 6.7–35.5° N
+    const [x0, y0, x1, y1] = india?.bbox ?? [0, 0, 0, 0];
+    expect(x0).toBeCloseTo(68.2, 0);
+    expect(x1).toBeCloseTo(97.3, 0);
+    expect(y0).toBeLessThan(8.5);
+    expect(y1).toBeCloseTo(35.5, 0);
+  });
+  it('"Rajasthan" goes to the state (in India)', () => {
+    const [raj] = findPlaces("rajasthan", 3);
+    expect(raj?.name).toBe("Rajasthan");
+    expect(raj?.kind).toBe("state");
+    expect(raj?.country).toBe("India");
+    // Jaipur (the capital, a bundled city) lies inside its bbox
+    const jaipur = findPlaces("jaipur", 1)[0];
+    const [x0, y0, x1, y1] = raj?.bbox ?? [0, 0, 0, 0];
+    expect(jaipur && x0 < jaipur.lon && jaipur.lon < x1 && y0 < jaipur.lat && jaipur.lat < y1).toBe(true);
+  });
+  it("finds English names of regions, narrows by country, keeps cities", () => {
+    expect(findPlaces("bavaria", 1)[0]?.name).toBe("Bayern");
+    const punjab = findPlaces("punjab, pakistan", 3);
+    expect(punjab[0]?.country).toBe("Pakistan");
+    expect(findPlaces("paris", 1)[0]?.kind).toBeUndefined(); // the city first
+    expect(findPlaces("Paris", 1)[0]?.country).toBe("France");
+  });
+  it("a country across the antimeridian has minx > maxx", () => {
+    const [russia] = findPlaces("russia", 1);
+    const [x0, , x1] = russia?.bbox ?? [0, 0, 0, 0];
+    expect(x0).toBeGreaterThan(x1);
+    expect(russia?.lon).toBeGreaterThan(90);
+  });
+});
