@@ -125,9 +125,13 @@ class SearchResult:
         return gpd.GeoDataFrame(frame, geometry=geoms, crs="OGC:CRS84")
 
 
-def result_table(table: pa.Table, vr: ViewResult, hamming: np.ndarray | None) -> pa.Table:
+def result_table(
+    table: pa.Table, vr: ViewResult, columns: dict[str, pa.Array | np.ndarray] | None = None
+) -> pa.Table:
     """The rows of ``table`` with a view's scores, ranks, values and ``shown`` flags,
-    sorted by rank (``hamming``: the Hamming scores of a re-ranked search)."""
+    sorted by rank, then ``columns`` (one value per row of ``table``: ``hamming``, the
+    Hamming scores of a re-ranked search; ``probability``, the classifier's; ``earlier``,
+    the earlier year's ids of a ``change`` view)."""
     order = np.argsort(vr.rank, kind="stable")
     idx = pa.array(order)
     cols: dict[str, Any] = {
@@ -138,8 +142,11 @@ def result_table(table: pa.Table, vr: ViewResult, hamming: np.ndarray | None) ->
         "value": pa.array(vr.value[order], pa.float64()),
         "shown": pa.array(vr.shown[order], pa.bool_()),
     }
-    if hamming is not None:
-        cols["hamming"] = pa.array(hamming[order], pa.float64())
+    for name, values in (columns or {}).items():
+        if isinstance(values, np.ndarray):
+            cols[name] = pa.array(values[order], pa.float64())
+        else:
+            cols[name] = values.take(idx)
     return pa.table(cols)
 
 
