@@ -49,9 +49,10 @@ CLASSIFIER_C = 1.0
 #: Background rows (label 0): at most this many candidates, evenly spaced along the
 #: candidates sorted by id (no random generator: the browser picks the same rows). A
 #: Newton step costs ``O(n p + n^3)`` in the ``n`` training rows, so a few hundred keep a
-#: fit of 1024-bit codes well under a second, in the browser too; on the world's north-west
-#: India query precision@20 moved by at most 0.01 over C in {0.1, 1} and a background
-#: weight in {0.01, 0.1, 1} (``benchmarks/classifier_precision.py``).
+#: fit of 1024-bit codes well under a second, in the browser too. When these were chosen,
+#: the mean precision@20 on the world's north-west India query (10 seeded exemplar draws
+#: per year and setting, as ``benchmarks/classifier_precision.py`` draws them) moved by at
+#: most 0.01 over C in {0.1, 1} and a background weight in {0.01, 0.1, 1}.
 CLASSIFIER_BACKGROUND = 256
 #: The weight ``s_i`` of each background row (positives and negatives weigh 1).
 CLASSIFIER_BACKGROUND_WEIGHT = 0.01
