@@ -113,6 +113,13 @@ def _exemplar(text: str, option: str) -> Any:
     default=None,
     help="With --view change: the two years compared [default: the two latest in the region].",
 )
+@click.option(
+    "--snap-m",
+    type=float,
+    default=None,
+    help="A LON,LAT exemplar no footprint contains takes the nearest row within this many "
+    "metres (says which and how far) [default: 3 footprint sizes, 1 km for points].",
+)
 @click.option("-k", "k", type=int, default=50, show_default=True, help="Rows a top-k shows.")
 @year_option("Keep rows of this year only.")
 @click.option("--dedupe", is_flag=True, help="One row per place (drop other years' copies).")
@@ -155,6 +162,7 @@ def search(
     view: str,
     score: str,
     years: str | None,
+    snap_m: float | None,
     k: int,
     year: int | None,
     dedupe: bool,
@@ -217,13 +225,21 @@ def search(
             negative_vectors=np.concatenate(negative_vectors) if negative_vectors else None,
             score=score,  # type: ignore[arg-type]
             years=_years(years),
+            snap_m=snap_m,
         )
         attributes = {} if as_json else _attributes(c, result)
     if out is not None:
         export(result, out, overwrite=overwrite)
+    snapped = [e.to_dict() for e in result.exemplars if e.snapped_m is not None]
     if as_json:
-        echo_json(result.to_json())
+        echo_json({**result.to_json(), **({"snapped": snapped} if snapped else {})})
         return
+    for e in snapped:
+        click.echo(
+            f"{e['role']} {e['key']}: no footprint contains the point; took the nearest row "
+            f"{e['id']}, {e['snapped_m']:g} m away",
+            err=True,
+        )
     _print_table(result, out, attributes)
 
 

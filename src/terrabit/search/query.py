@@ -19,7 +19,8 @@ Exemplars (``positives`` / ``negatives``) may be
 * a point ``(lon, lat)``: the row whose footprint contains it, fetched even outside the
   region with minimal I/O (the manifest extent picks the shards, the ``bbox`` statistics
   the row groups); when several rows cover the point (the same place in two years), the
-  one inside the time filter is preferred, then the lowest id;
+  one inside the time filter is preferred, then the lowest id; when none does, the
+  nearest row within ``snap_m`` (the exemplar says how far: ``snapped_m``);
 * a raw float vector (1-D, ``dims`` numbers; or the rows of ``vectors=`` /
   ``negative_vectors=``): encoded with the corpus codec, and scored by its float values
   when every exemplar is one (see *Asymmetric scoring*).
@@ -107,6 +108,7 @@ from terrabit.search.scoring import (
     has_factors,
     rerank_scores,
 )
+from terrabit.search.snap import check_snap
 from terrabit.search.vectors import check_vectors
 from terrabit.search.views import (
     ViewResult,
@@ -180,6 +182,7 @@ class Query:
     query_bits: int | None
     score: Score = "distance"
     years: tuple[int, int] | None = None
+    snap_m: float | None = None
 
     @classmethod
     def build(
@@ -207,6 +210,7 @@ class Query:
         query_bits: int | None = None,
         score: Score = "distance",
         years: Any = None,
+        snap_m: float | None = None,
     ) -> Query:
         """Check every option (see :func:`search`) and return the query."""
         check_choice("view", view, _VIEWS)
@@ -279,6 +283,7 @@ class Query:
             query_bits,
             score,
             pair,
+            check_snap(snap_m),
         )
 
     def reranks(self, corpus: Corpus) -> bool:
@@ -320,6 +325,7 @@ class Query:
             "query_bits": self.query_bits,
             "score": self.score,
             "years": None if self.years is None else list(self.years),
+            "snap_m": self.snap_m,
         }
 
 
@@ -368,6 +374,7 @@ def search(
     query_bits: int | None = None,
     score: Score = "distance",
     years: Any = None,
+    snap_m: float | None = None,
 ) -> SearchResult:
     """Search a corpus by region and example.
 
@@ -451,6 +458,10 @@ def search(
     years : (int, int), optional
         The two years ``view="change"`` compares (calendar years of ``datetime``, UTC);
         default: the two latest years among the region's rows. Not with ``year``/``time``.
+    snap_m : float, optional
+        A point exemplar no footprint contains takes the nearest row within this many
+        metres (default: 3 footprint sizes, 1 km for point footprints;
+        :mod:`~terrabit.search.snap`); the exemplar records how far (``snapped_m``).
 
     Returns
     -------
@@ -491,6 +502,7 @@ def search(
         query_bits=query_bits,
         score=score,
         years=years,
+        snap_m=snap_m,
     )
     if query.global_:
         return global_search(corpus, query, t0=t0, bytes0=bytes0)
@@ -594,7 +606,13 @@ class _Run:
             cols.append(FACTORS_COLUMN)
         table = corpus.read(selection, columns=cols)
         self.exemplars = resolve_exemplars(
-            corpus, q.positives, q.negatives, candidates=table, rerank=with_rr, time=q.window
+            corpus,
+            q.positives,
+            q.negatives,
+            candidates=table,
+            rerank=with_rr,
+            time=q.window,
+            snap_m=q.snap_m,
         )
         return table, selection.shards
 

@@ -41,6 +41,9 @@ class Exemplar:
         The raw float vector (vectors only).
     rerank_code : uint8 array or None
         The row's ``rerank`` code, when the corpus has one.
+    snapped_m : float or None
+        For a point no footprint contains: how far (metres) the row taken lies from it
+        (:mod:`~terrabit.search.snap`); None otherwise.
     """
 
     role: str
@@ -51,10 +54,14 @@ class Exemplar:
     geometry: bytes | None = None
     vector: np.ndarray | None = None
     rerank_code: np.ndarray | None = None
+    snapped_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able provenance (no code bytes)."""
-        return {"role": self.role, "kind": self.kind, "key": self.key, "id": self.id}
+        """JSON-able provenance (no code bytes; ``snapped_m`` when the point snapped)."""
+        out: dict[str, Any] = {"role": self.role, "kind": self.kind, "key": self.key, "id": self.id}
+        if self.snapped_m is not None:
+            out["snapped_m"] = self.snapped_m
+        return out
 
 
 @dataclass
