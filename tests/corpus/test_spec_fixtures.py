@@ -38,7 +38,7 @@ def test_make_regenerates_the_same_bytes(tmp_path: Path, monkeypatch: pytest.Mon
     module = _make_module()
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     module.make(tmp_path)
-    for name in ("tiny", "tiny_rabitq"):
+    for name in ("tiny", "tiny_rabitq", "tiny_twin"):
         committed = sorted(
             p.relative_to(FIXTURES / name) for p in (FIXTURES / name).rglob("*") if p.is_file()
         )
