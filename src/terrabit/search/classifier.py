@@ -241,8 +241,9 @@ def fit_logistic(
     for it in range(1, max_iter + 1):
         prob = expit(x @ w + b)
         r = c * s * (prob - yf)
-        step_w, step_b = _newton_step(x, gram, c * s * prob * (1.0 - prob), w + x.T @ r, r.sum())
-        slope = float((w + x.T @ r) @ step_w + r.sum() * step_b)  # -(Newton decrement)^2
+        g_w, g_b = w + x.T @ r, float(r.sum())
+        step_w, step_b = _newton_step(x, gram, c * s * prob * (1.0 - prob), g_w, g_b)
+        slope = float(g_w @ step_w + g_b * step_b)  # -(Newton decrement)^2
         if -slope / 2 <= tol:
             return LogisticFit(w + step_w, b + step_b, it, True)
         t = 1.0
