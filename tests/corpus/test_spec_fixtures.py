@@ -38,7 +38,7 @@ def test_make_regenerates_the_same_bytes(tmp_path: Path, monkeypatch: pytest.Mon
     module = _make_module()
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     module.make(tmp_path)
-    for name in ("tiny", "tiny_rabitq"):
+    for name in ("tiny", "tiny_rabitq", "tiny_twin"):
         committed = sorted(
             p.relative_to(FIXTURES / name) for p in (FIXTURES / name).rglob("*") if p.is_file()
         )
@@ -156,3 +156,17 @@ def test_fixture_is_format_1_2_with_pages(expected: dict) -> None:  # type: igno
         c._page_reads = False
         assert c.read(box, columns=["id", "embedding", "datetime"]).equals(paged)
     assert sorted(paged.column("id").to_pylist()) == expected["ids_in_box"]
+
+
+def test_twin_fixture_is_valid_with_each_place_in_both_years() -> None:
+    with open_corpus(FIXTURES / "tiny_twin") as c:
+        assert validate_corpus(c) == []
+        t = c.read(columns=["id", "geometry", "label"])
+    ids = t.column("id").to_pylist()
+    by_place: dict[bytes, list[str]] = {}
+    for i, g in zip(ids, t.column("geometry").to_pylist(), strict=True):
+        by_place.setdefault(g, []).append(i)
+    assert len(by_place) == 60 and all(
+        sorted(v) == [v[0][:-5] + "-2023", v[0][:-5] + "-2024"] for v in by_place.values()
+    )
+    assert t.column("label").to_pylist().count("changed") == 12

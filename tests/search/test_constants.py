@@ -19,6 +19,24 @@ def test_constants_equal_the_shared_fixture() -> None:
         rule["candidates_divisor"],
     ) == (C.RERANK_PER_K, C.RERANK_MIN, C.RERANK_CANDIDATES_DIVISOR)
     assert shared["max_candidates"]["python"] == C.MAX_CANDIDATES
+    fit = shared["classifier"]
+    assert (
+        fit["C"],
+        fit["background"],
+        fit["background_weight"],
+        fit["max_iter"],
+        fit["tolerance"],
+        fit["armijo"],
+        fit["halvings"],
+    ) == (
+        C.CLASSIFIER_C,
+        C.CLASSIFIER_BACKGROUND,
+        C.CLASSIFIER_BACKGROUND_WEIGHT,
+        C.CLASSIFIER_MAX_ITER,
+        C.CLASSIFIER_TOLERANCE,
+        C.CLASSIFIER_ARMIJO,
+        C.CLASSIFIER_HALVINGS,
+    )
 
 
 def test_the_shortlist_rule_on_hand_worked_cases() -> None:

@@ -23,8 +23,24 @@ if TYPE_CHECKING:
 
 __all__ = ["search"]
 
-_VIEWS = ("topk", "heatmap", "threshold", "outlier", "surprise", "gradient")
+_VIEWS = ("topk", "heatmap", "threshold", "outlier", "surprise", "gradient", "change")
 _COMBINES = ("mean", "majority", "and", "or", "xor")
+_SCORES = ("distance", "classifier")
+
+
+def _years(text: str | None) -> tuple[int, int] | None:
+    """``A,B`` -> ``(A, B)`` (the library checks them against the corpus)."""
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    try:
+        a, b = (int(p) for p in parts)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not two comma-separated years; write it as A,B, e.g. --years 2023,2024",
+            param_hint="--years",
+        ) from None
+    return a, b
 
 
 def _exemplar(text: str, option: str) -> Any:
@@ -75,7 +91,35 @@ def _exemplar(text: str, option: str) -> Any:
 )
 @click.option("--combine", type=click.Choice(_COMBINES), default="mean", show_default=True)
 @click.option("--invert", is_flag=True, help="Search with the bitwise NOT of the query.")
-@click.option("--view", type=click.Choice(_VIEWS), default="topk", show_default=True)
+@click.option(
+    "--view",
+    type=click.Choice(_VIEWS),
+    default="topk",
+    show_default=True,
+    help="change: each place's two years (--years) ranked by how much its code changed; "
+    "with exemplars, by how much closer it moved to them.",
+)
+@click.option(
+    "--score",
+    type=click.Choice(_SCORES),
+    default="distance",
+    show_default=True,
+    help="classifier: a logistic regression on the codes' bits, fitted on the positives, the "
+    "negatives and a background sample of the region; the score is 1 - its probability.",
+)
+@click.option(
+    "--years",
+    metavar="A,B",
+    default=None,
+    help="With --view change: the two years compared [default: the two latest in the region].",
+)
+@click.option(
+    "--snap-m",
+    type=float,
+    default=None,
+    help="A LON,LAT exemplar no footprint contains takes the nearest row within this many "
+    "metres (says which and how far) [default: 3 footprint sizes, 1 km for points].",
+)
 @click.option("-k", "k", type=int, default=50, show_default=True, help="Rows a top-k shows.")
 @year_option("Keep rows of this year only.")
 @click.option("--dedupe", is_flag=True, help="One row per place (drop other years' copies).")
@@ -116,6 +160,9 @@ def search(
     combine: str,
     invert: bool,
     view: str,
+    score: str,
+    years: str | None,
+    snap_m: float | None,
     k: int,
     year: int | None,
     dedupe: bool,
@@ -176,13 +223,23 @@ def search(
             asymmetric=asymmetric,
             vectors=np.concatenate(vectors) if vectors else None,
             negative_vectors=np.concatenate(negative_vectors) if negative_vectors else None,
+            score=score,  # type: ignore[arg-type]
+            years=_years(years),
+            snap_m=snap_m,
         )
         attributes = {} if as_json else _attributes(c, result)
     if out is not None:
         export(result, out, overwrite=overwrite)
+    snapped = [e.to_dict() for e in result.exemplars if e.snapped_m is not None]
     if as_json:
-        echo_json(result.to_json())
+        echo_json({**result.to_json(), **({"snapped": snapped} if snapped else {})})
         return
+    for e in snapped:
+        click.echo(
+            f"{e['role']} {e['key']}: no footprint contains the point; took the nearest row "
+            f"{e['id']}, {e['snapped_m']:g} m away",
+            err=True,
+        )
     _print_table(result, out, attributes)
 
 
@@ -218,8 +275,10 @@ def _print_table(result: Any, output: Path | None, attributes: dict[str, dict[st
     )
     table = Table(title=title)
     extra = list(dict.fromkeys(name for attrs in attributes.values() for name in attrs))
-    for name in ("rank", "id", "score", "value", "lon", "lat", *extra):
-        table.add_column(name, justify="left" if name == "id" else "right")
+    # the classifier's probability, the earlier year's id of a change view
+    added = [name for name in ("probability", "earlier") if name in shown.column_names]
+    for name in ("rank", "id", *added, "score", "value", "lon", "lat", *extra):
+        table.add_column(name, justify="left" if name in ("id", "earlier") else "right")
     import shapely
 
     limit = _LIMIT
@@ -241,6 +300,7 @@ def _print_table(result: Any, output: Path | None, attributes: dict[str, dict[st
         table.add_row(
             str(rank),
             ident,
+            *(_cell(shown.column(name)[i].as_py()) for name in added),
             f"{score:.4g}",
             f"{value:.4g}",
             f"{pt.x:.5f}",

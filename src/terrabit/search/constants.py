@@ -13,6 +13,13 @@ Examples
 from __future__ import annotations
 
 __all__ = [
+    "CLASSIFIER_ARMIJO",
+    "CLASSIFIER_BACKGROUND",
+    "CLASSIFIER_BACKGROUND_WEIGHT",
+    "CLASSIFIER_C",
+    "CLASSIFIER_HALVINGS",
+    "CLASSIFIER_MAX_ITER",
+    "CLASSIFIER_TOLERANCE",
     "MAX_CANDIDATES",
     "RERANK_CANDIDATES_DIVISOR",
     "RERANK_MIN",
@@ -33,6 +40,30 @@ MAX_CANDIDATES = 5_000_000
 RERANK_PER_K = 10
 RERANK_MIN = 1000
 RERANK_CANDIDATES_DIVISOR = 20
+
+
+#: ``score="classifier"`` (:mod:`terrabit.search.classifier`): L2-regularised logistic
+#: regression on the +-1 bits, minimising ``0.5 |w|^2 + C sum_i s_i logloss_i`` (the
+#: intercept not penalised, as scikit-learn's ``LogisticRegression(C=...)``).
+CLASSIFIER_C = 1.0
+#: Background rows (label 0): at most this many candidates, evenly spaced along the
+#: candidates sorted by id (no random generator: the browser picks the same rows). A
+#: Newton step costs ``O(n p + n^3)`` in the ``n`` training rows, so a few hundred keep a
+#: fit of 1024-bit codes well under a second, in the browser too. When these were chosen,
+#: the mean precision@20 on the world's north-west India query (10 seeded exemplar draws
+#: per year and setting, as ``benchmarks/classifier_precision.py`` draws them) moved by at
+#: most 0.01 over C in {0.1, 1} and a background weight in {0.01, 0.1, 1}.
+CLASSIFIER_BACKGROUND = 256
+#: The weight ``s_i`` of each background row (positives and negatives weigh 1).
+CLASSIFIER_BACKGROUND_WEIGHT = 0.01
+#: Newton's method: at most this many steps, stopping after the step whose Newton
+#: decrement ``-g.step / 2`` is at most the tolerance (the step is still taken).
+CLASSIFIER_MAX_ITER = 50
+CLASSIFIER_TOLERANCE = 1e-10
+#: Backtracking: halve the step (at most this many times) until the objective falls by
+#: at least ``CLASSIFIER_ARMIJO * t * g.step``.
+CLASSIFIER_ARMIJO = 1e-4
+CLASSIFIER_HALVINGS = 30
 
 
 def rerank_shortlist(k: int, candidates: int) -> int:

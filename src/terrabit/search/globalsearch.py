@@ -137,7 +137,7 @@ def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> Se
             "negatives — drop global_ to combine several",
             params=("global_",),
         )
-    exemplars = resolve_exemplars(corpus, pos, [], time=time)
+    exemplars = resolve_exemplars(corpus, pos, [], time=time, snap_m=query.snap_m)
     query_code = exemplars[0].code
     if query.invert:
         query_code = np.bitwise_not(query_code)

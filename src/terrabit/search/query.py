@@ -19,7 +19,8 @@ Exemplars (``positives`` / ``negatives``) may be
 * a point ``(lon, lat)``: the row whose footprint contains it, fetched even outside the
   region with minimal I/O (the manifest extent picks the shards, the ``bbox`` statistics
   the row groups); when several rows cover the point (the same place in two years), the
-  one inside the time filter is preferred, then the lowest id;
+  one inside the time filter is preferred, then the lowest id; when none does, the
+  nearest row within ``snap_m`` (the exemplar says how far: ``snapped_m``);
 * a raw float vector (1-D, ``dims`` numbers; or the rows of ``vectors=`` /
   ``negative_vectors=``): encoded with the corpus codec, and scored by its float values
   when every exemplar is one (see *Asymmetric scoring*).
@@ -89,10 +90,13 @@ from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
 from terrabit.region import Region
 from terrabit.search.candidates import best_rows, dedupe_rows, guard_candidates, take_rows
+from terrabit.search.change import check_change, pick_years, place_pairs, row_years
+from terrabit.search.classifier import check_classifier, classifier_scores
 from terrabit.search.columns import anchors, fixed_codes, id_keys
 from terrabit.search.constants import MAX_CANDIDATES
 from terrabit.search.constants import rerank_shortlist as default_shortlist
-from terrabit.search.exemplars import Combine, score
+from terrabit.search.exemplars import Combine
+from terrabit.search.exemplars import score as exemplar_score
 from terrabit.search.globalsearch import global_search
 from terrabit.search.resolve import exemplar_kind, exemplar_values, resolve_exemplars
 from terrabit.search.result import Exemplar, SearchResult, empty_table, json_extra, result_table
@@ -104,9 +108,11 @@ from terrabit.search.scoring import (
     has_factors,
     rerank_scores,
 )
+from terrabit.search.snap import check_snap
 from terrabit.search.vectors import check_vectors
 from terrabit.search.views import (
     ViewResult,
+    change,
     gradient,
     heatmap,
     outlier,
@@ -115,11 +121,14 @@ from terrabit.search.views import (
     topk,
 )
 
-__all__ = ["Exemplar", "Query", "SearchResult", "View", "asymmetric_scores", "search"]
+__all__ = ["Exemplar", "Query", "Score", "SearchResult", "View", "asymmetric_scores", "search"]
 
-#: The six views.
-View = Literal["topk", "heatmap", "threshold", "outlier", "surprise", "gradient"]
+#: The seven views.
+View = Literal["topk", "heatmap", "threshold", "outlier", "surprise", "gradient", "change"]
 _VIEWS: tuple[str, ...] = get_args(View)
+#: How candidates are scored against the exemplars (lower = more similar in both).
+Score = Literal["distance", "classifier"]
+_SCORES: tuple[str, ...] = get_args(Score)
 _COMBINES: tuple[str, ...] = get_args(Combine)
 _NEEDS_EXEMPLAR = ("topk", "heatmap", "threshold", "gradient")
 
@@ -171,6 +180,9 @@ class Query:
     rerank_shortlist: int | None
     asymmetric: bool
     query_bits: int | None
+    score: Score = "distance"
+    years: tuple[int, int] | None = None
+    snap_m: float | None = None
 
     @classmethod
     def build(
@@ -196,10 +208,14 @@ class Query:
         vectors: Any = None,
         negative_vectors: Any = None,
         query_bits: int | None = None,
+        score: Score = "distance",
+        years: Any = None,
+        snap_m: float | None = None,
     ) -> Query:
         """Check every option (see :func:`search`) and return the query."""
         check_choice("view", view, _VIEWS)
         check_choice("combine", combine, _COMBINES)
+        check_choice("score", score, _SCORES)
         k = _positive_int("k", k, "rows to show")
         if isinstance(max_candidates, np.integer):
             max_candidates = int(max_candidates)
@@ -215,7 +231,10 @@ class Query:
                 params=("codec",),
             )
         reg = None if region is None else Region.from_any(region)
+        pair = check_change(corpus, view, years, year=year, time=time, global_=bool(global_))
         window = time_window(corpus, year, time)
+        if pair is not None:  # read the two years and those between only
+            window = (f"{pair[0]:04d}-01-01", f"{pair[1] + 1:04d}-01-01")
         if max_shards is not None and not global_:
             raise InvalidInputError(
                 f"max_shards={max_shards!r} limits a global search; add global_=True, or drop "
@@ -231,6 +250,16 @@ class Query:
         if negative_vectors is not None:
             neg.extend(check_vectors(negative_vectors, name="negative_vectors", dims=dims))
         kinds = [exemplar_kind(v, dims) for v in (*pos, *neg)]
+        if score == "classifier":
+            check_classifier(
+                view=view,
+                combine=combine,
+                invert=bool(invert),
+                global_=bool(global_),
+                asymmetric=asymmetric,
+                positives=len(pos),
+            )
+            asymmetric = False
         asym = choose_asymmetric(
             corpus, asymmetric, kinds, combine=combine, invert=bool(invert), global_=bool(global_)
         )
@@ -252,6 +281,9 @@ class Query:
             rerank_shortlist,
             asym,
             query_bits,
+            score,
+            pair,
+            check_snap(snap_m),
         )
 
     def reranks(self, corpus: Corpus) -> bool:
@@ -259,6 +291,7 @@ class Query:
         return bool(
             self.rerank
             and self.has_rerank(corpus)
+            and self.score == "distance"
             and self.view == "topk"
             and self.combine == "mean"
             and not self.invert
@@ -290,6 +323,9 @@ class Query:
             "rerank": self.reranks(corpus),
             "asymmetric": self.asymmetric,
             "query_bits": self.query_bits,
+            "score": self.score,
+            "years": None if self.years is None else list(self.years),
+            "snap_m": self.snap_m,
         }
 
 
@@ -336,6 +372,9 @@ def search(
     vectors: Any = None,
     negative_vectors: Any = None,
     query_bits: int | None = None,
+    score: Score = "distance",
+    years: Any = None,
+    snap_m: float | None = None,
 ) -> SearchResult:
     """Search a corpus by region and example.
 
@@ -355,9 +394,16 @@ def search(
         How several exemplars make one score (:func:`terrabit.search.score`).
     invert : bool
         Search with the bitwise NOT of the query.
-    view : {"topk", "heatmap", "threshold", "outlier", "surprise", "gradient"}
+    view : {"topk", "heatmap", "threshold", "outlier", "surprise", "gradient", "change"}
+        ``change`` pairs each place's rows in two years (``years``) and ranks the places
+        by the Hamming distance between them, most changed first; with exemplars, by
+        ``s(later) - s(earlier)`` of the search score ``s``, most negative first (the
+        places that became like the exemplars). Its table holds one row per place (the
+        later row, with the earlier row's id in ``earlier``); see
+        :func:`~terrabit.search.views.change`.
     k : int
-        Rows shown by ``topk`` (and the default cut-off of ``threshold``), >= 1.
+        Rows shown by ``topk`` and ``change`` (and the default cut-off of ``threshold``),
+        >= 1.
     year : int, optional
         Keep rows of that calendar year (UTC); needs a ``datetime`` column.
     time : (start, end), optional
@@ -399,6 +445,23 @@ def search(
         many bits (1 to 8) before estimating, as the browser does with 4 (its kernel sums
         bit-plane popcounts); ``None`` (default): the float query, the finer estimate.
         An error on a search that does not score with RaBitQ's factors.
+    score : {"distance", "classifier"}
+        ``distance`` (default): the exemplar algebra above. ``classifier``: a logistic
+        regression on the codes' bits, fitted on the positives, the negatives and a
+        background sample of the region's candidates
+        (:mod:`~terrabit.search.classifier`); the ``score`` column is ``1 - p`` (lower =
+        more like the positives, as a distance) and the table gains a ``probability``
+        column ``p``; the fit is recorded in ``result.query["classifier"]``. Needs a
+        positive; without negatives the background alone is the negative class (said in
+        that record). Not with ``outlier``/``surprise``, ``global_``, ``invert``,
+        ``asymmetric`` or a bitwise ``combine``.
+    years : (int, int), optional
+        The two years ``view="change"`` compares (calendar years of ``datetime``, UTC);
+        default: the two latest years among the region's rows. Not with ``year``/``time``.
+    snap_m : float, optional
+        A point exemplar no footprint contains takes the nearest row within this many
+        metres (default: 3 footprint sizes, 1 km for point footprints;
+        :mod:`~terrabit.search.snap`); the exemplar records how far (``snapped_m``).
 
     Returns
     -------
@@ -437,6 +500,9 @@ def search(
         vectors=vectors,
         negative_vectors=negative_vectors,
         query_bits=query_bits,
+        score=score,
+        years=years,
+        snap_m=snap_m,
     )
     if query.global_:
         return global_search(corpus, query, t0=t0, bytes0=bytes0)
@@ -452,6 +518,7 @@ class _Run:
         self.use_rerank = query.reranks(corpus)
         self.stats: dict[str, Any] = {}
         self.exemplars: list[Exemplar] = []
+        self.classifier: dict[str, Any] | None = None
 
     def result(self) -> SearchResult:
         """Run the steps and return the result."""
@@ -462,7 +529,7 @@ class _Run:
         if not pos and (q.view in _NEEDS_EXEMPLAR or neg):
             raise InvalidInputError(
                 f"view {q.view!r} needs at least one positive exemplar (an id, a lon,lat point "
-                "or a vector); only 'outlier' and 'surprise' work without",
+                "or a vector); only 'outlier', 'surprise' and 'change' work without",
                 params=("view",),
             )
         table = self._leave_out_exemplars(table)
@@ -475,24 +542,55 @@ class _Run:
                 params=("max_candidates",),
             )
         if n == 0:
-            return self._finish(empty_table(self.use_rerank), self._why_empty(selected), {})
+            return self._finish(self._empty(), self._why_empty(selected), {})
         codes = fixed_codes(table.column("embedding"), int(corpus.metadata["code_size"]))
-        scores = self._scores(pos, neg, codes, table)
+        scores, cols = self._scores(pos, neg, codes, table)
+        if q.view == "change":
+            return self._change(table, codes, scores if pos else None)
         if q.dedupe:
             keep = dedupe_rows(table.column("geometry"), scores, id_keys(table.column("id")))
             if keep.shape[0] < n:
                 table, codes, scores = take_rows(table, keep), codes[keep], scores[keep]
-        hamming = None
-        if self.use_rerank:
+                cols = {name: v[keep] for name, v in cols.items()}
+        if self.use_rerank:  # distance scores only: ``cols`` is empty here
             table, codes, hamming, scores = self._rerank(table, codes, scores)
+            cols = {"hamming": hamming}
         if q.view == "topk" and table.num_rows > q.k:
             # only rows scoring at most the k-th best score can rank 1..k: rank just those
             sub = best_rows(scores, q.k)
             table, codes, scores = take_rows(table, sub), codes[sub], scores[sub]
-            if hamming is not None:
-                hamming = hamming[sub]
+            cols = {name: v[sub] for name, v in cols.items()}
         vr = _apply_view(q.view, q.k, scores, codes, table, id_keys(table.column("id")))
-        return self._finish(result_table(table, vr, hamming), None, json_extra(vr.extra))
+        return self._finish(result_table(table, vr, cols), None, json_extra(vr.extra))
+
+    def _empty(self) -> pa.Table:
+        """The empty result table, with the columns this query's rows would have."""
+        table = empty_table(self.use_rerank)
+        if self.query.view == "change":
+            return table.append_column("earlier", pa.array([], pa.string()))
+        if self.query.score == "classifier":
+            return table.append_column("probability", pa.array([], pa.float64()))
+        return table
+
+    def _change(
+        self, table: pa.Table, codes: np.ndarray, scores: np.ndarray | None
+    ) -> SearchResult:
+        """The ``change`` view: each place's rows in the two years paired and ranked
+        (``scores``: the candidates' search scores, None without exemplars)."""
+        q = self.query
+        years = row_years(table.column("datetime"))
+        pair = pick_years(years, q.years, self.corpus)
+        keys = id_keys(table.column("id"))
+        earlier, later = place_pairs(table.column("geometry"), years, keys, pair)
+        self.stats["places"] = int(later.shape[0])
+        extra = {"k": q.k, "years": list(pair)}
+        if later.shape[0] == 0:
+            reason = f"no place in the region has rows in both {pair[0]} and {pair[1]}"
+            return self._finish(self._empty(), reason, extra)
+        both = None if scores is None else (scores[earlier], scores[later])
+        vr = change(codes[earlier], codes[later], q.k, scores=both, ids=keys[later])
+        cols = {"earlier": table.column("id").take(pa.array(earlier))}
+        return self._finish(result_table(take_rows(table, later), vr, cols), None, extra)
 
     def _candidates(self) -> tuple[pa.Table, pa.Table]:
         """The rows meeting the region (one selection, one exact read), with the exemplars
@@ -502,11 +600,19 @@ class _Run:
         guard_candidates(selection.shards, q.region, q.max_candidates)
         with_rr = self.use_rerank or (q.asymmetric and q.has_rerank(corpus))
         cols = ["id", "geometry", "bbox", "embedding"] + (["rerank"] if with_rr else [])
+        if q.view == "change":
+            cols.append("datetime")
         if q.uses_factors(corpus):
             cols.append(FACTORS_COLUMN)
         table = corpus.read(selection, columns=cols)
         self.exemplars = resolve_exemplars(
-            corpus, q.positives, q.negatives, candidates=table, rerank=with_rr, time=q.window
+            corpus,
+            q.positives,
+            q.negatives,
+            candidates=table,
+            rerank=with_rr,
+            time=q.window,
+            snap_m=q.snap_m,
         )
         return table, selection.shards
 
@@ -539,9 +645,25 @@ class _Run:
 
     def _scores(
         self, pos: list[Exemplar], neg: list[Exemplar], codes: np.ndarray, table: pa.Table
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Hamming, asymmetric or classifier scores of every candidate (the rows of
+        ``table``, whose codes are ``codes``; zeros without positives), and the per-row
+        columns the result adds (the classifier's ``probability``)."""
+        q = self.query
+        if pos and q.score == "classifier":
+            scores, prob, self.classifier = classifier_scores(
+                codes,
+                np.stack([e.code for e in pos]),
+                np.stack([e.code for e in neg]) if neg else None,
+                ids=id_keys(table.column("id")),
+            )
+            return scores, {"probability": prob}
+        return self._distances(pos, neg, codes, table), {}
+
+    def _distances(
+        self, pos: list[Exemplar], neg: list[Exemplar], codes: np.ndarray, table: pa.Table
     ) -> np.ndarray:
-        """Hamming (or asymmetric) scores of every candidate (the rows of ``table``, whose
-        codes are ``codes``); zeros without positives."""
+        """Hamming (or asymmetric) scores of every candidate; zeros without positives."""
         q = self.query
         if pos and q.asymmetric:
             fac = None
@@ -549,7 +671,7 @@ class _Run:
                 fac = factor_values(table.column(FACTORS_COLUMN))
             return asymmetric_mean(self.corpus, pos, neg, codes, fac, query_bits=q.query_bits)
         if pos:
-            return score(
+            return exemplar_score(
                 codes,
                 np.stack([e.code for e in pos]),
                 np.stack([e.code for e in neg]) if neg else None,
@@ -581,10 +703,13 @@ class _Run:
             "candidates": self.stats["candidates"],
             "seconds": round(_time.perf_counter() - self.t0, 6),
         }
-        if "reranked" in self.stats:
-            stats["reranked"] = self.stats["reranked"]
+        for key in ("reranked", "places"):
+            if key in self.stats:
+                stats[key] = self.stats[key]
         query = self.query.provenance(self.corpus)
         query["exemplars"] = [e.to_dict() for e in self.exemplars]
+        if self.classifier is not None:
+            query["classifier"] = self.classifier
         return SearchResult(table, self.query.view, self.exemplars, stats, reason, extra, query)
 
 

@@ -31,6 +31,7 @@ from terrabit.corpus.reader import Corpus, parse_time
 from terrabit.errors import InvalidInputError
 from terrabit.search.columns import fixed_codes
 from terrabit.search.result import Exemplar
+from terrabit.search.snap import nearest_row
 
 __all__ = ["ExemplarKind", "exemplar_kind", "exemplar_values", "resolve_exemplars"]
 
@@ -113,28 +114,8 @@ def _row_exemplar(
     )
 
 
-def _point_exemplar(
-    corpus: Corpus,
-    lon: float,
-    lat: float,
-    role: str,
-    rerank: bool,
-    time: tuple[Any, Any] | None,
-) -> Exemplar:
-    key = f"{lon:g},{lat:g}"
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidInputError(
-            f"exemplar point {key} is out of range: give (lon, lat) with lon in [-180, 180] "
-            "and lat in [-90, 90]"
-        )
-    table = corpus.read((lon, lat, lon, lat), columns=_row_columns(corpus, rerank))  # touch
-    if table.num_rows == 0:
-        raise InvalidInputError(
-            f"no patch at {lon:g},{lat:g}: no row's footprint of this corpus contains the "
-            "point; pick a point on a patch (or pass an id)"
-        )
-    order = list(range(table.num_rows))
-    ids = table.column("id").to_pylist()
+def _in_time(table: pa.Table, time: tuple[Any, Any] | None) -> np.ndarray:
+    """Which rows of ``table`` lie inside the time filter (all, without one)."""
     in_time = np.ones(table.num_rows, dtype=bool)
     if time is not None and "datetime" in table.column_names:
         lo, hi = time
@@ -145,8 +126,37 @@ def _point_exemplar(
             )
         if hi is not None:
             in_time &= np.asarray(pc.fill_null(pc.less(t, pa.scalar(_ts(hi), t.type)), False))
-    order.sort(key=lambda j: (not in_time[j], ids[j]))
-    return _row_exemplar(corpus, table, order[0], role, "point", key, rerank)
+    return in_time
+
+
+def _point_exemplar(
+    corpus: Corpus,
+    lon: float,
+    lat: float,
+    role: str,
+    rerank: bool,
+    time: tuple[Any, Any] | None,
+    snap_m: float | None,
+) -> Exemplar:
+    key = f"{lon:g},{lat:g}"
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInputError(
+            f"exemplar point {key} is out of range: give (lon, lat) with lon in [-180, 180] "
+            "and lat in [-90, 90]"
+        )
+    cols = _row_columns(corpus, rerank)
+    table = corpus.read((lon, lat, lon, lat), columns=cols)  # touch
+    if table.num_rows == 0:  # the nearest row within the tolerance
+        table, i, metres = nearest_row(
+            corpus, lon, lat, snap_m=snap_m, columns=cols, in_time=lambda t: _in_time(t, time)
+        )
+        exemplar = _row_exemplar(corpus, table, i, role, "point", key, rerank)
+        exemplar.snapped_m = round(metres, 1)
+        return exemplar
+    ids = table.column("id").to_pylist()
+    in_time = _in_time(table, time)
+    first = min(range(table.num_rows), key=lambda j: (not in_time[j], ids[j]))
+    return _row_exemplar(corpus, table, first, role, "point", key, rerank)
 
 
 def _ts(value: Any) -> Any:
@@ -193,14 +203,20 @@ def resolve_exemplars(
     candidates: pa.Table | None = None,
     rerank: bool = False,
     time: tuple[Any, Any] | None = None,
+    snap_m: float | None = None,
 ) -> list[Exemplar]:
     """Resolve ids, points and vectors to :class:`Exemplar` (codes in the corpus codec).
+
+    A point takes the row whose footprint contains it (the one inside the ``time``
+    filter first, then the smallest id); where none does, the nearest row within
+    ``snap_m`` metres (default: 3 footprint sizes, 1 km for points;
+    :mod:`~terrabit.search.snap`), recording the distance in ``Exemplar.snapped_m``.
 
     Raises
     ------
     InvalidInputError
-        Unknown ids (listed, first 10), a point with no patch, a vector of the wrong
-        dimension or a value that is none of the three.
+        Unknown ids (listed, first 10), a point with no row within the tolerance, a
+        vector of the wrong dimension or a value that is none of the three.
     """
     dims = int(corpus.metadata["dims"])
     out: list[Exemplar | None] = []
@@ -233,7 +249,7 @@ def resolve_exemplars(
             if kind == "point":
                 point = _as_point(value)
                 assert point is not None
-                out.append(_point_exemplar(corpus, point[0], point[1], role, rerank, time))
+                out.append(_point_exemplar(corpus, point[0], point[1], role, rerank, time, snap_m))
                 continue
             try:
                 vec = np.asarray(value, dtype=np.float32)

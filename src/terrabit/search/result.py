@@ -41,6 +41,9 @@ class Exemplar:
         The raw float vector (vectors only).
     rerank_code : uint8 array or None
         The row's ``rerank`` code, when the corpus has one.
+    snapped_m : float or None
+        For a point no footprint contains: how far (metres) the row taken lies from it
+        (:mod:`~terrabit.search.snap`); None otherwise.
     """
 
     role: str
@@ -51,10 +54,14 @@ class Exemplar:
     geometry: bytes | None = None
     vector: np.ndarray | None = None
     rerank_code: np.ndarray | None = None
+    snapped_m: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able provenance (no code bytes)."""
-        return {"role": self.role, "kind": self.kind, "key": self.key, "id": self.id}
+        """JSON-able provenance (no code bytes; ``snapped_m`` when the point snapped)."""
+        out: dict[str, Any] = {"role": self.role, "kind": self.kind, "key": self.key, "id": self.id}
+        if self.snapped_m is not None:
+            out["snapped_m"] = self.snapped_m
+        return out
 
 
 @dataclass
@@ -125,9 +132,13 @@ class SearchResult:
         return gpd.GeoDataFrame(frame, geometry=geoms, crs="OGC:CRS84")
 
 
-def result_table(table: pa.Table, vr: ViewResult, hamming: np.ndarray | None) -> pa.Table:
+def result_table(
+    table: pa.Table, vr: ViewResult, columns: dict[str, pa.Array | np.ndarray] | None = None
+) -> pa.Table:
     """The rows of ``table`` with a view's scores, ranks, values and ``shown`` flags,
-    sorted by rank (``hamming``: the Hamming scores of a re-ranked search)."""
+    sorted by rank, then ``columns`` (one value per row of ``table``: ``hamming``, the
+    Hamming scores of a re-ranked search; ``probability``, the classifier's; ``earlier``,
+    the earlier year's ids of a ``change`` view)."""
     order = np.argsort(vr.rank, kind="stable")
     idx = pa.array(order)
     cols: dict[str, Any] = {
@@ -138,8 +149,11 @@ def result_table(table: pa.Table, vr: ViewResult, hamming: np.ndarray | None) ->
         "value": pa.array(vr.value[order], pa.float64()),
         "shown": pa.array(vr.shown[order], pa.bool_()),
     }
-    if hamming is not None:
-        cols["hamming"] = pa.array(hamming[order], pa.float64())
+    for name, values in (columns or {}).items():
+        if isinstance(values, np.ndarray):
+            cols[name] = pa.array(values[order], pa.float64())
+        else:
+            cols[name] = values.take(idx)
     return pa.table(cols)
 
 

@@ -1,6 +1,7 @@
-"""The six search views: what a search shows of its candidates, and in which order.
+"""The seven search views: what a search shows of its candidates, and in which order.
 
-Every view returns a :class:`ViewResult` over **all** ``n`` candidates:
+Every view returns a :class:`ViewResult` over **all** ``n`` candidates (``change``: over
+all ``n`` places observed in both of its years):
 
 * ``scores`` — what the view ranks by, **ascending** (lower = ranked first);
 * ``rank`` — ``1 … n``, unique: ties in ``scores`` are broken by ``ids`` when given
@@ -15,6 +16,11 @@ Every view returns a :class:`ViewResult` over **all** ``n`` candidates:
 their ``value`` is that measure and their ``scores`` is ``-value``, so they too rank
 ascending (rank 1 = the most outlying, surprising or edge-like candidate). ``topk`` and
 ``threshold`` show a subset; the four others show every candidate, coloured by ``value``.
+``change`` compares each place's two years: without exemplars ``value`` is the Hamming
+distance between its years' codes (higher = more changed, ranked first, ``scores =
+-value``); with exemplars ``value = scores = s(later) - s(earlier)`` of the search score
+``s`` (lower = more similar), most negative first: the places that *became* like the
+exemplars. It shows the ``k`` first places.
 
 Geographic neighbours (``surprise``, ``gradient``) come from
 :func:`terrabit.search.geoneighbours.geo_knn`: a spatial grid, O(n·k), never O(n²).
@@ -41,10 +47,12 @@ from terrabit.search.geoneighbours import _as_lonlat, geo_knn
 
 __all__ = [
     "ViewResult",
+    "change",
     "gradient",
     "heatmap",
     "outlier",
     "rank_scores",
+    "spread_rows",
     "surprise",
     "threshold",
     "topk",
@@ -273,8 +281,18 @@ def threshold(
     return ViewResult("threshold", arr, rank, arr.copy(), shown, extra)
 
 
-def _reference_rows(n: int, n_refs: int, ids: Any) -> np.ndarray:
-    """``min(n_refs, n)`` rows evenly spaced along the order of ``ids`` (else of rows)."""
+def spread_rows(n: int, n_refs: int, ids: Any) -> np.ndarray:
+    """``min(n_refs, n)`` rows evenly spaced along the order of ``ids`` (else of rows):
+    row ``order[(i * n) // m]`` for ``i = 0 … m - 1``, ``order`` sorting by ``(id, row)``.
+
+    The deterministic sample of the ``outlier`` references and of the classifier's
+    background (:mod:`terrabit.search.classifier`): it does not depend on load order.
+
+    Examples
+    --------
+    >>> spread_rows(6, 3, ids=["f", "e", "d", "c", "b", "a"]).tolist()
+    [5, 3, 1]
+    """
     m = min(n_refs, n)
     keys = _id_keys(ids, n)
     by_id = np.arange(n) if keys is None else np.lexsort((np.arange(n), keys))
@@ -302,7 +320,7 @@ def outlier(codes: Any, *, n_refs: int = 200, ids: Any = None) -> ViewResult:
     n_refs = _positive_int("n_refs", n_refs)
     x = as_codes("codes", codes, allow_1d=False)
     n = x.shape[0]
-    refs = _reference_rows(n, n_refs, ids)
+    refs = spread_rows(n, n_refs, ids)
     value = np.zeros(n, dtype=np.float64)
     m = refs.shape[0]
     if m:
@@ -381,3 +399,59 @@ def gradient(scores: Any, lon: Any, lat: Any, *, k: int = 6, ids: Any = None) ->
     if nbr.shape[1]:
         value = np.abs(arr[:, None] - arr[nbr]).mean(axis=1)
     return _descending("gradient", value, ids, neighbours=nbr)
+
+
+def change(
+    earlier: Any,
+    later: Any,
+    k: int,
+    *,
+    scores: tuple[Any, Any] | None = None,
+    ids: Any = None,
+) -> ViewResult:
+    """How each place changed between two years; the ``k`` most changed are shown.
+
+    Parameters
+    ----------
+    earlier, later : uint8 arrays ``[n, code_size]``
+        The codes of the ``n`` places in the earlier and the later year (row ``i`` of both
+        is one place).
+    k : int
+        Places shown (ranks ``1 … k``).
+    scores : (earlier, later) float arrays ``[n]``, optional
+        The search score of each place's two rows (lower = more like the exemplars).
+        Given: ``value = scores = later - earlier``, most negative first ("became like
+        the exemplars"). None: ``value`` is the Hamming distance between the two codes,
+        higher ranked first (``scores = -value``).
+    ids : array ``[n]``, optional
+        Tie-breakers (the later rows' ids).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[0], [0], [0]], np.uint8)
+    >>> b = np.array([[0], [255], [15]], np.uint8)
+    >>> result = change(a, b, 2)
+    >>> result.value.tolist(), result.rank.tolist(), result.shown.tolist()
+    ([0.0, 8.0, 4.0], [3, 1, 2], [False, True, True])
+    >>> change(a, b, 1, scores=([5.0, 5.0, 5.0], [6.0, 1.0, 4.0])).value.tolist()
+    [1.0, -4.0, -1.0]
+    """
+    k = _positive_int("k", k)
+    x = as_codes("earlier", earlier, allow_1d=False)
+    y = as_codes("later", later, allow_1d=False)
+    if x.shape != y.shape:
+        raise InvalidInputError(
+            f"earlier and later codes must have the same shape (one row per place), got "
+            f"{x.shape} and {y.shape}"
+        )
+    if scores is None:
+        value = np.bitwise_count(x ^ y).sum(axis=1, dtype=np.int64).astype(np.float64)
+        result = _descending("change", value, ids, k=k)
+        return ViewResult("change", result.scores, result.rank, value, result.rank <= k, {"k": k})
+    s_earlier, s_later = (_as_scores(v, "scores") for v in scores)
+    _check_rows("scores", x.shape[0], s_earlier, "earlier")
+    _check_rows("scores", x.shape[0], s_later, "later")
+    delta = s_later - s_earlier
+    rank = rank_scores(delta, ids=ids)
+    return ViewResult("change", delta, rank, delta.copy(), rank <= k, {"k": k})

