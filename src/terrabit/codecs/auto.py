@@ -367,7 +367,8 @@ def _top_k(scores: NDArray[Any], k: int) -> I64:
     if scores.shape[1] <= k:
         full: I64 = np.argsort(-scores, axis=1, kind="stable")
         return full
-    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+    n = scores.shape[1]
+    kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th highest of each row
     out = np.empty((scores.shape[0], k), dtype=np.int64)
     for i, row in enumerate(scores):
         cols = np.flatnonzero(row >= kth[i])  # the top k and any ties with the k-th
