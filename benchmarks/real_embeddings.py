@@ -296,6 +296,11 @@ def faiss_rabitq(d: int, rotate: bool) -> tuple[Any, Any]:
     return index, inner
 
 
+def stored_bytes(codec: Codec) -> int:
+    """Bytes per row of a code as stored: ``rabitq`` adds its 3 float32 factors (12 B)."""
+    return int(codec.code_size) + (12 if codec.spec == "rabitq" else 0)
+
+
 def auto_choice(db: np.ndarray) -> tuple[dict[str, Any], float]:
     """``choose`` on a seeded sample of the database, the size ``publish`` samples: the
     report and the seconds it took."""
@@ -333,7 +338,7 @@ def measure(name: str, x: np.ndarray, max_db: int) -> dict[str, Any]:
             continue
         codes = codec.encode(db)
         floats = float_query_neighbours(codec, db, codes, q)
-        nbytes = codec.code_size + (12 if spec == "rabitq" else 0)  # + 3 float32 factors
+        nbytes = stored_bytes(codec)
         ham = hamming_topk(codec.encode(q), codes, K)[1]
         add(
             f"`{spec}`",
@@ -378,7 +383,7 @@ def measure(name: str, x: np.ndarray, max_db: int) -> dict[str, Any]:
     ham = hamming_topk(codec.encode(q), codes, K)[1]
     add(
         f"`auto` → `{code}`",
-        codec.code_size,
+        stored_bytes(codec),
         t0,
         hamming=ham,
         float_query=floats.get(None),
