@@ -20,10 +20,18 @@ Sets (every one: database rows + 1,000 held-out query rows that are *not* in the
 * ``world`` — ``terrabit.world.generate_world`` (``--world-n`` patches, ``--world-dim``).
 
 Every vector is L2-normalised; the ground truth is faiss ``IndexFlatIP`` (exact cosine).
-Hamming codes are terrabit codecs fitted on the database, scanned by
-``terrabit.kernels.hamming_topk``. Shortlist + rerank: the 1,000 nearest sign-bit codes
-(``binary``), re-scored by the float query against the rerank codec's decoded rows.
-Embeddings are cached in ``WORK`` (``*.npz``) so a rerun only re-measures.
+Each 1-bit code is a terrabit codec fitted on the database and measured both ways a corpus
+is queried: the query row encoded and scanned by Hamming distance
+(``terrabit.kernels.hamming_topk``), and the float query scored by the code's asymmetric
+estimator (``rabitq``: ``rabitq_scores_batch`` with its factors, float and 4-bit query;
+other sign codes: ``asymmetric_scores_batch``). Beside them faiss ``IndexRaBitQ`` (float
+query ``qb=0`` and its default 4-bit query ``qb=4``; plain, and after a faiss random
+rotation) and faiss SQ4/SQ8 on the same data. Shortlist + rerank: the 1,000 nearest
+sign-bit codes (``binary``), re-scored by the float query against each rerank candidate's
+decoded rows (``terrabit.codecs.auto.RERANK_CANDIDATES``). ``auto``: ``choose`` run on a
+seeded sample of the database as ``publish --codec auto --rerank auto`` would (the
+publish sample size), its choice then measured on the held-out queries. Embeddings are
+cached in ``WORK`` (``*.npy``) so a rerun only re-measures.
 """
 
 from __future__ import annotations
@@ -44,7 +52,12 @@ from typing import Any
 import faiss
 import numpy as np
 
-from terrabit.codecs import parse
+from terrabit.codecs import Codec, parse
+from terrabit.codecs.asymmetric import asymmetric_scores_batch, is_sign_code
+from terrabit.codecs.auto import RERANK_CANDIDATES, choose
+from terrabit.codecs.rabitq import rabitq_scores_batch
+from terrabit.corpus.options import PublishOptions
+from terrabit.errors import InvalidInputError
 from terrabit.evaluate.intrinsic import intrinsic_dimension, pca_cumulative_variance
 from terrabit.evaluate.recall import recall_at_k
 from terrabit.kernels import hamming_topk
@@ -53,6 +66,14 @@ K = 10
 N_QUERIES = 1_000
 SHORTLIST = 1_000
 SEED = 0
+QUERY_BATCH = 200
+CODES = (
+    "binary",
+    "rot+binary",
+    "binary:threshold=median",
+    "norm+rot+binary:threshold=median",
+    "rabitq",
+)
 
 
 def log(msg: str) -> None:
@@ -211,6 +232,44 @@ def hamming_neighbours(spec: str, db: np.ndarray, q: np.ndarray, k: int) -> tupl
     return ids, int(codec.code_size)
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column numbers of the ``k`` lowest scores of each row, lowest first."""
+    part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def float_query_neighbours(
+    codec: Codec, db: np.ndarray, codes: np.ndarray, q: np.ndarray
+) -> dict[int | None, np.ndarray]:
+    """Top-10 ids of each float query by the code's asymmetric estimator: ``{None: float
+    query}`` for sign codes, ``{None: …, 4: 4-bit query}`` for ``rabitq`` (squared L2, as
+    faiss), ``{}`` for a code without an estimator."""
+    out: dict[int | None, np.ndarray] = {}
+    if codec.spec == "rabitq":
+        fac = codec.factors(db)  # type: ignore[attr-defined]
+        for bits in (None, 4):
+            out[bits] = np.concatenate(
+                [
+                    top_k(
+                        rabitq_scores_batch(
+                            codec, q[i : i + QUERY_BATCH], codes, fac, query_bits=bits
+                        ),
+                        K,
+                    )
+                    for i in range(0, len(q), QUERY_BATCH)
+                ]
+            )
+    elif is_sign_code(codec):
+        out[None] = np.concatenate(
+            [
+                top_k(asymmetric_scores_batch(codec, q[i : i + QUERY_BATCH], codes), K)
+                for i in range(0, len(q), QUERY_BATCH)
+            ]
+        )
+    return out
+
+
 def rerank(
     shortlist: np.ndarray, spec: str, db: np.ndarray, q: np.ndarray
 ) -> tuple[np.ndarray, int]:
@@ -226,8 +285,34 @@ def rerank(
     return out, int(codec.code_size)
 
 
+def faiss_rabitq(d: int, rotate: bool) -> tuple[Any, Any]:
+    """A faiss ``IndexRaBitQ`` (L2), optionally behind a faiss random rotation: (the index
+    to train and search, the ``IndexRaBitQ`` whose ``qb`` sets the query bits)."""
+    inner = faiss.IndexRaBitQ(d, faiss.METRIC_L2)
+    if not rotate:
+        return inner, inner
+    index = faiss.IndexPreTransform(faiss.RandomRotationMatrix(d, d), inner)
+    index.own_fields = False  # ``inner`` stays owned by Python
+    return index, inner
+
+
+def stored_bytes(codec: Codec) -> int:
+    """Bytes per row of a code as stored: ``rabitq`` adds its 3 float32 factors (12 B)."""
+    return int(codec.code_size) + (12 if codec.spec == "rabitq" else 0)
+
+
+def auto_choice(db: np.ndarray) -> tuple[dict[str, Any], float]:
+    """``choose`` on a seeded sample of the database, the size ``publish`` samples: the
+    report and the seconds it took."""
+    rows = min(PublishOptions().sample_rows, db.shape[0])
+    sample = db[np.sort(np.random.default_rng(SEED).choice(db.shape[0], rows, replace=False))]
+    t0 = time.perf_counter()
+    choice = choose(sample, rerank=True, seed=SEED)
+    return choice.report, time.perf_counter() - t0
+
+
 def measure(name: str, x: np.ndarray, max_db: int) -> dict[str, Any]:
-    """PCA curve, intrinsic dimension and the recall@10 table of one set."""
+    """PCA curve, intrinsic dimension, the recall@10 table and ``auto``'s choice of one set."""
     db, q = split(x, max_db)
     d = db.shape[1]
     log(f"[{name}] database {db.shape}, queries {q.shape}")
@@ -236,48 +321,88 @@ def measure(name: str, x: np.ndarray, max_db: int) -> dict[str, Any]:
     intr = intrinsic_dimension(db, max_samples=2_000, seed=SEED)
     rows: list[dict[str, Any]] = []
 
-    def add(label: str, ids: np.ndarray, nbytes: float, t0: float) -> None:
-        r = recall_at_k(truth, ids, K)
-        rows.append({"code": label, "bytes_per_row": nbytes, "recall_at_10": round(r, 3)})
-        log(f"[{name}] {label}: {r:.3f} ({time.perf_counter() - t0:.1f} s)")
+    def add(label: str, nbytes: float | None, t0: float, **ids: np.ndarray | None) -> None:
+        row: dict[str, Any] = {"code": label, "bytes_per_row": nbytes}
+        for way in ("hamming", "float_query", "query_4bit"):
+            found = ids.get(way)
+            row[way] = None if found is None else round(recall_at_k(truth, found, K), 3)
+        rows.append(row)
+        log(f"[{name}] {label}: {row} ({time.perf_counter() - t0:.1f} s)")
 
-    for spec in (
-        "binary",
-        "rot+binary",
-        "binary:threshold=median",
-        "norm+rot+binary:threshold=median",
-        f"norm+pca:64+rot+thermo:bits={d}",
-    ):
+    for spec in (*CODES, f"norm+pca:64+rot+thermo:bits={d}"):
         t0 = time.perf_counter()
         try:
-            ids, nb = hamming_neighbours(spec, db, q, K)
-        except Exception as exc:  # a spec that does not parse or fit is reported, not fatal
-            rows.append(
-                {"code": spec, "bytes_per_row": None, "recall_at_10": None, "error": str(exc)}
-            )
+            codec = parse(spec).fit(db)
+        except InvalidInputError as exc:  # pca:64 of fewer dimensions: reported, not fatal
+            rows.append({"code": f"`{spec}`", "bytes_per_row": None, "error": str(exc)})
             continue
-        add(f"`{spec}` (Hamming)", ids, nb, t0)
-    t0 = time.perf_counter()
-    add(
-        "faiss `IndexRaBitQ` (float query)",
-        faiss_search(faiss.IndexRaBitQ(d, faiss.METRIC_L2), db, q, K),
-        d / 8 + 8,
-        t0,
-    )
+        codes = codec.encode(db)
+        floats = float_query_neighbours(codec, db, codes, q)
+        nbytes = stored_bytes(codec)
+        ham = hamming_topk(codec.encode(q), codes, K)[1]
+        add(
+            f"`{spec}`",
+            nbytes,
+            t0,
+            hamming=ham,
+            float_query=floats.get(None),
+            query_4bit=floats.get(4),
+        )
+    for rotate in (False, True):
+        t0 = time.perf_counter()
+        index, inner = faiss_rabitq(d, rotate)
+        index.train(db)
+        index.add(db)
+        found = {}
+        for qb in (0, 4):
+            inner.qb = qb
+            found[qb] = index.search(q, K)[1]
+        label = "faiss random rotation + `IndexRaBitQ`" if rotate else "faiss `IndexRaBitQ`"
+        add(label, inner.code_size, t0, float_query=found[0], query_4bit=found[4])
     for qt, label, nb in (
         (faiss.ScalarQuantizer.QT_4bit, "SQ4", d / 2),
         (faiss.ScalarQuantizer.QT_8bit, "SQ8", d),
     ):
         t0 = time.perf_counter()
         index = faiss.IndexScalarQuantizer(d, qt, faiss.METRIC_INNER_PRODUCT)
-        add(f"faiss {label}", faiss_search(index, db, q, K), nb, t0)
+        add(f"faiss {label}", nb, t0, float_query=faiss_search(index, db, q, K))
     shortlist, _ = hamming_neighbours("binary", db, q, SHORTLIST)
-    for spec in ("pca:64+int8", "pca:128+int8", "int4", "int8"):
-        if spec.startswith("pca:128") and d <= 128:
+    for spec in RERANK_CANDIDATES:
+        if spec.startswith("pca:") and int(spec[4:].split("+")[0]) >= d:
             continue
         t0 = time.perf_counter()
         ids, nb = rerank(shortlist, spec, db, q)
-        add(f"`binary` shortlist {SHORTLIST} + rerank `{spec}`", ids, nb, t0)
+        add(f"`binary` shortlist {SHORTLIST} + rerank `{spec}`", nb, t0, float_query=ids)
+    report, seconds = auto_choice(db)
+    code, rr = report["code"]["chosen"], report["rerank"]["chosen"]
+    log(f"[{name}] auto chose {code} + {rr} in {seconds:.1f} s")
+    t0 = time.perf_counter()
+    codec = parse(code).fit(db)
+    codes = codec.encode(db)
+    floats = float_query_neighbours(codec, db, codes, q)
+    ham = hamming_topk(codec.encode(q), codes, K)[1]
+    add(
+        f"`auto` → `{code}`",
+        stored_bytes(codec),
+        t0,
+        hamming=ham,
+        float_query=floats.get(None),
+        query_4bit=floats.get(4),
+    )
+    t0 = time.perf_counter()
+    ids, nb = rerank(hamming_topk(codec.encode(q), codes, SHORTLIST)[1], rr, db, q)
+    add(f"`auto` → `{code}` shortlist {SHORTLIST} + rerank `{rr}`", nb, t0, float_query=ids)
+    by_label = {r["code"]: r for r in rows}
+    ours = by_label["`rabitq`"]["float_query"]
+    goals = {
+        "rabitq_float_minus_faiss_float": round(
+            ours - by_label["faiss `IndexRaBitQ`"]["float_query"], 3
+        ),
+        "rabitq_float_minus_faiss_rotated_float": round(
+            ours - by_label["faiss random rotation + `IndexRaBitQ`"]["float_query"], 3
+        ),
+        "rabitq_float_minus_sign_bits_hamming": round(ours - by_label["`binary`"]["hamming"], 3),
+    }
     return {
         "set": name,
         "dim": d,
@@ -288,11 +413,17 @@ def measure(name: str, x: np.ndarray, max_db: int) -> dict[str, Any]:
             k: round(v, 1) for k, v in intr.to_dict().items() if k in ("mle", "twonn", "lpca")
         },
         "rows": rows,
+        "auto": {"seconds": round(seconds, 1), "report": report},
+        "goals": goals,
     }
 
 
+def _fig(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 def table(rep: dict[str, Any]) -> str:
-    """A Markdown table of one set's report."""
+    """Markdown tables of one set's report: recall@10 of every code, and ``auto``'s sample."""
     pca = " / ".join(f"{v:.2f}" for v in rep["pca_variance"].values())
     intr = ", ".join(f"{k} {v}" for k, v in rep["intrinsic"].items())
     lines = [
@@ -300,13 +431,31 @@ def table(rep: dict[str, Any]) -> str:
         f"{rep['queries']:,} held-out queries; PCA variance at 10/64/128: {pca}; "
         f"intrinsic dimension: {intr}",
         "",
-        "| code | bytes/row | recall@10 |",
-        "|---|---:|---:|",
+        "| code | bytes/row | query row encoded (Hamming) | float query | 4-bit query |",
+        "|---|---:|---:|---:|---:|",
     ]
     for r in rep["rows"]:
         nb = "—" if r["bytes_per_row"] is None else f"{r['bytes_per_row']:g}"
-        rec = r.get("error", "—") if r["recall_at_10"] is None else f"{r['recall_at_10']:.3f}"
-        lines.append(f"| {r['code']} | {nb} | {rec} |")
+        ways = ("hamming", "float_query", "query_4bit")
+        figures = r.get("error") or " | ".join(_fig(r[w]) for w in ways)
+        lines.append(f"| {r['code']} | {nb} | {figures} |")
+    auto = rep["auto"]["report"]
+    lines += [
+        "",
+        f"`auto` on a {auto['sample_rows']:,}-row sample of the database ({auto['queries']} "
+        f"held out; {rep['auto']['seconds']} s):",
+        "",
+        "| candidate | bytes/row | exemplar rows | float query | 4-bit query | compared |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for role, compared in (("code", "mean_recall_at_10"), ("rerank", "recall_at_10")):
+        for c in auto[role]["candidates"]:
+            chosen = " **chosen**" if c["spec"] == auto[role]["chosen"] else ""
+            keys = ("exemplar_recall_at_10", "float_recall_at_10", "float4_recall_at_10")
+            figures = " | ".join(_fig(c.get(key)) for key in (*keys, compared))
+            lines.append(f"| {role} `{c['spec']}`{chosen} | {c['bytes_per_row']} | {figures} |")
+    goals = ", ".join(f"{k} {v:+.3f}" for k, v in rep["goals"].items())
+    lines += ["", f"goals: {goals}"]
     return "\n".join(lines)
 
 
@@ -341,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
         "load_average": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": " ".join(sys.argv),
         "sets": reports,
     }

@@ -132,6 +132,9 @@ def test_rotation_is_orthogonal_and_seeded(d: int, seed: int) -> None:
     q = haar_rotation(d, seed=seed)
     np.testing.assert_allclose(q @ q.T, np.eye(d), atol=1e-10)
     np.testing.assert_array_equal(q, haar_rotation(d, seed=seed))
+    q[:] = 0.0  # each call returns its own copy of the kept matrix
+    again = haar_rotation(d, seed=seed)
+    np.testing.assert_allclose(again @ again.T, np.eye(d), atol=1e-10)
     X = np.ones((2, d), dtype=np.float32)
     a = parse(f"rot:seed={seed}").fit(X)
     b = parse(f"rot:seed={seed}").fit(X)

@@ -76,3 +76,34 @@ def test_auto_keeps_the_resume_key_and_refuses_packed_input(tmp_path: Path) -> N
     packed = _points(tmp_path / "b.parquet", seed=4, packed=True)
     with pytest.raises(InvalidInputError, match="no float embeddings to measure"):
         publish(packed, tmp_path / "c", codec="auto", lon_col="lon", lat_col="lat")
+
+
+def _cli(*args: object) -> tuple[int, str, str]:
+    from terrabit.cli.main import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_bad_auto_input_is_one_line_or_a_stated_fallback(
+    input_file: Path, tmp_path: Path
+) -> None:
+    """``--codec auto`` on too small a sample falls back to binary, says so and records it;
+    ``auto:max-bytes=0`` and ``auto`` on packed codes are one-line errors with the fix."""
+    code, out, _ = _cli("publish", input_file, "-o", tmp_path / "a", "--codec", "auto",
+                        "--sample-rows", "1000")  # fmt: skip
+    assert code == 0, out
+    (line,) = [x for x in out.splitlines() if x.startswith("auto chose:")]
+    assert line.startswith("auto chose: fallback: 1000 sample rows are too few to measure")
+    assert line.endswith("; chose binary")
+    assert "too few" in _meta(tmp_path / "a")["codec_choice"]["fallback"]
+    code, _, err = _cli("publish", input_file, "-o", tmp_path / "b", "--rerank",
+                        "auto:max-bytes=0")  # fmt: skip
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "max-bytes must be a positive integer" in err and "auto:max-bytes=64" in err
+    packed = _points(tmp_path / "p.parquet", seed=5, packed=True)
+    code, _, err = _cli("publish", packed, "-o", tmp_path / "c", "--codec", "auto",
+                        "--lon-col", "lon", "--lat-col", "lat")  # fmt: skip
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "no float embeddings to measure codecs on" in err and "use --codec binary" in err
+    assert not (tmp_path / "c").exists()

@@ -125,6 +125,11 @@ def test_recommend_prints_what_publish_auto_would_choose(
             assert got["codec"] == "binary" and "fallback" in got["report"]
             continue
         specs = [c["spec"] for c in code["candidates"]]
-        recalls = [c["recall_at_10"] for c in code["candidates"]]
-        assert specs[0] == "binary" and got["codec"] == specs[int(np.argmax(recalls))]
+        means = [c["mean_recall_at_10"] for c in code["candidates"]]
+        assert specs[0] == "binary" and got["codec"] == specs[int(np.argmax(means))]
+        assert "rabitq" in specs and "float4_recall_at_10" in code["candidates"][-1]
         assert got["rerank"] in [c["spec"] for c in got["report"]["rerank"]["candidates"]]
+    table = _run([str(tmp_path / "big.npz"), "--recommend"])
+    assert table.exit_code == 0, table.output
+    assert "float query" in table.stdout and "exemplar rows" in table.stdout
+    assert "rule: code: the 1-bit candidate with the best mean" in " ".join(table.stdout.split())

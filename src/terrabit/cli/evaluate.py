@@ -160,16 +160,19 @@ def _recommend(x_train: Any, x_test: Any, *, seed: int, as_json: bool) -> None:
         echo_json({"codec": choice.codec, "rerank": choice.rerank, "report": choice.report})
         return
     table = Table(title="codes chosen by measurement (publish --codec auto --rerank auto)")
-    for column in ("role", "spec", "bytes/row", "recall@10", "chosen"):
+    columns = ("role", "spec", "bytes/row", "exemplar rows", "float query", "4-bit query")
+    for column in (*columns, "recall@10 compared", "chosen"):
         table.add_column(column)
-    for role in ("code", "rerank"):
+    keys = ("exemplar_recall_at_10", "float_recall_at_10", "float4_recall_at_10")
+    for role, compared in (("code", "mean_recall_at_10"), ("rerank", "recall_at_10")):
         part = choice.report.get(role) or {}
         for cand in part.get("candidates", []):
+            figures = [cand.get(key) for key in (*keys, compared)]
             table.add_row(
                 role,
                 cand["spec"],
                 str(cand["bytes_per_row"]),
-                f"{cand['recall_at_10']:.3f}",
+                *("" if f is None else f"{f:.3f}" for f in figures),
                 "yes" if cand["spec"] == part.get("chosen") else "",
             )
     console = Console()
@@ -177,3 +180,5 @@ def _recommend(x_train: Any, x_test: Any, *, seed: int, as_json: bool) -> None:
     if choice.report.get("fallback"):
         console.print(f"fallback: {choice.report['fallback']}")
     console.print(f"rule: {choice.report['rule']}")
+    if choice.report.get("rerank"):
+        console.print(f"rerank shortlist: {choice.report['rerank']['shortlist_by']}")

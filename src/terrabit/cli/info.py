@@ -3,8 +3,6 @@ tools over :func:`terrabit.corpus.open`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from terrabit._progress import progress_bar
@@ -39,22 +37,10 @@ def info(corpus: str, as_json: bool) -> None:
         f"columns    {', '.join(data['columns'])}",
     ]
     if data.get("codec_choice"):
-        lines.append(f"auto       {_choice_line(data['codec_choice'])}")
+        from terrabit.codecs.auto import summary
+
+        lines.append(f"auto       {summary(data['codec_choice'])}")
     click.echo("\n".join(lines))
-
-
-def _choice_line(report: dict[str, Any]) -> str:
-    """One line of a ``codec_choice`` report: the chosen codes and their measured recall."""
-    if report.get("fallback"):
-        return f"fallback: {report['fallback']}"
-    parts = []
-    for kind in ("code", "rerank"):
-        part = report.get(kind)
-        if not part:
-            continue
-        recall = {r["spec"]: r["recall_at_10"] for r in part["candidates"]}[part["chosen"]]
-        parts.append(f"{kind} {part['chosen']} recall@10 {recall:.3f}")
-    return f"{'; '.join(parts)} (measured on {report['queries']} held-out sample rows)"
 
 
 @click.command("validate")

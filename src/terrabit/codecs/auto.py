@@ -4,17 +4,27 @@
 takes the exact float32 cosine neighbours of the held-out rows among the rest as the
 truth, and measures every candidate's recall@10 on it:
 
-* **code** (1 bit per dimension, searched by Hamming distance): each of
-  :data:`CODE_CANDIDATES` is fitted on the database rows, queries and database are
-  encoded, and the top 10 by :func:`~terrabit.kernels.hamming.hamming_topk` are compared
-  with the truth. The best recall wins; ties go to the earlier (simpler) candidate.
-  ``binary`` is first, so the choice is never worse than sign bits *on the sample*.
+* **code** (1 bit per dimension): each of :data:`CODE_CANDIDATES` is fitted on the
+  database rows and measured both ways a corpus is queried. *Exemplar rows*: the query
+  row is encoded and the top 10 by Hamming distance
+  (:func:`~terrabit.kernels.hamming.hamming_topk`) are compared with the truth. *Float
+  vectors*: the float query is scored against the database codes by the code's
+  asymmetric estimator — ``rabitq`` by its own (:func:`~terrabit.codecs.rabitq.rabitq_scores`
+  with the per-row factors, as a cosine: the inner-product estimate over ``|o|``; the
+  4-bit query that the browser uses is reported beside it), other sign-bit codes by
+  :func:`~terrabit.codecs.asymmetric.asymmetric_scores`, and a code with neither counts
+  its exemplar figure. Both are computed for all queries at once (the codes unpacked to
+  ``±1`` and one matrix product). The best **mean of the two recalls** wins; ties go to
+  the earlier (simpler) candidate. ``binary`` is first and ``rabitq`` always a
+  candidate, so the choice is never worse than sign bits on that mean *on the sample*.
 * **rerank** (when asked for): a Hamming shortlist of :data:`SHORTLIST_ROWS` rows by the
   chosen code is re-scored by cosine between the float query and each candidate's decoded
   rerank code (:data:`RERANK_CANDIDATES`). Without a byte budget the smallest candidate
   (bytes per row) reaching :data:`TARGET_RECALL` wins; with ``max_rerank_bytes`` the best
   recall among those within the budget wins; if none reaches the target, the best
-  measured one wins and the report says so.
+  measured one wins and the report says so. The shortlist is the exemplar-row one (Hamming);
+  a float-vector search of a corpus whose code has an estimator shortlists by the
+  estimator instead, which this does not measure (the report's ``shortlist_by`` says so).
 
 Fewer than ``queries + MIN_DATABASE_ROWS`` rows is too few to measure: the choice falls
 back to ``binary`` (and ``int8`` rerank) and the report's ``"fallback"`` says why.
@@ -42,7 +52,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from terrabit._validation import check_int_range
+from terrabit.codecs.asymmetric import asymmetric_scores_batch, is_sign_code
 from terrabit.codecs.base import Codec, check_matrix
+from terrabit.codecs.chain import Chain
+from terrabit.codecs.rabitq import RaBitQ, rabitq_scores_batch
 from terrabit.codecs.registry import parse
 from terrabit.errors import InvalidInputError
 from terrabit.kernels.hamming import hamming_topk
@@ -51,12 +64,15 @@ __all__ = [
     "CODE_CANDIDATES",
     "MIN_DATABASE_ROWS",
     "RERANK_CANDIDATES",
+    "RULE",
+    "SHORTLIST_BY",
     "SHORTLIST_ROWS",
     "TARGET_RECALL",
     "CodecChoice",
     "K",
     "choose",
     "hamming_recall",
+    "summary",
 ]
 
 CODE_CANDIDATES: tuple[str, ...] = (
@@ -66,7 +82,7 @@ CODE_CANDIDATES: tuple[str, ...] = (
     "norm+rot+binary:threshold=median",
     "rabitq",
 )
-"""1-bit Hamming codes measured by :func:`choose`, simplest first (ties go to the earlier)."""
+"""1-bit codes measured by :func:`choose`, simplest first (ties go to the earlier)."""
 
 RERANK_CANDIDATES: tuple[str, ...] = ("int8", "int4", "pca:128+int8", "pca:64+int8", "int2")
 """Rerank codes measured by :func:`choose` (``pca:k`` only when ``k`` < the dimension)."""
@@ -99,9 +115,14 @@ class CodecChoice:
         Spec of the chosen rerank code (None when no rerank was asked for).
     report : dict
         JSON-ready: the rule, ``sample_rows``, ``queries``, ``database_rows``, ``k``,
-        ``shortlist``, ``target_recall``, ``max_rerank_bytes``, and for ``code`` and
-        ``rerank`` the candidates (``spec``, ``bytes_per_row``, ``recall_at_10``) and the
-        chosen spec; ``"fallback"`` when the sample was too small to measure.
+        ``shortlist``, ``target_recall``, ``max_rerank_bytes``; ``code``: the chosen
+        spec and its candidates (``spec``, ``bytes_per_row``, ``exemplar_recall_at_10``,
+        ``float_recall_at_10``, ``float_scoring`` — ``"rabitq"``, ``"asymmetric"`` or
+        ``"hamming"`` (no estimator: the exemplar figure) —, ``float4_recall_at_10`` for
+        ``rabitq`` (the 4-bit query), and ``mean_recall_at_10``, which the rule compares);
+        ``rerank``: the chosen spec, its candidates (``spec``, ``bytes_per_row``,
+        ``recall_at_10``), ``note`` and ``shortlist_by``; ``"fallback"`` when the sample
+        was too small to measure.
 
     Examples
     --------
@@ -115,10 +136,19 @@ class CodecChoice:
 
 
 RULE = (
-    "code: the 1-bit candidate with the best measured recall@10 (Hamming top-10 against "
-    "float32 cosine; ties to the earlier, binary first); rerank: over a Hamming shortlist "
-    "by the chosen code, the smallest candidate reaching recall@10 >= 0.95, or with "
-    "max_rerank_bytes the best within the budget; none reaching it: the best measured"
+    "code: the 1-bit candidate with the best mean of two recall@10 figures against float32 "
+    "cosine, exemplar rows (query row encoded, Hamming top-10) and float-vector queries "
+    "(rabitq: its estimator with a float query; other sign codes: the asymmetric estimator; "
+    "a code with neither: its exemplar figure); ties to the earlier, binary first, rabitq "
+    "always a candidate; rerank: over a Hamming shortlist by the chosen code, the smallest "
+    "candidate reaching recall@10 >= 0.95, or with max_rerank_bytes the best within the "
+    "budget; none reaching it: the best measured"
+)
+"""How :func:`choose` chooses, stored in its report."""
+
+SHORTLIST_BY = (
+    "Hamming distance of the chosen code (an exemplar-row search); a float-vector search of "
+    "a rabitq or sign-bit corpus shortlists by the estimator instead (not measured here)"
 )
 
 
@@ -200,9 +230,12 @@ def choose(
     best_q = best_d = np.empty((0, 0), np.uint8)
     for spec in CODE_CANDIDATES if codec is None else (codec,):
         fitted, q_codes, d_codes, recall = _measure_code(spec, Q, D, truth)
-        code_rows.append(_row(spec, fitted.code_size, recall))
-        if recall > best_recall:
-            best_code, best_recall, best_q, best_d = spec, recall, q_codes, d_codes
+        row = _row(spec, fitted.code_size, recall, key="exemplar_recall_at_10")
+        row.update(_float_recalls(fitted, Q, D, d_codes, truth, exemplar=recall))
+        code_rows.append(row)
+        if row["mean_recall_at_10"] > best_recall:
+            best_code, best_recall = spec, row["mean_recall_at_10"]
+            best_q, best_d = q_codes, d_codes
     report["code"] = {"chosen": best_code, "candidates": code_rows}
     if not rerank:
         report["rerank"] = None
@@ -219,7 +252,12 @@ def choose(
         found = np.take_along_axis(shortlist, _top_k(scores, K), axis=1)
         rows.append(_row(spec, fitted.code_size, _recall(found, truth)))
     chosen, note = _pick_rerank(rows, max_rerank_bytes)
-    report["rerank"] = {"chosen": chosen, "candidates": rows, "note": note}
+    report["rerank"] = {
+        "chosen": chosen,
+        "candidates": rows,
+        "note": note,
+        "shortlist_by": SHORTLIST_BY,
+    }
     return CodecChoice(best_code, chosen, report)
 
 
@@ -264,6 +302,32 @@ def _measure_code(
     return fitted, q_codes, d_codes, _recall(hamming_topk(q_codes, d_codes, K)[1], truth)
 
 
+def _float_recalls(
+    fitted: Codec, Q: F32, D: F32, d_codes: NDArray[np.uint8], truth: I64, *, exemplar: float
+) -> dict[str, Any]:
+    """Float-vector-query recall@K of a fitted code (its estimator's top K of the database
+    codes for each float query), the scoring used, and the mean with ``exemplar``."""
+    quantizer = getattr(fitted, "quantizer", fitted)
+    out: dict[str, Any]
+    if getattr(quantizer, "family", None) == RaBitQ.family:
+        rq: RaBitQ = quantizer  # type: ignore[assignment]
+        fac = rq.factors(fitted.transform(D) if isinstance(fitted, Chain) else D)
+        norms = np.maximum(rq.row_norms(fac), np.finfo(np.float32).tiny)
+        recalls = []
+        for bits in (None, 4):
+            ip = rabitq_scores_batch(fitted, Q, d_codes, fac, metric="ip", query_bits=bits)
+            recalls.append(_recall(_top_k(-ip / norms, K), truth))
+        out = {"float_scoring": "rabitq", "float_recall_at_10": round(recalls[0], 6)}
+        out["float4_recall_at_10"] = round(recalls[1], 6)
+    elif is_sign_code(fitted):
+        found = _top_k(-asymmetric_scores_batch(fitted, Q, d_codes), K)
+        out = {"float_scoring": "asymmetric", "float_recall_at_10": round(_recall(found, truth), 6)}
+    else:
+        out = {"float_scoring": "hamming", "float_recall_at_10": round(exemplar, 6)}
+    out["mean_recall_at_10"] = round((exemplar + out["float_recall_at_10"]) / 2, 6)
+    return out
+
+
 def _pick_rerank(rows: list[dict[str, Any]], budget: int | None) -> tuple[str, str]:
     """The rerank rule over measured candidate rows: (chosen spec, how it was chosen)."""
     if budget is not None:
@@ -286,8 +350,8 @@ def _pick_rerank(rows: list[dict[str, Any]], budget: int | None) -> tuple[str, s
     return best["spec"], f"none reached recall@10 >= {TARGET_RECALL}: the best measured"
 
 
-def _row(spec: str, code_size: int, recall: float) -> dict[str, Any]:
-    return {"spec": spec, "bytes_per_row": int(code_size), "recall_at_10": round(recall, 6)}
+def _row(spec: str, code_size: int, recall: float, *, key: str = "recall_at_10") -> dict[str, Any]:
+    return {"spec": spec, "bytes_per_row": int(code_size), key: round(recall, 6)}
 
 
 def _unit(X: F32) -> F32:
@@ -299,8 +363,16 @@ def _unit(X: F32) -> F32:
 
 def _top_k(scores: NDArray[Any], k: int) -> I64:
     """Column numbers of the ``k`` highest scores of each row (highest first; ties by
-    lower column)."""
-    out: I64 = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    lower column), as a stable descending sort would give, in ``O(n)`` per row."""
+    if scores.shape[1] <= k:
+        full: I64 = np.argsort(-scores, axis=1, kind="stable")
+        return full
+    n = scores.shape[1]
+    kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th highest of each row
+    out = np.empty((scores.shape[0], k), dtype=np.int64)
+    for i, row in enumerate(scores):
+        cols = np.flatnonzero(row >= kth[i])  # the top k and any ties with the k-th
+        out[i] = cols[np.lexsort((cols, -row[cols]))[:k]]
     return out
 
 
@@ -308,3 +380,42 @@ def _recall(found: I64, truth: I64) -> float:
     """Mean fraction of each row of ``truth`` present in the same row of ``found``."""
     hits = sum(len(np.intersect1d(f, t)) for f, t in zip(found, truth, strict=True))
     return hits / truth.size
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line of a :func:`choose` report: the chosen codes and their measured recall
+    (for the code: exemplar rows, float query — and the 4-bit query for ``rabitq`` — and
+    the mean the rule compares), or the fallback.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(1200, 32)).astype(np.float32)
+    >>> print(summary(choose(X, rerank=False, queries=100).report))  # doctest: +ELLIPSIS
+    code ... recall@10 exemplar rows 0..., float query 0..., mean 0... (measured on 100 ...)
+    >>> summary(choose(X[:500], rerank=False).report)[:37]
+    'fallback: 500 sample rows are too few'
+    """
+    if report.get("fallback"):
+        return f"fallback: {report['fallback']}"
+    parts = []
+    for role in ("code", "rerank"):
+        part = report.get(role)
+        if not part:
+            continue
+        row = next(r for r in part["candidates"] if r["spec"] == part["chosen"])
+        figures = ", ".join(
+            f"{label}{row[key]:.3f}" for key, label in _FIGURES if row.get(key) is not None
+        )
+        parts.append(f"{role} {part['chosen']} recall@10 {figures}")
+    return f"{'; '.join(parts)} (measured on {report['queries']} held-out sample rows)"
+
+
+_FIGURES = (
+    ("exemplar_recall_at_10", "exemplar rows "),
+    ("float_recall_at_10", "float query "),
+    ("float4_recall_at_10", "4-bit query "),
+    ("mean_recall_at_10", "mean "),
+    ("recall_at_10", ""),
+)
+"""The recall figures of a report row that :func:`summary` shows, and their labels."""

@@ -24,6 +24,8 @@ array([0.0...
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -34,12 +36,23 @@ __all__ = ["Rotation", "Turbo", "haar_rotation", "lloyd_max_sphere"]
 
 
 def haar_rotation(d: int, *, seed: int = 0) -> NDArray[np.float64]:
-    """Haar-distributed random orthogonal ``d x d`` matrix (QR with sign fix), seeded."""
+    """Haar-distributed random orthogonal ``d x d`` matrix (QR with sign fix), seeded.
+
+    The last matrix is kept: fitting ``rot+…`` and ``rabitq`` codecs of one dimension and
+    seed one after another (as ``publish --codec auto`` does) runs the ``O(d**3)`` QR once.
+    Each call returns its own copy.
+    """
+    return _haar_rotation(d, seed).copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _haar_rotation(d: int, seed: int) -> NDArray[np.float64]:
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     signs = np.sign(np.diag(r))
     signs[signs == 0] = 1.0
     out: NDArray[np.float64] = q * signs[None, :]
+    out.flags.writeable = False
     return out
 
 

@@ -72,8 +72,9 @@ class PublishOptions:
         Codec spec of the ``embedding`` column, and optionally of a ``rerank`` column
         (:func:`terrabit.codecs.parse`); both are fitted once on the same seeded sample
         of ``sample_rows`` rows. ``"auto"`` (and ``rerank="auto:max-bytes=N"``) chooses
-        them by recall@10 measured on that sample (:func:`terrabit.codecs.auto.choose`);
-        the choice is stored in the manifest metadata (``codec_choice``).
+        them by recall@10 measured on that sample (:func:`terrabit.codecs.auto.choose`;
+        the code: the best mean of exemplar-row and float-vector-query recall); the
+        choice is stored in the manifest metadata (``codec_choice``).
     max_rows : int
         A geohash cell with more rows is split into its 32 children (at least 1).
     row_group_rows : int
