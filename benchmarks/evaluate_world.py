@@ -181,10 +181,11 @@ def _findings(rows: dict[str, dict], console: Console) -> list[str]:
         a, b = get(plain, "recall_at_10_cosine"), get(rotated, "recall_at_10_cosine")
         ka, kb = get(plain, "knn_accuracy"), get(rotated, "knn_accuracy")
         if a is not None and b is not None:
-            gains.append((bits, plain, rotated, b - a, (kb or 0) - (ka or 0)))
+            gains.append((bits, plain, rotated, b - a))
+            knn = "" if ka is None or kb is None else f"; kNN {100 * ka:.1f} -> {100 * kb:.1f} %"
             out.append(
                 f"{rotated} vs {plain} ({bits} bits): recall@10 {a:.3f} -> {b:.3f} "
-                f"({b - a:+.3f}); kNN {100 * (ka or 0):.1f} -> {100 * (kb or 0):.1f} %"
+                f"({b - a:+.3f}){knn}"
             )
     g2 = [g[3] for g in gains if g[0] == 2 and g[2] == "rot+int2"]
     g4 = [g[3] for g in gains if g[0] == 4]
