@@ -7,16 +7,19 @@ measured against the float32 cosine top-10 of held-out queries (queries are neve
 the database; ground truth never comes from binary codes). All candidates are printed,
 including the ones that lose.
 
-Data: (a) a seeded synthetic corpus like real embedding models — a ~14-dimensional
-clustered latent manifold lifted non-linearly into ``d`` dims, with imbalanced per-
-dimension scales, non-centred dimensions and unequal norms; (b) ``--npz PATH``: a
-labelled npz (``x_train`` is the database and the codec training set, ``x_test`` the
-queries).
+Data: (a) a seeded synthetic corpus — a ~14-dimensional clustered latent manifold lifted
+non-linearly into ``d`` dims, with imbalanced per-dimension scales, non-centred dimensions
+and unequal norms (neither the world nor a real model: a quick self-check only); (b)
+``--npz PATH``: a labelled npz (``x_train`` is the database and the codec training set,
+``x_test`` the queries); (c) ``--npy PATH``: a float matrix ``[n, d]`` of a real model's
+embeddings (:func:`npy_split`: exact duplicate rows dropped, then a seeded split into
+``--max-queries`` held-out queries and the database).
 
 Run::
 
     .venv/bin/python benchmarks/one_bit_codes.py                 # synthetic, d=1024
-    .venv/bin/python benchmarks/one_bit_codes.py --npz labelled.npz
+    .venv/bin/python benchmarks/one_bit_codes.py --npz W/labelled.npz --skip-synthetic
+    .venv/bin/python benchmarks/one_bit_codes.py --npy geoclip.npy --skip-synthetic
     .venv/bin/python benchmarks/one_bit_codes.py --json          # machine-readable
 """
 
@@ -32,6 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from terrabit.codecs import parse
+from terrabit.codecs.base import check_matrix
+from terrabit.errors import InvalidInputError
 
 
 def synthetic(
@@ -61,6 +66,45 @@ def synthetic(
     offset = rng.normal(0.0, 1.0, d)
     x = (x + offset) * scale + rng.normal(size=(n, d)) * 0.1 * scale.mean()
     return x.astype(np.float32)
+
+
+def npy_split(
+    path: str, *, queries: int = 1_000, max_db: int | None = None, seed: int = 0
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Database and held-out queries from an ``.npy`` float matrix (seeded, no overlap).
+
+    Exact duplicate rows are dropped first (a duplicate would tie with its twin and make
+    recall@10 ill-defined); then a seeded permutation gives the first ``queries`` rows to
+    the queries and the next ``max_db`` (default: all the rest) to the database.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+    >>> np.save(p, np.random.default_rng(0).normal(size=(50, 8)))
+    >>> db, q = npy_split(str(p), queries=10)
+    >>> db.shape, q.shape, db.dtype.name
+    ((40, 8), (10, 8), 'float32')
+    """
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(
+            f"cannot read {path!r} as an .npy array: {exc}; pass an array saved with np.save",
+            params=("npy",),
+        ) from exc
+    x = check_matrix(raw, name=f"the array in {path!r}")
+    _, first = np.unique(x, axis=0, return_index=True)
+    x = x[np.sort(first)]
+    if queries < 1 or x.shape[0] < queries + 10:
+        raise InvalidInputError(
+            f"{path!r} has {x.shape[0]} distinct rows; {queries} queries need at least "
+            f"{queries + 10}; pass more rows or fewer queries",
+            params=("npy", "queries"),
+        )
+    perm = np.random.default_rng(seed).permutation(x.shape[0])
+    end = None if max_db is None else queries + max_db
+    return x[perm[queries:end]], x[perm[:queries]]
 
 
 def cosine_topk(db: NDArray[np.float32], q: NDArray[np.float32], k: int) -> NDArray[np.int64]:
@@ -177,7 +221,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000, help="synthetic database rows")
     ap.add_argument("--queries", type=int, default=500, help="synthetic held-out queries")
     ap.add_argument("--dim", type=int, default=1024, help="synthetic dimension")
-    ap.add_argument("--max-queries", type=int, default=1_000, help="cap on npz queries")
+    ap.add_argument(
+        "--npy", help="float matrix [n, d] (.npy): seeded split into queries and database"
+    )
+    ap.add_argument("--max-queries", type=int, default=1_000, help="cap on npz/npy queries")
     ap.add_argument("--codecs", help="comma-free list separated by ';' (default: all candidates)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     ap.add_argument("--skip-synthetic", action="store_true", help="only the --npz data")
@@ -198,6 +245,11 @@ def main() -> None:
         specs = args.codecs.split(";") if args.codecs else candidates(d)
         print(f"{args.npz}: db {db.shape}, queries {q.shape}", file=sys.stderr)
         results[args.npz] = run(db, q, specs)
+    if args.npy:
+        db, q = npy_split(args.npy, queries=args.max_queries)
+        specs = args.codecs.split(";") if args.codecs else candidates(db.shape[1])
+        print(f"{args.npy}: db {db.shape}, queries {q.shape} (duplicates dropped)", file=sys.stderr)
+        results[args.npy] = run(db, q, specs)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

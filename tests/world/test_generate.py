@@ -146,6 +146,26 @@ def test_labelled_split(world: tuple[Path, WorldSummary]) -> None:
     assert acc > 0.75 and acc > majority + 0.3, (acc, majority)
 
 
+def test_world_marker_in_patches_and_labelled(world: tuple[Path, WorldSummary]) -> None:
+    """Both outputs name their generator and settings, so a reader can tell the world."""
+    out, s = world
+    from terrabit import __version__
+
+    expected = {
+        "generator": "terrabit world",
+        "synthetic": True,
+        "terrabit": __version__,
+        "seed": 0,
+        "patches": s.patches,
+        "dim": 64,
+        "bbox": None,
+    }
+    meta = pq.ParquetFile(_parts(out)[0]).schema_arrow.metadata
+    assert json.loads(meta[b"terrabit_world"]) == expected
+    with np.load(out / "labelled.npz") as z:
+        assert json.loads(str(z["terrabit_world"])) == expected
+
+
 def test_summary(world: tuple[Path, WorldSummary]) -> None:
     out, s = world
     assert s.dim == 64 and s.seed == 0 and s.bbox is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +17,9 @@ from terrabit.cli.options import (
     overwrite_option,
     seed_option,
 )
+
+if TYPE_CHECKING:
+    from terrabit.evaluate import EvaluationData
 
 __all__ = ["evaluate"]
 
@@ -99,7 +102,13 @@ def evaluate(
     """
     from rich.console import Console
 
-    from terrabit.evaluate import evaluate_data, load_input, parse_tasks, split_codec_list
+    from terrabit.evaluate import (
+        evaluate_data,
+        load_input,
+        parse_tasks,
+        provenance,
+        split_codec_list,
+    )
 
     if out is not None:
         check_output(out, overwrite=overwrite, option="--output")
@@ -121,7 +130,7 @@ def evaluate(
         seed=seed,
     )
     if recommend:
-        _recommend(data.x_train, data.x_test, seed=seed, as_json=as_json)
+        _recommend(data, seed=seed, as_json=as_json)
         return
     quiet = bool((ctx.obj or {}).get("quiet"))
     err = Console(stderr=True)
@@ -138,26 +147,40 @@ def evaluate(
     if as_json:
         echo_json(report.to_dict())
     else:
-        Console(file=sys.stdout, width=max(160, Console().width)).print(report.table())
+        console = Console(file=sys.stdout, width=max(160, Console().width))
+        console.print(report.table())
+        for line in provenance(report.dataset):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _recommend(x_train: Any, x_test: Any, *, seed: int, as_json: bool) -> None:
+def _recommend(data: EvaluationData, *, seed: int, as_json: bool) -> None:
     """Print :func:`terrabit.codecs.auto.choose` on a seeded sample of the embeddings (the
-    size publish samples), as a table or JSON."""
+    size publish samples), as a table or JSON, with the data it was measured on."""
     import numpy as np
     from rich.console import Console
     from rich.table import Table
 
     from terrabit.codecs.auto import choose
     from terrabit.corpus.options import PublishOptions
+    from terrabit.evaluate import provenance
 
-    x = np.concatenate([np.asarray(x_train), np.asarray(x_test)]).astype(np.float32)
+    x = np.concatenate([data.x_train, data.x_test]).astype(np.float32)
     rows = PublishOptions().sample_rows
     if x.shape[0] > rows:
         x = x[np.sort(np.random.default_rng(seed).choice(x.shape[0], rows, replace=False))]
     choice = choose(x, rerank=True, seed=seed)
+    described = data.describe()
+    described.pop("classes")
+    described["rows_measured"] = int(x.shape[0])
     if as_json:
-        echo_json({"codec": choice.codec, "rerank": choice.rerank, "report": choice.report})
+        echo_json(
+            {
+                "codec": choice.codec,
+                "rerank": choice.rerank,
+                "report": choice.report,
+                "data": described,
+            }
+        )
         return
     table = Table(title="codes chosen by measurement (publish --codec auto --rerank auto)")
     columns = ("role", "spec", "bytes/row", "exemplar rows", "float query", "4-bit query")
@@ -182,3 +205,6 @@ def _recommend(x_train: Any, x_test: Any, *, seed: int, as_json: bool) -> None:
     console.print(f"rule: {choice.report['rule']}")
     if choice.report.get("rerank"):
         console.print(f"rerank shortlist: {choice.report['rerank']['shortlist_by']}")
+    for line in provenance(described):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"measured on a seeded sample of {x.shape[0]} of those rows")

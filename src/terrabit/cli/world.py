@@ -59,7 +59,8 @@ def world(
     OUT/patches/ (GeoParquet 1.1: id, geometry, datetime, embedding, label, year),
     OUT/labelled.npz (x_train, y_train, x_test, y_test, classes; split by region) and,
     unless --no-aef, OUT/aef/ (int8 COG tiles + index.parquet) and OUT/zones.parquet.
-    The same --seed gives byte-identical files.
+    The same --seed gives byte-identical files. Both the patches and labelled.npz carry a
+    'terrabit_world' marker, so `terrabit evaluate` can say its figures are the world's.
 
     Example: terrabit world demo-world --n 20000 --dim 256 --no-aef
     """

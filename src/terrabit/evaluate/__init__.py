@@ -21,6 +21,7 @@ from terrabit.evaluate.data import (
     load_input,
     load_npz,
     load_parquet,
+    provenance,
     spatial_split,
 )
 from terrabit.evaluate.intrinsic import (
@@ -93,6 +94,7 @@ __all__ = [
     "pca_cumulative_variance",
     "per_class_f1",
     "probe_accuracy",
+    "provenance",
     "recall_at_k",
     "recall_curve",
     "search",

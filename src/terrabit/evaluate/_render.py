@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from terrabit.evaluate.data import provenance
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -123,9 +125,11 @@ def markdown(report: EvaluationReport) -> str:
     lines = [
         "# terrabit evaluate report",
         "",
-        f"Input `{ds.get('source')}`: {ds.get('n_train')} train / {ds.get('n_test')} test rows, "
-        f"d = {ds.get('dim')}, {ds.get('n_classes')} classes, split: {ds.get('split')}. "
-        f"Seed {report.seed}. Tasks: {', '.join(report.tasks)}.",
+        "## Data",
+        "",
+        *(f"- {line}" for line in provenance(ds)[:2]),
+        *(f"- **{line}**" for line in provenance(ds)[2:]),
+        f"- {ds.get('n_classes')} classes; seed {report.seed}; tasks: {', '.join(report.tasks)}",
         "",
         "Every codec is fitted once on the training rows. kNN: k = 5, cosine, on decoded "
         "vectors (Hamming codecs also by Hamming distance on raw bits). Δ and McNemar compare "

@@ -14,12 +14,19 @@ square blocks (the extent divided 16 ways along its longer side), blocks are shu
 the seed and moved to the test side until it holds ``test_fraction`` of the rows, so no
 place (and no second-year copy of it) is on both sides. Without geometry the split is a
 seeded random permutation.
+
+Provenance: the loaded data remembers its input path, and whether it is terrabit's
+synthetic world — ``terrabit world`` writes a marker (:data:`WORLD_KEY`: a member of
+``labelled.npz`` and a key of each patch file's schema metadata) — so that a report can
+say which data its figures come from and warn that the world's figures are no result on
+real embeddings (:meth:`EvaluationData.describe`).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +40,38 @@ from terrabit.errors import InvalidInputError
 
 __all__ = [
     "NPZ_KEYS",
+    "WORLD_KEY",
+    "WORLD_WARNING",
     "EvaluationData",
     "check_arrays",
     "load_input",
     "load_npz",
     "load_parquet",
+    "provenance",
     "spatial_split",
 ]
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
+#: The marker ``terrabit world`` writes (``terrabit.world.patches.WORLD_KEY``): a member of
+#: its ``labelled.npz`` and a key of its patch files' schema metadata, holding JSON.
+WORLD_KEY = "terrabit_world"
+
+#: What a report says when its input is the synthetic world.
+WORLD_WARNING = (
+    "these figures come from terrabit's synthetic world, not from a real model's "
+    "embeddings: on their own they are no result on real data (a code can win on the "
+    "world and lose on real embeddings); measure your own embeddings before choosing"
+)
+
 
 @dataclass(frozen=True)
 class EvaluationData:
-    """Float32 train/test embeddings with labels coded ``0..n_classes-1``."""
+    """Float32 train/test embeddings with labels coded ``0..n_classes-1``.
+
+    ``source`` names the input (a path, or ``"arrays"``); ``world`` is the marker of
+    terrabit's synthetic world when the input carries one (``None``: not the world).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -56,19 +81,74 @@ class EvaluationData:
     source: str = "arrays"
     split: str = "given"
     extra: dict[str, Any] = field(default_factory=dict)
+    world: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready summary: sizes, dimension, classes, source and split."""
+        """JSON-ready summary: provenance (input, rows, split, synthetic world?), classes.
+
+        Examples
+        --------
+        >>> d = check_arrays(np.ones((3, 2)), [0, 1, 0], np.ones((1, 2)), [1])
+        >>> s = d.describe()
+        >>> s["source"], s["rows"], s["n_train"], s["n_test"], s["dim"], s["synthetic_world"]
+        ('arrays', 4, 3, 1, 2, False)
+        """
+        n_train, n_test = int(self.x_train.shape[0]), int(self.x_test.shape[0])
         return {
             "source": self.source,
-            "n_train": int(self.x_train.shape[0]),
-            "n_test": int(self.x_test.shape[0]),
+            "rows": n_train + n_test,
+            "n_train": n_train,
+            "n_test": n_test,
             "dim": int(self.x_train.shape[1]),
             "n_classes": len(self.classes),
             "classes": list(self.classes),
             "split": self.split,
+            "synthetic_world": self.world is not None,
+            "world": self.world,
+            "warning": None if self.world is None else WORLD_WARNING,
             **self.extra,
         }
+
+
+def provenance(dataset: dict[str, Any]) -> list[str]:
+    """Plain lines saying which data a report's figures come from (and warning about the world).
+
+    Examples
+    --------
+    >>> ds = {"source": "w/labelled.npz", "rows": 5, "n_train": 4, "n_test": 1, "dim": 8,
+    ...       "split": "given", "world": {"seed": 0, "patches": 200, "dim": 8},
+    ...       "warning": "synthetic"}
+    >>> for line in provenance(ds): print(line)
+    data: w/labelled.npz — 5 rows used (4 train / 1 test, split: given), d = 8
+    synthetic world: yes (terrabit world, seed 0, 200 patches, d = 8)
+    WARNING: synthetic
+    """
+    lines = [
+        f"data: {dataset.get('source')} — {dataset.get('rows')} rows used "
+        f"({dataset.get('n_train')} train / {dataset.get('n_test')} test, "
+        f"split: {dataset.get('split')}), d = {dataset.get('dim')}"
+    ]
+    world = dataset.get("world")
+    if world is None:
+        lines.append("synthetic world: no (the input has no terrabit world marker)")
+        return lines
+    parts = ["terrabit world"]
+    for key, fmt in (("seed", "seed {}"), ("patches", "{} patches"), ("dim", "d = {}")):
+        if isinstance(world.get(key), int):
+            parts.append(fmt.format(f"{world[key]:,}"))
+    lines.append(f"synthetic world: yes ({', '.join(parts)})")
+    lines.append(f"WARNING: {dataset.get('warning')}")
+    return lines
+
+
+def _world_marker(raw: Any) -> dict[str, Any]:
+    """The world marker's settings (JSON); an unreadable marker still marks the world."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        meta = None
+    return meta if isinstance(meta, dict) else {"marker": text}
 
 
 def _labels(y: Any, name: str, n_rows: int, x_name: str) -> np.ndarray:
@@ -190,7 +270,9 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
             )
         arrays = {k: npz[k] for k in NPZ_KEYS}
         classes = npz["classes"] if "classes" in npz.files else None
-    return check_arrays(**arrays, classes=classes, source=str(p), split="given")
+        world = _world_marker(npz[WORLD_KEY][()]) if WORLD_KEY in npz.files else None
+    data = check_arrays(**arrays, classes=classes, source=str(p), split="given")
+    return replace(data, world=world)
 
 
 def spatial_split(
@@ -299,6 +381,7 @@ def load_parquet(
         raise InvalidInputError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     files = _parquet_files(Path(path))
     schema = pq.read_schema(files[0])
+    marker = (schema.metadata or {}).get(WORLD_KEY.encode())
     names = set(schema.names)
     for col, param in ((embedding_col, "embedding_col"), (label_col, "label_col")):
         if col not in names:
@@ -360,7 +443,7 @@ def load_parquet(
             f"fix column {split_col!r} or change test_fraction"
         )
     data = check_arrays(x[~test], y[~test], x[test], y[test], source=str(path), split=how)
-    return data
+    return replace(data, world=None if marker is None else _world_marker(marker))
 
 
 def load_input(

@@ -334,8 +334,9 @@ def _baseline(
     xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
     truth: dict[str, np.ndarray] = {}
     ref_pred: np.ndarray | None = None
-    if want_preds:
+    if want_preds or "recall" in task_list:
         _, truth["cosine"] = search(xtr, xte, depth, metric="cosine")
+    if want_preds:
         ref_pred = predict_from_neighbors(ytr, truth["cosine"], k)
         labels = np.arange(len(data.classes))
         baseline["knn_accuracy"] = float(np.mean(ref_pred == yte))
@@ -415,7 +416,7 @@ def evaluate_data(
     with progress_bar("evaluating", total=total, show=progress) as bar:
         bar.update(description="float32 baseline")
         truth, ref_pred = _baseline(
-            baseline, data, task_list, want_preds=want_preds or "recall" in task_list,
+            baseline, data, task_list, want_preds=want_preds,
             depth=depth, k=k, storage_rows=max_storage_rows, seed=seed,
         )  # fmt: skip
         bar.advance()

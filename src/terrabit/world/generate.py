@@ -4,6 +4,7 @@
 
     out/patches/part-00000.parquet ...   GeoParquet 1.1, one row per place and year
     out/labelled.npz                     x_train, y_train, x_test, y_test, classes (split by region)
+                                         and terrabit_world (the world marker, as in the patches)
     out/aef/ + out/aef/index.parquet     AEF-like int8 COG tiles (``aef=True``)
     out/zones.parquet                    census-block-like polygons over the AEF region
 
@@ -43,12 +44,14 @@ from terrabit.world.hardness import binary_recall_at_10, pca_variance
 from terrabit.world.labelled import LabelledSampler, block_deg_for, write_npz
 from terrabit.world.landcover import CHANGES, CLASSES, YEARS, change_kinds, classify_years
 from terrabit.world.patches import (
+    WORLD_KEY,
     cell_centres,
     extent,
     geo_metadata,
     patch_schema,
     patch_table,
     sample_cells,
+    world_marker,
 )
 
 __all__ = ["CHUNK_PLACES", "MIN_ROWS", "PLACES_PER_FILE", "WorldSummary", "generate_world"]
@@ -197,10 +200,13 @@ def generate_world(
     aef_paths: dict[str, str] = {}
     aef_info: dict[str, Any] = {}
     zones_info: dict[str, Any] = {}
+    marker = world_marker(seed=seed, patches=2 * n_places, dim=dim, bbox=region)
     with atomic_dir(target, overwrite=overwrite) as tmp:
-        _write_patches(tmp / "patches", cells, model, seed, sampler, (counts, changed), progress)
+        _write_patches(
+            tmp / "patches", cells, model, seed, sampler, (counts, changed), progress, marker
+        )
         labelled = sampler.finish()
-        write_npz(tmp / "labelled.npz", labelled)
+        write_npz(tmp / "labelled.npz", {**labelled, WORLD_KEY: np.array(marker)})
         sample = np.concatenate([labelled["x_train"], labelled["x_test"]])
         intrinsic = estimate_intrinsic_dim(sample, seed=seed)
         pca = pca_variance(sample)
@@ -237,8 +243,11 @@ def _write_patches(
     sampler: LabelledSampler,
     counts: tuple[np.ndarray, np.ndarray],
     progress: bool | None,
+    marker: str,
 ) -> None:
     """Stream the patch rows into part files, one row group per chunk of places.
+
+    Each file's schema metadata holds the GeoParquet ``geo`` key and the world ``marker``.
 
     The next chunk is computed while a background thread compresses and writes the
     previous one (pyarrow releases the GIL), so the two cores both work; at most two
@@ -251,7 +260,7 @@ def _write_patches(
     with progress_bar("patches", total=n_chunks, show=progress) as bar:
         for part, first in enumerate(range(0, cells.size, PLACES_PER_FILE)):
             part_cells = cells[first : first + PLACES_PER_FILE]
-            schema = patch_schema(model.dim, geo=geo_metadata(extent(part_cells)))
+            schema = patch_schema(model.dim, geo=geo_metadata(extent(part_cells)), world=marker)
             path = folder / f"part-{part:05d}.parquet"
             with (
                 pq.ParquetWriter(

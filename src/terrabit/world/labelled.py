@@ -9,7 +9,8 @@ test patch has a neighbour (or its own other year) in the training set.
 ``labelled.npz`` holds geopool's layout: ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` (float32 / int32 class ids), ``classes`` (names; ``y`` indexes it), plus
 ``lon_train``, ``lat_train``, ``lon_test``, ``lat_test`` and ``block_deg`` so that anyone
-can check the split.
+can check the split; :func:`~terrabit.world.generate.generate_world` adds the world marker
+(``terrabit_world``, :func:`~terrabit.world.patches.world_marker`).
 
 Examples
 --------

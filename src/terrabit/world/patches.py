@@ -16,6 +16,10 @@ stores ``embedding`` as ``list<float>``; we chose the fixed-size list because it
 the dimension in the schema and reads zero-copy into a 2-D array. Readers of user data
 must accept both.
 
+Every patch file's schema metadata carries :data:`WORLD_KEY` (:func:`world_marker`: the
+generator, its version, seed, size and dimension), and so does ``labelled.npz``, so that a
+reader (``terrabit evaluate``) can tell the synthetic world from real embeddings.
+
 Examples
 --------
 >>> import numpy as np
@@ -46,6 +50,7 @@ __all__ = [
     "CELL_KM",
     "N_CELLS",
     "N_ROWS",
+    "WORLD_KEY",
     "cell_bounds",
     "cell_centres",
     "cell_of",
@@ -54,7 +59,11 @@ __all__ = [
     "patch_schema",
     "patch_table",
     "sample_cells",
+    "world_marker",
 ]
+
+#: Key of the world marker in a patch file's schema metadata and a member of ``labelled.npz``.
+WORLD_KEY = "terrabit_world"
 
 #: Side of a patch, km (256 px at 10 m).
 CELL_KM = 2.56
@@ -248,8 +257,34 @@ def _check_enough(available: int, n_places: int, where: str, *, exact: bool) -> 
 # --------------------------------------------------------------------------- GeoParquet
 
 
-def patch_schema(dim: int, *, geo: bytes | None = None) -> pa.Schema:
+def world_marker(
+    *, seed: int, patches: int, dim: int, bbox: tuple[float, float, float, float] | None
+) -> str:
+    """The world marker (:data:`WORLD_KEY`): JSON naming the generator and its settings.
+
+    Examples
+    --------
+    >>> json.loads(world_marker(seed=0, patches=200, dim=64, bbox=None))["generator"]
+    'terrabit world'
+    """
+    from terrabit import __version__
+
+    meta = {
+        "generator": "terrabit world",
+        "synthetic": True,
+        "terrabit": __version__,
+        "seed": int(seed),
+        "patches": int(patches),
+        "dim": int(dim),
+        "bbox": None if bbox is None else [float(v) for v in bbox],
+    }
+    return json.dumps(meta, sort_keys=True)
+
+
+def patch_schema(dim: int, *, geo: bytes | None = None, world: str | None = None) -> pa.Schema:
     """The Arrow schema of a patch file of ``dim``-dimensional embeddings.
+
+    ``geo`` is the GeoParquet metadata, ``world`` the :func:`world_marker`.
 
     Examples
     --------
@@ -267,7 +302,12 @@ def patch_schema(dim: int, *, geo: bytes | None = None) -> pa.Schema:
             pa.field("bbox", geoparquet.bbox_type(), nullable=False),
         ]
     )
-    return schema.with_metadata({geoparquet.GEO_KEY: geo}) if geo is not None else schema
+    meta: dict[str | bytes, str | bytes] = {}
+    if geo is not None:
+        meta[geoparquet.GEO_KEY] = geo
+    if world is not None:
+        meta[WORLD_KEY] = world
+    return schema.with_metadata(meta) if meta else schema
 
 
 def geo_metadata(bbox: tuple[float, float, float, float]) -> bytes:
