@@ -203,8 +203,9 @@ def _recommend(data: EvaluationData, *, seed: int, as_json: bool) -> None:
     if choice.report.get("fallback"):
         console.print(f"fallback: {choice.report['fallback']}")
     console.print(f"rule: {choice.report['rule']}")
-    if choice.report.get("rerank"):
-        console.print(f"rerank shortlist: {choice.report['rerank']['shortlist_by']}")
+    shortlist_by = (choice.report.get("rerank") or {}).get("shortlist_by")
+    if shortlist_by:
+        console.print(f"rerank shortlist: {shortlist_by}")
     for line in provenance(described):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"measured on a seeded sample of {x.shape[0]} of those rows")
