@@ -4,7 +4,6 @@
  */
 import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { checkAbort, TerrabitError } from "../errors";
 import type { Candidates } from "./candidates";
 import { decodeFactorsInto, FACTOR_COLUMN } from "./factors";
@@ -13,6 +12,7 @@ import { overlapsAny } from "../region";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
 import { HttpStore, joinUrl, storeBuffer } from "./sources";
 import type { FileStore } from "./sources";
+import { compressors, readyCompressors } from "./zstd";
 
 export const MANIFEST_NAME = "manifest.parquet";
 /** Bytes of a shard's tail fetched at once to find its footer. */
@@ -225,6 +225,7 @@ export class WebCorpus {
   /** The `id` column of one shard (only that column is fetched). */
   async readIds(row: ManifestRow, signal?: AbortSignal): Promise<string[]> {
     const md = await this.footer(row, signal);
+    await readyCompressors();
     const inner = storeBuffer(this.store, row.path, row.bytes, row.checksum, signal);
     const tail = this.tails.get(row.path);
     const file: AsyncBuffer = {
@@ -248,6 +249,7 @@ export class WebCorpus {
     const window = options.window ?? null;
     checkAbort(signal);
     const md = await this.footer(row, signal);
+    await readyCompressors();
     const codeSize = this.info.codeSize;
     const rrSize = this.info.rerankCodeSize ?? 0;
     const wantRerank = Boolean(options.rerank) && this.hasColumn("rerank") && rrSize > 0;
