@@ -5,17 +5,19 @@
  * Hamming score (or, with `asymmetric`, RaBitQ's estimated cosine distance of the
  * exemplars' decoded rerank vectors) -> optional dedupe -> optional re-rank -> view.
  */
-import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
+import { concatCandidatesSliced, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
 import type { Candidates } from "../corpus/candidates";
 import type { TimeWindow, WebCorpus } from "../corpus/reader";
 import { defaultReaderPool } from "../corpus/readerpool";
+import { TimeSlicer } from "../corpus/slices";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
 import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
-import { asymmetricScores, asymmetricUnavailable } from "./asymmetric";
+import { asymmetricJob, asymmetricUnavailable } from "./asymmetric";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
-import { scoreCandidates } from "./scorerpool";
+import { progressAt } from "./progress";
+import { defaultPool, scoreAsymmetric, scoreCandidates } from "./scorerpool";
 import { geometryCovers, regionFromSpecs } from "../region";
 import type { Region } from "../region";
 import { rerankScores, rerankSupported } from "./rerank";
@@ -34,8 +36,8 @@ import type {
   SearchStats,
   ViewName,
 } from "../types";
-import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
 import type { ViewOutput } from "./views";
+import { defaultViewPool, runView } from "./viewpool";
 import { wkbToGeoJSON } from "../wkb";
 
 /** Shards read at once. */
@@ -55,11 +57,16 @@ function regionCache(corpus: WebCorpus): Map<string, Candidates> {
 }
 
 /**
- * Start the reading workers for an HTTP corpus large enough to use them, so that they are
- * ready by the first search (call it on opening the corpus, while the user draws a region).
+ * Start the reading, scoring and view workers for an HTTP corpus large enough to use
+ * them, so that they are ready by the first search (call it on opening the corpus, while
+ * the user draws a region).
  */
 export function startReaders(corpus: WebCorpus): void {
-  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) defaultReaderPool();
+  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) {
+    defaultReaderPool();
+    defaultPool();
+    defaultViewPool();
+  }
 }
 
 /** An exemplar resolved to a corpus row (with its code). */
@@ -140,7 +147,7 @@ async function readShards(
   let capped = false;
   let fatal: unknown = null;
   const report = (): void =>
-    options.onProgress?.({ shardsDone: done, shardsTotal: shards.length, failed: failed.length, candidates });
+    options.onProgress?.(progressAt("reading", { shardsDone: done, shardsTotal: shards.length, failed: failed.length, candidates }));
   report();
   const worker = async (): Promise<void> => {
     while (next < shards.length && fatal === null && !capped) {
@@ -432,14 +439,18 @@ function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutp
   };
 }
 
-/** Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`). */
-export function resultRows(c: Candidates, v: ViewOutput): ResultRow[] {
+/**
+ * Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`), built
+ * in slices so that 200K rows do not block the page.
+ */
+export async function resultRows(c: Candidates, v: ViewOutput, slicer: TimeSlicer = new TimeSlicer()): Promise<ResultRow[]> {
   const rows = new Array<ResultRow>(c.length);
   for (let i = 0; i < c.length; i++) {
     const b = 4 * i;
     const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
     const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
     rows[(v.rank[i] as number) - 1] = lazyRow(c, i, lon, lat, v);
+    if ((i & 4095) === 4095) await slicer.tick();
   }
   return rows;
 }
@@ -580,6 +591,13 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const sure = surelyInside(shards, region);
   if (sure > cap) return finish([], [], capMessage(sure, cap, true), null, [], 0, 0, false);
 
+  const slicer = new TimeSlicer();
+  const counts = { shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: 0 };
+  const stage = async (name: Parameters<typeof progressAt>[0], candidates: number, what = ""): Promise<void> => {
+    counts.candidates = candidates;
+    options.onProgress?.(progressAt(name, counts, what));
+    await slicer.now(); // the page shows the stage before it runs
+  };
   const cacheKey = JSON.stringify([query.regions, query.year, withRerankCodes, useAsym]);
   const cache = regionCache(corpus);
   let cand: Candidates;
@@ -590,7 +608,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     cache.delete(cacheKey);
     cache.set(cacheKey, hit);
     cand = hit;
-    options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.length });
+    options.onProgress?.(progressAt("reading", { ...counts, candidates: cand.length }));
   } else {
     const readOptions = {
       boxes: region?.boxes ?? null,
@@ -621,8 +639,10 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     const outcome = await readShards(shards, viaPool, options, cap);
     checkAbort(options.signal);
     failed = outcome.failed;
+    counts.failed = failed.length;
     const parts = outcome.tables.flatMap((t) => (t === null ? [] : [t]));
-    cand = parts.length ? concatCandidates(parts, codeSize, rrSize) : emptyCandidates();
+    await stage("gathering", parts.reduce((sum, p) => sum + p.rows.length, 0));
+    cand = parts.length ? await concatCandidatesSliced(parts, codeSize, rrSize, slicer) : emptyCandidates();
     if (outcome.capped || cand.length > cap) {
       return finish([], [], capMessage(cand.length, cap, outcome.capped), null, failed, cand.length, shards.length - failed.length, false);
     }
@@ -634,6 +654,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const shardsRead = shards.length - failed.length;
   const outcome = { failed };
 
+  await stage("examples", cand.length);
   const exemplars = await resolveExemplarsWith(corpus, query, {
     window,
     candidates: cand,
@@ -653,10 +674,13 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   // score every candidate of the (cached) region table, so that its codes stay resident
   // in the scoring workers from one search of the region to the next
   let scores: Float64Array;
+  const nEx = `${exemplars.length} example${exemplars.length === 1 ? "" : "s"}`;
   if (pos.length && cand.length && useAsym) {
     if (cand.factors === null) throw new TerrabitError("the candidates were read without their rabitq factors; search again");
-    scores = asymmetricScores(corpus, exemplars, cand.codes, cand.factors, cand.length);
+    await stage("scoring", cand.length, `RaBitQ estimates against ${nEx}`);
+    scores = await scoreAsymmetric(asymmetricJob(corpus, exemplars), cand.codes, cand.factors, cand.length, options.signal);
   } else if (pos.length && cand.length) {
+    await stage("scoring", cand.length, `Hamming distances to ${nEx}`);
     const concat = (list: ResolvedExemplar[]): Uint8Array => {
       const out = new Uint8Array(list.length * codeSize);
       list.forEach((e, j) => out.set(e.code, j * codeSize));
@@ -701,6 +725,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   }
 
   const nCandidates = cand.length;
+  await stage("ranking", cand.length, `${query.view} view`);
   if (query.dedupe) {
     const keep = dedupeRows(cand.wkb, scores, cand.ids);
     if (keep.length < cand.length) {
@@ -723,30 +748,11 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     cand = takeCandidates(cand, sub, codeSize, rrSize);
     scores = Float64Array.from(sub, (i) => scores[i] as number);
   }
-  const v = applyView(query, scores, cand, codeSize);
+  const v = await runView(query, scores, cand, codeSize, options.signal);
   const message = outcome.failed.length
     ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
     : null;
-  return finish(resultRows(cand, v), exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
-}
-
-function applyView(query: Query, scores: Float64Array, c: Candidates, codeSize: number): ViewOutput {
-  switch (query.view) {
-    case "topk":
-      return topk(scores, query.k, c.ids);
-    case "heatmap":
-      return heatmap(scores, c.ids);
-    case "threshold":
-      return threshold(scores, query.threshold, c.ids, { kDefault: query.k });
-    case "outlier":
-      return outlier(c.codes, codeSize, c.ids);
-    case "surprise": {
-      const { lon, lat } = anchors(c);
-      return surprise(c.codes, codeSize, lon, lat, c.ids);
-    }
-    case "gradient": {
-      const { lon, lat } = anchors(c);
-      return gradient(scores, lon, lat, c.ids);
-    }
-  }
+  await stage("rows", cand.length);
+  const rows = await resultRows(cand, v, slicer);
+  return finish(rows, exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
 }
