@@ -1,8 +1,8 @@
 /// <reference types="node" />
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { openCorpus, resolveCorpusUrl } from "../../../src/lib/corpus/reader";
 import { TerrabitError } from "../../../src/lib/errors";
-import { HttpStore } from "../../../src/lib/corpus/sources";
+import { CACHE_WRITE_DELAY_MS, HttpStore } from "../../../src/lib/corpus/sources";
 import { openTiny, readJson, TINY, FsStore } from "../helpers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -159,6 +159,45 @@ describe("HttpStore", () => {
     expect(store.bytesRead).toBe(20);
     await store.readRange("shards/w.parquet", 10, 30, file.length, "k");
     expect(calls).toBe(1);
+  });
+  it("writes ranges to the Cache API only once reading has been quiet; a later store reads them from it", async () => {
+    vi.useFakeTimers();
+    const puts: string[] = [];
+    const stored = new Map<string, ArrayBuffer>();
+    const cache = {
+      match: async (key: string) => (stored.has(key) ? new Response(stored.get(key)) : undefined),
+      put: async (key: string, r: Response) => {
+        puts.push(key);
+        stored.set(key, await r.arrayBuffer());
+      },
+    };
+    vi.stubGlobal("caches", { open: async () => cache });
+    try {
+      let calls = 0;
+      const fetch = async (_u: string, init?: RequestInit): Promise<Response> => {
+        calls += 1;
+        const r = range(init) as [number, number];
+        return new Response(file.subarray(r[0], r[1]), {
+          status: 206,
+          headers: { "content-range": `bytes ${r[0]}-${r[1] - 1}/${file.length}` },
+        });
+      };
+      const store = new HttpStore("http://h/c", { fetch });
+      await store.readRange("shards/w.parquet", 10, 30, file.length, "k");
+      await vi.advanceTimersByTimeAsync(CACHE_WRITE_DELAY_MS - 100);
+      await store.readRange("shards/w.parquet", 40, 50, file.length, "k");
+      await vi.advanceTimersByTimeAsync(CACHE_WRITE_DELAY_MS - 100);
+      expect(puts).toEqual([]); // still reading: nothing written yet
+      await vi.advanceTimersByTimeAsync(200);
+      expect(puts.length).toBe(2);
+      const later = new HttpStore("http://h/c", { fetch });
+      const got = new Uint8Array(await later.readRange("shards/w.parquet", 40, 50, file.length, "k"));
+      expect(Array.from(got)).toEqual(Array.from(file.subarray(40, 50)));
+      expect(calls).toBe(2); // the later store's read came from the cache
+    } finally {
+      vi.unstubAllGlobals();
+      vi.useRealTimers();
+    }
   });
   it("explains a server that ignores Range on a large file", async () => {
     const big = 64 << 20;
