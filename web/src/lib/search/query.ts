@@ -12,7 +12,7 @@ import { defaultReaderPool } from "../corpus/readerpool";
 import { TimeSlicer } from "../corpus/slices";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
-import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
+import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist, SCORER_POOL_MIN_ROWS, VIEW_POOL_MIN_ROWS } from "./constants";
 import { asymmetricJob, asymmetricUnavailable } from "./asymmetric";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
@@ -57,16 +57,11 @@ function regionCache(corpus: WebCorpus): Map<string, Candidates> {
 }
 
 /**
- * Start the reading, scoring and view workers for an HTTP corpus large enough to use
- * them, so that they are ready by the first search (call it on opening the corpus, while
- * the user draws a region).
+ * Start the reading workers for an HTTP corpus large enough to use them, so that they are
+ * ready by the first search (call it on opening the corpus, while the user draws a region).
  */
 export function startReaders(corpus: WebCorpus): void {
-  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) {
-    defaultReaderPool();
-    defaultPool();
-    defaultViewPool();
-  }
+  if (corpus.store instanceof HttpStore && corpus.info.rows >= READER_POOL_MIN_ROWS) defaultReaderPool();
 }
 
 /** An exemplar resolved to a corpus row (with its code). */
@@ -620,6 +615,12 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     };
     const rowsToRead = shards.reduce((sum, m) => sum + m.rows, 0);
     const pool = corpus.store instanceof HttpStore && rowsToRead >= READER_POOL_MIN_ROWS ? defaultReaderPool() : null;
+    if (pool !== null) {
+      // the workers that score and rank start while the shards are read (not at boot,
+      // where they would compete with the page and the readers for the cores)
+      if (rowsToRead >= SCORER_POOL_MIN_ROWS) defaultPool();
+      if (query.view !== "topk" && rowsToRead >= VIEW_POOL_MIN_ROWS) defaultViewPool();
+    }
     const inPlace = async (row: ManifestRow): Promise<Part> => {
       const table = await corpus.readShard(row, { ...readOptions, signal: options.signal });
       return { table, rows: exactRows(table, region) };
@@ -691,23 +692,26 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   } else {
     scores = new Float64Array(cand.length);
   }
-  // exclude the exemplars (and, with dedupe, every row at an exemplar's place)
+  // exclude the exemplars (and, with dedupe, every row at an exemplar's place); the rows
+  // kept are indices into `cand` (null: all), and only the rows the view shows are copied
+  let keep: number[] | null = null;
   if (exemplars.length && cand.length) {
     const dropIds = new Set(exemplars.map((e) => e.id));
     const dropGeoms = query.dedupe ? new Set(exemplars.map((e) => wkbKey(e.wkb))) : null;
-    const keep: number[] = [];
+    const kept: number[] = [];
     for (let i = 0; i < cand.length; i++) {
       if (dropIds.has(cand.ids[i] as string)) continue;
       if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
-      keep.push(i);
+      kept.push(i);
     }
-    if (keep.length < cand.length) {
-      cand = takeCandidates(cand, keep, codeSize, rrSize);
+    if (kept.length < cand.length) {
+      keep = kept;
       const all = scores;
-      scores = Float64Array.from(keep, (i) => all[i] as number);
+      scores = Float64Array.from(kept, (i) => all[i] as number);
     }
   }
-  if (cand.length === 0) {
+  const nKept = (): number => (keep === null ? cand.length : keep.length);
+  if (nKept() === 0) {
     let message: string;
     if (shards.length === 0) {
       message =
@@ -724,30 +728,40 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     return finish([], exRows, message, null, outcome.failed, 0, shardsRead, false);
   }
 
-  const nCandidates = cand.length;
-  await stage("ranking", cand.length, `${query.view} view`);
+  const nCandidates = nKept();
+  await stage("ranking", nCandidates, `${query.view} view`);
+  // rows of the kept selection (indices into it) as rows of `cand`
+  const inCand = (sel: readonly number[]): number[] => (keep === null ? [...sel] : sel.map((j) => (keep as number[])[j] as number));
+  // copy rows `sel` of the kept selection into a table of their own (scores follow)
+  const take = (sel: readonly number[]): void => {
+    cand = takeCandidates(cand, inCand(sel), codeSize, rrSize);
+    const all = scores;
+    scores = Float64Array.from(sel, (j) => all[j] as number);
+    keep = null;
+  };
   if (query.dedupe) {
-    const keep = dedupeRows(cand.wkb, scores, cand.ids);
-    if (keep.length < cand.length) {
-      cand = takeCandidates(cand, keep, codeSize, rrSize);
-      scores = Float64Array.from(keep, (i) => scores[i] as number);
+    const rows = inCand(Array.from({ length: nKept() }, (_, j) => j));
+    const unique = dedupeRows(rows.map((i) => cand.wkb[i] as Uint8Array), scores, rows.map((i) => cand.ids[i] as string));
+    if (unique.length < rows.length) {
+      keep = unique.map((j) => rows[j] as number);
+      const all = scores;
+      scores = Float64Array.from(unique, (j) => all[j] as number);
     }
   }
   let reranked = false;
   if (useRerank && cand.rerank !== null && pos.length) {
-    const m = rerankShortlist(query.k, cand.length);
-    let short = best(scores, Math.min(m, cand.length));
-    short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(cand.ids[a] as string, cand.ids[b] as string));
+    const n = nKept();
+    const m = rerankShortlist(query.k, n);
+    const idOf = (j: number): string => cand.ids[keep === null ? j : (keep[j] as number)] as string;
+    let short = best(scores, Math.min(m, n));
+    short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(idOf(a), idOf(b)));
     short = short.slice(0, m).sort((a, b) => a - b);
-    cand = takeCandidates(cand, short, codeSize, rrSize);
+    take(short);
     scores = rerankScores(corpus, exemplars, cand.rerank as Uint8Array, cand.length);
     reranked = true;
   }
-  if (query.view === "topk" && cand.length > query.k) {
-    const sub = best(scores, query.k);
-    cand = takeCandidates(cand, sub, codeSize, rrSize);
-    scores = Float64Array.from(sub, (i) => scores[i] as number);
-  }
+  if (query.view === "topk" && nKept() > query.k) take(best(scores, query.k));
+  else if (keep !== null) take(Array.from({ length: nKept() }, (_, j) => j));
   const v = await runView(query, scores, cand, codeSize, options.signal);
   const message = outcome.failed.length
     ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
