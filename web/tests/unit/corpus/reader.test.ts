@@ -86,6 +86,31 @@ describe("openCorpus", () => {
     expect(oneBytes).toBeLessThan(allBytes);
   });
 
+  it("fetches a shard the region wholly holds in one request with its footer, the same rows", async () => {
+    const { corpus, store } = await openTiny();
+    corpus.tailBytes = 1024; // a footer read alone would start 1 KiB before the end
+    const { corpus: apart } = await openTiny();
+    apart.tailBytes = 1024; // the footer first, then the data pages
+    apart.wholeShardBytes = 0;
+    for (const row of corpus.manifest) {
+      const inside: [number, number, number, number] = [row.xmin - 1, row.ymin - 1, row.xmax + 1, row.ymax + 1];
+      const before = store.ranges.length;
+      const t = await corpus.readShard(row, { boxes: [inside], geometry: true, attributes: true });
+      expect(store.ranges.slice(before)).toEqual([{ path: row.path, start: 0, end: row.bytes }]);
+      const u = await apart.readShard(row, { boxes: [inside], geometry: true, attributes: true });
+      expect(t.ids).toEqual(u.ids);
+      expect(Array.from(t.codes)).toEqual(Array.from(u.codes));
+      expect(t.wkb.map((g) => Array.from(g))).toEqual(u.wkb.map((g) => Array.from(g)));
+      expect(t.attributes).toEqual(u.attributes);
+    }
+    // a box cutting a shard: the footer's tail first, as before
+    const row = corpus.manifest.find((m) => m.rows > 1) as (typeof corpus.manifest)[number];
+    const { corpus: fresh, store: s2 } = await openTiny();
+    fresh.tailBytes = 1024;
+    await fresh.readShard(row, { boxes: [[row.xmin, row.ymin, (row.xmin + row.xmax) / 2, row.ymax]] });
+    expect(s2.ranges[0]?.start).toBeGreaterThan(0);
+  });
+
   it("rejects a footer that does not match the manifest checksum", async () => {
     const { corpus } = await openTiny();
     const row = { ...(corpus.manifest[0] as (typeof corpus.manifest)[number]) };
