@@ -150,11 +150,23 @@ export interface SearchResult {
   message: string | null;
 }
 
+/**
+ * What a search is doing: reading (fetching and decoding shards, in the reading workers),
+ * gathering (the shards' rows into one table), examples (finding the exemplars' rows),
+ * scoring (in the scoring workers), ranking (the view: sorting, neighbour work), rows
+ * (building the result rows).
+ */
+export type SearchStage = "reading" | "gathering" | "examples" | "scoring" | "ranking" | "rows";
+
 export interface SearchProgress {
   shardsDone: number;
   shardsTotal: number;
   failed: number;
   candidates: number;
+  /** The stage (absent from older emitters: reading). */
+  stage?: SearchStage;
+  /** One line saying what the search is doing, e.g. "Scoring 199,999 candidates…". */
+  text?: string;
 }
 
 export interface SearchOptions {

@@ -1,8 +1,9 @@
 /**
- * A scoring worker: instantiates the WebAssembly popcount kernel once and scores the
- * blocks of codes it is sent (`lib/search/scorerpool.ts`), transferring the scores back.
+ * A scoring worker: instantiates the WebAssembly popcount and RaBitQ kernels once and
+ * scores the blocks of codes it is sent (`lib/search/scorerpool.ts`), transferring the scores back.
  */
 import { WasmKernel } from "../lib/kernels/hamming";
+import { sharedRabitqKernel } from "../lib/kernels/rabitq";
 import { answerScoreRequest } from "../lib/search/scorerpool";
 import type { HeldCodes, ScoreRequest, ScoreResponse } from "../lib/search/scorerpool";
 import { answerRequests } from "../lib/workerpool";
@@ -15,4 +16,6 @@ try {
   kernel = null; // no WebAssembly: the pure-TS fallback
 }
 
-answerRequests<ScoreRequest, ScoreResponse>((request) => answerScoreRequest(request, kernel, held));
+const rabitq = sharedRabitqKernel();
+
+answerRequests<ScoreRequest, ScoreResponse>((request) => answerScoreRequest(request, kernel, held, rabitq));

@@ -8,6 +8,7 @@
 import { insideRect, regionIntersects } from "../region";
 import type { Region } from "../region";
 import { wkbToGeoJSON } from "../wkb";
+import type { TimeSlicer } from "./slices";
 
 /** Rows of the corpus, column by column. */
 export interface Candidates {
@@ -59,68 +60,91 @@ function isIdentity(rows: readonly number[], length: number): boolean {
   return true;
 }
 
-/** Concatenate `parts` (each a table and the rows kept), in order. */
-export function concatCandidates(
-  parts: readonly { table: Candidates; rows: readonly number[] }[],
-  codeSize: number,
-  rerankSize: number,
-): Candidates {
+type Part = { table: Candidates; rows: readonly number[] };
+
+/** An empty table for `parts`' rows (the columns any part has). */
+function tableFor(parts: readonly Part[], codeSize: number, rerankSize: number): Candidates {
   const n = parts.reduce((s, p) => s + p.rows.length, 0);
-  const hasTime = parts.some((p) => p.table.times !== null);
-  const hasRerank = parts.some((p) => p.table.rerank !== null);
-  const hasFactors = parts.some((p) => p.table.factors !== null);
-  const out: Candidates = {
+  return {
     length: n,
     ids: [],
     wkb: [],
     bbox: new Float64Array(4 * n),
     codes: new Uint8Array(n * codeSize),
-    times: hasTime ? new Float64Array(n) : null,
-    rerank: hasRerank ? new Uint8Array(n * rerankSize) : null,
-    factors: hasFactors ? new Float32Array(3 * n) : null,
+    times: parts.some((p) => p.table.times !== null) ? new Float64Array(n) : null,
+    rerank: parts.some((p) => p.table.rerank !== null) ? new Uint8Array(n * rerankSize) : null,
+    factors: parts.some((p) => p.table.factors !== null) ? new Float32Array(3 * n) : null,
     attributes: {},
   };
+}
+
+/** Copy `part`'s kept rows into `out` from row `at`; returns the next free row. */
+function appendPart(out: Candidates, at: number, part: Part, codeSize: number, rerankSize: number): number {
+  const { table, rows } = part;
+  for (const key of Object.keys(table.attributes)) out.attributes[key] ??= [];
+  if (isIdentity(rows, table.length)) {
+    // every row of the table, in order (the common case): bulk copies, no per-row views
+    const m = rows.length;
+    for (let i = 0; i < m; i++) out.ids.push(table.ids[i] as string);
+    if (table.wkb.length) for (let i = 0; i < m; i++) out.wkb.push(table.wkb[i] as Uint8Array);
+    out.bbox.set(table.bbox.subarray(0, 4 * m), 4 * at);
+    out.codes.set(table.codes.subarray(0, m * codeSize), at * codeSize);
+    if (out.times !== null) {
+      if (table.times !== null) out.times.set(table.times.subarray(0, m), at);
+      else out.times.fill(NaN, at, at + m);
+    }
+    if (out.rerank !== null && table.rerank !== null) out.rerank.set(table.rerank.subarray(0, m * rerankSize), at * rerankSize);
+    if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(0, 3 * m), 3 * at);
+    for (const [key, values] of Object.entries(table.attributes)) {
+      const dst = out.attributes[key] as unknown[];
+      for (let i = 0; i < m; i++) dst[at + i] = values[i];
+    }
+    return at + m;
+  }
+  for (const i of rows) {
+    out.ids.push(table.ids[i] as string);
+    if (table.wkb.length) out.wkb.push(table.wkb[i] as Uint8Array);
+    out.bbox.set(table.bbox.subarray(4 * i, 4 * i + 4), 4 * at);
+    out.codes.set(table.codes.subarray(i * codeSize, (i + 1) * codeSize), at * codeSize);
+    if (out.times !== null) out.times[at] = table.times?.[i] ?? NaN;
+    if (out.rerank !== null && table.rerank !== null) {
+      out.rerank.set(table.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), at * rerankSize);
+    }
+    if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(3 * i, 3 * i + 3), 3 * at);
+    for (const [key, values] of Object.entries(table.attributes)) (out.attributes[key] as unknown[])[at] = values[i];
+    at += 1;
+  }
+  return at;
+}
+
+/** Concatenate `parts` (each a table and the rows kept), in order. */
+export function concatCandidates(parts: readonly Part[], codeSize: number, rerankSize: number): Candidates {
+  const out = tableFor(parts, codeSize, rerankSize);
   let at = 0;
-  for (const { table, rows } of parts) {
-    for (const key of Object.keys(table.attributes)) out.attributes[key] ??= [];
-    if (isIdentity(rows, table.length)) {
-      // every row of the table, in order (the common case): bulk copies, no per-row views
-      const m = rows.length;
-      for (let i = 0; i < m; i++) out.ids.push(table.ids[i] as string);
-      if (table.wkb.length) for (let i = 0; i < m; i++) out.wkb.push(table.wkb[i] as Uint8Array);
-      out.bbox.set(table.bbox.subarray(0, 4 * m), 4 * at);
-      out.codes.set(table.codes.subarray(0, m * codeSize), at * codeSize);
-      if (out.times !== null) {
-        if (table.times !== null) out.times.set(table.times.subarray(0, m), at);
-        else out.times.fill(NaN, at, at + m);
-      }
-      if (out.rerank !== null && table.rerank !== null) out.rerank.set(table.rerank.subarray(0, m * rerankSize), at * rerankSize);
-      if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(0, 3 * m), 3 * at);
-      for (const [key, values] of Object.entries(table.attributes)) {
-        const dst = out.attributes[key] as unknown[];
-        for (let i = 0; i < m; i++) dst[at + i] = values[i];
-      }
-      at += m;
-      continue;
-    }
-    for (const i of rows) {
-      out.ids.push(table.ids[i] as string);
-      if (table.wkb.length) out.wkb.push(table.wkb[i] as Uint8Array);
-      out.bbox.set(table.bbox.subarray(4 * i, 4 * i + 4), 4 * at);
-      out.codes.set(table.codes.subarray(i * codeSize, (i + 1) * codeSize), at * codeSize);
-      if (out.times !== null) out.times[at] = table.times?.[i] ?? NaN;
-      if (out.rerank !== null && table.rerank !== null) {
-        out.rerank.set(table.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), at * rerankSize);
-      }
-      if (out.factors !== null && table.factors !== null) out.factors.set(table.factors.subarray(3 * i, 3 * i + 3), 3 * at);
-      for (const [key, values] of Object.entries(table.attributes)) (out.attributes[key] as unknown[])[at] = values[i];
-      at += 1;
-    }
+  for (const part of parts) at = appendPart(out, at, part, codeSize, rerankSize);
+  return out;
+}
+
+/**
+ * `concatCandidates` in slices of parts (see `TimeSlicer`): the same table, built
+ * without blocking the page for the whole concatenation.
+ */
+export async function concatCandidatesSliced(
+  parts: readonly Part[],
+  codeSize: number,
+  rerankSize: number,
+  slicer: TimeSlicer,
+): Promise<Candidates> {
+  const out = tableFor(parts, codeSize, rerankSize);
+  let at = 0;
+  for (const part of parts) {
+    at = appendPart(out, at, part, codeSize, rerankSize);
+    await slicer.tick();
   }
   return out;
 }
 
-/** The rows `keep` of `c`, in that order. */
+/** The rows `keep` of `c`, in that order (runs of consecutive rows copied at once). */
 export function takeCandidates(c: Candidates, keep: readonly number[], codeSize: number, rerankSize: number): Candidates {
   const n = keep.length;
   const out: Candidates = {
@@ -134,15 +158,19 @@ export function takeCandidates(c: Candidates, keep: readonly number[], codeSize:
     factors: c.factors === null ? null : new Float32Array(3 * n),
     attributes: {},
   };
-  keep.forEach((i, at) => {
-    out.bbox.set(c.bbox.subarray(4 * i, 4 * i + 4), 4 * at);
-    out.codes.set(c.codes.subarray(i * codeSize, (i + 1) * codeSize), at * codeSize);
-    if (out.times !== null && c.times !== null) out.times[at] = c.times[i] as number;
-    if (out.rerank !== null && c.rerank !== null) {
-      out.rerank.set(c.rerank.subarray(i * rerankSize, (i + 1) * rerankSize), at * rerankSize);
-    }
-    if (out.factors !== null && c.factors !== null) out.factors.set(c.factors.subarray(3 * i, 3 * i + 3), 3 * at);
-  });
+  for (let at = 0; at < n; ) {
+    // the run keep[at], keep[at] + 1, … of rows next to each other in `c`
+    const i = keep[at] as number;
+    let len = 1;
+    while (at + len < n && keep[at + len] === i + len) len += 1;
+    const j = i + len;
+    out.bbox.set(c.bbox.subarray(4 * i, 4 * j), 4 * at);
+    out.codes.set(c.codes.subarray(i * codeSize, j * codeSize), at * codeSize);
+    if (out.times !== null && c.times !== null) out.times.set(c.times.subarray(i, j), at);
+    if (out.rerank !== null && c.rerank !== null) out.rerank.set(c.rerank.subarray(i * rerankSize, j * rerankSize), at * rerankSize);
+    if (out.factors !== null && c.factors !== null) out.factors.set(c.factors.subarray(3 * i, 3 * j), 3 * at);
+    at += len;
+  }
   for (const [key, values] of Object.entries(c.attributes)) out.attributes[key] = keep.map((i) => values[i]);
   return out;
 }

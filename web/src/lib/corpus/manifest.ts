@@ -4,7 +4,7 @@
  */
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { FileMetaData } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
+import { compressors, readyCompressors } from "./zstd";
 import { TerrabitError } from "../errors";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
 
@@ -97,6 +97,7 @@ export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parque
     throw new TerrabitError(`${where} is not a Parquet file (${String(err)})`, "format");
   }
   const info = corpusInfo(metadata, where);
+  await readyCompressors();
   const raw = await parquetReadObjects({ file: bytes, metadata, compressors });
   const rows: ManifestRow[] = raw.map((r, i) => {
     const extra: Record<string, unknown> = {};

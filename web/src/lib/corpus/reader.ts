@@ -4,7 +4,6 @@
  */
 import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { checkAbort, TerrabitError } from "../errors";
 import type { Candidates } from "./candidates";
 import { decodeFactorsInto, FACTOR_COLUMN } from "./factors";
@@ -13,10 +12,18 @@ import { overlapsAny } from "../region";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
 import { HttpStore, joinUrl, storeBuffer } from "./sources";
 import type { FileStore } from "./sources";
+import { compressors, readyCompressors } from "./zstd";
 
 export const MANIFEST_NAME = "manifest.parquet";
 /** Bytes of a shard's tail fetched at once to find its footer. */
 const TAIL_BYTES = 32 << 10;
+/**
+ * A shard of at most this many bytes whose every row a read wants (its extent inside the
+ * region, its time span inside the window) is fetched whole in one request with its
+ * footer, instead of the footer first and then its column chunks: one round trip per
+ * shard instead of two.
+ */
+export const WHOLE_SHARD_BYTES = 8 << 20;
 const CORE_COLUMNS = new Set(["id", "geometry", "bbox", "embedding", "datetime", "rerank", FACTOR_COLUMN]);
 
 /** `[start, end)` in milliseconds since the epoch; either end may be null. */
@@ -125,6 +132,8 @@ export class WebCorpus {
   private readonly footers = new Map<string, Promise<FileMetaData>>();
   /** Bytes of a shard's tail fetched at once to find its footer. */
   tailBytes = TAIL_BYTES;
+  /** The largest shard fetched whole when a read wants all of it (`WHOLE_SHARD_BYTES`). */
+  wholeShardBytes = WHOLE_SHARD_BYTES;
   /** The tail bytes fetched with each footer (reads inside them cost nothing more). */
   private readonly tails = new Map<string, { start: number; bytes: Uint8Array }>();
 
@@ -165,22 +174,25 @@ export class WebCorpus {
     });
   }
 
-  /** A shard's footer, checked against the manifest (size, footer SHA-256, row count). */
-  footer(row: ManifestRow, signal?: AbortSignal): Promise<FileMetaData> {
+  /**
+   * A shard's footer, checked against the manifest (size, footer SHA-256, row count);
+   * `whole`: fetch the whole shard with it (held until the next `readShard` of it).
+   */
+  footer(row: ManifestRow, signal?: AbortSignal, whole = false): Promise<FileMetaData> {
     let hit = this.footers.get(row.path);
     if (hit === undefined) {
-      hit = this.readFooter(row, signal);
+      hit = this.readFooter(row, signal, whole);
       this.footers.set(row.path, hit);
       hit.catch(() => this.footers.delete(row.path));
     }
     return hit;
   }
 
-  private async readFooter(row: ManifestRow, signal?: AbortSignal): Promise<FileMetaData> {
+  private async readFooter(row: ManifestRow, signal?: AbortSignal, whole = false): Promise<FileMetaData> {
     const n = row.bytes;
     const where = `shard ${row.path}`;
     if (n < 12) throw new TerrabitError(`${where} is ${n} bytes: too short for Parquet`, "format");
-    let start = Math.max(0, n - this.tailBytes);
+    let start = whole ? 0 : Math.max(0, n - this.tailBytes);
     let tail = new Uint8Array(await this.store.readRange(row.path, start, n, n, row.checksum, signal));
     const dv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
     if (dv.getUint32(tail.length - 4, true) !== 0x31524150) {
@@ -225,6 +237,7 @@ export class WebCorpus {
   /** The `id` column of one shard (only that column is fetched). */
   async readIds(row: ManifestRow, signal?: AbortSignal): Promise<string[]> {
     const md = await this.footer(row, signal);
+    await readyCompressors();
     const inner = storeBuffer(this.store, row.path, row.bytes, row.checksum, signal);
     const tail = this.tails.get(row.path);
     const file: AsyncBuffer = {
@@ -241,16 +254,44 @@ export class WebCorpus {
     return rows.map((r) => String(r["id"]));
   }
 
+  /**
+   * Whether a read wants every row of shard `row` and most of its bytes (no rerank column
+   * left unread), so that fetching it whole (`wholeShardBytes`) costs no extra bytes.
+   */
+  private wantsWhole(row: ManifestRow, boxes: readonly BBox[] | null, window: TimeWindow | null, rerank: boolean): boolean {
+    if (row.bytes > this.wholeShardBytes || (this.hasColumn("rerank") && !rerank)) return false;
+    const inside = boxes === null || boxes.some(([x0, y0, x1, y1]) => row.xmin >= x0 && row.xmax <= x1 && row.ymin >= y0 && row.ymax <= y1);
+    if (!inside) return false;
+    if (window === null) return true;
+    const t0 = row.tmin?.getTime() ?? null;
+    const t1 = row.tmax?.getTime() ?? null;
+    return t0 !== null && t1 !== null && (window.start === null || t0 >= window.start) && (window.end === null || t1 < window.end);
+  }
+
   /** Rows of one shard meeting `boxes` and `window` (row groups pruned by statistics). */
   async readShard(row: ManifestRow, options: ReadOptions = {}): Promise<Candidates> {
+    try {
+      return await this.readShardRows(row, options);
+    } finally {
+      // a shard fetched whole with its footer: keep only the footer's tail from now on
+      const tail = this.tails.get(row.path);
+      if (tail !== undefined && tail.bytes.length > this.tailBytes) {
+        const keep = this.tailBytes;
+        this.tails.set(row.path, { start: tail.start + tail.bytes.length - keep, bytes: tail.bytes.slice(tail.bytes.length - keep) });
+      }
+    }
+  }
+
+  private async readShardRows(row: ManifestRow, options: ReadOptions): Promise<Candidates> {
     const { signal } = options;
     const boxes = options.boxes ?? null;
     const window = options.window ?? null;
     checkAbort(signal);
-    const md = await this.footer(row, signal);
     const codeSize = this.info.codeSize;
     const rrSize = this.info.rerankCodeSize ?? 0;
     const wantRerank = Boolean(options.rerank) && this.hasColumn("rerank") && rrSize > 0;
+    const md = await this.footer(row, signal, this.wantsWhole(row, boxes, window, wantRerank));
+    await readyCompressors();
     const attrCols = options.attributes ? this.attributeColumns : [];
     const hasTime = this.hasColumn("datetime");
     const columns = ["id", "bbox", "embedding"];

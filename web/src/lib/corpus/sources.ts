@@ -11,6 +11,15 @@ import { TerrabitError } from "../errors";
 /** A body this small is used whole when a server ignores Range (200 instead of 206). */
 export const SMALL_BODY_BYTES = 4 << 20;
 
+/**
+ * Cache API writes wait until the store has read nothing for this long: a write costs the
+ * reading thread as much as decoding the range does, so a search reads first and the
+ * cache is filled once it is done.
+ */
+export const CACHE_WRITE_DELAY_MS = 1500;
+/** Ranges waiting for their Cache API write, at most (past it they are not cached). */
+export const CACHE_WRITE_QUEUE_BYTES = 64 << 20;
+
 /** What the corpus reads files through. */
 export interface FileStore {
   /** The root URL (or path) the store reads under, for messages. */
@@ -115,6 +124,10 @@ export class HttpStore implements FileStore {
   private readonly cacheName: string;
   /** Whole files that a Range-ignoring server sent in full (small ones only). */
   private readonly whole = new Map<string, ArrayBuffer>();
+  /** Ranges read but not yet written to the Cache API (see `CACHE_WRITE_DELAY_MS`). */
+  private readonly unwritten: { key: string; body: ArrayBuffer }[] = [];
+  private unwrittenBytes = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly root: string,
@@ -212,7 +225,7 @@ export class HttpStore implements FileStore {
       );
     }
     this.memory.set(cacheKey, body);
-    void this.toCacheApi(cacheKey, body); // in the background: a cache write never delays a search
+    this.queueCacheWrite(cacheKey, body); // written once reading is quiet: never delays a search
     return body;
   }
 
@@ -250,12 +263,26 @@ export class HttpStore implements FileStore {
     }
   }
 
-  private async toCacheApi(key: string, body: ArrayBuffer): Promise<void> {
+  /** Queue a Cache API write of `body`; the queue is written `CACHE_WRITE_DELAY_MS` after the last read. */
+  private queueCacheWrite(key: string, body: ArrayBuffer): void {
+    if (!this.useCacheApi || typeof caches === "undefined") return;
+    if (this.unwrittenBytes + body.byteLength > CACHE_WRITE_QUEUE_BYTES) return; // only costs a refetch
+    this.unwritten.push({ key, body: body.slice(0) });
+    this.unwrittenBytes += body.byteLength;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => void this.flushCacheWrites(), CACHE_WRITE_DELAY_MS);
+  }
+
+  /** Write the queued ranges to the Cache API (their memory copies stay until evicted). */
+  async flushCacheWrites(): Promise<void> {
+    this.flushTimer = null;
+    const batch = this.unwritten.splice(0);
+    this.unwrittenBytes = 0;
     const opened = this.openCache();
     if (opened === undefined) return;
     try {
       const cache = await opened;
-      await cache.put(key, new Response(body.slice(0)));
+      for (const { key, body } of batch) await cache.put(key, new Response(body));
     } catch {
       // a full or unavailable cache only costs a refetch
     }

@@ -42,3 +42,10 @@ export const SCORER_POOL_MIN_ROWS = 100_000;
  * than the work it moves off the page.
  */
 export const READER_POOL_MIN_ROWS = 20_000;
+
+/**
+ * Views of fewer candidates than this are computed in place, not in the view worker
+ * (`viewpool.ts`): below it the round trip (ids and scores cloned to the worker) costs
+ * about what ranking them does.
+ */
+export const VIEW_POOL_MIN_ROWS = 20_000;

@@ -5,17 +5,19 @@
  * Hamming score (or, with `asymmetric`, RaBitQ's estimated cosine distance of the
  * exemplars' decoded rerank vectors) -> optional dedupe -> optional re-rank -> view.
  */
-import { anchors, concatCandidates, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
+import { concatCandidatesSliced, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
 import type { Candidates } from "../corpus/candidates";
 import type { TimeWindow, WebCorpus } from "../corpus/reader";
 import { defaultReaderPool } from "../corpus/readerpool";
+import { TimeSlicer } from "../corpus/slices";
 import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
-import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist } from "./constants";
-import { asymmetricScores, asymmetricUnavailable } from "./asymmetric";
+import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist, SCORER_POOL_MIN_ROWS, VIEW_POOL_MIN_ROWS } from "./constants";
+import { asymmetricJob, asymmetricUnavailable } from "./asymmetric";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
-import { scoreCandidates } from "./scorerpool";
+import { progressAt } from "./progress";
+import { defaultPool, scoreAsymmetric, scoreCandidates } from "./scorerpool";
 import { geometryCovers, regionFromSpecs } from "../region";
 import type { Region } from "../region";
 import { rerankScores, rerankSupported } from "./rerank";
@@ -34,8 +36,8 @@ import type {
   SearchStats,
   ViewName,
 } from "../types";
-import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
 import type { ViewOutput } from "./views";
+import { defaultViewPool, runView } from "./viewpool";
 import { wkbToGeoJSON } from "../wkb";
 
 /** Shards read at once. */
@@ -140,7 +142,7 @@ async function readShards(
   let capped = false;
   let fatal: unknown = null;
   const report = (): void =>
-    options.onProgress?.({ shardsDone: done, shardsTotal: shards.length, failed: failed.length, candidates });
+    options.onProgress?.(progressAt("reading", { shardsDone: done, shardsTotal: shards.length, failed: failed.length, candidates }));
   report();
   const worker = async (): Promise<void> => {
     while (next < shards.length && fatal === null && !capped) {
@@ -432,14 +434,18 @@ function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutp
   };
 }
 
-/** Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`). */
-export function resultRows(c: Candidates, v: ViewOutput): ResultRow[] {
+/**
+ * Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`), built
+ * in slices so that 200K rows do not block the page.
+ */
+export async function resultRows(c: Candidates, v: ViewOutput, slicer: TimeSlicer = new TimeSlicer()): Promise<ResultRow[]> {
   const rows = new Array<ResultRow>(c.length);
   for (let i = 0; i < c.length; i++) {
     const b = 4 * i;
     const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
     const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
     rows[(v.rank[i] as number) - 1] = lazyRow(c, i, lon, lat, v);
+    if ((i & 4095) === 4095) await slicer.tick();
   }
   return rows;
 }
@@ -580,6 +586,13 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const sure = surelyInside(shards, region);
   if (sure > cap) return finish([], [], capMessage(sure, cap, true), null, [], 0, 0, false);
 
+  const slicer = new TimeSlicer();
+  const counts = { shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: 0 };
+  const stage = async (name: Parameters<typeof progressAt>[0], candidates: number, what = ""): Promise<void> => {
+    counts.candidates = candidates;
+    options.onProgress?.(progressAt(name, counts, what));
+    await slicer.now(); // the page shows the stage before it runs
+  };
   const cacheKey = JSON.stringify([query.regions, query.year, withRerankCodes, useAsym]);
   const cache = regionCache(corpus);
   let cand: Candidates;
@@ -590,7 +603,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     cache.delete(cacheKey);
     cache.set(cacheKey, hit);
     cand = hit;
-    options.onProgress?.({ shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: cand.length });
+    options.onProgress?.(progressAt("reading", { ...counts, candidates: cand.length }));
   } else {
     const readOptions = {
       boxes: region?.boxes ?? null,
@@ -602,6 +615,12 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     };
     const rowsToRead = shards.reduce((sum, m) => sum + m.rows, 0);
     const pool = corpus.store instanceof HttpStore && rowsToRead >= READER_POOL_MIN_ROWS ? defaultReaderPool() : null;
+    if (pool !== null) {
+      // the workers that score and rank start while the shards are read (not at boot,
+      // where they would compete with the page and the readers for the cores)
+      if (rowsToRead >= SCORER_POOL_MIN_ROWS) defaultPool();
+      if (query.view !== "topk" && rowsToRead >= VIEW_POOL_MIN_ROWS) defaultViewPool();
+    }
     const inPlace = async (row: ManifestRow): Promise<Part> => {
       const table = await corpus.readShard(row, { ...readOptions, signal: options.signal });
       return { table, rows: exactRows(table, region) };
@@ -621,8 +640,10 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     const outcome = await readShards(shards, viaPool, options, cap);
     checkAbort(options.signal);
     failed = outcome.failed;
+    counts.failed = failed.length;
     const parts = outcome.tables.flatMap((t) => (t === null ? [] : [t]));
-    cand = parts.length ? concatCandidates(parts, codeSize, rrSize) : emptyCandidates();
+    await stage("gathering", parts.reduce((sum, p) => sum + p.rows.length, 0));
+    cand = parts.length ? await concatCandidatesSliced(parts, codeSize, rrSize, slicer) : emptyCandidates();
     if (outcome.capped || cand.length > cap) {
       return finish([], [], capMessage(cand.length, cap, outcome.capped), null, failed, cand.length, shards.length - failed.length, false);
     }
@@ -634,6 +655,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const shardsRead = shards.length - failed.length;
   const outcome = { failed };
 
+  await stage("examples", cand.length);
   const exemplars = await resolveExemplarsWith(corpus, query, {
     window,
     candidates: cand,
@@ -653,10 +675,13 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   // score every candidate of the (cached) region table, so that its codes stay resident
   // in the scoring workers from one search of the region to the next
   let scores: Float64Array;
+  const nEx = `${exemplars.length} example${exemplars.length === 1 ? "" : "s"}`;
   if (pos.length && cand.length && useAsym) {
     if (cand.factors === null) throw new TerrabitError("the candidates were read without their rabitq factors; search again");
-    scores = asymmetricScores(corpus, exemplars, cand.codes, cand.factors, cand.length);
+    await stage("scoring", cand.length, `RaBitQ estimates against ${nEx}`);
+    scores = await scoreAsymmetric(asymmetricJob(corpus, exemplars), cand.codes, cand.factors, cand.length, options.signal);
   } else if (pos.length && cand.length) {
+    await stage("scoring", cand.length, `Hamming distances to ${nEx}`);
     const concat = (list: ResolvedExemplar[]): Uint8Array => {
       const out = new Uint8Array(list.length * codeSize);
       list.forEach((e, j) => out.set(e.code, j * codeSize));
@@ -667,23 +692,26 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   } else {
     scores = new Float64Array(cand.length);
   }
-  // exclude the exemplars (and, with dedupe, every row at an exemplar's place)
+  // exclude the exemplars (and, with dedupe, every row at an exemplar's place); the rows
+  // kept are indices into `cand` (null: all), and only the rows the view shows are copied
+  let keep: number[] | null = null;
   if (exemplars.length && cand.length) {
     const dropIds = new Set(exemplars.map((e) => e.id));
     const dropGeoms = query.dedupe ? new Set(exemplars.map((e) => wkbKey(e.wkb))) : null;
-    const keep: number[] = [];
+    const kept: number[] = [];
     for (let i = 0; i < cand.length; i++) {
       if (dropIds.has(cand.ids[i] as string)) continue;
       if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
-      keep.push(i);
+      kept.push(i);
     }
-    if (keep.length < cand.length) {
-      cand = takeCandidates(cand, keep, codeSize, rrSize);
+    if (kept.length < cand.length) {
+      keep = kept;
       const all = scores;
-      scores = Float64Array.from(keep, (i) => all[i] as number);
+      scores = Float64Array.from(kept, (i) => all[i] as number);
     }
   }
-  if (cand.length === 0) {
+  const nKept = (): number => (keep === null ? cand.length : keep.length);
+  if (nKept() === 0) {
     let message: string;
     if (shards.length === 0) {
       message =
@@ -700,53 +728,45 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     return finish([], exRows, message, null, outcome.failed, 0, shardsRead, false);
   }
 
-  const nCandidates = cand.length;
+  const nCandidates = nKept();
+  await stage("ranking", nCandidates, `${query.view} view`);
+  // rows of the kept selection (indices into it) as rows of `cand`
+  const inCand = (sel: readonly number[]): number[] => (keep === null ? [...sel] : sel.map((j) => (keep as number[])[j] as number));
+  // copy rows `sel` of the kept selection into a table of their own (scores follow)
+  const take = (sel: readonly number[]): void => {
+    cand = takeCandidates(cand, inCand(sel), codeSize, rrSize);
+    const all = scores;
+    scores = Float64Array.from(sel, (j) => all[j] as number);
+    keep = null;
+  };
   if (query.dedupe) {
-    const keep = dedupeRows(cand.wkb, scores, cand.ids);
-    if (keep.length < cand.length) {
-      cand = takeCandidates(cand, keep, codeSize, rrSize);
-      scores = Float64Array.from(keep, (i) => scores[i] as number);
+    const rows = inCand(Array.from({ length: nKept() }, (_, j) => j));
+    const unique = dedupeRows(rows.map((i) => cand.wkb[i] as Uint8Array), scores, rows.map((i) => cand.ids[i] as string));
+    if (unique.length < rows.length) {
+      keep = unique.map((j) => rows[j] as number);
+      const all = scores;
+      scores = Float64Array.from(unique, (j) => all[j] as number);
     }
   }
   let reranked = false;
   if (useRerank && cand.rerank !== null && pos.length) {
-    const m = rerankShortlist(query.k, cand.length);
-    let short = best(scores, Math.min(m, cand.length));
-    short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(cand.ids[a] as string, cand.ids[b] as string));
+    const n = nKept();
+    const m = rerankShortlist(query.k, n);
+    const idOf = (j: number): string => cand.ids[keep === null ? j : (keep[j] as number)] as string;
+    let short = best(scores, Math.min(m, n));
+    short.sort((a, b) => (scores[a] as number) - (scores[b] as number) || compareIds(idOf(a), idOf(b)));
     short = short.slice(0, m).sort((a, b) => a - b);
-    cand = takeCandidates(cand, short, codeSize, rrSize);
+    take(short);
     scores = rerankScores(corpus, exemplars, cand.rerank as Uint8Array, cand.length);
     reranked = true;
   }
-  if (query.view === "topk" && cand.length > query.k) {
-    const sub = best(scores, query.k);
-    cand = takeCandidates(cand, sub, codeSize, rrSize);
-    scores = Float64Array.from(sub, (i) => scores[i] as number);
-  }
-  const v = applyView(query, scores, cand, codeSize);
+  if (query.view === "topk" && nKept() > query.k) take(best(scores, query.k));
+  else if (keep !== null) take(Array.from({ length: nKept() }, (_, j) => j));
+  const v = await runView(query, scores, cand, codeSize, options.signal);
   const message = outcome.failed.length
     ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
     : null;
-  return finish(resultRows(cand, v), exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
-}
-
-function applyView(query: Query, scores: Float64Array, c: Candidates, codeSize: number): ViewOutput {
-  switch (query.view) {
-    case "topk":
-      return topk(scores, query.k, c.ids);
-    case "heatmap":
-      return heatmap(scores, c.ids);
-    case "threshold":
-      return threshold(scores, query.threshold, c.ids, { kDefault: query.k });
-    case "outlier":
-      return outlier(c.codes, codeSize, c.ids);
-    case "surprise": {
-      const { lon, lat } = anchors(c);
-      return surprise(c.codes, codeSize, lon, lat, c.ids);
-    }
-    case "gradient": {
-      const { lon, lat } = anchors(c);
-      return gradient(scores, lon, lat, c.ids);
-    }
-  }
+  await stage("rows", cand.length);
+  const rows = await resultRows(cand, v, slicer);
+  return finish(rows, exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
 }

@@ -1,22 +1,36 @@
 /**
- * A pool of Web Workers scoring blocks of codes with the WebAssembly kernel
- * (`workers/scorer.ts`): `navigator.hardwareConcurrency` workers (at most 8), the codes
- * split into one contiguous block per worker, buffers transferred (not copied back).
- * Where there are no workers (node, tests) or few candidates, scoring runs in place.
+ * A pool of Web Workers scoring blocks of codes with the WebAssembly kernels
+ * (`workers/scorer.ts`): Hamming distances of a prepared query, or RaBitQ's asymmetric
+ * estimates of the exemplars' float vectors (`asymmetric.ts`);
+ * `navigator.hardwareConcurrency` workers (at most 8), the codes split into one
+ * contiguous block per worker, buffers transferred (not copied back). Where there are no
+ * workers (node, tests) or few candidates, scoring runs in place.
  */
 import { checkAbort, TerrabitError } from "../errors";
+import { asymmetricBlock } from "./asymmetric";
+import type { AsymmetricJob } from "./asymmetric";
 import { scoreBlock, scoresFromDistances } from "./exemplars";
 import type { PreparedQuery } from "./exemplars";
 import { hammingDistancesTS } from "../kernels/hamming";
 import type { WasmKernel } from "../kernels/hamming";
+import { sharedRabitqKernel } from "../kernels/rabitq";
+import type { RabitqKernel } from "../kernels/rabitq";
 import { SCORER_POOL_MIN_ROWS } from "./constants";
 import { sharedPool, WorkerPool } from "../workerpool";
 import type { Answer, PoolWorker } from "../workerpool";
 
 
+/** What a block is scored by: a Hamming query, or RaBitQ's estimate with the block's factors. */
+export type ScoreJob =
+  | { kind: "hamming"; query: PreparedQuery }
+  | { kind: "asymmetric"; job: AsymmetricJob; factors: Float32Array };
+
 export interface ScoreRequest {
   id: number;
+  /** A Hamming query (the block's codes are `query.codeSize` bytes each) … */
   query: PreparedQuery;
+  /** … or, when present, RaBitQ's asymmetric estimate (3 factors per row of the block). */
+  asymmetric?: { job: AsymmetricJob; factors: ArrayBuffer };
   /** The block of codes to score; null: the block the worker holds under `key`. */
   codes: ArrayBuffer | null;
   /** Keep the block in the worker under this key (resident scoring); absent: do not keep. */
@@ -29,6 +43,9 @@ export interface HeldCodes {
   bytes: Uint8Array | null;
 }
 
+/** The `query` of an asymmetric request (unused there: the request's `asymmetric` scores). */
+const NO_QUERY: PreparedQuery = { codeSize: 1, combine: "mean", invert: false, queries: new Uint8Array(0), positives: 0, negatives: 0, nBits: 8 };
+
 export type ScoreResponse = { id: number; scores: ArrayBuffer; error?: undefined } | { id: number; error: string };
 
 /**
@@ -40,8 +57,9 @@ export function answerScoreRequest(
   request: ScoreRequest,
   kernel: WasmKernel | null,
   held: HeldCodes = { key: null, bytes: null },
+  rabitq: RabitqKernel | null = null,
 ): Answer<ScoreResponse> {
-  const { id, query, codes, key } = request;
+  const { id, query, codes, key, asymmetric } = request;
   try {
     let bytes: Uint8Array;
     if (codes !== null) {
@@ -56,6 +74,15 @@ export function answerScoreRequest(
       throw new Error(`this worker holds no codes under ${String(key)}`);
     }
     const resident = key !== undefined;
+    if (asymmetric !== undefined) {
+      const cs = asymmetric.job.codeSize;
+      const n = Math.floor(bytes.length / cs);
+      const factors = new Float32Array(asymmetric.factors);
+      // the resident kernel keeps `bytes` (the held block) in its memory between requests
+      const out = asymmetricBlock(asymmetric.job, bytes, factors, 0, n, resident ? rabitq : null);
+      const buffer = out.buffer as ArrayBuffer;
+      return { response: { id, scores: buffer }, transfer: [buffer] };
+    }
     const cs = query.codeSize;
     const n = Math.floor(bytes.length / cs);
     const out = new Float64Array(n);
@@ -107,15 +134,25 @@ export class ScorerPool {
   }
 
   /** Score `n` codes, split across the workers; resolves to `n` scores in order. */
-  async score(
+  score(
     query: PreparedQuery,
+    codes: Uint8Array,
+    n: number,
+    options: AbortSignal | ScoreOptions = {},
+  ): Promise<Float64Array> {
+    return this.scoreJob({ kind: "hamming", query }, codes, n, options);
+  }
+
+  /** Score `n` codes by `job` (Hamming or asymmetric), split across the workers. */
+  async scoreJob(
+    job: ScoreJob,
     codes: Uint8Array,
     n: number,
     options: AbortSignal | ScoreOptions = {},
   ): Promise<Float64Array> {
     const opts: ScoreOptions = options instanceof AbortSignal ? { signal: options } : options;
     const signal = opts.signal;
-    const cs = query.codeSize;
+    const cs = job.kind === "hamming" ? job.query.codeSize : job.job.codeSize;
     let codesKey: number | null = null;
     if (opts.resident) {
       codesKey = this.keys.get(codes) ?? this.nextKey++;
@@ -135,10 +172,15 @@ export class ScorerPool {
       const send = key === undefined || this.held[w] !== key;
       const block = send ? codes.slice(a * cs, b * cs) : null; // a copy we can transfer
       if (key !== undefined) this.held[w] = key;
-      const msg: Omit<ScoreRequest, "id"> = { query, codes: block === null ? null : block.buffer };
+      const transfer: ArrayBuffer[] = block === null ? [] : [block.buffer];
+      const msg: Omit<ScoreRequest, "id"> =
+        job.kind === "hamming"
+          ? { query: job.query, codes: block === null ? null : block.buffer }
+          : { query: NO_QUERY, codes: block === null ? null : block.buffer, asymmetric: { job: job.job, factors: job.factors.slice(3 * a, 3 * b).buffer } };
+      if (msg.asymmetric !== undefined) transfer.push(msg.asymmetric.factors);
       if (key !== undefined) msg.key = key;
       jobs.push(
-        this.workers.request(w, msg, block === null ? [] : [block.buffer]).catch((e: unknown) => {
+        this.workers.request(w, msg, transfer).catch((e: unknown) => {
           this.held[w] = null;
           throw e;
         }),
@@ -186,4 +228,28 @@ export async function scoreCandidates(
     }
   }
   return scoreBlock(query, codes.subarray(0, n * query.codeSize));
+}
+
+/**
+ * RaBitQ's asymmetric scores of `n` candidates (`asymmetric.ts`): the worker pool for
+ * many rows (codes resident there between searches of a region), in place otherwise.
+ */
+export async function scoreAsymmetric(
+  job: AsymmetricJob,
+  codes: Uint8Array,
+  factors: Float32Array,
+  n: number,
+  signal?: AbortSignal,
+): Promise<Float64Array> {
+  checkAbort(signal);
+  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
+  if (pool !== null) {
+    try {
+      return await pool.scoreJob({ kind: "asymmetric", job, factors }, codes, n, { signal, resident: true });
+    } catch (err) {
+      if (err instanceof TerrabitError && err.kind === "abort") throw err;
+      console.warn("terrabit: worker scoring failed, scoring in place:", err);
+    }
+  }
+  return asymmetricBlock(job, codes, factors, 0, n, sharedRabitqKernel());
 }

@@ -1,8 +1,8 @@
 /// <reference types="node" />
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { openCorpus, resolveCorpusUrl } from "../../../src/lib/corpus/reader";
 import { TerrabitError } from "../../../src/lib/errors";
-import { HttpStore } from "../../../src/lib/corpus/sources";
+import { CACHE_WRITE_DELAY_MS, HttpStore } from "../../../src/lib/corpus/sources";
 import { openTiny, readJson, TINY, FsStore } from "../helpers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -86,6 +86,31 @@ describe("openCorpus", () => {
     expect(oneBytes).toBeLessThan(allBytes);
   });
 
+  it("fetches a shard the region wholly holds in one request with its footer, the same rows", async () => {
+    const { corpus, store } = await openTiny();
+    corpus.tailBytes = 1024; // a footer read alone would start 1 KiB before the end
+    const { corpus: apart } = await openTiny();
+    apart.tailBytes = 1024; // the footer first, then the data pages
+    apart.wholeShardBytes = 0;
+    for (const row of corpus.manifest) {
+      const inside: [number, number, number, number] = [row.xmin - 1, row.ymin - 1, row.xmax + 1, row.ymax + 1];
+      const before = store.ranges.length;
+      const t = await corpus.readShard(row, { boxes: [inside], geometry: true, attributes: true });
+      expect(store.ranges.slice(before)).toEqual([{ path: row.path, start: 0, end: row.bytes }]);
+      const u = await apart.readShard(row, { boxes: [inside], geometry: true, attributes: true });
+      expect(t.ids).toEqual(u.ids);
+      expect(Array.from(t.codes)).toEqual(Array.from(u.codes));
+      expect(t.wkb.map((g) => Array.from(g))).toEqual(u.wkb.map((g) => Array.from(g)));
+      expect(t.attributes).toEqual(u.attributes);
+    }
+    // a box cutting a shard: the footer's tail first, as before
+    const row = corpus.manifest.find((m) => m.rows > 1) as (typeof corpus.manifest)[number];
+    const { corpus: fresh, store: s2 } = await openTiny();
+    fresh.tailBytes = 1024;
+    await fresh.readShard(row, { boxes: [[row.xmin, row.ymin, (row.xmin + row.xmax) / 2, row.ymax]] });
+    expect(s2.ranges[0]?.start).toBeGreaterThan(0);
+  });
+
   it("rejects a footer that does not match the manifest checksum", async () => {
     const { corpus } = await openTiny();
     const row = { ...(corpus.manifest[0] as (typeof corpus.manifest)[number]) };
@@ -159,6 +184,45 @@ describe("HttpStore", () => {
     expect(store.bytesRead).toBe(20);
     await store.readRange("shards/w.parquet", 10, 30, file.length, "k");
     expect(calls).toBe(1);
+  });
+  it("writes ranges to the Cache API only once reading has been quiet; a later store reads them from it", async () => {
+    vi.useFakeTimers();
+    const puts: string[] = [];
+    const stored = new Map<string, ArrayBuffer>();
+    const cache = {
+      match: async (key: string) => (stored.has(key) ? new Response(stored.get(key)) : undefined),
+      put: async (key: string, r: Response) => {
+        puts.push(key);
+        stored.set(key, await r.arrayBuffer());
+      },
+    };
+    vi.stubGlobal("caches", { open: async () => cache });
+    try {
+      let calls = 0;
+      const fetch = async (_u: string, init?: RequestInit): Promise<Response> => {
+        calls += 1;
+        const r = range(init) as [number, number];
+        return new Response(file.subarray(r[0], r[1]), {
+          status: 206,
+          headers: { "content-range": `bytes ${r[0]}-${r[1] - 1}/${file.length}` },
+        });
+      };
+      const store = new HttpStore("http://h/c", { fetch });
+      await store.readRange("shards/w.parquet", 10, 30, file.length, "k");
+      await vi.advanceTimersByTimeAsync(CACHE_WRITE_DELAY_MS - 100);
+      await store.readRange("shards/w.parquet", 40, 50, file.length, "k");
+      await vi.advanceTimersByTimeAsync(CACHE_WRITE_DELAY_MS - 100);
+      expect(puts).toEqual([]); // still reading: nothing written yet
+      await vi.advanceTimersByTimeAsync(200);
+      expect(puts.length).toBe(2);
+      const later = new HttpStore("http://h/c", { fetch });
+      const got = new Uint8Array(await later.readRange("shards/w.parquet", 40, 50, file.length, "k"));
+      expect(Array.from(got)).toEqual(Array.from(file.subarray(40, 50)));
+      expect(calls).toBe(2); // the later store's read came from the cache
+    } finally {
+      vi.unstubAllGlobals();
+      vi.useRealTimers();
+    }
   });
   it("explains a server that ignores Range on a large file", async () => {
     const big = 64 << 20;

@@ -3,6 +3,22 @@ import { prepareQuery, scoreBlock } from "../../../src/lib/search/exemplars";
 import { WasmKernel } from "../../../src/lib/kernels/hamming";
 import { answerScoreRequest, ScorerPool } from "../../../src/lib/search/scorerpool";
 import type { HeldCodes, ScoreRequest, ScoreResponse, WorkerLike } from "../../../src/lib/search/scorerpool";
+import { asymmetricJob } from "../../../src/lib/search/asymmetric";
+import { decodeFactors } from "../../../src/lib/corpus/factors";
+import type { WebCorpus } from "../../../src/lib/corpus/reader";
+import { RabitqKernel } from "../../../src/lib/kernels/rabitq";
+import { must, readJson } from "../helpers";
+
+interface AsymFixture {
+  rerank_codec: { state: { d_in_: number } };
+  positives: number[];
+  rerank_codes: string[];
+  scores: number[];
+}
+
+function hexRows(rows: string[]): Uint8Array {
+  return Uint8Array.from(rows.join("").match(/../g) ?? [], (h) => parseInt(h, 16));
+}
 
 /** A Worker stand-in running the worker's code asynchronously in this thread. */
 class FakeWorker implements WorkerLike {
@@ -12,12 +28,13 @@ class FakeWorker implements WorkerLike {
   messages = 0;
   transferred = 0;
   private readonly kernel = new WasmKernel();
+  private readonly rabitq = new RabitqKernel();
 
   postMessage(message: ScoreRequest, transfer: Transferable[]): void {
     this.messages += 1;
     this.transferred += transfer.length;
     setTimeout(() => {
-      const { response } = answerScoreRequest(message, this.kernel, this.held);
+      const { response } = answerScoreRequest(message, this.kernel, this.held, this.rabitq);
       this.onmessage?.({ data: response } as MessageEvent<ScoreResponse>);
     }, 0);
   }
@@ -85,5 +102,51 @@ describe("ScorerPool", () => {
     const { response } = answerScoreRequest(bad, null);
     expect(response.id).toBe(3);
     expect(response.error).toMatch(/Error/);
+  });
+});
+
+describe("ScorerPool, asymmetric (spec/fixtures/rabitq.json)", () => {
+  it("scores RaBitQ estimates in the workers as Python does, codes resident after the first call", async () => {
+    const FIX = readJson<{ cases: { d: number; rows: number; codec: { spec: string }; codes: string[]; factors: string[]; asymmetric: AsymFixture }[] }>("rabitq.json");
+    const c = must(FIX.cases[0]);
+    const a = c.asymmetric;
+    const corpus = {
+      info: { codec: c.codec, codecSpec: c.codec.spec, dims: c.d, rerankCodeSize: c.d, columns: ["id", "embedding", "rerank", "rabitq"], metadata: { rerank_codec: a.rerank_codec } },
+      hasColumn: () => true,
+    } as unknown as WebCorpus;
+    const ex = a.rerank_codes.map((hex, j) => ({ positive: j < a.positives.length, id: `row ${j}`, rerank: hexRows([hex]) }));
+    const codes = hexRows(c.codes);
+    const factors = decodeFactors(hexRows(c.factors), 6);
+    const job = asymmetricJob(corpus, ex);
+    const fakes: FakeWorker[] = [];
+    const pool = new ScorerPool(2, () => {
+      const w = new FakeWorker();
+      fakes.push(w);
+      return w;
+    });
+    const scale = Math.max(...a.scores.map(Math.abs));
+    for (let round = 0; round < 2; round++) {
+      const got = await pool.scoreJob({ kind: "asymmetric", job, factors }, codes, c.rows, { resident: true });
+      expect(got.length).toBe(c.rows);
+      let worst = 0;
+      for (let i = 0; i < c.rows; i++) worst = Math.max(worst, Math.abs((got[i] as number) - (a.scores[i] as number)));
+      expect(worst / scale).toBeLessThan(1e-6);
+    }
+    // 300 rows: one block, to the first worker; its codes once (then resident), its factors each time
+    expect(fakes.map((f) => f.transferred)).toEqual([3, 0]);
+    // 60 copies of the rows (18,000: a block per worker): each block's rows and factors line up
+    const times = 60;
+    const tiled = new Uint8Array(codes.length * times);
+    const tiledFactors = new Float32Array(factors.length * times);
+    for (let t = 0; t < times; t++) {
+      tiled.set(codes, t * codes.length);
+      tiledFactors.set(factors, t * factors.length);
+    }
+    const big = await pool.scoreJob({ kind: "asymmetric", job, factors: tiledFactors }, tiled, c.rows * times, { resident: true });
+    let worst = 0;
+    for (let i = 0; i < big.length; i++) worst = Math.max(worst, Math.abs((big[i] as number) - (a.scores[i % c.rows] as number)));
+    expect(worst / scale).toBeLessThan(1e-6);
+    expect(fakes.map((f) => f.messages)).toEqual([3, 1]);
+    pool.terminate();
   });
 });
