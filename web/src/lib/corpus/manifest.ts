@@ -97,7 +97,9 @@ export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parque
     throw new TerrabitError(`${where} is not a Parquet file (${String(err)})`, "format");
   }
   const info = corpusInfo(metadata, where);
-  await readyCompressors();
+  // the manifest is small: it does not wait for the WebAssembly decoder (decoded in
+  // JavaScript if that is not ready yet), whose start it only sets going for the shards
+  void readyCompressors();
   const raw = await parquetReadObjects({ file: bytes, metadata, compressors });
   const rows: ManifestRow[] = raw.map((r, i) => {
     const extra: Record<string, unknown> = {};

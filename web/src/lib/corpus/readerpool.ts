@@ -165,20 +165,35 @@ export class ReadHandler {
 /** The part of `Worker` the pool uses (tests pass a fake). */
 export type ReaderWorkerLike = PoolWorker<ReadRequest, ReadResponse>;
 
-/** Workers reading shards; requests go to the least busy worker. */
+/** Workers reading shards; a request goes to the worker with the fewest shard bytes pending. */
 export class ReaderPool {
   private readonly workers: WorkerPool<ReadRequest, ReadResponse, { table: Candidates; bytes: number }>;
+  /** Bytes of the shards each worker has been sent and not yet answered. */
+  private readonly pending: number[];
 
   constructor(size: number, factory: () => ReaderWorkerLike) {
     this.workers = new WorkerPool(size, factory, "reading", (response) => {
       if (response.error !== undefined) throw new TerrabitError(response.error.message, response.error.kind);
       return { table: unpackTable(response.table), bytes: response.bytes };
     });
+    this.pending = new Array<number>(size).fill(0);
   }
 
-  /** Read one shard's rows meeting `region` exactly (see `WebCorpus.readShard`). */
-  read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: Candidates; bytes: number }> {
-    return this.workers.request(this.workers.leastBusy(), { url: corpus.url, info: corpus.info, extent: corpus.extent, row, options, region });
+  /**
+   * Read one shard's rows meeting `region` exactly (see `WebCorpus.readShard`). Many reads
+   * may be sent at once: each worker works through its own, however busy the page is.
+   */
+  async read(corpus: WebCorpus, row: ManifestRow, options: ReadRequestOptions, region: Region | null): Promise<{ table: Candidates; bytes: number }> {
+    let w = 0;
+    this.pending.forEach((b, i) => {
+      if (b < (this.pending[w] as number)) w = i;
+    });
+    this.pending[w] = (this.pending[w] as number) + row.bytes;
+    try {
+      return await this.workers.request(w, { url: corpus.url, info: corpus.info, extent: corpus.extent, row, options, region });
+    } finally {
+      this.pending[w] = (this.pending[w] as number) - row.bytes;
+    }
   }
 
   terminate(): void {

@@ -40,7 +40,7 @@ import type { ViewOutput } from "./views";
 import { defaultViewPool, runView } from "./viewpool";
 import { wkbToGeoJSON } from "../wkb";
 
-/** Shards read at once. */
+/** Shards read at once (on the page, or by workers when the region may pass the cap). */
 export const CONCURRENCY = 6;
 const NEEDS_EXEMPLAR: readonly ViewName[] = ["topk", "heatmap", "threshold", "gradient"];
 /** Region reads remembered per open corpus (a corpus is immutable once opened). */
@@ -127,12 +127,13 @@ interface ReadOutcome {
   capped: boolean;
 }
 
-/** Read `shards` (at most CONCURRENCY at once); results stay in manifest order. */
+/** Read `shards` (at most `concurrency` at once); results stay in manifest order. */
 async function readShards(
   shards: readonly ManifestRow[],
   read: (row: ManifestRow) => Promise<Part>,
   options: SearchOptions,
   cap: number,
+  concurrency: number,
 ): Promise<ReadOutcome> {
   const tables: (Part | null)[] = shards.map(() => null);
   const failed: string[] = [];
@@ -169,7 +170,7 @@ async function readShards(
       report();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, shards.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, shards.length) }, worker));
   if (fatal !== null) throw fatal;
   return { tables, failed: failed.sort(), capped };
 }
@@ -637,7 +638,11 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
         throw err;
       }
     };
-    const outcome = await readShards(shards, viaPool, options, cap);
+    // the reading workers get every shard at once when the region cannot pass the cap:
+    // they read on while the page is busy (painting the map), instead of waiting for it to
+    // hand them the next shard
+    const concurrency = pool !== null && rowsToRead <= cap ? shards.length : CONCURRENCY;
+    const outcome = await readShards(shards, viaPool, options, cap, concurrency);
     checkAbort(options.signal);
     failed = outcome.failed;
     counts.failed = failed.length;
