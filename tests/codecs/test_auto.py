@@ -195,3 +195,65 @@ def test_bad_parameters(kwargs, match) -> None:
     with pytest.raises(InvalidInputError, match=match) as err:
         choose(_hypercube(), rerank=True, **kwargs)
     assert err.value.params == (match,)
+
+
+def test_pca_rerank_candidates_share_one_fit_without_changing_a_figure() -> None:
+    """pca:128 and pca:64 reuse one eigendecomposition; each figure equals the one from
+    fitting the spec directly on the same database rows (brute-force rerank here)."""
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(N, 24)) @ rng.normal(size=(24, 160)) + rng.normal(size=(N, 160)))
+    X = X.astype(np.float32)
+    Q, D = _split(X)
+    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+    true_ids = np.argsort(-(Qn @ (D / np.linalg.norm(D, axis=1, keepdims=True)).T), axis=1)[:, :K]
+    choice = choose(X, rerank=True, queries=QUERIES, codec="binary")
+    rows = {r["spec"]: r["recall_at_10"] for r in choice.report["rerank"]["candidates"]}
+    assert {"pca:128+int8", "pca:64+int8"} <= set(rows)
+    binary = parse("binary").fit(D)
+    index = faiss.IndexBinaryFlat(binary.code_size * 8)
+    index.add(binary.encode(D))
+    shortlist = index.search(binary.encode(Q), 1000)[1]
+    for spec in ("pca:128+int8", "pca:64+int8"):
+        codec = parse(spec).fit(D)
+        dec = codec.decode(codec.encode(D))
+        dec /= np.linalg.norm(dec, axis=1, keepdims=True)
+        scores = np.einsum("qd,qsd->qs", Qn, dec[shortlist])
+        found = np.take_along_axis(shortlist, np.argsort(-scores, axis=1)[:, :K], axis=1)
+        assert rows[spec] == pytest.approx(_recall(found, true_ids), abs=0.006), spec
+
+
+def test_truncated_pca_matches_scikit_learn() -> None:
+    from sklearn.decomposition import PCA as SkPCA
+
+    from terrabit.codecs.reduce import PCA
+
+    X = np.random.default_rng(4).normal(size=(300, 20)).astype(np.float32)
+    X[:, :5] *= 4.0
+    mine = PCA(12).fit(X).truncated(5)
+    sk = SkPCA(5, svd_solver="full").fit(X.astype(np.float64))
+    np.testing.assert_allclose(mine.components_, sk.components_, atol=1e-4)
+    np.testing.assert_allclose(mine.explained_variance_, sk.explained_variance_, rtol=1e-4)
+    with pytest.raises(InvalidInputError, match="cannot truncate pca:12 to 13 axes"):
+        PCA(12).fit(X).truncated(13)
+
+
+@pytest.mark.parametrize("spec", ["rabitq", "rot+binary", "norm+rot+binary:threshold=median"])
+def test_float_query_topk_is_the_estimators_ranking(spec: str) -> None:
+    from terrabit.codecs.estimate import estimator, float_query_topk
+
+    Q, D = _split(_clustered_offset())
+    codec = parse(spec).fit(D)
+    want = np.argsort(-_float_scores(codec, Q, D), axis=1, kind="stable")[:, :K]
+    got = float_query_topk(codec, Q, D, k=K)
+    assert np.mean([len(set(a) & set(b)) / K for a, b in zip(got, want, strict=True)]) > 0.99
+    assert estimator(codec) == ("rabitq" if spec == "rabitq" else "asymmetric")
+
+
+def test_float_query_topk_bad_input() -> None:
+    from terrabit.codecs.estimate import float_query_topk
+
+    Q, D = _split(_hypercube())
+    with pytest.raises(InvalidInputError, match="'int8' has no estimator for float queries"):
+        float_query_topk(parse("int8").fit(D), Q, D, k=K)
+    with pytest.raises(InvalidInputError, match="'binary' has none, drop it"):
+        float_query_topk(parse("binary").fit(D), Q, D, k=K, query_bits=4)

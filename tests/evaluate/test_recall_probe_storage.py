@@ -98,3 +98,34 @@ def test_speed_positive(labelled) -> None:
     bits = np.packbits(x > 0, axis=1)
     assert search_qps(bits, bits[:10], metric="hamming", repeats=1) > 0
     assert search_qps(x, x[:10], repeats=1) > 0
+
+
+def test_float_query_recall_of_rabitq_and_sign_bits(labelled) -> None:
+    """``recall_at_10_float_query``: RaBitQ's estimate written out in numpy (its factors
+    from the definition), ranked against scikit-learn's exact cosine neighbours."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from terrabit.codecs import parse
+    from terrabit.evaluate import evaluate
+
+    d = labelled
+    rep = evaluate(
+        d.x_train, d.y_train, d.x_test, d.y_test, ["rabitq", "binary", "int8"], "recall"
+    )
+    rows = {r["codec"]: r for r in rep.results}
+    assert rows["int8"]["recall_at_10_float_query"] is None
+    assert rows["binary"]["float_scoring"] == "asymmetric"
+    assert rows["rabitq"]["float_scoring"] == "rabitq"
+    truth = NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute")
+    true_ids = truth.fit(d.x_train).kneighbors(d.x_test, return_distance=False)
+    rq = parse("rabitq").fit(d.x_train)
+    R, c = rq.rotation_.astype(np.float64), rq.center_.astype(np.float64)
+    r = d.x_train.astype(np.float64) @ R - c
+    xbar = np.where(r > 0, 1.0, -1.0) / np.sqrt(r.shape[1])
+    ip_code = (xbar * r).sum(axis=1) / np.linalg.norm(r, axis=1)
+    qr = d.x_test.astype(np.float64) @ R - c
+    est = np.linalg.norm(r, axis=1) * (qr @ xbar.T) / ip_code + r @ c + (qr + c) @ c[:, None]
+    ranked = np.argsort(-est / np.linalg.norm(d.x_train, axis=1), axis=1)[:, :10]
+    want = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ranked, true_ids, strict=True)])
+    assert rows["rabitq"]["recall_at_10_float_query"] == pytest.approx(want, abs=0.01)
+    assert "R@10 float q" in rep.to_markdown()

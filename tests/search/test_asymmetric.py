@@ -332,3 +332,25 @@ def test_cli_vector_default_and_no_asymmetric(
     res = CliRunner().invoke(cli, [*args, "--vector", str(tmp_path / "one.npy")])
     assert res.exit_code != 0
     assert "a global search ranks by Hamming distance" in res.stderr
+
+
+def test_cli_query_bits(
+    data: tuple[Path, np.ndarray, np.ndarray], corpora: dict[str, Path], tmp_path: Path
+) -> None:
+    """``--query-bits 4`` ranks as ``search(..., query_bits=4)``; out of range or on a
+    corpus without RaBitQ factors it is one line."""
+    q = data[2][:1]
+    np.save(tmp_path / "q.npy", q)
+    args = ["--bbox", "-180,-90,180,90", "-k", "5", "--json", "--vector", str(tmp_path / "q.npy")]
+    res = CliRunner().invoke(cli, ["search", str(corpora["rabitq"]), *args, "--query-bits", "4"])
+    assert res.exit_code == 0, res.output
+    got = [(r["id"], r["score"]) for r in json.loads(res.stdout)["results"]]
+    with open_corpus(corpora["rabitq"]) as c:
+        api = search(c, (-180, -90, 180, 90), vectors=q, k=5, query_bits=4)
+        ids = api.shown.column("id").to_pylist()
+    assert got == list(zip(ids, api.shown.column("score").to_pylist(), strict=True))
+    res = CliRunner().invoke(cli, ["search", str(corpora["rabitq"]), *args, "--query-bits", "9"])
+    assert res.exit_code != 0 and "9 is not in the range 1<=x<=8" in res.stderr
+    res = CliRunner().invoke(cli, ["search", str(corpora["binary"]), *args, "--query-bits", "4"])
+    assert res.exit_code != 0
+    assert res.stderr.count("\n") == 1 and "scores asymmetrically by sign bits" in res.stderr

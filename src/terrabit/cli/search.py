@@ -146,6 +146,13 @@ def _exemplar(text: str, option: str) -> Any:
     "also scores --positive/--negative patches by their decoded rerank codes; "
     "--no-asymmetric: Hamming always.",
 )
+@click.option(
+    "--query-bits",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="RaBitQ asymmetric scoring only: quantize the float query to this many bits, as "
+    "the browser does with 4 (the same ranking as the browser app) [default: float query].",
+)
 @output_option("Write GeoParquet.", dir_okay=False)
 @overwrite_option
 @json_option
@@ -170,6 +177,7 @@ def search(
     max_shards: int | None,
     no_rerank: bool,
     asymmetric: bool | None,
+    query_bits: int | None,
     out: Path | None,
     overwrite: bool,
     as_json: bool,
@@ -221,6 +229,7 @@ def search(
             max_shards=max_shards,
             rerank=not no_rerank,
             asymmetric=asymmetric,
+            query_bits=query_bits,
             vectors=np.concatenate(vectors) if vectors else None,
             negative_vectors=np.concatenate(negative_vectors) if negative_vectors else None,
             score=score,  # type: ignore[arg-type]

@@ -52,10 +52,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from terrabit._validation import check_int_range
-from terrabit.codecs.asymmetric import asymmetric_scores_batch, is_sign_code
 from terrabit.codecs.base import Codec, check_matrix
 from terrabit.codecs.chain import Chain
-from terrabit.codecs.rabitq import RaBitQ, rabitq_scores_batch
+from terrabit.codecs.estimate import estimator, float_query_topk, top_k
+from terrabit.codecs.reduce import PCA
 from terrabit.codecs.registry import parse
 from terrabit.errors import InvalidInputError
 from terrabit.kernels.hamming import hamming_topk
@@ -242,14 +242,15 @@ def choose(
         return CodecChoice(best_code, None, report)
     shortlist = hamming_topk(best_q, best_d, min(SHORTLIST_ROWS, len(D)))[1]
     rows = []
+    axes: list[PCA] = []
     for spec in RERANK_CANDIDATES:
         m = re.match(r"pca:(\d+)\+", spec)
         if m and int(m.group(1)) >= d:
             continue  # not a reduction of this data
-        fitted = parse(spec).fit(D)
+        fitted = _fit_rerank(spec, D, axes)
         decoded = _unit(fitted.decode(fitted.encode(D)))
         scores = np.take_along_axis(Qn @ decoded.T, shortlist, axis=1)
-        found = np.take_along_axis(shortlist, _top_k(scores, K), axis=1)
+        found = np.take_along_axis(shortlist, top_k(scores, K), axis=1)
         rows.append(_row(spec, fitted.code_size, _recall(found, truth)))
     chosen, note = _pick_rerank(rows, max_rerank_bytes)
     report["rerank"] = {
@@ -284,13 +285,31 @@ def hamming_recall(sample: ArrayLike, spec: str, *, queries: int = 500, seed: in
     return _measure_code(spec, Q, D, truth)[3]
 
 
+def _fit_rerank(spec: str, D: F32, axes: list[PCA]) -> Codec:
+    """A rerank candidate fitted on ``D``. A ``pca:k+…`` chain reuses the axes of the
+    widest PCA fitted before it (``axes``; the first ``k`` axes are what fitting ``pca:k``
+    gives), so ``pca:128+int8`` and ``pca:64+int8`` share one eigendecomposition."""
+    codec = parse(spec)
+    if not (isinstance(codec, Chain) and [type(r) for r in codec.reducers] == [PCA]):
+        return codec.fit(D)
+    k = codec.reducers[0].n
+    if k is None or not axes or axes[0].components_.shape[0] < k:
+        axes[:] = [codec.reducers[0].fit(D)]
+        pca = axes[0]
+    else:
+        pca = axes[0].truncated(k)
+    codec.reducers[0] = pca
+    codec.quantizer.fit(pca.transform(D))
+    return codec
+
+
 def _held_out(X: F32, queries: int, seed: int) -> tuple[F32, F32, F32, I64]:
     """Query rows (the first ``queries`` of the seeded permutation), database rows, the
     unit query rows, and the float32 cosine top-``K`` of each query in the database."""
     order = np.random.default_rng(seed).permutation(X.shape[0])
     Q, D = X[np.sort(order[:queries])], X[np.sort(order[queries:])]
     Qn = _unit(Q)
-    return Q, D, Qn, _top_k(Qn @ _unit(D).T, K)
+    return Q, D, Qn, top_k(Qn @ _unit(D).T, K)
 
 
 def _measure_code(
@@ -307,23 +326,16 @@ def _float_recalls(
 ) -> dict[str, Any]:
     """Float-vector-query recall@K of a fitted code (its estimator's top K of the database
     codes for each float query), the scoring used, and the mean with ``exemplar``."""
-    quantizer = getattr(fitted, "quantizer", fitted)
-    out: dict[str, Any]
-    if getattr(quantizer, "family", None) == RaBitQ.family:
-        rq: RaBitQ = quantizer  # type: ignore[assignment]
-        fac = rq.factors(fitted.transform(D) if isinstance(fitted, Chain) else D)
-        norms = np.maximum(rq.row_norms(fac), np.finfo(np.float32).tiny)
-        recalls = []
-        for bits in (None, 4):
-            ip = rabitq_scores_batch(fitted, Q, d_codes, fac, metric="ip", query_bits=bits)
-            recalls.append(_recall(_top_k(-ip / norms, K), truth))
-        out = {"float_scoring": "rabitq", "float_recall_at_10": round(recalls[0], 6)}
-        out["float4_recall_at_10"] = round(recalls[1], 6)
-    elif is_sign_code(fitted):
-        found = _top_k(-asymmetric_scores_batch(fitted, Q, d_codes), K)
-        out = {"float_scoring": "asymmetric", "float_recall_at_10": round(_recall(found, truth), 6)}
+    how = estimator(fitted)
+    out: dict[str, Any] = {"float_scoring": how or "hamming"}
+    if how is None:
+        out["float_recall_at_10"] = round(exemplar, 6)
     else:
-        out = {"float_scoring": "hamming", "float_recall_at_10": round(exemplar, 6)}
+        found = float_query_topk(fitted, Q, D, k=K, codes=d_codes)
+        out["float_recall_at_10"] = round(_recall(found, truth), 6)
+    if how == "rabitq":
+        found = float_query_topk(fitted, Q, D, k=K, codes=d_codes, query_bits=4)
+        out["float4_recall_at_10"] = round(_recall(found, truth), 6)
     out["mean_recall_at_10"] = round((exemplar + out["float_recall_at_10"]) / 2, 6)
     return out
 
@@ -358,21 +370,6 @@ def _unit(X: F32) -> F32:
     """Rows scaled to unit L2 norm (zero rows stay zero)."""
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     out: F32 = (X / np.maximum(norms, np.finfo(np.float32).tiny)).astype(np.float32)
-    return out
-
-
-def _top_k(scores: NDArray[Any], k: int) -> I64:
-    """Column numbers of the ``k`` highest scores of each row (highest first; ties by
-    lower column), as a stable descending sort would give, in ``O(n)`` per row."""
-    if scores.shape[1] <= k:
-        full: I64 = np.argsort(-scores, axis=1, kind="stable")
-        return full
-    n = scores.shape[1]
-    kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th highest of each row
-    out = np.empty((scores.shape[0], k), dtype=np.int64)
-    for i, row in enumerate(scores):
-        cols = np.flatnonzero(row >= kth[i])  # the top k and any ties with the k-th
-        out[i] = cols[np.lexsort((cols, -row[cols]))[:k]]
     return out
 
 

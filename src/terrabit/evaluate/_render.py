@@ -94,6 +94,8 @@ def _columns(report: EvaluationReport) -> list[tuple[str, Any]]:
             ("R@10 cos", lambda r: _num(r["recall_at_10_cosine"])),
             ("R@10 L2", lambda r: _num(r["recall_at_10_euclidean"])),
         ]
+        if any(r["recall_at_10_float_query"] is not None for r in report.results):
+            cols.append(("R@10 float q", lambda r: _num(r["recall_at_10_float_query"])))
     if "speed" in tasks:
         cols += [
             ("encode/s", lambda r: _rate(r["encode_per_s"])),

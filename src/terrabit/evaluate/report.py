@@ -23,6 +23,8 @@ from numpy.typing import ArrayLike
 
 from terrabit._atomic import atomic_dir
 from terrabit._progress import progress_bar
+from terrabit.codecs.base import Codec
+from terrabit.codecs.estimate import estimator, float_query_topk
 from terrabit.errors import InvalidInputError, SpecError
 from terrabit.evaluate._neighbors import search
 from terrabit.evaluate.data import EvaluationData, check_arrays
@@ -72,6 +74,8 @@ RESULT_KEYS: tuple[str, ...] = (
     "per_class_f1",
     "recall_at_10_cosine",
     "recall_at_10_euclidean",
+    "float_scoring",
+    "recall_at_10_float_query",
     "recall",
     "disk_bytes_per_row",
     "disk_ratio",
@@ -472,6 +476,14 @@ def evaluate_data(
                 elif task == "recall":
                     hits = ham_idx if ham_idx is not None else found["cosine"]
                     _recall(row, truth, hits, ham_idx is None, dec_tr, dec_te, depth, ks)
+                    how = estimator(codec) if isinstance(codec, Codec) else None
+                    if how is not None:  # a float query scored by the code's estimator
+                        depth_f = min(depth, len(xtr))
+                        got = float_query_topk(codec, xte, xtr, k=depth_f, codes=codes_tr)
+                        row["float_scoring"] = how
+                        row["recall_at_10_float_query"] = recall_curve(
+                            truth["cosine"], got, [10]
+                        ).get(10)
                 elif task == "storage":
                     disk = disk_bytes_per_row(codes_tr[:max_storage_rows], seed=seed)
                     row["disk_bytes_per_row"] = disk
@@ -522,7 +534,9 @@ def evaluate(
     bits too for Hamming codecs), ``probe`` (scaled logistic regression, C by 3-fold CV),
     ``significance`` (exact McNemar and paired bootstrap CI of the kNN accuracy against
     float32, per-class F1), ``recall`` (recall@k against exact float32 neighbours of the
-    held-out ``x_test`` in ``x_train``, cosine and Euclidean), ``id`` (intrinsic
+    held-out ``x_test`` in ``x_train``, cosine and Euclidean; for a 1-bit code with an
+    estimator — ``rabitq``, sign bits — also of the float query scored against the codes,
+    ``recall_at_10_float_query``, as ``search --vector`` ranks), ``id`` (intrinsic
     dimension), ``storage`` (bytes per vector, ZSTD Parquet bytes per row and ratio against
     float32) and ``speed`` (encode vectors/s, brute-force search QPS).
 
