@@ -27,6 +27,7 @@ GROUND = {
     "_cluster",
     "aef",  # the AEF tile format's rules (quantization, bands): no files
     "kernels",
+    "blocks",  # train/test split by whole grid blocks: arrays only
 }
 ALLOWED: dict[str, set[str]] = {
     **{part: set(GROUND) for part in GROUND},

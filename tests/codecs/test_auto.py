@@ -201,7 +201,7 @@ def test_pca_rerank_candidates_share_one_fit_without_changing_a_figure() -> None
     """pca:128 and pca:64 reuse one eigendecomposition; each figure equals the one from
     fitting the spec directly on the same database rows (brute-force rerank here)."""
     rng = np.random.default_rng(3)
-    X = (rng.normal(size=(N, 24)) @ rng.normal(size=(24, 160)) + rng.normal(size=(N, 160)))
+    X = rng.normal(size=(N, 24)) @ rng.normal(size=(24, 160)) + rng.normal(size=(N, 160))
     X = X.astype(np.float32)
     Q, D = _split(X)
     Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)

@@ -109,9 +109,7 @@ def test_float_query_recall_of_rabitq_and_sign_bits(labelled) -> None:
     from terrabit.evaluate import evaluate
 
     d = labelled
-    rep = evaluate(
-        d.x_train, d.y_train, d.x_test, d.y_test, ["rabitq", "binary", "int8"], "recall"
-    )
+    rep = evaluate(d.x_train, d.y_train, d.x_test, d.y_test, ["rabitq", "binary", "int8"], "recall")
     rows = {r["codec"]: r for r in rep.results}
     assert rows["int8"]["recall_at_10_float_query"] is None
     assert rows["binary"]["float_scoring"] == "asymmetric"

@@ -101,6 +101,12 @@ def test_point_exemplar_combine_and_output(
     assert code == 1 and "exists" in err
     code, _, err = _run(*args, "--overwrite")
     assert code == 0, err
+    code, _, err = _run(*args, "--overwrite", "--with-codes")
+    assert code == 0, err
+    table = pq.read_table(out)
+    assert {"code", "split", "datetime"} <= set(table.column_names)
+    want = all_rows.filter(pa.compute.is_in(all_rows.column("id"), table.column("id")))
+    assert table.schema.field("code").type == want.schema.field("embedding").type
 
 
 def test_region_file_year_dedupe_and_views(
@@ -154,6 +160,7 @@ def test_human_table(corpus_dir: Path, busy_box: Any, inside: list[str]) -> None
         (["--bbox", "0,0,1,1", "--region", "x.geojson"], "either --bbox or --region"),
         ([], "pass a region"),
         (["-k", "0"], "must be at least 1"),
+        (["--positive", "x", "--with-codes"], "--with-codes writes codes into the --output file"),
         (
             ["--positive", "x", "--max-shards", "3"],
             "Error: --max-shards 3 limits a global search; add --global, or drop --max-shards",

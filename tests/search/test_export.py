@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -113,3 +114,69 @@ def test_never_overwrites_without_flag(
         export(result, out)
     export(result, out, overwrite=True)
     assert pq.read_table(out).num_rows == 3
+
+
+@pytest.fixture(scope="module")
+def kept_dir(tmp_path_factory: pytest.TempPathFactory, twin_input: Path) -> Path:
+    """``twin_input`` with a pass-through ``kind`` column and an int8 rerank column."""
+    import pyarrow.compute as pc
+
+    from terrabit.corpus import publish
+
+    table = pq.read_table(twin_input)
+    kind = pc.if_else(pc.ends_with(table.column("id"), "-2024"), "later", "earlier")
+    table = table.append_column("kind", kind)
+    src = tmp_path_factory.mktemp("kept") / "in.parquet"
+    pq.write_table(table, src)
+    out = src.parent / "c"
+    publish(src, out, keep=["kind"], rerank="int8", max_rows=250, show_progress=False)
+    return out
+
+
+def _shard_rows(root: Path) -> dict[str, dict[str, Any]]:
+    """Every corpus row read with plain pyarrow: the oracle of the exported columns."""
+    rows = pq.read_table(root / "shards", columns=["id", "datetime", "kind", "embedding", "rerank"])
+    return {r.pop("id"): r for r in rows.to_pylist()}
+
+
+def test_training_data_export(kept_dir: Path, box: Any, tmp_path: Path) -> None:
+    """Every exported row carries the corpus's time, pass-through column and codes (as plain
+    pyarrow reads them from the shards), its label state and probability; the split keeps
+    whole grid blocks on one side."""
+    truth = _shard_rows(kept_dir)
+    with open_corpus(kept_dir) as c:
+        some = search(c, box, k=40, view="outlier").shown.column("id").to_pylist()
+        pos, neg = [i for i in some if i.endswith("-2024")][:2], [some[-1]]
+        result = search(c, box, positives=pos, negatives=neg, score="classifier", k=30)
+        out = export(result, tmp_path / "train.parquet", corpus=c, with_codes=True)
+    table = pq.read_table(out)
+    for name in ("datetime", "kind", "code", "rerank_code", "split", "probability"):
+        assert name in table.column_names, name
+    records = table.to_pylist()
+    assert [r["role"] for r in records] == ["positive", "positive", "negative"] + ["result"] * 30
+    for r in records:
+        want = truth[r["id"]]
+        assert (r["datetime"], r["kind"]) == (want["datetime"], want["kind"])
+        assert (r["code"], r["rerank_code"]) == (want["embedding"], want["rerank"])
+    shown_p = result.shown.column("probability").to_pylist()
+    assert table.column("probability").to_pylist() == [None] * 3 + shown_p
+    split = np.array(table.column("split").to_pylist())
+    assert set(split) == {"train", "validation"}
+    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    x, y = shapely.get_x(shapely.centroid(geoms)), shapely.get_y(shapely.centroid(geoms))
+    span = max(np.ptp(x), np.ptp(y)) / 16
+    blocks = np.floor((x - x.min()) / span) * 1000 + np.floor((y - y.min()) / span)
+    for b in np.unique(blocks):
+        assert len(set(split[blocks == b])) == 1  # a block is never cut
+    assert (split == "validation").mean() >= 0.2
+    prov = json.loads(table.schema.metadata[QUERY_METADATA_KEY])
+    assert prov["codes"]["code"] == "binary" and prov["codes"]["rerank_code"] == "int8"
+
+
+def test_with_codes_needs_the_corpus(corpus: Any, ids: list[str], box: Any, tmp_path: Path) -> None:
+    from terrabit.errors import InvalidInputError
+
+    result = search(corpus, box, positives=ids[:1], k=3)
+    with pytest.raises(InvalidInputError, match="pass corpus= as well"):
+        export(result, tmp_path / "x.parquet", with_codes=True)
+    assert not (tmp_path / "x.parquet").exists()

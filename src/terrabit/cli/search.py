@@ -153,7 +153,17 @@ def _exemplar(text: str, option: str) -> Any:
     help="RaBitQ asymmetric scoring only: quantize the float query to this many bits, as "
     "the browser does with 4 (the same ranking as the browser app) [default: float query].",
 )
-@output_option("Write GeoParquet.", dir_okay=False)
+@output_option(
+    "Write what is shown as GeoParquet: the examples and results with their label state "
+    "(role), score, time and pass-through columns.",
+    dir_okay=False,
+)
+@click.option(
+    "--with-codes",
+    is_flag=True,
+    help="With --output: also each row's codes (code, rerank_code) and a spatial "
+    "train/validation split column (whole grid blocks, as evaluate splits): training data.",
+)
 @overwrite_option
 @json_option
 def search(
@@ -179,6 +189,7 @@ def search(
     asymmetric: bool | None,
     query_bits: int | None,
     out: Path | None,
+    with_codes: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -203,6 +214,10 @@ def search(
         raise click.UsageError("pass a region: --bbox minx,miny,maxx,maxy or --region FILE")
     if k < 1:
         raise click.BadParameter(f"must be at least 1, got {k}", param_hint="-k")
+    if with_codes and out is None:
+        raise click.UsageError(
+            "--with-codes writes codes into the --output file; pass -o OUT.parquet"
+        )
     if out is not None:
         check_output(out, overwrite=overwrite, option="--output")
     region = bbox  # converted by the option's type
@@ -237,8 +252,8 @@ def search(
             snap_m=snap_m,
         )
         attributes = {} if as_json else _attributes(c, result)
-    if out is not None:
-        export(result, out, overwrite=overwrite)
+        if out is not None:
+            export(result, out, corpus=c, with_codes=with_codes, overwrite=overwrite)
     snapped = [e.to_dict() for e in result.exemplars if e.snapped_m is not None]
     if as_json:
         echo_json({**result.to_json(), **({"snapped": snapped} if snapped else {})})

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from terrabit._validation import format_rows
+from terrabit.blocks import spatial_split
 from terrabit.codecs.base import check_matrix
 from terrabit.errors import InvalidInputError
 
@@ -273,42 +274,6 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
         world = _world_marker(npz[WORLD_KEY][()]) if WORLD_KEY in npz.files else None
     data = check_arrays(**arrays, classes=classes, source=str(p), split="given")
     return replace(data, world=world)
-
-
-def spatial_split(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    *,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    blocks_per_side: int = 16,
-) -> np.ndarray:
-    """Boolean test mask: whole grid blocks go to the test side until ``test_fraction``.
-
-    Examples
-    --------
-    >>> lon = np.r_[np.zeros(5), np.full(5, 10.0)]; lat = np.zeros(10)
-    >>> m = spatial_split(lon, lat, test_fraction=0.5)
-    >>> int(m.sum()), bool(m[:5].all() or not m[:5].any())
-    (5, True)
-    """
-    lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
-    span = max(float(np.ptp(lon)), float(np.ptp(lat)), 1e-9)
-    size = span / blocks_per_side
-    bx = np.floor((lon - lon.min()) / size).astype(np.int64)
-    by = np.floor((lat - lat.min()) / size).astype(np.int64)
-    cell = bx * (blocks_per_side + 2) + by
-    cells, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
-    order = np.random.default_rng(seed).permutation(cells.size)
-    target = test_fraction * lon.size
-    chosen = np.zeros(cells.size, dtype=bool)
-    total = 0
-    for c in order:
-        if total >= target:
-            break
-        chosen[c] = True
-        total += int(counts[c])
-    return chosen[inverse]
 
 
 def _embedding_matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:

@@ -28,11 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from terrabit.corpus.format import RESERVED_COLUMNS
 from terrabit.corpus.reader import Corpus
 
-__all__ = ["STANDARD_COLUMNS", "passthrough_columns", "row_attributes"]
+__all__ = ["STANDARD_COLUMNS", "passthrough_columns", "row_attributes", "row_columns"]
 
-STANDARD_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank")
+STANDARD_COLUMNS = RESERVED_COLUMNS
 """Shard columns defined by the corpus format; every other column is passed through."""
 
 _PAD = 1e-9  # degrees: a point's box still has an area
@@ -43,28 +44,38 @@ def passthrough_columns(corpus: Corpus) -> list[str]:
     return [c for c in corpus.columns if c not in STANDARD_COLUMNS]
 
 
-def row_attributes(
-    corpus: Corpus, rows: pa.Table, *, columns: list[str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """``{id: {column: value}}`` of the pass-through ``columns`` (default: all) of ``rows``.
+def row_columns(corpus: Corpus, rows: pa.Table, columns: list[str]) -> pa.Table:
+    """``id`` and the corpus ``columns`` (any shard columns, their Arrow types kept) of the
+    corpus rows whose ids are in ``rows``, in no particular order.
 
     ``rows`` needs ``id`` and ``geometry`` (WKB): only the shards and row groups meeting
     those rows' boxes are read. Ids not found (a corpus changed since the search) are
     left out.
     """
-    names = passthrough_columns(corpus) if columns is None else list(columns)
-    if not names or rows.num_rows == 0:
-        return {}
+    if rows.num_rows == 0:
+        return corpus.empty_table(["id", *columns])
     ids = rows.column("id")
     geoms = shapely.from_wkb(rows.column("geometry").to_numpy(zero_copy_only=False))
     b = shapely.bounds(geoms)
     boxes = shapely.box(b[:, 0] - _PAD, b[:, 1] - _PAD, b[:, 2] + _PAD, b[:, 3] + _PAD)
     region = shapely.union_all(boxes)
     wanted = pa.array(ids.to_pylist(), pa.string())
-    out: dict[str, dict[str, Any]] = {}
+    parts = []
     for path in corpus.select_shards(region).column("path").to_pylist():
-        table = corpus.read_shard(path, region, columns=["id", *names])
-        table = table.filter(pc.is_in(table.column("id"), value_set=wanted))
-        for record in table.to_pylist():
-            out[str(record.pop("id"))] = record
+        table = corpus.read_shard(path, region, columns=["id", *columns])
+        parts.append(table.filter(pc.is_in(table.column("id"), value_set=wanted)))
+    return pa.concat_tables(parts) if parts else corpus.empty_table(["id", *columns])
+
+
+def row_attributes(
+    corpus: Corpus, rows: pa.Table, *, columns: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{id: {column: value}}`` of the pass-through ``columns`` (default: all) of ``rows``
+    (:func:`row_columns` as Python values)."""
+    names = passthrough_columns(corpus) if columns is None else list(columns)
+    if not names or rows.num_rows == 0:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for record in row_columns(corpus, rows, names).to_pylist():
+        out[str(record.pop("id"))] = record
     return out
