@@ -135,7 +135,8 @@ def kept_dir(tmp_path_factory: pytest.TempPathFactory, twin_input: Path) -> Path
 
 def _shard_rows(root: Path) -> dict[str, dict[str, Any]]:
     """Every corpus row read with plain pyarrow: the oracle of the exported columns."""
-    rows = pq.read_table(root / "shards", columns=["id", "datetime", "kind", "embedding", "rerank"])
+    columns = ["id", "datetime", "kind", "embedding", "rerank", "bbox"]
+    rows = pq.read_table(root / "shards", columns=columns)
     return {r.pop("id"): r for r in rows.to_pylist()}
 
 
@@ -162,8 +163,9 @@ def test_training_data_export(kept_dir: Path, box: Any, tmp_path: Path) -> None:
     assert table.column("probability").to_pylist() == [None] * 3 + shown_p
     split = np.array(table.column("split").to_pylist())
     assert set(split) == {"train", "validation"}
-    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-    x, y = shapely.get_x(shapely.centroid(geoms)), shapely.get_y(shapely.centroid(geoms))
+    boxes = [truth[i]["bbox"] for i in table.column("id").to_pylist()]  # the coverings
+    x = np.array([(b["xmin"] + b["xmax"]) / 2 for b in boxes])
+    y = np.array([(b["ymin"] + b["ymax"]) / 2 for b in boxes])
     span = max(np.ptp(x), np.ptp(y)) / 16
     blocks = np.floor((x - x.min()) / span) * 1000 + np.floor((y - y.min()) / span)
     for b in np.unique(blocks):

@@ -24,9 +24,10 @@ pass-through                             pass-through column (``publish --keep``
 ``rerank_code`` fixed_size_binary        with ``with_codes``, when the corpus has a
                                          rerank column
 ``split``       string                   with ``with_codes``: ``train`` or ``validation``,
-                                         whole blocks of a grid over the rows' centroids
-                                         (:func:`terrabit.blocks.spatial_split`, 20 % to
-                                         validation, seed 0), as ``evaluate`` splits
+                                         whole blocks of a grid over the centres of the
+                                         rows' ``bbox`` coverings, as ``evaluate``
+                                         splits (:func:`terrabit.blocks.spatial_split`,
+                                         20 % to validation, ``order="hash"``, seed 0)
 =============== ======================== ==============================================
 
 Raw-vector exemplars have no footprint; they are listed in the provenance only. The
@@ -127,24 +128,32 @@ def export_table(
         wanted = [c for c in ("datetime", *passthrough_columns(corpus)) if c in corpus.columns]
         if with_codes:
             wanted += [c for c in ("embedding", "rerank") if c in corpus.columns]
-        found = row_columns(
-            corpus, pa.table({"id": columns["id"], "geometry": columns["geometry"]}), wanted
-        )
+        keys = pa.table({"id": columns["id"], "geometry": columns["geometry"]})
+        found = row_columns(corpus, keys, [*wanted, "bbox"] if with_codes else wanted)
         at = pc.index_in(columns["id"], value_set=found.column("id"))
         renamed = {"embedding": "code", "rerank": "rerank_code"}
         for name in wanted:
             columns[renamed.get(name, name)] = found.column(name).take(at).combine_chunks()
-    if with_codes:
-        centres = shapely.centroid(geoms) if len(geoms) else np.zeros(0, dtype=object)
-        test = (
-            spatial_split(
-                shapely.get_x(centres), shapely.get_y(centres), test_fraction=VALIDATION_FRACTION
-            )
-            if len(geoms)
-            else np.zeros(0, dtype=bool)
-        )
-        columns["split"] = pa.array(np.where(test, "validation", "train").tolist(), pa.string())
+        if with_codes:
+            columns["split"] = _split(found.column("bbox").take(at), columns["bbox"])
     return pa.table(columns)
+
+
+def _split(covering: pa.ChunkedArray, exact: pa.Array) -> pa.Array:
+    """``train`` / ``validation`` of each row by whole grid blocks of the centres of its
+    corpus ``bbox`` covering (its footprint's bounds when the row was not found), blocks
+    taken in :func:`~terrabit.blocks.spatial_split`'s ``hash`` order (the browser's)."""
+    boxes = covering.combine_chunks()
+    missing = boxes.is_null().to_numpy(zero_copy_only=False)
+    bounds = {}
+    for name in ("xmin", "ymin", "xmax", "ymax"):
+        corpus_v = boxes.field(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        exact_v = exact.field(name).to_numpy(zero_copy_only=False)
+        bounds[name] = np.where(missing, exact_v, corpus_v)
+    lon = (bounds["xmin"] + bounds["xmax"]) / 2
+    lat = (bounds["ymin"] + bounds["ymax"]) / 2
+    test = spatial_split(lon, lat, test_fraction=VALIDATION_FRACTION, order="hash")
+    return pa.array(np.where(test, "validation", "train").tolist(), pa.string())
 
 
 def _provenance(result: SearchResult, corpus: Corpus | None, with_codes: bool) -> dict[str, Any]:
@@ -156,7 +165,13 @@ def _provenance(result: SearchResult, corpus: Corpus | None, with_codes: bool) -
             "code_size": int(corpus.metadata["code_size"]),
             "rerank_code": None if rerank is None else rerank.spec,
             "decode": "terrabit.open(CORPUS).codec.decode(codes); or use the bits as +-1 features",
-            "split": {"validation_fraction": VALIDATION_FRACTION, "seed": 0, "blocks_per_side": 16},
+            "split": {
+                "validation_fraction": VALIDATION_FRACTION,
+                "seed": 0,
+                "blocks_per_side": 16,
+                "order": "hash",
+                "points": "centres of the corpus bbox coverings",
+            },
         }
     return {
         "codes": codes,
