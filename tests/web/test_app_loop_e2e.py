@@ -615,3 +615,44 @@ def test_go_to_an_unknown_place_is_said(page: Any, app_url: str) -> None:
     hint = page.locator("#map-hint").inner_text()
     assert "No place called “Atlantis Prime” in the bundled list" in hint
     assert page.evaluate("() => document.body.dataset.state") == "idle"
+
+
+# ------------------------------------------------------------------ training data
+
+
+def test_export_training_data_equals_python(
+    page: Any, app_url: str, small_corpus: Path, query: dict, tmp_path: Path
+) -> None:
+    """The browser's export "with codes + split" holds what Python's ``export(...,
+    corpus=, with_codes=True)`` writes for the same query: the same rows in the same order,
+    label state, score, the list's pass-through columns, codes and train/validation split."""
+    import pyarrow.parquet as pq
+
+    from terrabit.search.export import export
+
+    open_app(page, app_url, hash_of(query))
+    assert page.locator("[data-testid=result-row]").count() == K
+    page.locator("[data-testid=export-codes]").check()
+    with page.expect_download() as info:
+        page.locator("[data-testid=export]").click()
+    mine = tmp_path / "browser.parquet"
+    info.value.save_as(mine)
+    page.screenshot(path="/tmp/terrabit-export-codes.png")
+    with terrabit.open(small_corpus) as corpus:
+        result = search(corpus, query["bbox"], positives=[query["pos"]], k=K)
+        theirs = export(result, tmp_path / "python.parquet", corpus=corpus, with_codes=True)
+    got, want = pq.read_table(mine), pq.read_table(theirs)
+    for name in ("id", "role", "rank", "label", "year", "split"):
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    assert [bytes(c) for c in got.column("code").to_pylist()] == want.column("code").to_pylist()
+    np.testing.assert_allclose(
+        np.array(got.column("score").to_pylist()[1:], float),
+        np.array(want.column("score").to_pylist()[1:], float),
+    )
+    assert got.column("datetime").cast("int64").to_pylist()[1:] == [
+        v // 1000 for v in want.column("datetime").cast("int64").to_pylist()[1:]
+    ]
+    assert set(want.column("split").to_pylist()) == {"train", "validation"}
+    hint = page.locator("#map-hint").inner_text()
+    assert hint.startswith(f"Exported {K} rows (+ 1 examples), with codes"), hint
+    assert_clean(page)

@@ -131,8 +131,10 @@ class App {
     this.labels = new LabelsBox(byId("exemplar-section"), corpus, store, (t) => this.hint(t));
     const exportBox = el("div", { class: "export-box" });
     byId("results-section").prepend(exportBox);
-    this.exporter = new ExportButton(exportBox, (text, error) =>
-      error ? this.results.showError(text) : this.hint(text),
+    this.exporter = new ExportButton(
+      exportBox,
+      (text, error) => (error ? this.results.showError(text) : this.hint(text)),
+      corpus.info.codecSpec,
     );
     new GotoBox(byId("goto"), (place) => this.goto(place), (text) => this.hint(text));
     this.settings(byId("settings-section"));

@@ -97,6 +97,10 @@ export interface ExemplarRow {
   lat: number;
   /** The row's footprint (GeoJSON, CRS84). */
   geometry: GeoJSON.Geometry;
+  /** The row's packed code in the corpus codec (what an export with codes writes). */
+  code?: Uint8Array;
+  /** The row's time and pass-through attributes, when its shard was read with them. */
+  attributes?: Record<string, unknown>;
 }
 
 /** One candidate of a search result. */
@@ -115,6 +119,8 @@ export interface ResultRow {
   shown: boolean;
   /** Pass-through attributes of the row (e.g. `label`, `year`), when the corpus has them. */
   attributes: Record<string, unknown>;
+  /** The row's packed code in the corpus codec, when the search holds it. */
+  code?: Uint8Array;
 }
 
 export interface SearchStats {

@@ -1,6 +1,8 @@
 /**
- * Export: download exactly what is shown (the view's shown rows plus the examples) as
- * GeoParquet (`exportGeoParquet` writes the file; this only offers it as a download).
+ * Export: download exactly what is shown (the examples plus the view's shown rows, with their
+ * label state, score and the list's columns) as GeoParquet; "with codes" adds each row's code
+ * and a spatial train/validation split — training data (`exportGeoParquet` writes the file;
+ * this only offers it as a download).
  */
 import { exportGeoParquet } from "../lib/search/export";
 import type { SearchResult } from "../lib/types";
@@ -13,11 +15,13 @@ export function exportFilename(result: SearchResult, now: Date = new Date()): st
 
 export class ExportButton {
   private readonly button: HTMLButtonElement;
+  private readonly withCodes: HTMLInputElement;
   private result: SearchResult | null = null;
 
   constructor(
     container: HTMLElement,
     private readonly report: (text: string, error?: boolean) => void,
+    private readonly codecSpec: string,
   ) {
     this.button = el(
       "button",
@@ -30,7 +34,17 @@ export class ExportButton {
       "⤓ Export GeoParquet",
     );
     this.button.addEventListener("click", () => void this.download());
-    container.append(this.button);
+    this.withCodes = el("input", { type: "checkbox", "data-testid": "export-codes" });
+    const label = el(
+      "label",
+      {
+        class: "export-codes",
+        title: "Also write each row's code (the corpus codec's bytes) and a train/validation split by whole grid blocks: training data",
+      },
+      this.withCodes,
+      " with codes + split",
+    );
+    container.append(this.button, label);
   }
 
   set(result: SearchResult | null): void {
@@ -44,7 +58,8 @@ export class ExportButton {
     if (!result) return;
     this.button.disabled = true;
     try {
-      const bytes = await exportGeoParquet(result);
+      const withCodes = this.withCodes.checked;
+      const bytes = await exportGeoParquet(result, { withCodes, codecSpec: this.codecSpec });
       const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/vnd.apache.parquet" });
       const url = URL.createObjectURL(blob);
       const link = el("a", { href: url, download: exportFilename(result) });
@@ -53,7 +68,8 @@ export class ExportButton {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       const n = result.rows.filter((r) => r.shown).length;
-      this.report(`Exported ${n.toLocaleString()} rows (+ ${result.exemplars.length} examples).`);
+      const extra = withCodes ? ", with codes and a train/validation split" : "";
+      this.report(`Exported ${n.toLocaleString()} rows (+ ${result.exemplars.length} examples)${extra}.`);
     } catch (err) {
       this.report(`Export failed: ${err instanceof Error ? err.message : String(err)}`, true);
     } finally {

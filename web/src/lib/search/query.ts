@@ -221,6 +221,7 @@ function rowExemplar(
     code: t.codes.slice(i * codeSize, (i + 1) * codeSize),
     wkb: t.wkb[i] as Uint8Array,
     rerank: t.rerank === null ? null : t.rerank.slice(i * rerankSize, (i + 1) * rerankSize),
+    attributes: attributesOf(t, i),
   };
 }
 
@@ -385,7 +386,8 @@ export async function resolveExemplars(
 // ------------------------------------------------------------------ results
 
 export function toExemplarRow(e: ResolvedExemplar): ExemplarRow {
-  return { ref: e.ref, positive: e.positive, id: e.id, lon: e.lon, lat: e.lat, geometry: e.geometry };
+  const { ref, positive, id, lon, lat, geometry, code, attributes } = e;
+  return { ref, positive, id, lon, lat, geometry, code, attributes };
 }
 
 function attributesOf(c: Candidates, i: number): Record<string, unknown> {
@@ -410,7 +412,7 @@ function attributesOf(c: Candidates, i: number): Record<string, unknown> {
 function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutput): ResultRow {
   let geometry: GeoJSON.Geometry | null = null;
   let attributes: Record<string, unknown> | null = null;
-  return {
+  const row: ResultRow = {
     id: c.ids[i] as string,
     lon,
     lat,
@@ -433,6 +435,16 @@ function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutp
       geometry = value;
     },
   };
+  // not enumerable: a row that is spread, cloned or serialized does not carry (a view of) every
+  // candidate's codes
+  Object.defineProperty(row, "code", {
+    get: (): Uint8Array => {
+      const size = c.codes.length / c.length;
+      return c.codes.subarray(i * size, (i + 1) * size);
+    },
+    enumerable: false,
+  });
+  return row;
 }
 
 /**
