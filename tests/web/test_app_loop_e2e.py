@@ -656,3 +656,29 @@ def test_export_training_data_equals_python(
     hint = page.locator("#map-hint").inner_text()
     assert hint.startswith(f"Exported {K} rows (+ 1 examples), with codes"), hint
     assert_clean(page)
+
+
+def test_patches_show_as_dots_zoomed_out(page: Any, app_url: str, footprints: dict) -> None:
+    """A region the size of the corpus, seen whole (zoomed far out, each footprint far below
+    a pixel): every patch is still a dot in its category's colour (footprints that small are
+    dropped by the map's tiler, so the dots are drawn from the footprints' centres)."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_app(page, app_url, "#bbox=-179,-60,179,75&k=5")
+    n = len(footprints["id"])
+    page.wait_for_function(
+        "(n) => document.querySelector('[data-testid=patch-note]').textContent"
+        ".startsWith(n.toLocaleString('en-US') + ' patches drawn')",
+        arg=n,
+    )
+    page.wait_for_timeout(800)
+    swatches = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=patch-legend] .swatch')]"
+        ".map(s => getComputedStyle(s).backgroundColor)"
+    )
+    colours = [tuple(int(v) for v in s[s.index("(") + 1 : -1].split(",")[:3]) for s in swatches]
+    image = np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB"))
+    pixels = image.reshape(-1, 3).astype(int)
+    near = [int((np.abs(pixels - c).sum(axis=1) < 40).sum()) for c in colours]
+    page.screenshot(path="/tmp/terrabit-patches-zoomed-out.png")
+    assert sum(near) > n / 2, (near, n)  # dots overlap in the towns: about a pixel a patch
+    assert_clean(page)

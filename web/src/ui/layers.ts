@@ -67,9 +67,10 @@ export class ResultLayers {
       layout: { "circle-sort-key": ["-", 0, ["get", "rank"]] },
       paint: {
         "circle-color": ["get", "color"],
-        "circle-radius": ["interpolate", ["linear"], ["zoom"], 0, 2.5, 7, 5],
-        "circle-stroke-color": "rgba(0,0,0,0.55)",
-        "circle-stroke-width": 0.8,
+        // larger than the patches' dots (2.5 px) drawn under them
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 0, 3.5, 7, 6],
+        "circle-stroke-color": "rgba(0,0,0,0.8)",
+        "circle-stroke-width": 1.2,
       },
     });
     map.addLayer({

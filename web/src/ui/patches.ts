@@ -89,6 +89,9 @@ export class PatchLayer {
   ) {
     map.addSource("coverage", { type: "geojson", data: coverageFeatures(corpus.manifest) });
     map.addSource("patches", { type: "geojson", data: EMPTY });
+    // the dots are points at the footprints' centres: zoomed out, the tiler drops footprints
+    // smaller than a pixel (and a circle layer on polygons draws one dot per vertex)
+    map.addSource("patch-centres", { type: "geojson", data: EMPTY });
     map.addLayer({
       id: "coverage-fill",
       type: "fill",
@@ -113,7 +116,7 @@ export class PatchLayer {
     map.addLayer({
       id: "patches-dots",
       type: "circle",
-      source: "patches",
+      source: "patch-centres",
       maxzoom: 8,
       paint: { "circle-color": ["get", "color"], "circle-radius": 2.5, "circle-opacity": 0.8 },
     });
@@ -284,6 +287,14 @@ export class PatchLayer {
     this.zoomRange(features);
     this.centres = new Map(features.map((f) => [String(f.properties?.["id"]), [Number(f.properties?.["lon"]), Number(f.properties?.["lat"])]]));
     this.map.getSource<GeoJSONSource>("patches")?.setData({ type: "FeatureCollection", features });
+    const centres = features.map(
+      (f): GeoJSON.Feature => ({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [Number(f.properties?.["lon"]), Number(f.properties?.["lat"])] },
+        properties: f.properties,
+      }),
+    );
+    this.map.getSource<GeoJSONSource>("patch-centres")?.setData({ type: "FeatureCollection", features: centres });
     const shownCats = new Set(cats.map((c) => c.value));
     const others = features.filter((f) => !shownCats.has(String(f.properties?.["cat"]))).length;
     const entry = (color: string, text: string): HTMLElement => {
