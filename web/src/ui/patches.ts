@@ -235,8 +235,8 @@ export class PatchLayer {
     const features: GeoJSON.Feature[] = [];
     let capped = false;
     for (const row of shards) {
-      if (upTo > PATCH_CAP * 20) {
-        capped = true; // far too many to read just for a picture
+      if (upTo > PATCH_CAP * 2) {
+        capped = true; // too many to read just for a picture (the reads run on the page)
         break;
       }
       const t = await this.corpus.readShard(row, { boxes, geometry: true, attributes: true, signal: controller.signal });
