@@ -290,12 +290,14 @@ def _fit_rerank(spec: str, D: F32, axes: list[PCA]) -> Codec:
     widest PCA fitted before it (``axes``; the first ``k`` axes are what fitting ``pca:k``
     gives), so ``pca:128+int8`` and ``pca:64+int8`` share one eigendecomposition."""
     codec = parse(spec)
-    if not (isinstance(codec, Chain) and [type(r) for r in codec.reducers] == [PCA]):
+    first = codec.reducers[0] if isinstance(codec, Chain) and len(codec.reducers) == 1 else None
+    if not isinstance(first, PCA) or not isinstance(codec, Chain):
         return codec.fit(D)
-    k = codec.reducers[0].n
+    k = first.n
     if k is None or not axes or axes[0].components_.shape[0] < k:
-        axes[:] = [codec.reducers[0].fit(D)]
-        pca = axes[0]
+        first.fit(D)
+        axes[:] = [first]
+        pca = first
     else:
         pca = axes[0].truncated(k)
     codec.reducers[0] = pca

@@ -476,10 +476,11 @@ def evaluate_data(
                 elif task == "recall":
                     hits = ham_idx if ham_idx is not None else found["cosine"]
                     _recall(row, truth, hits, ham_idx is None, dec_tr, dec_te, depth, ks)
-                    how = estimator(codec) if isinstance(codec, Codec) else None
-                    if how is not None:  # a float query scored by the code's estimator
+                    fitted = codec if isinstance(codec, Codec) else None
+                    how = estimator(fitted) if fitted is not None else None
+                    if fitted is not None and how is not None:  # scored by its estimator
                         depth_f = min(depth, len(xtr))
-                        got = float_query_topk(codec, xte, xtr, k=depth_f, codes=codes_tr)
+                        got = float_query_topk(fitted, xte, xtr, k=depth_f, codes=codes_tr)
                         row["float_scoring"] = how
                         row["recall_at_10_float_query"] = recall_curve(
                             truth["cosine"], got, [10]
