@@ -191,6 +191,20 @@ def test_hand_worked_colours() -> None:
     assert false_colour(half, codes[2:]).tolist() == [[128, 128, 128]]
 
 
+def test_the_order_of_the_sums_is_the_spec_s() -> None:
+    """Terms 0.5, 2**53 and -2**53 sum to 0 left to right (2**53 + 0.5 rounds to 2**53)
+    but to 0.5 in the reverse order (which would give 192): red sums them across bytes,
+    green within one byte's table. Both must read 128."""
+    big = 2.0**53
+    comps = np.zeros((3, 32), np.float32)
+    comps[0, [0, 8, 16]] = [0.5, big, big]  # the MSB of bytes 0, 1, 2
+    comps[1, [24, 25, 26]] = [0.5, big, big]  # bits 0, 1, 2 of byte 3
+    params = FalseColour(comps, np.zeros(32, np.float32), (-1.0,) * 3, (1.0,) * 3, 0)
+    code = np.array([[0x80, 0x80, 0x00, 0b1100_0000]], np.uint8)
+    assert params.colour(code).tolist() == [[128, 128, 128]]
+    assert spec_colours(params.to_dict(), [code[0].tobytes()]) == [bytes([128, 128, 128])]
+
+
 def test_fixture_for_the_browser_regenerates_and_matches_the_spec(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("make_fc", FIXTURES / "make_falsecolour.py")
     assert spec is not None and spec.loader is not None
