@@ -9,7 +9,7 @@
  * the float64 sums — and the colours — are Python's to the byte:
  * `channel_k = clamp(floor(256 * ((p_k - lo_k) / (hi_k - lo_k))), 0, 255)`.
  */
-import { f32Array } from "./manifest";
+import { f32Array } from "./arrays";
 import type { CorpusInfo } from "../types";
 
 /** The manifest metadata key. */

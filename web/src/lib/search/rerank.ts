@@ -4,7 +4,7 @@
  * vectors. Supported rerank codecs: `int8`/`int4`/`int2` (affine), `float16`, `float32`.
  */
 import { half } from "../corpus/factors";
-import { f32Array } from "../corpus/manifest";
+import { f32Array } from "../corpus/arrays";
 import type { WebCorpus } from "../corpus/reader";
 import { TerrabitError } from "../errors";
 
