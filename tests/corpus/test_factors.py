@@ -77,7 +77,7 @@ def test_factors_round_trip_through_publish_and_read(
     got, widths = _shard_factors(out)
     assert widths == {6} and set(got) == set(ids)
     with open_corpus(out) as c:
-        assert c.columns[-1] == "rabitq" and c.metadata["format_version"] == "1.4"
+        assert c.columns[-1] == "rabitq" and c.metadata["format_version"] == "1.5"
         rq = rabitq_quantizer(c.codec)
         assert rq is not None
         state = {name: getattr(rq, name) for name in ("rotation_", "center_")}

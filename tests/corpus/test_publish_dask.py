@@ -88,6 +88,8 @@ def test_identical_to_local_engine(
     assert (result.engine, result.dask_workers) == ("dask", 2)
     assert len(expected) == result.shards + 1  # every shard and the manifest
     assert digest_tree(out) == expected
+    meta = json.loads(pq.read_schema(out / "manifest.parquet").metadata[b"terrabit"])
+    assert "false_colour" in meta  # format 1.5: fitted here, written with the manifest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # no work files left
 
 

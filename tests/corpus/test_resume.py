@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -105,6 +106,8 @@ def test_interrupted_reduce_resumes_without_redoing_cells(
     assert result.resumed
     assert reduced["n"] == total - finished
     assert digest_tree(out) == digest_tree(reference)
+    meta = json.loads(pq.read_schema(out / "manifest.parquet").metadata[b"terrabit"])
+    assert "false_colour" in meta  # refitted on the same sample: the same bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # staging renamed onto it
 
 

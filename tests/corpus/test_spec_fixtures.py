@@ -97,7 +97,7 @@ def _array(entry: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(raw, dtype="<" + entry["dtype"]).reshape(entry["shape"])
 
 
-def test_rabitq_fixture_is_a_valid_1_4_corpus_with_factors_and_rerank(tmp_path: Path) -> None:
+def test_rabitq_fixture_is_a_valid_corpus_with_factors_and_rerank(tmp_path: Path) -> None:
     """``tiny_rabitq``: several shards, and per row the sign bits and factors of its input
     written out in numpy from the codec's rotation and centre (spec §3.4)."""
     params = dict(_make_module().RABITQ)
@@ -112,7 +112,7 @@ def test_rabitq_fixture_is_a_valid_1_4_corpus_with_factors_and_rerank(tmp_path: 
     )
     with open_corpus(FIXTURES / "tiny_rabitq") as c:
         assert validate_corpus(c) == []
-        assert c.metadata["format_version"] == "1.4" and c.manifest.num_rows >= 2
+        assert c.metadata["format_version"] == "1.5" and c.manifest.num_rows >= 2
         assert c.metadata["rerank_codec"]["spec"] == "int8"
         state = c.metadata["codec"]["state"]
         t = c.read(columns=["id", "embedding", "rabitq", "rerank"])

@@ -15,8 +15,9 @@ from sklearn.linear_model import LogisticRegression
 
 from terrabit.corpus import open as open_corpus
 from terrabit.errors import InvalidInputError
+from terrabit.kernels import bit_features
 from terrabit.search import constants as C
-from terrabit.search.classifier import bit_features, fit_logistic
+from terrabit.search.classifier import fit_logistic
 from terrabit.search.query import search
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from appdriver import (
     K,
@@ -452,6 +455,93 @@ def mercator_xy(page: Any, lon: float, lat: float) -> tuple[float, float]:
     return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
 
 
+def region_rows(query: dict, footprints: dict) -> np.ndarray:
+    """Which rows' footprints meet the query's bbox (a boolean mask)."""
+    x0, y0, x1, y1 = query["bbox"]
+    box = footprints["box"]
+    return (box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)
+
+
+def wait_for_patches(page: Any, n: int) -> None:
+    """Wait until the patch note says ``n`` patches are drawn."""
+    page.wait_for_function(
+        "(n) => document.querySelector('[data-testid=patch-note]').textContent"
+        ".startsWith(n.toLocaleString('en-US') + ' patches drawn')",
+        arg=n,
+    )
+
+
+def map_colours(page: Any) -> set[tuple[int, int, int]]:
+    """The distinct colours of the map's pixels, 32 levels per channel."""
+    shot = np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB"))
+    return {tuple(int(v) for v in c) for c in np.unique(shot.reshape(-1, 3) // 8, axis=0)}
+
+
+def test_patches_in_embedding_colour(
+    page: Any, app_url: str, query: dict, footprints: dict, small_corpus: Path
+) -> None:
+    """The default patch colouring of a format 1.5 corpus: each patch in the false colour
+    fitted at publish -- the colours Python's ``Corpus.false_colour`` gives those rows, many
+    distinct ones -- with a legend line saying what they are."""
+    region = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"]) + f"&k={K}"
+    open_app(page, app_url, region)
+    inside = region_rows(query, footprints)
+    wait_for_patches(page, int(inside.sum()))
+    menu = page.locator("#layer-patches")
+    assert menu.input_value() == "embedding"
+    option = page.locator("#layer-patches option[value=embedding]")
+    assert option.inner_text() == "embedding colour" and not option.is_disabled()
+    legend = page.locator("[data-testid=patch-legend] li")
+    assert legend.all_inner_texts() == [
+        "embedding colour: similar colours = similar embeddings; 3 principal directions "
+        "fitted at publish"
+    ]
+    # the legend's strip shows colours drawn on the map: each is one Python gives a row
+    with terrabit.open(small_corpus) as corpus:
+        table = corpus.read(query["bbox"], columns=["id", "embedding"])
+        python = {tuple(c) for c in corpus.false_colour(table.column("embedding")).tolist()}
+    assert len(python) > 0.9 * table.num_rows  # the rows' colours tell them apart
+    strip = legend.locator(".swatch").evaluate("e => getComputedStyle(e).backgroundImage")
+    shown = {
+        tuple(int(v) for v in m.split(",")) for m in re.findall(r"rgb\((\d+, \d+, \d+)\)", strip)
+    }
+    assert len(shown) >= 4 and shown <= python, (shown, strip)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("#settings-section").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path="/tmp/terrabit-patches-embedding.png")
+    coloured = map_colours(page)
+    # the same region plain: one patch colour, so far fewer distinct pixels
+    page.select_option("#layer-patches", "plain")
+    page.wait_for_function("() => document.querySelector('[data-testid=patch-legend]').hidden")
+    page.wait_for_timeout(500)
+    plain = map_colours(page)
+    assert len(coloured - plain) > 50, (len(coloured), len(plain))
+    assert_clean(page)
+
+
+def test_embedding_colour_is_disabled_without_it(
+    page: Any, app_server: Any, small_corpus: Path, tmp_path: Path
+) -> None:
+    """A corpus published before format 1.5: the entry is greyed out, its tooltip says why,
+    and the patches fall back to their label colours."""
+    old = tmp_path / "old"
+    shutil.copytree(small_corpus, old)
+    path = old / "manifest.parquet"
+    manifest = pq.read_table(path)
+    meta = json.loads(manifest.schema.metadata[b"terrabit"])
+    meta["format_version"] = "1.4"
+    del meta["false_colour"]
+    pq.write_table(manifest.replace_schema_metadata({b"terrabit": json.dumps(meta)}), path)
+    open_app(page, app_server(old))
+    option = page.locator("#layer-patches option[value=embedding]")
+    assert option.is_disabled()
+    assert option.inner_text() == "embedding colour (not in this corpus)"
+    assert "published in format 1.4, before embedding colours" in str(option.get_attribute("title"))
+    assert page.locator("#layer-patches").input_value() == "col:label"
+    assert_clean(page)
+
+
 def test_patches_are_drawn_before_any_search(
     page: Any, app_url: str, query: dict, footprints: dict, small_corpus: Path
 ) -> None:
@@ -459,16 +549,15 @@ def test_patches_are_drawn_before_any_search(
     region = "#bbox=" + ",".join(f"{v:g}" for v in query["bbox"]) + f"&k={K}"
     open_app(page, app_url, region)
     note = page.locator("[data-testid=patch-note]")
-    x0, y0, x1, y1 = query["bbox"]
-    box = footprints["box"]
-    inside = (box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)
-    expected = int(inside.sum())
+    expected = int(region_rows(query, footprints).sum())
+    wait_for_patches(page, expected)
+    assert page.locator("#layer-patches").input_value() == "embedding"  # format 1.5's default
+    page.select_option("#layer-patches", "col:label")
     page.wait_for_function(
-        "(n) => document.querySelector('[data-testid=patch-note]').textContent"
-        ".startsWith(n.toLocaleString('en-US') + ' patches drawn')",
-        arg=expected,
+        "() => { const li = document.querySelectorAll('[data-testid=patch-legend] li');"
+        " return li.length > 0 && !li[0].textContent.startsWith('embedding colour'); }"
     )
-    assert page.locator("#layer-patches").input_value() == "col:label"
+    inside = region_rows(query, footprints)
     with terrabit.open(small_corpus) as corpus:
         labels = dict(
             zip(
@@ -664,6 +753,7 @@ def test_patches_show_as_dots_zoomed_out(page: Any, app_url: str, footprints: di
     dropped by the map's tiler, so the dots are drawn from the footprints' centres)."""
     page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, app_url, "#bbox=-179,-60,179,75&k=5")
+    page.select_option("#layer-patches", "col:label")
     n = len(footprints["id"])
     page.wait_for_function(
         "(n) => document.querySelector('[data-testid=patch-note]').textContent"

@@ -40,6 +40,14 @@ def info(corpus: str, as_json: bool) -> None:
         from terrabit.codecs.auto import summary
 
         lines.append(f"auto       {summary(data['codec_choice'])}")
+    colour = data.get("false_colour")
+    lines.append(
+        f"colour     embedding false colour: {colour['directions']} principal directions of "
+        f"the {colour['bits']} code bits, fitted on {colour['rows']:,} sample rows"
+        if colour
+        else "colour     - (no embedding false colour: published before format 1.5, or a "
+        "codec not compared by Hamming distance)"
+    )
     click.echo("\n".join(lines))
 
 

@@ -43,6 +43,8 @@ __all__ = [
     "Quantizer",
     "Reducer",
     "Stage",
+    "array_from_json",
+    "array_to_json",
     "check_codes",
     "check_matrix",
 ]
@@ -163,14 +165,35 @@ def check_codes(codes: ArrayLike, *, code_size: int, name: str = "codes") -> U8:
     return np.ascontiguousarray(arr)
 
 
+def array_to_json(value: np.ndarray) -> dict[str, Any]:
+    """An array as JSON, exactly: ``{"dtype", "shape", "base64"}`` of its little-endian bytes.
+
+    Examples
+    --------
+    >>> array_to_json(np.array([1.0, -2.0], np.float32))
+    {'dtype': 'f4', 'shape': [2], 'base64': 'AACAPwAAAMA='}
+    >>> array_from_json(array_to_json(np.eye(2, dtype=np.float32))).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    le = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+    return {
+        "dtype": value.dtype.str.lstrip("<>|="),
+        "shape": list(value.shape),
+        "base64": base64.b64encode(le.tobytes()).decode("ascii"),
+    }
+
+
+def array_from_json(value: dict[str, Any]) -> np.ndarray:
+    """The array :func:`array_to_json` wrote (native byte order, a fresh copy)."""
+    dtype = np.dtype(value["dtype"]).newbyteorder("<")
+    raw = base64.b64decode(value["base64"])
+    arr = np.frombuffer(raw, dtype=dtype).reshape(value["shape"])
+    return arr.astype(dtype.newbyteorder("="), copy=True)
+
+
 def _encode_value(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        le = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-        return {
-            "dtype": value.dtype.str.lstrip("<>|="),
-            "shape": list(value.shape),
-            "base64": base64.b64encode(le.tobytes()).decode("ascii"),
-        }
+        return array_to_json(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -180,10 +203,7 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"dtype", "shape", "base64"}:
-        dtype = np.dtype(value["dtype"]).newbyteorder("<")
-        raw = base64.b64decode(value["base64"])
-        arr = np.frombuffer(raw, dtype=dtype).reshape(value["shape"])
-        return arr.astype(dtype.newbyteorder("="), copy=True)
+        return array_from_json(value)
     return value
 
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit import geohash
-from terrabit.corpus import factors, pages, summary
+from terrabit.corpus import factors, falsecolour, pages, summary
 from terrabit.corpus import format as fmt
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError
@@ -47,7 +47,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     the corpus; totals in the metadata; since format 1.2, the page index against its
     checksums and every data page against its CRC; since 1.4, the ``rabitq`` factors
     column (present iff the codec ends in ``rabitq``; 6 or 12 bytes per row, one width
-    for the corpus, finite values).
+    for the corpus, finite values); since 1.5, the ``false_colour`` metadata when present
+    (array shapes for the code size, finite values, ``lo < hi``).
     """
     problems: list[str] = []
     meta = corpus.metadata
@@ -65,6 +66,11 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     row_group_rows = int(meta.get("row_group_rows") or fmt.DEFAULT_ROW_GROUP_ROWS)
     hamming = bool(corpus.codec.hamming)
     problems += _check_factor_column(corpus)
+    if falsecolour.KEY in meta:
+        problems += [
+            f"manifest metadata {falsecolour.KEY!r}: {p}"
+            for p in falsecolour.check_false_colour(meta[falsecolour.KEY], code_size=code_size)
+        ]
     widths: set[int] = set()
     for row in manifest.to_pylist():
         path, cell = row["path"], row["geohash"]

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from terrabit.corpus import format as fmt
 >>> fmt.FORMAT_VERSION, fmt.MANIFEST_NAME
-('1.4', 'manifest.parquet')
+('1.5', 'manifest.parquet')
 >>> fmt.shard_schema(128, time=True).names
 ['id', 'geometry', 'bbox', 'embedding', 'datetime']
 """
@@ -23,6 +23,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -61,6 +62,7 @@ __all__ = [
     "chunk_ranges",
     "crs84_projjson",
     "fill_chunk_checksums",
+    "fixed_codes",
     "geo_metadata",
     "manifest_schema",
     "page_index_regions",
@@ -74,7 +76,7 @@ __all__ = [
     "validate_geo_metadata",
 ]
 
-FORMAT_VERSION = "1.4"
+FORMAT_VERSION = "1.5"
 """The format version this package writes (``MAJOR.MINOR``)."""
 
 MANIFEST_NAME = "manifest.parquet"
@@ -312,6 +314,24 @@ than this terrabit reads (1.x); upgrade terrabit
             else f"{where}: unknown format version {version!r}; this terrabit reads 1.x"
         )
     return dict(meta)
+
+
+def fixed_codes(column: pa.ChunkedArray | pa.Array, size: int) -> np.ndarray:
+    """A ``fixed_size_binary[size]`` column as ``uint8 [n, size]`` (zero-copy when one chunk).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> fixed_codes(pa.array([b"ab", b"cd"], pa.binary(2)), 2).tolist()
+    [[97, 98], [99, 100]]
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, size), dtype=np.uint8)
+    buf = arr.buffers()[1]
+    data = np.frombuffer(buf, dtype=np.uint8, count=(arr.offset + n) * size)
+    return data[arr.offset * size :].reshape(n, size)
 
 
 def sha256_hex(data: bytes) -> str:

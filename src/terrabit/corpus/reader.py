@@ -47,7 +47,9 @@ import shapely
 
 from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
+from terrabit.corpus import falsecolour
 from terrabit.corpus import format as fmt
+from terrabit.corpus.falsecolour import FalseColour
 from terrabit.corpus.manifest import (
     Selection,
     TimeWindow,
@@ -95,6 +97,7 @@ class Corpus:
         self._region_reads: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
         self._codec: Codec | None = None
         self._rerank: Codec | None = None
+        self._false_colour: FalseColour | None = None
 
     # ---------------------------------------------------------------- tunables
     @property
@@ -154,6 +157,69 @@ class Corpus:
         return self._rerank
 
     @property
+    def false_colour_params(self) -> FalseColour | None:
+        """The embedding false colour fitted at publish (format 1.5, Hamming codecs), or
+        ``None`` for a corpus without it (published before format 1.5, or with a codec
+        whose codes are not compared by Hamming distance)."""
+        if self._false_colour is None and falsecolour.KEY in self.metadata:
+            self._false_colour = FalseColour.from_dict(
+                self.metadata[falsecolour.KEY], code_size=int(self.metadata["code_size"])
+            )
+        return self._false_colour
+
+    def false_colour(self, codes: Any) -> np.ndarray:
+        """The embedding false colour of this corpus's codes: ``uint8 [n, 3]`` RGB, the
+        colours the browser app draws (:func:`terrabit.corpus.falsecolour.false_colour`).
+
+        Parameters
+        ----------
+        codes : uint8 array ``[n, code_size]``, or a ``fixed_size_binary`` Arrow column
+            Codes of this corpus (its ``embedding`` column, e.g. from :meth:`read`).
+
+        Raises
+        ------
+        InvalidInputError
+            The corpus has no false colour (the message says why and how to get one).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from terrabit.corpus._fixture import write_input
+        >>> from terrabit.corpus.writer import publish
+        >>> tmp = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = publish(write_input(tmp / "in.parquet", rows=100, dims=16), tmp / "c")
+        >>> with open(tmp / "c") as c:
+        ...     c.false_colour(c.read(columns=["embedding"]).column("embedding")).shape
+        (100, 3)
+        """
+        params = self.false_colour_params
+        if params is None:
+            raise InvalidInputError(self._no_false_colour())
+        if isinstance(codes, pa.ChunkedArray | pa.Array):
+            wanted = pa.binary(params.code_size)
+            if not codes.type.equals(wanted):
+                raise InvalidInputError(
+                    f"codes is a {codes.type} column, expected {wanted}: pass this corpus's "
+                    "embedding column"
+                )
+            codes = fmt.fixed_codes(codes, params.code_size)
+        return params.colour(codes)
+
+    def _no_false_colour(self) -> str:
+        """Why this corpus has no false colour, and the fix."""
+        version = str(self.metadata["format_version"])
+        if not self.codec.hamming:
+            why = f"its codec {self.codec.spec!r} is not compared by Hamming distance"
+        elif tuple(int(p) for p in version.split(".")[:2]) < (1, 5):
+            why = f"it was published in format {version}, before false colours (1.5)"
+        else:
+            why = f"its manifest metadata has no {falsecolour.KEY!r} key"
+        return (
+            f"{self.uri} has no embedding false colour: {why}; republish it with a Hamming "
+            "codec (binary, itq+binary, rabitq, ...) using this terrabit"
+        )
+
+    @property
     def rows(self) -> int:
         """Total rows."""
         return int(self.metadata["rows"])
@@ -190,6 +256,20 @@ class Corpus:
             "row_group_rows": m.get("row_group_rows"),
             "provenance": m.get("provenance"),
             "codec_choice": m.get("codec_choice"),
+            "false_colour": self._false_colour_info(),
+        }
+
+    def _false_colour_info(self) -> dict[str, Any] | None:
+        """What :meth:`info` says of the false colour: its shape and sample, or None."""
+        params = self.false_colour_params
+        if params is None:
+            return None
+        return {
+            "directions": falsecolour.DIRECTIONS,
+            "bits": int(params.mean.shape[0]),
+            "rows": params.rows,
+            "lo": list(params.lo),
+            "hi": list(params.hi),
         }
 
     # ------------------------------------------------------------------- shards

@@ -54,7 +54,7 @@ from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
 from terrabit.codecs.auto import CodecChoice, choose
-from terrabit.corpus import factors, mapreduce, shards
+from terrabit.corpus import factors, falsecolour, mapreduce, shards
 from terrabit.corpus import format as fmt
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
@@ -348,11 +348,21 @@ def _open_inputs(
     return source
 
 
-def _fit_codecs(
-    source: InputSet, options: PublishOptions
-) -> tuple[Codec, Codec | None, CodecChoice | None]:
+@dataclass(frozen=True)
+class _Fitted:
+    """What publish fits on the seeded sample, once, before reading the input."""
+
+    codec: Codec
+    rerank: Codec | None
+    choice: CodecChoice | None  # the measurements behind ``auto``, when it was asked
+    false_colour: falsecolour.FalseColour | None  # for a Hamming codec (format 1.5), else None
+
+
+def _fit_codecs(source: InputSet, options: PublishOptions) -> _Fitted:
     """The codec and rerank codec fitted on the seeded sample, ``auto`` ones chosen on it
-    first (:func:`~terrabit.codecs.auto.choose`), and the choice when there was one."""
+    first (:func:`~terrabit.codecs.auto.choose`), the choice when there was one, and for
+    a Hamming codec the false colour fitted on the sample's codes
+    (:func:`~terrabit.corpus.falsecolour.fit_false_colour`)."""
     codec, rerank = options.codec, options.rerank
     sample = _sample(source, options.sample_rows, options.seed)
     choice = None
@@ -370,7 +380,10 @@ def _fit_codecs(
         log.info("auto: chose codec %s, rerank %s", codec, rerank)
     fitted = parse(codec).fit(sample)
     fitted_rerank = parse(rerank).fit(sample) if rerank else None
-    return fitted, fitted_rerank, choice
+    colour = None
+    if fitted.hamming:
+        colour = falsecolour.fit_false_colour(fitted.encode(sample), seed=options.seed)
+    return _Fitted(fitted, fitted_rerank, choice, colour)
 
 
 def _publish(
@@ -384,7 +397,8 @@ def _publish(
     """:func:`publish` once its engine is up (``client`` is a ``distributed.Client`` for
     the Dask engine, else None)."""
     source = _open_inputs(inputs, options)
-    fitted, fitted_rerank, choice = _fit_codecs(source, options)
+    fits = _fit_codecs(source, options)
+    fitted, fitted_rerank, choice = fits.codec, fits.rerank, fits.choice
     shard = fmt.shard_schema(
         fitted.code_size,
         time=source.time_col is not None,
@@ -435,6 +449,7 @@ def _publish(
                 sample_rows=options.sample_rows,
                 dropped=dropped,
                 codec_choice=None if choice is None else choice.report,
+                false_colour=fits.false_colour,
             )
             sink.finish(staging, rows_out, show=options.show_progress)
         except BaseException as exc:
@@ -579,6 +594,7 @@ def _write_manifest(
     sample_rows: int,
     dropped: int,
     codec_choice: dict[str, Any] | None = None,
+    false_colour: falsecolour.FalseColour | None = None,
 ) -> None:
     """Write ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
     total_rows = sum(r["rows"] for r in rows_out)
@@ -620,6 +636,8 @@ def _write_manifest(
     }
     if codec_choice is not None:  # only for codec/rerank "auto": other corpora unchanged
         meta["codec_choice"] = codec_choice
+    if false_colour is not None:  # Hamming codecs (format 1.5)
+        meta[falsecolour.KEY] = false_colour.to_dict()
     mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
     mtmp.write_bytes(
         shards.write_parquet(

@@ -76,6 +76,7 @@ __all__ = [
     "PAD_INDEX",
     "RadiusResult",
     "as_codes",
+    "bit_features",
     "hamming_distances",
     "hamming_radius",
     "hamming_topk",
@@ -153,6 +154,23 @@ def as_codes(name: str, array: Any, *, allow_1d: bool) -> np.ndarray:
     if array.shape[1] == 0:
         raise InvalidInputError(f"{name} has code_size 0; codes need at least one byte")
     return np.ascontiguousarray(array)
+
+
+def bit_features(codes: Any) -> np.ndarray:
+    """The +-1 features of packed codes: ``float64 [n, 8 * code_size]``, MSB first.
+
+    Feature ``j`` is ``+1`` where bit ``j`` of the code is set (bit ``7 - j % 8`` of byte
+    ``j // 8``, :func:`numpy.unpackbits` order), else ``-1``. The Hamming distance of two
+    codes is a quarter of the squared Euclidean distance of their features, so linear
+    models and principal axes of these features see what the Hamming search sees.
+
+    Examples
+    --------
+    >>> bit_features(np.array([[0b1000_0001]], np.uint8)).tolist()
+    [[1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0]]
+    """
+    bits = np.unpackbits(np.asarray(codes, dtype=np.uint8), axis=1)
+    return bits.astype(np.float64) * 2.0 - 1.0
 
 
 def _prepare_bytes(queries: Any, codes: Any) -> tuple[np.ndarray, np.ndarray]:

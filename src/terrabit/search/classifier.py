@@ -16,8 +16,9 @@ colours it unchanged (``topk`` shows the most probable rows first; the probabili
 is the result's ``probability`` column).
 
 Features: ``x_j = +1`` where bit ``j`` of the packed code is set, else ``-1``, over all
-``8 * code_size`` bits, MSB first (:func:`numpy.unpackbits`). Bits constant over the
-training rows (padding bits, for instance) end with weight 0: the intercept absorbs them.
+``8 * code_size`` bits, MSB first (:func:`terrabit.kernels.bit_features`). Bits constant
+over the training rows (padding bits, for instance) end with weight 0: the intercept
+absorbs them.
 
 The solver (:func:`fit_logistic`) is written out so that the browser can reproduce it:
 Newton's method in float64 from ``w = 0, b = 0`` on
@@ -57,7 +58,7 @@ import numpy as np
 from scipy.special import expit
 
 from terrabit.errors import InvalidInputError
-from terrabit.kernels import as_codes
+from terrabit.kernels import as_codes, bit_features
 from terrabit.search.constants import (
     CLASSIFIER_ARMIJO,
     CLASSIFIER_BACKGROUND,
@@ -71,7 +72,6 @@ from terrabit.search.views import spread_rows
 
 __all__ = [
     "LogisticFit",
-    "bit_features",
     "check_classifier",
     "classifier_scores",
     "fit_logistic",
@@ -126,18 +126,6 @@ got none; add a positive (an id, a lon,lat point or a vector), or use score='dis
                 f"not work with {name}={given}: drop {name}, or use score='distance'",
                 params=("score", name),
             )
-
-
-def bit_features(codes: np.ndarray) -> np.ndarray:
-    """The +-1 features of packed codes: ``float64 [n, 8 * code_size]``, MSB first.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> bit_features(np.array([[0b1000_0001]], np.uint8)).tolist()
-    [[1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0]]
-    """
-    return np.unpackbits(np.asarray(codes, dtype=np.uint8), axis=1).astype(np.float64) * 2.0 - 1.0
 
 
 @dataclass(frozen=True)

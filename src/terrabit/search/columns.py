@@ -1,4 +1,5 @@
-"""Arrow columns as the arrays search computes on: packed codes, id ranks, anchor points.
+"""Arrow columns as the arrays search computes on: packed codes
+(:func:`terrabit.corpus.format.fixed_codes`), id ranks, anchor points.
 
 Examples
 --------
@@ -13,25 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit.corpus.format import fixed_codes
+
 __all__ = ["anchors", "fixed_codes", "id_keys"]
-
-
-def fixed_codes(column: pa.ChunkedArray | pa.Array, size: int) -> np.ndarray:
-    """A ``fixed_size_binary[size]`` column as ``uint8 [n, size]`` (zero-copy when one chunk).
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> fixed_codes(pa.array([b"ab", b"cd"], pa.binary(2)), 2).tolist()
-    [[97, 98], [99, 100]]
-    """
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    n = len(arr)
-    if n == 0:
-        return np.zeros((0, size), dtype=np.uint8)
-    buf = arr.buffers()[1]
-    data = np.frombuffer(buf, dtype=np.uint8, count=(arr.offset + n) * size)
-    return data[arr.offset * size :].reshape(n, size)
 
 
 def id_keys(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:

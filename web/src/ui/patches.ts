@@ -3,13 +3,16 @@
  *
  * - Zoomed out, the shard coverage from the manifest (where the corpus has data).
  * - Once a region is drawn, its patches; zoomed in past `PATCH_ZOOM`, the visible
- *   area's patches too: footprints (dots when zoomed out), plain or coloured by a
- *   pass-through column (a colour and a legend entry per category).
+ *   area's patches too: footprints (dots when zoomed out), plain, in the embedding
+ *   false colour fitted at publish (format 1.5; the default when the corpus has it), or
+ *   coloured by a pass-through column (a colour and a legend entry per category).
  * - A layer menu switches coverage, patches and their colouring.
  * - `snap` finds the patch nearest a click, within `SNAP_PX` pixels.
  */
 import type { GeoJSONSource, PointLike } from "maplibre-gl";
 
+import { falseColourOf, falseColours, hexColour } from "../lib/corpus/falsecolour";
+import type { FalseColour } from "../lib/corpus/falsecolour";
 import type { WebCorpus } from "../lib/corpus/reader";
 import { regionFromSpecs } from "../lib/region";
 import type { BBox, ManifestRow, RegionSpec } from "../lib/types";
@@ -33,6 +36,9 @@ const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: 
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 const OTHER = "#6b7280";
 const PLAIN = "#5b6b7b";
+/** The layer menu's value for the embedding false colour. */
+const EMBEDDING = "embedding";
+const EMBEDDING_LEGEND = "embedding colour: similar colours = similar embeddings; 3 principal directions fitted at publish";
 
 /** Shard extents as polygons (the manifest's bboxes). */
 export function coverageFeatures(manifest: readonly ManifestRow[]): GeoJSON.FeatureCollection {
@@ -73,6 +79,7 @@ export class PatchLayer {
   private readonly coverage: HTMLInputElement;
   private readonly legend: HTMLElement;
   private readonly note: HTMLElement;
+  private readonly falseColour: FalseColour | null;
   private region: Loaded = { key: "", features: [], capped: false };
   private view: Loaded = { key: "", features: [], capped: false };
   private regionAbort: AbortController | null = null;
@@ -125,12 +132,21 @@ export class PatchLayer {
     this.coverage = el("input", { id: "layer-coverage", type: "checkbox", checked: true });
     this.colourBy = el("select", { id: "layer-patches", "data-testid": "layer-patches" });
     this.colourBy.append(el("option", { value: "off" }, "off"), el("option", { value: "plain" }, "plain"));
+    const colour = falseColourOf(corpus.info);
+    this.falseColour = colour.params;
+    this.colourBy.append(
+      el(
+        "option",
+        { value: EMBEDDING, disabled: colour.params === null, title: colour.reason ?? EMBEDDING_LEGEND },
+        colour.params ? "embedding colour" : "embedding colour (not in this corpus)",
+      ),
+    );
     const columns = corpus.attributeColumns.filter((c) => c !== "rerank");
     for (const c of columns) this.colourBy.append(el("option", { value: `col:${c}` }, `coloured by ${c}`));
     if (corpus.hasColumn("datetime") && !columns.includes("year")) {
       this.colourBy.append(el("option", { value: "year" }, "coloured by year"));
     }
-    this.colourBy.value = columns.includes("label") ? "col:label" : "plain";
+    this.colourBy.value = colour.params ? EMBEDDING : columns.includes("label") ? "col:label" : "plain";
     this.legend = el("ul", { class: "patch-legend", "data-testid": "patch-legend", "aria-label": "Patch colours" });
     this.note = el("p", { class: "hint", "data-testid": "patch-note" });
     menuBox.append(
@@ -241,6 +257,8 @@ export class PatchLayer {
       }
       const t = await this.corpus.readShard(row, { boxes, geometry: true, attributes: true, signal: controller.signal });
       if (controller.signal.aborted) return;
+      const fc = this.colourBy.value === EMBEDDING ? this.falseColour : null;
+      const rgb = fc ? falseColours(fc, t.codes, t.length) : null;
       for (let i = 0; i < t.length; i++) {
         const b = t.bbox;
         const lon = ((b[4 * i] as number) + (b[4 * i + 2] as number)) / 2;
@@ -248,7 +266,14 @@ export class PatchLayer {
         features.push({
           type: "Feature",
           geometry: wkbToGeoJSON(t.wkb[i] as Uint8Array),
-          properties: { id: t.ids[i], lon, lat, w: (b[4 * i + 2] as number) - (b[4 * i] as number), cat: this.category(t.attributes, t.times, i) },
+          properties: {
+            id: t.ids[i],
+            lon,
+            lat,
+            w: (b[4 * i + 2] as number) - (b[4 * i] as number),
+            cat: this.category(t.attributes, t.times, i),
+            rgb: rgb ? hexColour(rgb, i) : null,
+          },
         });
       }
       if (features.length > PATCH_CAP) {
@@ -277,12 +302,13 @@ export class PatchLayer {
     const byId = new Map<string, GeoJSON.Feature>();
     for (const f of [...this.region.features, ...this.view.features]) byId.set(String(f.properties?.["id"]), f);
     const features = [...byId.values()];
+    const embedding = this.colourBy.value === EMBEDDING;
     const plain = !this.colourBy.value.startsWith("col:") && this.colourBy.value !== "year";
     const cats = plain ? [] : categories(features.map((f) => String(f.properties?.["cat"])));
     const colour = new Map(cats.map((c) => [c.value, c.color]));
     for (const f of features) {
       const p = f.properties as Record<string, unknown>;
-      p["color"] = plain ? PLAIN : (colour.get(String(p["cat"])) ?? OTHER);
+      p["color"] = embedding ? String(p["rgb"] ?? PLAIN) : plain ? PLAIN : (colour.get(String(p["cat"])) ?? OTHER);
     }
     this.zoomRange(features);
     this.centres = new Map(features.map((f) => [String(f.properties?.["id"]), [Number(f.properties?.["lon"]), Number(f.properties?.["lat"])]]));
@@ -304,7 +330,16 @@ export class PatchLayer {
     };
     this.legend.replaceChildren(...cats.map((c) => entry(c.color, `${c.value} (${c.count.toLocaleString()})`)));
     if (!plain && others > 0) this.legend.append(entry(OTHER, `other (${others.toLocaleString()})`));
-    this.legend.hidden = cats.length === 0;
+    if (embedding && features.length > 0) {
+      // the swatch: a strip of a few of the colours drawn
+      const step = Math.max(1, Math.floor(features.length / 6));
+      const some = features.filter((_, i) => i % step === 0).slice(0, 6).map((f) => String(f.properties?.["color"]));
+      const stops = some.map((c, i) => `${c} ${(100 * i) / some.length}% ${(100 * (i + 1)) / some.length}%`);
+      const line = entry(`linear-gradient(90deg, ${stops.join(", ")})`, EMBEDDING_LEGEND);
+      line.firstElementChild?.classList.add("strip");
+      this.legend.append(line);
+    }
+    this.legend.hidden = this.legend.childElementCount === 0;
     this.say(features.length);
   }
 

@@ -15,7 +15,7 @@
  *   `|o|² = norm² + 2 ip_centroid + |c|²` (spec/corpus-v1.md §3.4; `0` where a norm is 0).
  */
 import { bitPlanes, planeDots, QUERY_BITS } from "../kernels/rabitq";
-import { f32Array } from "./rerank";
+import { f32Array } from "../corpus/arrays";
 
 /** A fitted `rabitq` codec, from a manifest's `codec` entry. */
 export interface RabitqCodec {

@@ -4,23 +4,13 @@
  * vectors. Supported rerank codecs: `int8`/`int4`/`int2` (affine), `float16`, `float32`.
  */
 import { half } from "../corpus/factors";
+import { f32Array } from "../corpus/arrays";
 import type { WebCorpus } from "../corpus/reader";
 import { TerrabitError } from "../errors";
 
 interface Decoder {
   dims: number;
   decode(code: Uint8Array, out: Float64Array): void;
-}
-
-/** A codec state's float32 array (`{dtype: "f4", base64}`, little-endian), or null. */
-export function f32Array(v: unknown): Float32Array | null {
-  if (v === null || typeof v !== "object") return null;
-  const o = v as { base64?: unknown; dtype?: unknown };
-  if (typeof o.base64 !== "string" || o.dtype !== "f4") return null;
-  const s = atob(o.base64);
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
 }
 
 /** A decoder for the corpus's rerank codec, or null when it is not one this app decodes. */
