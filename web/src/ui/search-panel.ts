@@ -28,6 +28,7 @@ export const VIEW_LABELS: Record<ViewName, string> = {
   outlier: "Outlier (unlike the rest)",
   surprise: "Surprise (unlike neighbours)",
   gradient: "Gradient (where scores change)",
+  change: "Change (between two years)",
 };
 
 const COMBINE_LABELS: Record<Combine, string> = {
