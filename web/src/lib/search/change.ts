@@ -85,9 +85,26 @@ export function checkChange(
 /** The UTC calendar year of each time (milliseconds since the epoch; -1 where NaN). */
 export function rowYears(times: ArrayLike<number>): Int32Array {
   const out = new Int32Array(times.length);
+  // the year of the last time looked up, and its [start, end): most rows share a few years
+  let year = -1;
+  let start = Infinity;
+  let end = -Infinity;
   for (let i = 0; i < times.length; i++) {
     const t = times[i] as number;
-    out[i] = Number.isNaN(t) ? -1 : new Date(t).getUTCFullYear();
+    if (Number.isNaN(t)) {
+      out[i] = -1;
+      continue;
+    }
+    if (!(t >= start && t < end)) {
+      const d = new Date(t);
+      year = d.getUTCFullYear();
+      d.setUTCFullYear(year, 0, 1);
+      d.setUTCHours(0, 0, 0, 0);
+      start = d.getTime();
+      d.setUTCFullYear(year + 1, 0, 1);
+      end = d.getTime();
+    }
+    out[i] = year;
   }
   return out;
 }
@@ -127,7 +144,8 @@ export async function placePairs(
   pair: [number, number],
   slicer?: TimeSlicer,
 ): Promise<{ earlier: number[]; later: number[] }> {
-  const places = new Map<string, number[]>();
+  // each place's rows in the two years (-1: none yet)
+  const places = new Map<string, Int32Array>();
   for (let j = 0; j < rows.length; j++) {
     const i = rows[j] as number;
     const y = years[i] as number;
@@ -136,14 +154,26 @@ export async function placePairs(
     const key = wkbKey(wkb[i] as Uint8Array);
     let place = places.get(key);
     if (place === undefined) {
-      place = [-1, -1];
+      place = Int32Array.of(-1, -1);
       places.set(key, place);
     }
     const held = place[slot] as number;
     if (held < 0 || compareIds(ids[i] as string, ids[held] as string) < 0) place[slot] = i;
     if ((j & 4095) === 4095) await slicer?.tick();
   }
-  const both = [...places.values()].filter((p) => (p[0] as number) >= 0 && (p[1] as number) >= 0);
-  both.sort((x, y) => (x[1] as number) - (y[1] as number));
-  return { earlier: both.map((p) => p[0] as number), later: both.map((p) => p[1] as number) };
+  // ordered by the later row: each later row's earlier row, then one pass in row order
+  const earlierOf = new Int32Array(wkb.length).fill(-1);
+  for (const place of places.values()) {
+    const [e, l] = place as unknown as [number, number];
+    if (e >= 0 && l >= 0) earlierOf[l] = e;
+  }
+  const earlier: number[] = [];
+  const later: number[] = [];
+  for (let i = 0; i < earlierOf.length; i++) {
+    const e = earlierOf[i] as number;
+    if (e < 0) continue;
+    earlier.push(e);
+    later.push(i);
+  }
+  return { earlier, later };
 }

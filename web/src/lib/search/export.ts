@@ -1,9 +1,11 @@
 /**
  * Export the current view as GeoParquet 1.1: the shown rows then the exemplars, with
- * `id, geometry (WKB), score, rank, view, role`, `geo` metadata (CRS84) and the
- * query's provenance under the `terrabit` key.
+ * `id, geometry (WKB), score, rank, view, role` (and, with score=classifier, each row's
+ * `probability`; in the change view, the id of each place's `earlier` row), `geo`
+ * metadata (CRS84) and the query's provenance under the `terrabit` key.
  */
 import { parquetWriteBuffer } from "hyparquet-writer";
+import type { ColumnSource } from "hyparquet-writer";
 import { TerrabitError } from "../errors";
 import type { SearchResult } from "../types";
 import { formatHash } from "../urlstate";
@@ -45,6 +47,8 @@ export async function exportGeoParquet(result: SearchResult): Promise<Uint8Array
   const ranks: (number | null)[] = [];
   const views: string[] = [];
   const roles: string[] = [];
+  const probability: (number | null)[] = [];
+  const earlier: (string | null)[] = [];
   for (const r of shown) {
     ids.push(r.id);
     geoms.push(r.geometry);
@@ -52,6 +56,8 @@ export async function exportGeoParquet(result: SearchResult): Promise<Uint8Array
     ranks.push(r.rank);
     views.push(result.view);
     roles.push("result");
+    probability.push(r.probability ?? null);
+    earlier.push(r.earlier ?? null);
   }
   for (const e of result.exemplars) {
     ids.push(e.id);
@@ -60,6 +66,8 @@ export async function exportGeoParquet(result: SearchResult): Promise<Uint8Array
     ranks.push(null);
     views.push(result.view);
     roles.push(e.positive ? "positive" : "negative");
+    probability.push(null);
+    earlier.push(null);
   }
   if (!ids.length) throw new TerrabitError("nothing to export: the view shows no rows; run a search first");
   const types = [...new Set(geoms.map((g) => g.type))].sort();
@@ -82,19 +90,24 @@ export async function exportGeoParquet(result: SearchResult): Promise<Uint8Array
     stats: result.stats,
     legend: result.legend,
     threshold: result.threshold?.t ?? null,
+    classifier: result.classifier ?? null,
+    change: result.change ?? null,
     exported: new Date().toISOString(),
     rows: shown.length,
     exemplars: result.exemplars.length,
   };
+  const columnData: ColumnSource[] = [
+    { name: "id", data: ids, type: "STRING", nullable: false },
+    { name: "geometry", data: geoms.map(geoJSONToWkb), type: "BYTE_ARRAY", nullable: false },
+    { name: "score", data: scores, type: "DOUBLE" },
+    { name: "rank", data: ranks.map((r) => (r === null ? null : BigInt(r))), type: "INT64" },
+    { name: "view", data: views, type: "STRING", nullable: false },
+    { name: "role", data: roles, type: "STRING", nullable: false },
+  ];
+  if (shown.some((r) => r.probability !== undefined)) columnData.push({ name: "probability", data: probability, type: "DOUBLE" });
+  if (shown.some((r) => r.earlier !== undefined)) columnData.push({ name: "earlier", data: earlier, type: "STRING" });
   const buffer = parquetWriteBuffer({
-    columnData: [
-      { name: "id", data: ids, type: "STRING", nullable: false },
-      { name: "geometry", data: geoms.map(geoJSONToWkb), type: "BYTE_ARRAY", nullable: false },
-      { name: "score", data: scores, type: "DOUBLE" },
-      { name: "rank", data: ranks.map((r) => (r === null ? null : BigInt(r))), type: "INT64" },
-      { name: "view", data: views, type: "STRING", nullable: false },
-      { name: "role", data: roles, type: "STRING", nullable: false },
-    ],
+    columnData,
     kvMetadata: [
       { key: "geo", value: JSON.stringify(geo) },
       { key: "terrabit", value: JSON.stringify(provenance) },

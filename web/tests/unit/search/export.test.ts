@@ -1,10 +1,13 @@
+/// <reference types="node" />
 import { describe, expect, it } from "vitest";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { exportGeoParquet } from "../../../src/lib/search/export";
 import { search } from "../../../src/lib/search/query";
 import { DEFAULT_QUERY } from "../../../src/lib/urlstate";
 import { wkbToGeoJSON } from "../../../src/lib/wkb";
-import { must, openTiny } from "../helpers";
+import { join } from "node:path";
+import { openCorpus } from "../../../src/lib/corpus/reader";
+import { FsStore, must, openTiny, SPEC } from "../helpers";
 
 describe("exportGeoParquet", () => {
   it("writes the shown rows and exemplars with GeoParquet metadata", async () => {
@@ -48,5 +51,29 @@ describe("exportGeoParquet", () => {
     expect(wkbToGeoJSON(rows[0]?.["geometry"] as Uint8Array)).toEqual(shown[0]?.geometry);
     const [x0, y0, x1, y1] = (geo.columns["geometry"]?.bbox ?? []).map(must);
     for (const r of shown) expect(r.lon >= must(x0) && r.lon <= must(x1) && r.lat >= must(y0) && r.lat <= must(y1)).toBe(true);
+  });
+
+  it("adds the classifier's probability and the change view's earlier ids", async () => {
+    const { corpus } = await openTiny();
+    const clf = await search(corpus, {
+      ...DEFAULT_QUERY,
+      regions: [{ kind: "bbox", bbox: [90, 0, 130, 40] }],
+      positives: [{ kind: "id", id: "p000000009" }],
+      score: "classifier",
+      k: 4,
+    });
+    const buffer = (await exportGeoParquet(clf)).slice().buffer;
+    const rows = await parquetReadObjects({ file: buffer, geoparquet: false });
+    const shown = clf.rows.filter((r) => r.shown);
+    expect(rows.map((r) => r["probability"])).toEqual([...shown.map((r) => r.probability), null]);
+    expect(shown.every((r) => r.probability !== undefined && Math.abs(r.score + r.probability - 1) < 1e-12)).toBe(true);
+    const kv = Object.fromEntries((parquetMetadata(buffer).key_value_metadata ?? []).map((e) => [e.key, e.value ?? ""]));
+    expect((JSON.parse(kv["terrabit"] ?? "{}") as { classifier: { positives: number } }).classifier.positives).toBe(1);
+
+    const twin = await openCorpus("tiny_twin", { store: new FsStore(join(SPEC, "tiny_twin")) });
+    const change = await search(twin, { ...DEFAULT_QUERY, view: "change", k: 3 });
+    const back = await parquetReadObjects({ file: (await exportGeoParquet(change)).slice().buffer, geoparquet: false });
+    expect(back.map((r) => [r["id"], r["earlier"]])).toEqual(change.rows.slice(0, 3).map((r) => [r.id, r.earlier]));
+    expect(back.every((r) => !("probability" in r))).toBe(true);
   });
 });
