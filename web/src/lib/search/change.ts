@@ -82,29 +82,46 @@ export function checkChange(
   return pair;
 }
 
+/** The start (milliseconds since the epoch) of each UTC calendar year `first … last + 1`. */
+function yearStarts(first: number, last: number): Float64Array {
+  const starts = new Float64Array(last - first + 2);
+  const d = new Date(0);
+  for (let y = first; y <= last + 1; y++) {
+    d.setUTCFullYear(y, 0, 1);
+    d.setUTCHours(0, 0, 0, 0);
+    starts[y - first] = d.getTime();
+  }
+  return starts;
+}
+
 /** The UTC calendar year of each time (milliseconds since the epoch; -1 where NaN). */
 export function rowYears(times: ArrayLike<number>): Int32Array {
   const out = new Int32Array(times.length);
-  // the year of the last time looked up, and its [start, end): most rows share a few years
-  let year = -1;
-  let start = Infinity;
-  let end = -Infinity;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i] as number;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  if (!(lo <= hi)) return out.fill(-1);
+  // the years' starts, then a binary search per row (no Date per row)
+  const first = new Date(lo).getUTCFullYear();
+  const starts = yearStarts(first, new Date(hi).getUTCFullYear());
   for (let i = 0; i < times.length; i++) {
     const t = times[i] as number;
     if (Number.isNaN(t)) {
       out[i] = -1;
       continue;
     }
-    if (!(t >= start && t < end)) {
-      const d = new Date(t);
-      year = d.getUTCFullYear();
-      d.setUTCFullYear(year, 0, 1);
-      d.setUTCHours(0, 0, 0, 0);
-      start = d.getTime();
-      d.setUTCFullYear(year + 1, 0, 1);
-      end = d.getTime();
+    let a = 0;
+    let b = starts.length - 1; // starts[a] <= t < starts[b]
+    while (b - a > 1) {
+      const m = (a + b) >> 1;
+      if ((starts[m] as number) <= t) a = m;
+      else b = m;
     }
-    out[i] = year;
+    out[i] = first + a;
   }
   return out;
 }
@@ -159,7 +176,7 @@ export async function placePairs(
     }
     const held = place[slot] as number;
     if (held < 0 || compareIds(ids[i] as string, ids[held] as string) < 0) place[slot] = i;
-    if ((j & 4095) === 4095) await slicer?.tick();
+    if ((j & 511) === 511) await slicer?.tick();
   }
   // ordered by the later row: each later row's earlier row, then one pass in row order
   const earlierOf = new Int32Array(wkb.length).fill(-1);

@@ -925,11 +925,17 @@ async function changeView(
 ): Promise<{ years: [number, number]; places: number; table: Candidates; earlier: string[]; view: ViewOutput | null }> {
   if (cand.times === null) throw new TerrabitError("the candidates were read without their datetime; search again");
   const years = rowYears(cand.times);
-  const pair = pickYears(Int32Array.from(kept, (i) => years[i] as number), asked, corpus.info);
+  const keptYears = new Int32Array(kept.length);
+  for (let j = 0; j < kept.length; j++) keptYears[j] = years[kept[j] as number] as number;
+  const pair = pickYears(keptYears, asked, corpus.info);
   const { earlier, later } = await placePairs(cand.wkb, years, cand.ids, kept, pair, slicer);
   checkAbort(signal);
   const codeSize = corpus.info.codeSize;
-  const table = takeCandidates(cand, later, codeSize, corpus.info.rerankCodeSize ?? 0);
+  // the later rows as a table of their own, copied in slices of rows (a million places
+  // would block the page)
+  const parts: { table: Candidates; rows: number[] }[] = [];
+  for (let a = 0; a < later.length; a += 16384) parts.push({ table: cand, rows: later.slice(a, a + 16384) });
+  const table = await concatCandidatesSliced(parts, codeSize, corpus.info.rerankCodeSize ?? 0, slicer);
   const earlierIds = earlier.map((i) => cand.ids[i] as string);
   if (later.length === 0) return { years: pair, places: 0, table, earlier: earlierIds, view: null };
   const input: ViewInput = { scores: new Float64Array(0), ids: table.ids, codes: null, codeSize, bbox: null, later: null };
