@@ -369,10 +369,13 @@ export class SearchPanel {
     });
   }
 
-  /** "≤ 12 · 340 rows": the cut-off and how many rows it keeps (a classifier's also as p). */
+  /**
+   * "≤ 12 · 340 rows": the cut-off and how many rows it keeps; a classifier's cut-off on
+   * `1 - p` as the probability it keeps ("p ≥ 0.44 · 30 rows").
+   */
   private cutText(t: number): string {
-    const p = this.result?.query.score === "classifier" ? ` (p ≥ ${fmt(1 - t)})` : "";
-    return `≤ ${fmt(t)}${p} · ${countAtMost(this.sorted, t).toLocaleString()} rows`;
+    const cut = this.result?.query.score === "classifier" ? `p ≥ ${fmt(1 - t)}` : `≤ ${fmt(t)}`;
+    return `${cut} · ${countAtMost(this.sorted, t).toLocaleString()} rows`;
   }
 
   private renderThreshold(q: Query): void {
