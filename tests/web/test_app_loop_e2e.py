@@ -772,3 +772,169 @@ def test_patches_show_as_dots_zoomed_out(page: Any, app_url: str, footprints: di
     page.screenshot(path="/tmp/terrabit-patches-zoomed-out.png")
     assert sum(near) > n / 2, (near, n)  # dots overlap in the towns: about a pixel a patch
     assert_clean(page)
+
+
+# ------------------------------------------------ score=classifier and view=change
+
+#: The world's places fall in this box (north-west India): 1000 places x 2023 and 2024.
+WORLD_BOX = (68.0, 22.0, 78.0, 32.0)
+
+
+@pytest.fixture(scope="module")
+def world_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published synthetic world: 1000 places in ``WORLD_BOX``, each in 2023 and 2024
+    with the same footprint, 64-d, in a few shards."""
+    from terrabit.corpus import publish
+    from terrabit.world.generate import generate_world
+
+    root = tmp_path_factory.mktemp("web-world")
+    generate_world(
+        root / "world", n=2000, dim=64, seed=0, bbox=WORLD_BOX, aef=False, progress=False
+    )
+    out = root / "corpus"
+    publish(root / "world" / "patches", out, keep=["label"], max_rows=400, show_progress=False)
+    return out
+
+
+def world_hash(**extra: Any) -> str:
+    return (
+        "#bbox="
+        + ",".join(f"{v:g}" for v in WORLD_BOX)
+        + "".join(f"&{key}={value}" for key, value in extra.items())
+    )
+
+
+def listed(page: Any) -> list[float]:
+    """The values the result list shows, in list order."""
+    return [float(t) for t in page.locator("[data-testid=result-row] .score").all_inner_texts()]
+
+
+def legend_note(page: Any) -> str:
+    return str(page.locator("[data-testid=legend] [data-testid=legend-note]").inner_text())
+
+
+def test_classifier_search_on_a_world(page: Any, app_server: Any, world_corpus: Path) -> None:
+    """score=classifier in the URL: the list equals Python's classifier search (ids, ranks,
+    probabilities), the legend and the list show the probability (higher first), the line
+    under the status says the background alone was the negative class; a ✗ adds a
+    negative and the fit says so."""
+    with terrabit.open(world_corpus) as corpus:
+        ids = sorted(corpus.read(None, columns=["id"]).column("id").to_pylist())
+        positive = ids[len(ids) // 3]
+        expected = search(corpus, WORLD_BOX, positives=[positive], k=K, score="classifier")
+    url = app_server(world_corpus)
+    open_app(page, url, world_hash(ids=positive, score="classifier", k=K))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    shown = expected.shown
+    assert result_rows(page) == list(
+        zip(shown.column("id").to_pylist(), shown.column("rank").to_pylist(), strict=True)
+    )
+    # the list shows each row's probability (3 digits), the best first
+    probability = shown.column("probability").to_pylist()
+    assert listed(page) == pytest.approx(probability, abs=5e-3)
+    assert listed(page) == sorted(listed(page), reverse=True)
+    assert page.locator(".results-head .value-head").text_content() == "probability"
+    assert legend_note(page) == (
+        "probability of being like the positives; higher = more like them (hotter)"
+    )
+    note = page.locator("[data-testid=classifier-note]").inner_text()
+    assert note.startswith(
+        "Classifier fitted on 1 positive and no negatives: the background alone (256 of the "
+        "region's rows, weight 0.01 each) is the negative class"
+    )
+    assert expected.query["classifier"]["background"] == 256
+    assert page.locator("#score").input_value() == "classifier"
+    # the distance-only options are off
+    assert page.locator("#combine").is_disabled() and page.locator("#global").is_disabled()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(600)
+    page.screenshot(path="/tmp/terrabit-classifier.png")
+    # ✗ on the last row: a negative, and the fit says so
+    last = result_rows(page)[-1][0]
+    before = runs(page)
+    page.locator(f"[data-testid=result-row][data-id='{last}'] [data-testid=mark-negative]").click()
+    assert wait_for_run(page, before) == "done", status(page)
+    with terrabit.open(world_corpus) as corpus:
+        again = search(
+            corpus, WORLD_BOX, positives=[positive], negatives=[last], k=K, score="classifier"
+        )
+    assert [i for i, _ in result_rows(page)] == again.shown.column("id").to_pylist()
+    note = page.locator("[data-testid=classifier-note]").inner_text()
+    assert note.startswith("Classifier fitted on 1 positive, 1 negative and a background")
+    assert hash_params(page)["score"] == "classifier"
+    assert_clean(page)
+
+
+def test_change_view_on_a_world(page: Any, app_server: Any, world_corpus: Path) -> None:
+    """view=change: without examples the places most changed between the two latest years
+    (Python's ranking, Hamming distances, higher first); the pair of years is a control
+    kept in the URL; with a classifier and a positive, the places that became most like
+    it (negative first); the classifier without a positive says what to do."""
+    with terrabit.open(world_corpus) as corpus:
+        plain = search(corpus, WORLD_BOX, view="change", k=15)
+    url = app_server(world_corpus)
+    open_app(page, url, world_hash(view="change", k=15))
+    assert page.evaluate("() => document.body.dataset.state") == "done", status(page)
+    rows = plain.shown
+    assert result_rows(page) == list(
+        zip(rows.column("id").to_pylist(), rows.column("rank").to_pylist(), strict=True)
+    )
+    assert listed(page) == rows.column("value").to_pylist()  # bits changed, higher first
+    assert legend_note(page) == (
+        "Hamming distance between the 2023 and 2024 codes; higher = changed more (hotter)"
+    )
+    assert page.locator(".results-head .value-head").text_content() == "bits changed"
+    years = page.locator("#years")
+    assert years.is_visible()
+    assert years.locator("option").evaluate_all("els => els.map(e => e.value)") == [
+        "",
+        "2023,2024",
+    ]
+    assert page.locator("#year").is_disabled()  # a pair of years, not a year filter
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(600)
+    page.screenshot(path="/tmp/terrabit-change.png")
+    before = runs(page)
+    page.select_option("#years", "2023,2024")
+    assert wait_for_run(page, before) == "done", status(page)
+    assert hash_params(page)["years"] == "2023,2024"
+    assert [i for i, _ in result_rows(page)] == rows.column("id").to_pylist()
+    # the classifier without a positive: said, nothing runs; back to distances
+    page.select_option("#score", "classifier")
+    page.locator(
+        "[data-testid=status]", has_text="The classifier learns from positive examples"
+    ).wait_for()
+    assert "pick Score: distance" in status(page)
+    before = runs(page)
+    page.select_option("#score", "distance")
+    assert wait_for_run(page, before) == "done", status(page)
+    # a positive (the most changed place's later row): the places whose distance to it fell
+    target = rows.column("id")[0].as_py()
+    with terrabit.open(world_corpus) as corpus:
+        kw: dict[str, Any] = {"positives": [target], "view": "change", "years": (2023, 2024)}
+        closer = search(corpus, WORLD_BOX, k=15, **kw)
+        toward = search(corpus, WORLD_BOX, k=15, score="classifier", **kw)
+    before = runs(page)
+    row = page.locator(f"[data-testid=result-row][data-id='{target}']")
+    row.locator("[data-testid=mark-positive]").click()
+    assert wait_for_run(page, before) == "done", status(page)
+    assert [i for i, _ in result_rows(page)] == closer.shown.column("id").to_pylist()
+    assert listed(page) == closer.shown.column("value").to_pylist()
+    assert page.locator(".results-head .value-head").text_content() == "Δ score"
+    # the classifier: the places that became most like the positive by its probability
+    before = runs(page)
+    page.select_option("#score", "classifier")
+    assert wait_for_run(page, before) == "done", status(page)
+    shown = toward.shown
+    assert result_rows(page) == list(
+        zip(shown.column("id").to_pylist(), shown.column("rank").to_pylist(), strict=True)
+    )
+    assert listed(page) == pytest.approx(shown.column("value").to_pylist(), abs=5e-3)
+    assert listed(page) == sorted(listed(page))  # most negative first
+    assert legend_note(page) == (
+        "later − earlier score (2023 → 2024); negative = became more like the examples (hotter)"
+    )
+    assert {"view", "years", "score", "ids"} <= set(hash_params(page))
+    page.wait_for_timeout(600)
+    page.screenshot(path="/tmp/terrabit-change-classifier.png")
+    assert_clean(page)

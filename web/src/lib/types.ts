@@ -18,7 +18,13 @@ export type RegionSpec =
 export type ExemplarRef = { kind: "point"; lon: number; lat: number } | { kind: "id"; id: string };
 
 export type Combine = "mean" | "majority" | "and" | "or" | "xor";
-export type ViewName = "topk" | "heatmap" | "threshold" | "outlier" | "surprise" | "gradient";
+export type ViewName = "topk" | "heatmap" | "threshold" | "outlier" | "surprise" | "gradient" | "change";
+/**
+ * How candidates are scored against the examples (lower = more similar in both):
+ * `distance` (Hamming, or RaBitQ's estimate with `asymmetric`) or `classifier` (`1 - p` of
+ * a logistic regression on the codes' bits, `lib/search/classifier.ts`).
+ */
+export type ScoreName = "distance" | "classifier";
 
 export const COMBINES: readonly Combine[] = ["mean", "majority", "and", "or", "xor"];
 export const VIEWS: readonly ViewName[] = [
@@ -28,7 +34,9 @@ export const VIEWS: readonly ViewName[] = [
   "outlier",
   "surprise",
   "gradient",
+  "change",
 ];
+export const SCORES: readonly ScoreName[] = ["distance", "classifier"];
 
 /** Everything that defines a search; it round-trips through the URL hash. */
 export interface Query {
@@ -54,6 +62,13 @@ export interface Query {
    * rerank column; combine "mean", no invert; not with `global`).
    */
   asymmetric: boolean;
+  /**
+   * `distance` (the default) or `classifier` (needs a positive; not with the outlier and
+   * surprise views, global, asymmetric, invert or a bitwise combine).
+   */
+  score: ScoreName;
+  /** change view: the `[earlier, later]` years compared; `null` picks the two latest of the region's rows. */
+  years: [number, number] | null;
 }
 
 /** One manifest row (one shard), as in `spec/corpus-v1.md`. */
@@ -121,6 +136,10 @@ export interface ResultRow {
   attributes: Record<string, unknown>;
   /** The row's packed code in the corpus codec, when the search holds it. */
   code?: Uint8Array;
+  /** score=classifier: the model's probability that the row is like the positives (`score = 1 - probability`). */
+  probability?: number;
+  /** change view: the id of the place's row in the earlier year (the row itself is the later one). */
+  earlier?: string;
 }
 
 export interface SearchStats {
@@ -140,6 +159,26 @@ export interface Legend {
   max: number;
   /** true when lower values are better (drawn hotter). */
   lowerIsBetter: boolean;
+  /**
+   * What the scale measures of each row: its `value` (absent), or its classifier
+   * `probability` (the classifier's top k, threshold and heatmap: higher = more like the
+   * positives).
+   */
+  field?: "probability";
+}
+
+/** A classifier fit's provenance, with the keys of Python's `result.query["classifier"]`. */
+export interface ClassifierInfo {
+  positives: number;
+  negatives: number;
+  /** Background rows drawn from the candidates. */
+  background: number;
+  background_weight: number;
+  C: number;
+  iterations: number;
+  converged: boolean;
+  /** Set when there is no negative: the background alone is the negative class. */
+  note?: string;
 }
 
 export interface SearchResult {
@@ -154,6 +193,10 @@ export interface SearchResult {
   threshold?: { t: number; edges: number[]; counts: number[] };
   /** Why the result is empty or truncated (a candidate cap, a region outside the corpus). */
   message: string | null;
+  /** score=classifier: the fit's provenance (rows trained on, iterations; a note without negatives). */
+  classifier?: ClassifierInfo;
+  /** change view: the years compared and the places observed in both. */
+  change?: { years: [number, number]; places: number };
 }
 
 /**

@@ -4,10 +4,11 @@
  * plus `poly=` (each polygon's rings as `lon lat,lon lat,…`, rings joined by `;`,
  * regions by `|`), several bboxes joined by `|`, `ids=` / `nids=` (positive / negative
  * ids, `;`-joined), `invert=1`, `t=NUMBER`, `year=2024`, `dedupe=1`, `global=1`,
- * `asym=1` (asymmetric scoring).
+ * `asym=1` (asymmetric scoring), `score=classifier` and, for `view=change`,
+ * `years=2023,2024` (the pair compared; absent: the two latest).
  */
-import { COMBINES, VIEWS } from "./types";
-import type { BBox, Combine, ExemplarRef, Query, RegionSpec, ViewName } from "./types";
+import { COMBINES, SCORES, VIEWS } from "./types";
+import type { BBox, Combine, ExemplarRef, Query, RegionSpec, ScoreName, ViewName } from "./types";
 
 export const DEFAULT_QUERY: Query = Object.freeze({
   regions: [],
@@ -22,6 +23,8 @@ export const DEFAULT_QUERY: Query = Object.freeze({
   dedupe: false,
   global: false,
   asymmetric: false,
+  score: "distance",
+  years: null,
 }) as Query;
 
 /** A number in the hash: at most 6 decimals (~0.1 m), no trailing zeros. */
@@ -69,6 +72,8 @@ export function formatHash(query: Query): string {
   if (query.dedupe) parts.push("dedupe=1");
   if (query.global) parts.push("global=1");
   if (query.asymmetric) parts.push("asym=1");
+  if (query.score !== "distance") parts.push(`score=${query.score}`);
+  if (query.years !== null) parts.push(`years=${query.years.join(",")}`);
   return parts.join("&");
 }
 
@@ -195,6 +200,19 @@ export function parseHash(hash: string): { query: Query; errors: string[] } {
         const f = flag(value);
         if (f === null) errors.push(`${key} "${value}" is not 0 or 1`);
         else query[key] = f;
+        break;
+      }
+      case "score":
+        if ((SCORES as readonly string[]).includes(value)) query.score = value as ScoreName;
+        else errors.push(`score "${value}" is not one of ${SCORES.join(", ")}`);
+        break;
+      case "years": {
+        const ys = parseNumbers(value, 2);
+        if (ys !== null && ys.every((y) => Number.isInteger(y) && y >= 1 && y <= 9998) && ys[0] !== ys[1]) {
+          query.years = [Math.min(...ys), Math.max(...ys)];
+        } else {
+          errors.push(`years "${value}" is not two different years like 2023,2024`);
+        }
         break;
       }
       case "asym": {

@@ -9,9 +9,9 @@
 import { Popup, type GeoJSONSource, type MapLayerMouseEvent } from "maplibre-gl";
 
 import { colorFor } from "../lib/colors";
-import type { ExemplarRef, ExemplarRow, ResultRow, SearchResult, ViewName } from "../lib/types";
+import type { ExemplarRef, ExemplarRow, ResultRow, SearchResult } from "../lib/types";
 import { el, fmt } from "./dom";
-import { renderLegend, shownValue, valueHeading } from "./legend";
+import { legendValue, renderLegend, shownValue, valueHeading } from "./legend";
 import type { MapLibreMap } from "./map";
 import { whatOf } from "./results";
 
@@ -151,8 +151,7 @@ export class ResultLayers {
     if (this.hideTimer !== null) clearTimeout(this.hideTimer);
     this.hideTimer = null;
     if (pin) this.pinned = row.id;
-    const view: ViewName = this.result?.view ?? "topk";
-    const heading = this.result ? valueHeading(view, this.result.legend) : "score";
+    const heading = this.result ? valueHeading(this.result) : "score";
     const what = whatOf(row);
     const button = (positive: boolean): HTMLButtonElement => {
       const b = el(
@@ -177,7 +176,7 @@ export class ResultLayers {
     const content = el(
       "div",
       { class: "popup", "data-testid": "popup" },
-      el("div", {}, el("strong", {}, `#${row.rank}`), ` · ${heading} ${fmt(shownValue(view, row))}`, pin ? close : ""),
+      el("div", {}, el("strong", {}, `#${row.rank}`), ` · ${heading} ${this.result ? fmt(shownValue(this.result, row)) : ""}`, pin ? close : ""),
       what ? el("div", {}, what) : "",
       el("div", { class: "muted" }, row.id),
       el("div", { class: "button-row" }, button(true), button(false)),
@@ -225,7 +224,7 @@ export class ResultLayers {
         lat: row.lat,
         rank: row.rank,
         value: row.value,
-        color: rgb(colorFor(row.value, result.legend)),
+        color: rgb(colorFor(legendValue(result.legend, row), result.legend)),
       };
       polys.push({ type: "Feature", geometry: row.geometry, properties });
       points.push({

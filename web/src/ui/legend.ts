@@ -4,8 +4,13 @@
  * - top k, threshold and heatmap show a distance: "lower = more similar"; the heatmap's
  *   colours are its scores normalised to 0…1, but its legend and list show the real
  *   distances;
+ * - with score=classifier, those three show the classifier's probability instead: "higher
+ *   = more like the positives" (the search ranks by `1 - p`; the list shows `p`);
  * - outlier, surprise and gradient show how remarkable a place is: "higher = more
- *   unusual" (the search ranks by the negated value; the list shows the value itself).
+ *   unusual" (the search ranks by the negated value; the list shows the value itself);
+ * - change shows, without examples, the Hamming distance between a place's two years
+ *   ("higher = changed more"), with examples the change of its score ("negative = became
+ *   more like the examples").
  */
 import { legendStops } from "../lib/colors";
 import type { Legend, ResultRow, SearchResult, ViewName } from "../lib/types";
@@ -13,21 +18,45 @@ import { el, fmt } from "./dom";
 
 const DESCENDING: readonly ViewName[] = ["outlier", "surprise", "gradient"];
 
+/** What the legend and the list need of a result. */
+export type Shown = Pick<SearchResult, "view" | "legend"> & Partial<Pick<SearchResult, "change">>;
+
 /** What the list shows for a row: the value the legend colours (real, not normalised). */
-export function shownValue(view: ViewName, row: ResultRow): number {
-  return DESCENDING.includes(view) ? row.value : row.score;
+export function shownValue(result: Shown, row: ResultRow): number {
+  if (DESCENDING.includes(result.view) || result.view === "change") return row.value;
+  if (result.legend.field === "probability") return row.probability ?? NaN;
+  return row.score;
 }
 
-/** The list's column heading for a view. */
-export function valueHeading(view: ViewName, legend: Legend): string {
+/** What the map colours a row by on `legend`'s scale. */
+export function legendValue(legend: Legend, row: ResultRow): number {
+  return legend.field === "probability" ? (row.probability ?? NaN) : row.value;
+}
+
+/** The list's column heading for a result. */
+export function valueHeading(result: Shown): string {
+  const { view, legend } = result;
   if (view === "outlier") return "unusual";
   if (view === "surprise") return "surprise";
   if (view === "gradient") return "change";
+  if (view === "change") return legend.lowerIsBetter ? "Δ score" : "bits changed";
+  if (legend.field === "probability") return "probability";
   return /cosine/.test(legend.label) ? "cosine" : "distance";
 }
 
-/** The sentence that says which way is better. */
-export function signNote(view: ViewName): string {
+/** The sentence that says what the shown value means and which way is better. */
+export function signNote(result: Shown): string {
+  const { view, legend } = result;
+  if (view === "change") {
+    const years = result.change?.years;
+    if (legend.lowerIsBetter) {
+      const span = years ? ` (${years[0]} → ${years[1]})` : "";
+      return `later − earlier score${span}; negative = became more like the examples (hotter)`;
+    }
+    const which = years ? `the ${years[0]} and ${years[1]} codes` : "the two years' codes";
+    return `Hamming distance between ${which}; higher = changed more (hotter)`;
+  }
+  if (legend.field === "probability") return "probability of being like the positives; higher = more like them (hotter)";
   if (view === "gradient") return "higher = sharper change around it (hotter)";
   if (DESCENDING.includes(view)) return "higher = more unusual (hotter)";
   return "lower = more similar (hotter)";
@@ -44,8 +73,8 @@ export interface Scale {
 /** The legend's scale of a result (the heatmap's in real distances). */
 export function scaleOf(result: SearchResult): Scale {
   const { legend, view } = result;
-  if (view !== "heatmap") {
-    return { title: legend.label, lo: legend.min, hi: legend.max, note: signNote(view) };
+  if (view !== "heatmap" || legend.field === "probability") {
+    return { title: legend.label, lo: legend.min, hi: legend.max, note: signNote(result) };
   }
   let lo = Infinity;
   let hi = -Infinity;
@@ -56,7 +85,7 @@ export function scaleOf(result: SearchResult): Scale {
   }
   if (!Number.isFinite(lo)) [lo, hi] = [0, 0];
   const metric = legend.label.split(":")[0] ?? legend.label;
-  return { title: metric, lo, hi, note: signNote(view) };
+  return { title: metric, lo, hi, note: signNote(result) };
 }
 
 function rgb(c: readonly number[]): string {

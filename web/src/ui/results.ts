@@ -9,9 +9,10 @@
  * it a positive or negative example; hovering a row highlights it on the map, clicking
  * (or Enter) flies there.
  */
-import type { ResultRow, SearchProgress, SearchResult, ViewName } from "../lib/types";
+import type { ClassifierInfo, ResultRow, SearchProgress, SearchResult } from "../lib/types";
 import { el, fmt, fmtLonLat } from "./dom";
-import { shownValue, valueHeading } from "./legend";
+import { shownValue, signNote, valueHeading } from "./legend";
+import type { Shown } from "./legend";
 
 /** At most this many rows go into the list (the map and the export have all of them). */
 export const LIST_LIMIT = 500;
@@ -49,6 +50,25 @@ function placeOf(row: ResultRow): string {
   return what ? `${what} · ${fmtLonLat(row.lon, row.lat)}` : fmtLonLat(row.lon, row.lat);
 }
 
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * What a classifier was fitted on, in a line: "Classifier fitted on 1 positive and no
+ * negatives: the background alone (256 of the region's rows, weight 0.01 each) is the
+ * negative class; 6 Newton steps."
+ */
+export function classifierText(info: ClassifierInfo): string {
+  const back = `${info.background.toLocaleString()} of the region's rows, weight ${info.background_weight} each`;
+  const fitted =
+    info.negatives === 0
+      ? `${plural(info.positives, "positive")} and no negatives: the background alone (${back}) is the negative class`
+      : `${plural(info.positives, "positive")}, ${plural(info.negatives, "negative")} and a background (${back})`;
+  const steps = info.converged ? plural(info.iterations, "Newton step") : `not converged after ${plural(info.iterations, "Newton step")}`;
+  return `Classifier fitted on ${fitted}; ${steps}.`;
+}
+
 export class ResultsView {
   private readonly status: HTMLElement;
   private readonly failed: HTMLElement;
@@ -58,7 +78,8 @@ export class ResultsView {
   private readonly list: HTMLOListElement;
   private readonly progress: HTMLProgressElement;
   private readonly valueHead: HTMLElement;
-  private view: ViewName = "topk";
+  private readonly classifierNote: HTMLElement;
+  private shownBy: Shown | null = null;
 
   constructor(
     statusBox: HTMLElement,
@@ -80,10 +101,11 @@ export class ResultsView {
       this.retryButton,
     );
     this.message = el("p", { class: "message", "data-testid": "message", hidden: true });
+    this.classifierNote = el("p", { class: "muted classifier-note", "data-testid": "classifier-note", hidden: true });
     this.summary = el("p", { class: "muted summary" });
     this.list = el("ol", { class: "results", "aria-label": "Results", "data-testid": "results" });
     this.valueHead = el("span", { class: "value-head" }, "score");
-    statusBox.append(this.status, this.progress, this.failed, this.message);
+    statusBox.append(this.status, this.progress, this.failed, this.message, this.classifierNote);
     container.append(
       el("h2", {}, "Results"),
       el(
@@ -123,6 +145,7 @@ export class ResultsView {
     this.message.hidden = true;
     this.failed.hidden = true;
     this.progress.hidden = true;
+    this.classifierNote.hidden = true;
   }
 
   /** Add a line to the result's message box (e.g. which examples were left out). */
@@ -159,9 +182,11 @@ export class ResultsView {
     this.message.hidden = !result.message;
     this.message.textContent = result.message ?? "";
 
-    this.view = result.view;
-    this.valueHead.textContent = valueHeading(result.view, result.legend);
-    this.valueHead.title = result.legend.lowerIsBetter ? "lower = more similar" : "higher = more unusual";
+    this.classifierNote.hidden = result.classifier === undefined;
+    this.classifierNote.textContent = result.classifier === undefined ? "" : classifierText(result.classifier);
+    this.shownBy = result;
+    this.valueHead.textContent = valueHeading(result);
+    this.valueHead.title = signNote(result);
     const rows = shown.slice(0, LIST_LIMIT);
     this.list.replaceChildren(...rows.map((row) => this.rowElement(row)));
     this.summary.textContent =
@@ -172,9 +197,10 @@ export class ResultsView {
   }
 
   private rowElement(row: ResultRow): HTMLElement {
-    const value = fmt(shownValue(this.view, row));
+    const value = this.shownBy === null ? "" : fmt(shownValue(this.shownBy, row));
     const what = whatOf(row);
-    const place = el("span", { class: "place", title: `${row.id} · ${placeOf(row)}` });
+    const earlier = row.earlier === undefined ? "" : ` (earlier year: ${row.earlier})`;
+    const place = el("span", { class: "place", title: `${row.id}${earlier} · ${placeOf(row)}` });
     if (what) place.append(el("span", { class: "what" }, what));
     place.append(el("span", { class: "where" }, fmtLonLat(row.lon, row.lat)));
     const mark = (positive: boolean): HTMLButtonElement => {

@@ -1,18 +1,22 @@
 /**
- * The search controls: the examples (positive / negative chips), combine, invert, the
- * view, the top-k slider, the threshold slider with its histogram, the year filter,
- * same-place dedupe, the global toggle, asymmetric scoring, and run / cancel.
+ * The search controls: the examples (positive / negative chips), the view, the score
+ * (distance or classifier), the top-k slider, the change view's pair of years, the
+ * threshold slider with its histogram, combine, invert, the year filter, same-place
+ * dedupe, the global toggle, asymmetric scoring, and run / cancel. Options a choice cannot
+ * work with are disabled (unless a shared URL set them: then the search says why).
  *
  * Every control writes the query (`QueryStore`) and is redrawn from it, so the URL hash,
  * the controls and the search always agree.
  */
 import {
   COMBINES,
+  SCORES,
   VIEWS,
   type Combine,
   type ExemplarRef,
   type ExemplarRow,
   type Query,
+  type ScoreName,
   type SearchResult,
   type ViewName,
 } from "../lib/types";
@@ -28,7 +32,16 @@ export const VIEW_LABELS: Record<ViewName, string> = {
   outlier: "Outlier (unlike the rest)",
   surprise: "Surprise (unlike neighbours)",
   gradient: "Gradient (where scores change)",
+  change: "Change (between two years)",
 };
+
+export const SCORE_LABELS: Record<ScoreName, string> = {
+  distance: "Distance",
+  classifier: "Classifier",
+};
+
+/** Views that rank by the codes alone: the classifier has nothing to rank there. */
+const CODES_ONLY: readonly ViewName[] = ["outlier", "surprise"];
 
 const COMBINE_LABELS: Record<Combine, string> = {
   mean: "mean distance",
@@ -61,6 +74,9 @@ export class SearchPanel {
   private readonly combine: HTMLSelectElement;
   private readonly invert: HTMLInputElement;
   private readonly view: HTMLSelectElement;
+  private readonly score: HTMLSelectElement;
+  private readonly pair: HTMLSelectElement;
+  private readonly pairRow: HTMLElement;
   private readonly k: HTMLInputElement;
   private readonly kOut: HTMLOutputElement;
   private readonly kRow: HTMLElement;
@@ -87,7 +103,7 @@ export class SearchPanel {
     searchBox: HTMLElement,
     private readonly store: QueryStore,
     private readonly undo: UndoStack,
-    years: number[],
+    private readonly years: number[],
     private readonly actions: PanelActions,
     /** Why the corpus cannot be scored asymmetrically (null: it can). */
     private readonly asymmetricUnavailable: string | null = null,
@@ -123,6 +139,17 @@ export class SearchPanel {
     this.invert = el("input", { id: "invert", type: "checkbox" });
     this.view = el("select", { id: "view" });
     for (const v of VIEWS) this.view.append(el("option", { value: v }, VIEW_LABELS[v]));
+    this.score = el("select", { id: "score" });
+    for (const v of SCORES) this.score.append(el("option", { value: v }, SCORE_LABELS[v]));
+    this.score.title =
+      "Distance: Hamming distance to the examples. Classifier: a logistic regression on the codes' bits, " +
+      "trained on the examples and a background sample of the region";
+    // the change view's pair of years: the two latest by default, or any pair the corpus spans
+    this.pair = el("select", { id: "years" });
+    this.pair.append(el("option", { value: "" }, "The two latest years"));
+    for (const [i, a] of years.entries()) {
+      for (const b of years.slice(i + 1)) this.pair.append(el("option", { value: `${a},${b}` }, `${a} → ${b}`));
+    }
     this.k = el("input", { id: "k", type: "range", min: 1, max: 100, step: 1 });
     this.kOut = el("output", { for: "k", id: "k-out" });
     this.threshold = el("input", { id: "threshold", type: "range", min: 0, max: STEPS, step: 1 });
@@ -140,7 +167,6 @@ export class SearchPanel {
     this.year = el("select", { id: "year" });
     this.year.append(el("option", { value: "" }, "All years"));
     for (const y of years) this.year.append(el("option", { value: String(y) }, String(y)));
-    this.year.disabled = years.length === 0;
     this.dedupe = el("input", { id: "dedupe", type: "checkbox" });
     this.global = el("input", { id: "global", type: "checkbox" });
     this.asymmetric = el("input", { id: "asymmetric", type: "checkbox" });
@@ -149,6 +175,7 @@ export class SearchPanel {
 
     this.kRow = labelled("Top k", this.k);
     this.kRow.append(this.kOut);
+    this.pairRow = labelled("Years", this.pair);
     const tRow = labelled("Threshold", this.threshold);
     tRow.append(this.tOut, tReset);
     this.thresholdBox = el(
@@ -187,6 +214,8 @@ export class SearchPanel {
     searchBox.append(
       el("h2", {}, "Search"),
       labelled("View", this.view),
+      labelled("Score", this.score),
+      this.pairRow,
       this.kRow,
       this.thresholdBox,
       this.options,
@@ -196,9 +225,17 @@ export class SearchPanel {
     // ---- wiring
     this.combine.addEventListener("change", () => store.update({ combine: this.combine.value as Combine }));
     this.invert.addEventListener("change", () => store.update({ invert: this.invert.checked }));
-    this.view.addEventListener("change", () =>
-      store.update({ view: this.view.value as ViewName, threshold: null }),
-    );
+    this.view.addEventListener("change", () => {
+      const view = this.view.value as ViewName;
+      // the change view compares a pair of years (no year filter); the others take no pair
+      const q = store.get();
+      store.update({ view, threshold: null, years: view === "change" ? q.years : null, year: view === "change" ? null : q.year });
+    });
+    this.score.addEventListener("change", () => store.update({ score: this.score.value as ScoreName, threshold: null }));
+    this.pair.addEventListener("change", () => {
+      const [a, b] = this.pair.value.split(",").map(Number);
+      store.update({ years: a === undefined || b === undefined || this.pair.value === "" ? null : [a, b] });
+    });
     this.k.addEventListener("input", () => (this.kOut.value = this.k.value));
     this.k.addEventListener("change", () => store.update({ k: Number(this.k.value) }));
     this.threshold.addEventListener("input", () => {
@@ -247,9 +284,23 @@ export class SearchPanel {
     this.combine.value = q.combine;
     this.invert.checked = q.invert;
     this.view.value = q.view;
+    const classifier = q.score === "classifier";
+    for (const option of this.view.options) option.disabled = classifier && CODES_ONLY.includes(option.value as ViewName) && option.value !== q.view;
+    this.score.value = q.score;
+    this.pairRow.hidden = q.view !== "change";
+    const pairText = q.years === null ? "" : q.years.join(",");
+    if (pairText !== "" && ![...this.pair.options].some((o) => o.value === pairText)) {
+      // a pair from the URL that the manifest does not list: still show it
+      this.pair.append(el("option", { value: pairText }, `${q.years?.[0]} → ${q.years?.[1]}`));
+    }
+    this.pair.value = pairText;
     this.k.value = String(q.k);
     this.kOut.value = String(q.k);
-    this.kRow.hidden = q.view !== "topk" && q.view !== "threshold";
+    this.kRow.hidden = q.view !== "topk" && q.view !== "threshold" && q.view !== "change";
+    // the classifier learns from the examples' bits: no combine, invert or asymmetric scoring
+    this.combine.disabled = classifier && q.combine === "mean";
+    this.invert.disabled = classifier && !q.invert;
+    this.year.disabled = (this.years.length === 0 || q.view === "change") && q.year === null;
     this.year.value = q.year === null ? "" : String(q.year);
     if (q.year !== null && this.year.value === "") {
       // a year from the URL that the manifest does not list: still show it
@@ -261,10 +312,10 @@ export class SearchPanel {
     if (q.combine !== "mean" || q.invert || q.year !== null || q.dedupe || q.global || q.asymmetric) this.options.open = true;
     this.asymmetric.checked = q.asymmetric;
     // unavailable on this corpus: off, unless a shared URL turned it on (then it can be turned off)
-    this.asymmetric.disabled = this.asymmetricUnavailable !== null && !q.asymmetric;
+    this.asymmetric.disabled = (this.asymmetricUnavailable !== null || classifier) && !q.asymmetric;
     this.global.checked = q.global;
-    // global search ranks shards for a top k only
-    this.global.disabled = q.view !== "topk" && !q.global;
+    // global search ranks shards by their summary codes for a top k of distances only
+    this.global.disabled = (q.view !== "topk" || classifier) && !q.global;
     this.renderExemplars(q);
     this.renderThreshold(q);
   }
@@ -318,9 +369,13 @@ export class SearchPanel {
     });
   }
 
-  /** "≤ 12 · 340 rows": the cut-off and how many rows it keeps. */
+  /**
+   * "≤ 12 · 340 rows": the cut-off and how many rows it keeps; a classifier's cut-off on
+   * `1 - p` as the probability it keeps ("p ≥ 0.44 · 30 rows").
+   */
   private cutText(t: number): string {
-    return `≤ ${fmt(t)} · ${countAtMost(this.sorted, t).toLocaleString()} rows`;
+    const cut = this.result?.query.score === "classifier" ? `p ≥ ${fmt(1 - t)}` : `≤ ${fmt(t)}`;
+    return `${cut} · ${countAtMost(this.sorted, t).toLocaleString()} rows`;
   }
 
   private renderThreshold(q: Query): void {
@@ -370,7 +425,7 @@ export class SearchPanel {
     // the axis: real scores at both ends and the middle, the tallest bar's count
     this.axis.replaceChildren(
       el("span", {}, fmt(lo)),
-      el("span", { class: "muted" }, `score → (tallest bar ${max.toLocaleString()} rows)`),
+      el("span", { class: "muted" }, `${this.result?.query.score === "classifier" ? "1 − p" : "score"} → (tallest bar ${max.toLocaleString()} rows)`),
       el("span", {}, fmt(hi)),
     );
     this.histogram.setAttribute(

@@ -46,7 +46,10 @@ export function runnable(q: Query): string | null {
   if (q.regions.length === 0 && !q.global) {
     return "Draw a region (or tick “Search everywhere”) to start.";
   }
-  const needsExample = q.view !== "outlier" && q.view !== "surprise";
+  if (q.score === "classifier" && q.positives.length === 0) {
+    return "The classifier learns from positive examples: left-click the map to add one (or pick Score: distance).";
+  }
+  const needsExample = q.view !== "outlier" && q.view !== "surprise" && q.view !== "change";
   if (needsExample && q.positives.length === 0) {
     return "Left-click the map to add a positive example.";
   }

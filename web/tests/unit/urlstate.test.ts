@@ -32,6 +32,8 @@ describe("urlstate", () => {
       dedupe: true,
       global: true,
       asymmetric: true,
+      score: "classifier",
+      years: [2022, 2024],
     };
     const text = formatHash(q);
     const back = parseHash(text);
@@ -41,6 +43,27 @@ describe("urlstate", () => {
     expect(back.query).toEqual({ ...q, positives: q.positives });
     expect(formatHash(back.query)).toBe(text);
     expect(text).toMatch(/&asym=1/);
+    expect(text).toMatch(/&score=classifier&years=2022,2024$/);
+  });
+  it("reads score and the change view's years, leaving the defaults out of the hash", () => {
+    const { query, errors } = parseHash("view=change&years=2024,2023&score=classifier");
+    expect(errors).toEqual([]);
+    expect(query.view).toBe("change");
+    expect(query.years).toEqual([2023, 2024]); // earlier first
+    expect(query.score).toBe("classifier");
+    const plain = formatHash(DEFAULT_QUERY);
+    expect(plain).not.toMatch(/score=|years=/);
+  });
+  it.each([
+    ["score=ranking", /score "ranking" is not one of distance, classifier/],
+    ["years=2023", /years "2023" is not two different years/],
+    ["years=2023,2023", /years "2023,2023" is not two different years/],
+    ["years=2023,20x4", /years "2023,20x4" is not two different years/],
+  ])("%s is reported and dropped", (hash, message) => {
+    const { query, errors } = parseHash(hash);
+    expect(errors.join("\n")).toMatch(message);
+    expect(query.score).toBe("distance");
+    expect(query.years).toBeNull();
   });
   it("defaults and reports bad parts without losing the rest", () => {
     const { query, errors } = parseHash("k=0&view=nope&year=20x4&pos=200,0&bbox=1,2,3&combine=or&foo=1&asym=2");

@@ -49,3 +49,27 @@ export const READER_POOL_MIN_ROWS = 20_000;
  * about what ranking them does.
  */
 export const VIEW_POOL_MIN_ROWS = 20_000;
+
+/**
+ * `score=classifier` (`classifier.ts`, as `terrabit.search.classifier`): L2-regularised
+ * logistic regression on the ±1 bits, minimising `0.5 |w|^2 + C sum_i s_i logloss_i` (the
+ * intercept not penalised, as scikit-learn's `LogisticRegression(C)`).
+ */
+export const CLASSIFIER_C = 1.0;
+/**
+ * Background rows (label 0): at most this many candidates, evenly spaced along the
+ * candidates sorted by id (no random generator: Python picks the same rows). A Newton step
+ * costs `O(n p + n^3)` in the `n` training rows, so a few hundred keep a fit of 1024-bit
+ * codes quick.
+ */
+export const CLASSIFIER_BACKGROUND = 256;
+/** The weight `s_i` of each background row (positives and negatives weigh 1). */
+export const CLASSIFIER_BACKGROUND_WEIGHT = 0.01;
+/** Newton's method: at most this many steps (see `CLASSIFIER_TOLERANCE`). */
+export const CLASSIFIER_MAX_ITER = 50;
+/** Stop after the step whose Newton decrement `-g.step / 2` is at most this (the step is still taken). */
+export const CLASSIFIER_TOLERANCE = 1e-10;
+/** Backtracking: the objective must fall by at least `CLASSIFIER_ARMIJO * t * g.step`. */
+export const CLASSIFIER_ARMIJO = 1e-4;
+/** Backtracking: halve the step at most this many times. */
+export const CLASSIFIER_HALVINGS = 30;

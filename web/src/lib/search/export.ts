@@ -4,7 +4,8 @@
  * shown rows in rank order, with
  *
  * - `id, geometry (WKB), score, rank, view, value`, and `role` (the label state:
- *   `positive`, `negative` or `result`);
+ *   `positive`, `negative` or `result`); with score=classifier each row's `probability`, in
+ *   the change view the id of each place's `earlier` row;
  * - every column the result list shows: `datetime` and the corpus's pass-through columns
  *   (`publish --keep`);
  * - with `withCodes`: `code` (each row's packed code in the corpus codec) and `split`
@@ -92,6 +93,8 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
   const ranks: (bigint | null)[] = [];
   const values: (number | null)[] = [];
   const roles: string[] = [];
+  const probability: (number | null)[] = [];
+  const earlier: (string | null)[] = [];
   const attributes: Record<string, unknown>[] = [];
   for (const e of result.exemplars) {
     ids.push(e.id);
@@ -103,6 +106,8 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
     ranks.push(null);
     values.push(null);
     roles.push(e.positive ? "positive" : "negative");
+    probability.push(null);
+    earlier.push(null);
     attributes.push(e.attributes ?? {});
   }
   for (const r of shown) {
@@ -115,6 +120,8 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
     ranks.push(BigInt(r.rank));
     values.push(r.value);
     roles.push("result");
+    probability.push(r.probability ?? null);
+    earlier.push(r.earlier ?? null);
     attributes.push(r.attributes);
   }
   const names: string[] = [];
@@ -128,6 +135,8 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
     { name: "view", data: ids.map(() => result.view), type: "STRING", nullable: false },
     { name: "value", data: values, type: "DOUBLE" },
     { name: "role", data: roles, type: "STRING", nullable: false },
+    ...(shown.some((r) => r.probability !== undefined) ? [{ name: "probability", data: probability, type: "DOUBLE" as const }] : []),
+    ...(shown.some((r) => r.earlier !== undefined) ? [{ name: "earlier", data: earlier, type: "STRING" as const }] : []),
     ...names.map((name) => attributeColumn(name, attributes.map((a) => a[name] ?? null))),
   ];
   if (options.withCodes) {
@@ -156,6 +165,8 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
     stats: result.stats,
     legend: result.legend,
     threshold: result.threshold?.t ?? null,
+    classifier: result.classifier ?? null,
+    change: result.change ?? null,
     exported: new Date().toISOString(),
     rows: shown.length,
     exemplars: result.exemplars.length,

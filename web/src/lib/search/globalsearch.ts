@@ -131,7 +131,6 @@ export async function globalSearch(
   const legend = legendFor(
     "topk",
     { view: "topk", scores, rank: Int32Array.from(rows, (r) => r.rank), value: scores, shown: new Uint8Array(rows.length).fill(1), extra: {} },
-    false,
   );
   let message: string | null = null;
   if (!rows.length) {

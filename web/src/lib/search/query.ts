@@ -3,7 +3,10 @@
  * with the semantics of `terrabit.search.search` (the Python package is the reference):
  * manifest pruning -> row-group pruning -> exact region test -> exclude the exemplars ->
  * Hamming score (or, with `asymmetric`, RaBitQ's estimated cosine distance of the
- * exemplars' decoded rerank vectors) -> optional dedupe -> optional re-rank -> view.
+ * exemplars' decoded rerank vectors; or, with `score=classifier`, `1 - p` of a logistic
+ * regression fitted on the exemplars and a background of the region, `classifier.ts`) ->
+ * optional dedupe -> optional re-rank -> view. The change view instead pairs each place's
+ * rows of two years (`change.ts`) and ranks the places.
  */
 import { concatCandidatesSliced, emptyCandidates, exactRows, takeCandidates, wkbKey } from "../corpus/candidates";
 import type { Candidates } from "../corpus/candidates";
@@ -14,30 +17,36 @@ import { HttpStore } from "../corpus/sources";
 import { checkAbort, firstTen, TerrabitError } from "../errors";
 import { DEFAULT_MAX_CANDIDATES, READER_POOL_MIN_ROWS, rerankShortlist, SCORER_POOL_MIN_ROWS, VIEW_POOL_MIN_ROWS } from "./constants";
 import { asymmetricJob, asymmetricUnavailable } from "./asymmetric";
+import { checkChange, pickYears, placePairs, rowYears } from "./change";
+import { checkClassifier, classifierInfo, probabilities, trainingSet } from "./classifier";
+import { classifierBackground, fitClassifier } from "./classifierpool";
 import { prepareQuery } from "./exemplars";
 import { globalSearch } from "./globalsearch";
 import { progressAt } from "./progress";
-import { defaultPool, scoreAsymmetric, scoreCandidates } from "./scorerpool";
+import { defaultPool, scoreAsymmetric, scoreCandidates, scoreClassifier } from "./scorerpool";
 import { geometryCovers, regionFromSpecs } from "../region";
 import type { Region } from "../region";
 import { rerankScores, rerankSupported } from "./rerank";
 import { best, compareIds } from "./select";
-import { COMBINES, VIEWS } from "../types";
+import { COMBINES, SCORES, VIEWS } from "../types";
 import type {
   BBox,
+  ClassifierInfo,
   ExemplarRef,
   ExemplarRow,
   Legend,
   ManifestRow,
   Query,
   ResultRow,
+  ScoreName,
   SearchOptions,
   SearchResult,
   SearchStats,
   ViewName,
 } from "../types";
 import type { ViewOutput } from "./views";
-import { defaultViewPool, runView } from "./viewpool";
+import { defaultViewPool, runView, runViewOn } from "./viewpool";
+import type { ViewInput } from "./viewpool";
 import { wkbToGeoJSON } from "../wkb";
 
 /** Shards read at once (on the page, or by workers when the region may pass the cap). */
@@ -80,6 +89,9 @@ export function checkQuery(query: Query): void {
   }
   if (!COMBINES.includes(query.combine)) {
     throw new TerrabitError(`unknown combine ${JSON.stringify(query.combine)}; pick one of ${COMBINES.join(", ")}`);
+  }
+  if (query.score !== undefined && !SCORES.includes(query.score)) {
+    throw new TerrabitError(`unknown score ${JSON.stringify(query.score)}; pick one of ${SCORES.join(", ")}`);
   }
   if (!Number.isInteger(query.k) || query.k < 1) {
     throw new TerrabitError(`k must be a positive integer (rows to show), got ${query.k}`);
@@ -447,17 +459,35 @@ function lazyRow(c: Candidates, i: number, lon: number, lat: number, v: ViewOutp
   return row;
 }
 
+/** Per-row columns a result adds (one value per candidate, in the candidates' order). */
+export interface RowColumns {
+  /** score=classifier: each row's probability. */
+  probability?: Float64Array | null;
+  /** change view: the earlier year's id of each place. */
+  earlier?: readonly string[];
+}
+
 /**
  * Result rows of every candidate, sorted by rank (row objects only; see `lazyRow`), built
  * in slices so that 200K rows do not block the page.
  */
-export async function resultRows(c: Candidates, v: ViewOutput, slicer: TimeSlicer = new TimeSlicer()): Promise<ResultRow[]> {
+export async function resultRows(
+  c: Candidates,
+  v: ViewOutput,
+  slicer: TimeSlicer = new TimeSlicer(),
+  columns: RowColumns = {},
+): Promise<ResultRow[]> {
   const rows = new Array<ResultRow>(c.length);
+  const prob = columns.probability ?? null;
+  const earlier = columns.earlier ?? null;
   for (let i = 0; i < c.length; i++) {
     const b = 4 * i;
     const lon = ((c.bbox[b] as number) + (c.bbox[b + 2] as number)) / 2;
     const lat = ((c.bbox[b + 1] as number) + (c.bbox[b + 3] as number)) / 2;
-    rows[(v.rank[i] as number) - 1] = lazyRow(c, i, lon, lat, v);
+    const row = lazyRow(c, i, lon, lat, v);
+    if (prob !== null) row.probability = prob[i] as number;
+    if (earlier !== null) row.earlier = earlier[i] as string;
+    rows[(v.rank[i] as number) - 1] = row;
     if ((i & 4095) === 4095) await slicer.tick();
   }
   return rows;
@@ -474,13 +504,54 @@ function minMax(values: ArrayLike<number>): [number, number] {
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
 }
 
-/** The colour scale of a view's `value`s. */
-export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolean, asymmetric = false): Legend {
-  const metric = reranked
-    ? "cosine distance (re-ranked)"
-    : asymmetric
-      ? "estimated cosine distance (RaBitQ)"
-      : "Hamming distance";
+/** What a legend describes besides the view (see `legendFor`). */
+export interface LegendContext {
+  /** Scores are cosine distances of a re-ranked shortlist. */
+  reranked?: boolean;
+  /** Scores are RaBitQ's estimated cosine distances. */
+  asymmetric?: boolean;
+  /** Scores are `1 - p` of the classifier. */
+  classifier?: boolean;
+  /** score=classifier: each candidate's probability (aligned with the view's rows). */
+  probability?: Float64Array | null;
+  /** change view: the years compared, and whether by the exemplars' scores (else by the codes). */
+  change?: { years: [number, number]; byScores: boolean };
+}
+
+/**
+ * The colour scale of a view's `value`s (or, for the classifier's top k, threshold and
+ * heatmap, of the rows' probabilities: higher = more like the positives, hotter).
+ */
+export function legendFor(view: ViewName, v: ViewOutput | null, context: LegendContext = {}): Legend {
+  const { reranked = false, asymmetric = false, classifier = false } = context;
+  const prob = context.probability ?? null;
+  const metric = classifier
+    ? "1 − p (classifier)"
+    : reranked
+      ? "cosine distance (re-ranked)"
+      : asymmetric
+        ? "estimated cosine distance (RaBitQ)"
+        : "Hamming distance";
+  const byProbability = classifier && (view === "topk" || view === "threshold" || view === "heatmap");
+  const shownOf = (values: Float64Array): Float64Array => {
+    if (v === null) return values;
+    const shown = values.filter((_, i) => v.shown[i] === 1);
+    return shown.length ? shown : values;
+  };
+  if (view === "change") {
+    const c = context.change;
+    const span = c === undefined ? "the two years" : `${c.years[0]} → ${c.years[1]}`;
+    const byScores = c?.byScores ?? false;
+    const label = byScores ? `change of ${metric}, ${span}` : `Hamming distance between the years, ${span}`;
+    const [lo, hi] = v === null || v.value.length === 0 ? [0, 1] : minMax(shownOf(v.value));
+    return { label, min: lo, max: hi, lowerIsBetter: byScores };
+  }
+  if (byProbability) {
+    const label = "probability of being like the positives (classifier)";
+    if (v === null || prob === null || prob.length === 0) return { label, min: 0, max: 1, lowerIsBetter: false, field: "probability" };
+    const [lo, hi] = minMax(view === "heatmap" ? prob : shownOf(prob));
+    return { label, min: lo, max: hi, lowerIsBetter: false, field: "probability" };
+  }
   if (v === null || v.value.length === 0) {
     return { label: view === "heatmap" ? "score (0 = most similar)" : metric, min: 0, max: 1, lowerIsBetter: !["outlier", "surprise", "gradient"].includes(view) };
   }
@@ -490,8 +561,7 @@ export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolea
     return { label: `${metric}: ${fmt(lo)} (0, most similar) … ${fmt(hi)} (1)`, min: 0, max: 1, lowerIsBetter: true };
   }
   if (view === "topk" || view === "threshold") {
-    const shownValues = v.value.filter((_, i) => v.shown[i] === 1);
-    const [lo, hi] = minMax(shownValues.length ? shownValues : v.value);
+    const [lo, hi] = minMax(shownOf(v.value));
     return { label: metric, min: lo, max: hi, lowerIsBetter: true };
   }
   const [lo, hi] = minMax(v.value);
@@ -500,7 +570,9 @@ export function legendFor(view: ViewName, v: ViewOutput | null, reranked: boolea
       ? "outlier-ness (mean Hamming distance to a sample)"
       : view === "surprise"
         ? "surprise (mean Hamming distance to ground neighbours)"
-        : "gradient (mean score change to ground neighbours)";
+        : classifier
+          ? "gradient (mean change of the classifier's probability to ground neighbours)"
+          : "gradient (mean score change to ground neighbours)";
   return { label, min: lo, max: hi, lowerIsBetter: false };
 }
 
@@ -550,20 +622,41 @@ export function dedupeRows(wkb: readonly Uint8Array[], scores: ArrayLike<number>
 
 // ------------------------------------------------------------------ search
 
+/** The `[start, end)` window of the years `[a, b]` (UTC): what a change view reads. */
+function yearsWindow(corpus: WebCorpus, pair: [number, number]): TimeWindow {
+  const first = timeWindow(corpus, pair[0]) as TimeWindow;
+  const last = timeWindow(corpus, pair[1]) as TimeWindow;
+  return { start: first.start, end: last.end };
+}
+
+/** `values` at `rows`. */
+function pick(values: Float64Array, rows: readonly number[]): Float64Array {
+  return Float64Array.from(rows, (i) => values[i] as number);
+}
+
+function examplesText(n: number): string {
+  return `${n} example${n === 1 ? "" : "s"}`;
+}
+
 /** Search `corpus` for `query` (see the module notes). */
 export async function search(corpus: WebCorpus, query: Query, options: SearchOptions = {}): Promise<SearchResult> {
   const t0 = performance.now();
   const bytes0 = corpus.bytesRead;
   checkQuery(query);
   const cap = options.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
-  const window = timeWindow(corpus, query.year);
+  const score: ScoreName = query.score ?? "distance";
+  const asked = checkChange(corpus.info, query);
+  if (score === "classifier") {
+    checkClassifier({ ...query, positives: query.positives.length });
+  }
+  const window = asked !== null ? yearsWindow(corpus, asked) : timeWindow(corpus, query.year);
   const region = regionFromSpecs(query.regions);
   if (query.global) return globalSearch(corpus, query, region, window, options, t0);
 
   const codeSize = corpus.info.codeSize;
   const rrSize = corpus.info.rerankCodeSize ?? 0;
   const useRerank =
-    query.view === "topk" && query.combine === "mean" && !query.invert && rerankSupported(corpus);
+    score === "distance" && query.view === "topk" && query.combine === "mean" && !query.invert && rerankSupported(corpus);
   const useAsym = query.asymmetric;
   if (useAsym) {
     const why = asymmetricUnavailable(corpus);
@@ -571,6 +664,8 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   }
   const withRerankCodes = useRerank || useAsym;
   const shards = corpus.selectShards(region?.boxes ?? null, window);
+  /** What a result adds besides its rows (the view's legend context, the classifier's fit, the change view's years). */
+  const more: { classifier?: ClassifierInfo; change?: { years: [number, number]; places: number }; probability?: Float64Array | null } = {};
   const finish = (
     rows: ResultRow[],
     exemplars: ExemplarRow[],
@@ -581,19 +676,28 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     shardsRead: number,
     reranked: boolean,
   ): SearchResult => {
+    const byScores = query.view === "change" && exemplars.some((e) => e.positive);
     const result: SearchResult = {
       query,
       view: query.view,
       rows,
       exemplars,
       stats: stats(corpus, t0, bytes0, shardsRead, shards.length, failed, candidates, reranked),
-      legend: legendFor(query.view, v, reranked, useAsym),
+      legend: legendFor(query.view, v, {
+        reranked,
+        asymmetric: useAsym,
+        classifier: score === "classifier",
+        probability: more.probability ?? null,
+        change: more.change === undefined ? undefined : { years: more.change.years, byScores },
+      }),
       message,
     };
     if (query.view === "threshold" && v !== null) {
       const h = v.extra["histogram"] as { counts: number[]; edges: number[] };
       result.threshold = { t: (v.extra["t"] as number | null) ?? 0, edges: h.edges, counts: h.counts };
     }
+    if (more.classifier !== undefined) result.classifier = more.classifier;
+    if (more.change !== undefined) result.change = more.change;
     return result;
   };
   const sure = surelyInside(shards, region);
@@ -606,7 +710,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     options.onProgress?.(progressAt(name, counts, what));
     await slicer.now(); // the page shows the stage before it runs
   };
-  const cacheKey = JSON.stringify([query.regions, query.year, withRerankCodes, useAsym]);
+  const cacheKey = JSON.stringify([query.regions, query.year, asked, withRerankCodes, useAsym]);
   const cache = regionCache(corpus);
   let cand: Candidates;
   let failed: string[] = [];
@@ -686,28 +790,8 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   if (!pos.length && (NEEDS_EXEMPLAR.includes(query.view) || neg.length)) {
     throw new TerrabitError(
       `the ${query.view} view needs at least one positive exemplar: click a place (left click); ` +
-        "only the outlier and surprise views work without",
+        "only the outlier, surprise and change views work without",
     );
-  }
-  // score every candidate of the (cached) region table, so that its codes stay resident
-  // in the scoring workers from one search of the region to the next
-  let scores: Float64Array;
-  const nEx = `${exemplars.length} example${exemplars.length === 1 ? "" : "s"}`;
-  if (pos.length && cand.length && useAsym) {
-    if (cand.factors === null) throw new TerrabitError("the candidates were read without their rabitq factors; search again");
-    await stage("scoring", cand.length, `RaBitQ estimates against ${nEx}`);
-    scores = await scoreAsymmetric(asymmetricJob(corpus, exemplars), cand.codes, cand.factors, cand.length, options.signal);
-  } else if (pos.length && cand.length) {
-    await stage("scoring", cand.length, `Hamming distances to ${nEx}`);
-    const concat = (list: ResolvedExemplar[]): Uint8Array => {
-      const out = new Uint8Array(list.length * codeSize);
-      list.forEach((e, j) => out.set(e.code, j * codeSize));
-      return out;
-    };
-    const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
-    scores = await scoreCandidates(prepared, cand.codes, cand.length, options.signal, true);
-  } else {
-    scores = new Float64Array(cand.length);
   }
   // exclude the exemplars (and, with dedupe, every row at an exemplar's place); the rows
   // kept are indices into `cand` (null: all), and only the rows the view shows are copied
@@ -721,11 +805,44 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
       if (dropGeoms !== null && dropGeoms.has(wkbKey(cand.wkb[i] as Uint8Array))) continue;
       kept.push(i);
     }
-    if (kept.length < cand.length) {
-      keep = kept;
-      const all = scores;
-      scores = Float64Array.from(kept, (i) => all[i] as number);
-    }
+    if (kept.length < cand.length) keep = kept;
+  }
+  // score every candidate of the (cached) region table, so that its codes stay resident
+  // in the scoring workers from one search of the region to the next
+  let scores: Float64Array;
+  let prob: Float64Array | null = null;
+  const concat = (list: ResolvedExemplar[]): Uint8Array => {
+    const out = new Uint8Array(list.length * codeSize);
+    list.forEach((e, j) => out.set(e.code, j * codeSize));
+    return out;
+  };
+  if (pos.length && cand.length && score === "classifier") {
+    await stage("scoring", cand.length, `a classifier of ${examplesText(exemplars.length)} and a background of the region`);
+    // the background: candidates (exemplars left out) evenly spaced in id order
+    const keptIds = keep === null ? cand.ids : keep.map((i) => cand.ids[i] as string);
+    const back = await classifierBackground(keptIds, options.signal);
+    const backRows = keep === null ? back : Int32Array.from(back, (j) => (keep as number[])[j] as number);
+    const training = trainingSet(concat(pos), neg.length ? concat(neg) : null, cand.codes, backRows, codeSize);
+    const fit = await fitClassifier(training, options.signal);
+    const z = await scoreClassifier({ codeSize, coef: fit.coef, intercept: fit.intercept }, cand.codes, cand.length, options.signal);
+    ({ scores, probability: prob } = probabilities(z));
+    more.classifier = classifierInfo(training, fit);
+  } else if (pos.length && cand.length && useAsym) {
+    if (cand.factors === null) throw new TerrabitError("the candidates were read without their rabitq factors; search again");
+    await stage("scoring", cand.length, `RaBitQ estimates against ${examplesText(exemplars.length)}`);
+    scores = await scoreAsymmetric(asymmetricJob(corpus, exemplars), cand.codes, cand.factors, cand.length, options.signal);
+  } else if (pos.length && cand.length) {
+    await stage("scoring", cand.length, `Hamming distances to ${examplesText(exemplars.length)}`);
+    const prepared = prepareQuery(concat(pos), neg.length ? concat(neg) : null, codeSize, query.combine, query.invert);
+    scores = await scoreCandidates(prepared, cand.codes, cand.length, options.signal, true);
+  } else {
+    scores = new Float64Array(cand.length);
+  }
+  /** Every candidate's score (indexed as `cand`), for the change view. */
+  const candScores = scores;
+  if (keep !== null) {
+    scores = pick(scores, keep);
+    if (prob !== null) prob = pick(prob, keep);
   }
   const nKept = (): number => (keep === null ? cand.length : keep.length);
   if (nKept() === 0) {
@@ -733,12 +850,12 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     if (shards.length === 0) {
       message =
         "the region lies outside the corpus (no shard's extent meets it" +
-        (window !== null ? " in the chosen year" : "") +
+        (window !== null ? (asked !== null ? " in the chosen years" : " in the chosen year") : "") +
         `; the corpus covers [${corpus.extent.map((v) => v.toFixed(3)).join(", ")}])`;
     } else {
       message =
         "no row of the corpus lies in the region" +
-        (window !== null ? " and the chosen year" : "") +
+        (window !== null ? (asked !== null ? " and the chosen years" : " and the chosen year") : "") +
         (exemplars.length ? " besides the exemplars" : "");
     }
     if (outcome.failed.length) message += ` (${outcome.failed.length} shard(s) failed to load: retry)`;
@@ -749,11 +866,26 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   await stage("ranking", nCandidates, `${query.view} view`);
   // rows of the kept selection (indices into it) as rows of `cand`
   const inCand = (sel: readonly number[]): number[] => (keep === null ? [...sel] : sel.map((j) => (keep as number[])[j] as number));
+  const failedMessage = outcome.failed.length
+    ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
+    : null;
+  if (query.view === "change") {
+    const kept = inCand(Array.from({ length: nCandidates }, (_, j) => j));
+    const out = await changeView(corpus, query, cand, kept, pos.length ? candScores : null, asked, slicer, options.signal);
+    more.change = { years: out.years, places: out.places };
+    if (out.view === null) {
+      const why = `no place in the region has rows in both ${out.years[0]} and ${out.years[1]}`;
+      return finish([], exRows, failedMessage === null ? why : `${why}; ${failedMessage}`, null, outcome.failed, nCandidates, shardsRead, false);
+    }
+    await stage("rows", out.table.length);
+    const rows = await resultRows(out.table, out.view, slicer, { earlier: out.earlier });
+    return finish(rows, exRows, failedMessage, out.view, outcome.failed, nCandidates, shardsRead, false);
+  }
   // copy rows `sel` of the kept selection into a table of their own (scores follow)
   const take = (sel: readonly number[]): void => {
     cand = takeCandidates(cand, inCand(sel), codeSize, rrSize);
-    const all = scores;
-    scores = Float64Array.from(sel, (j) => all[j] as number);
+    scores = pick(scores, sel);
+    if (prob !== null) prob = pick(prob, sel);
     keep = null;
   };
   if (query.dedupe) {
@@ -761,8 +893,8 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
     const unique = dedupeRows(rows.map((i) => cand.wkb[i] as Uint8Array), scores, rows.map((i) => cand.ids[i] as string));
     if (unique.length < rows.length) {
       keep = unique.map((j) => rows[j] as number);
-      const all = scores;
-      scores = Float64Array.from(unique, (j) => all[j] as number);
+      scores = pick(scores, unique);
+      if (prob !== null) prob = pick(prob, unique);
     }
   }
   let reranked = false;
@@ -780,10 +912,56 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   if (query.view === "topk" && nKept() > query.k) take(best(scores, query.k));
   else if (keep !== null) take(Array.from({ length: nKept() }, (_, j) => j));
   const v = await runView(query, scores, cand, codeSize, options.signal);
-  const message = outcome.failed.length
-    ? `${outcome.failed.length} of ${shards.length} shards failed to load; the result misses their rows (retry)`
-    : null;
+  more.probability = prob;
   await stage("rows", cand.length);
-  const rows = await resultRows(cand, v, slicer);
-  return finish(rows, exRows, message, v, outcome.failed, nCandidates, shardsRead, reranked);
+  const rows = await resultRows(cand, v, slicer, { probability: prob });
+  return finish(rows, exRows, failedMessage, v, outcome.failed, nCandidates, shardsRead, reranked);
+}
+
+/**
+ * The change view of the candidates `kept` (indices into `cand`): their places observed
+ * in both years paired (`change.ts`) and ranked by the view worker. `scores` are every
+ * candidate's search scores (null without exemplars: by the codes). Returns the later rows
+ * as a table of their own, the earlier rows' ids, and the view (null: no place in both
+ * years).
+ */
+async function changeView(
+  corpus: WebCorpus,
+  query: Query,
+  cand: Candidates,
+  kept: number[],
+  scores: Float64Array | null,
+  asked: [number, number] | null,
+  slicer: TimeSlicer,
+  signal?: AbortSignal,
+): Promise<{ years: [number, number]; places: number; table: Candidates; earlier: string[]; view: ViewOutput | null }> {
+  if (cand.times === null) throw new TerrabitError("the candidates were read without their datetime; search again");
+  const years = rowYears(cand.times);
+  const keptYears = new Int32Array(kept.length);
+  for (let j = 0; j < kept.length; j++) keptYears[j] = years[kept[j] as number] as number;
+  const pair = pickYears(keptYears, asked, corpus.info);
+  const { earlier, later } = await placePairs(cand.wkb, years, cand.ids, kept, pair, slicer);
+  checkAbort(signal);
+  const codeSize = corpus.info.codeSize;
+  // the later rows as a table of their own, copied in slices of rows (a million places
+  // would block the page)
+  const parts: { table: Candidates; rows: number[] }[] = [];
+  for (let a = 0; a < later.length; a += 16384) parts.push({ table: cand, rows: later.slice(a, a + 16384) });
+  const table = await concatCandidatesSliced(parts, codeSize, corpus.info.rerankCodeSize ?? 0, slicer);
+  const earlierIds = earlier.map((i) => cand.ids[i] as string);
+  if (later.length === 0) return { years: pair, places: 0, table, earlier: earlierIds, view: null };
+  const input: ViewInput = { scores: new Float64Array(0), ids: table.ids, codes: null, codeSize, bbox: null, later: null };
+  if (scores !== null) {
+    input.scores = Float64Array.from(later, (i, j) => (scores[i] as number) - (scores[earlier[j] as number] as number));
+  } else {
+    const codes = (rows: number[]): Uint8Array => {
+      const out = new Uint8Array(rows.length * codeSize);
+      rows.forEach((i, j) => out.set(cand.codes.subarray(i * codeSize, (i + 1) * codeSize), j * codeSize));
+      return out;
+    };
+    input.codes = codes(earlier);
+    input.later = table.codes.subarray(0, later.length * codeSize);
+  }
+  const view = await runViewOn({ view: "change", k: query.k, threshold: null }, input, signal);
+  return { years: pair, places: later.length, table, earlier: earlierIds, view };
 }

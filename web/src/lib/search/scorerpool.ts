@@ -1,7 +1,8 @@
 /**
  * A pool of Web Workers scoring blocks of codes with the WebAssembly kernels
- * (`workers/scorer.ts`): Hamming distances of a prepared query, or RaBitQ's asymmetric
- * estimates of the exemplars' float vectors (`asymmetric.ts`);
+ * (`workers/scorer.ts`): Hamming distances of a prepared query, RaBitQ's asymmetric
+ * estimates of the exemplars' float vectors (`asymmetric.ts`), or a fitted classifier's
+ * decision values (`classifier.ts`);
  * `navigator.hardwareConcurrency` workers (at most 8), the codes split into one
  * contiguous block per worker, buffers transferred (not copied back). Where there are no
  * workers (node, tests) or few candidates, scoring runs in place.
@@ -9,6 +10,8 @@
 import { checkAbort, TerrabitError } from "../errors";
 import { asymmetricBlock } from "./asymmetric";
 import type { AsymmetricJob } from "./asymmetric";
+import { decisionValues } from "./classifier";
+import type { ClassifierModel } from "./classifier";
 import { scoreBlock, scoresFromDistances } from "./exemplars";
 import type { PreparedQuery } from "./exemplars";
 import { hammingDistancesTS } from "../kernels/hamming";
@@ -20,10 +23,14 @@ import { sharedPool, WorkerPool } from "../workerpool";
 import type { Answer, PoolWorker } from "../workerpool";
 
 
-/** What a block is scored by: a Hamming query, or RaBitQ's estimate with the block's factors. */
+/**
+ * What a block is scored by: a Hamming query, RaBitQ's estimate with the block's factors,
+ * or a classifier (its decision values `z`).
+ */
 export type ScoreJob =
   | { kind: "hamming"; query: PreparedQuery }
-  | { kind: "asymmetric"; job: AsymmetricJob; factors: Float32Array };
+  | { kind: "asymmetric"; job: AsymmetricJob; factors: Float32Array }
+  | { kind: "classifier"; model: ClassifierModel };
 
 export interface ScoreRequest {
   id: number;
@@ -31,6 +38,8 @@ export interface ScoreRequest {
   query: PreparedQuery;
   /** … or, when present, RaBitQ's asymmetric estimate (3 factors per row of the block). */
   asymmetric?: { job: AsymmetricJob; factors: ArrayBuffer };
+  /** … or, when present, a classifier's decision values. */
+  classifier?: ClassifierModel;
   /** The block of codes to score; null: the block the worker holds under `key`. */
   codes: ArrayBuffer | null;
   /** Keep the block in the worker under this key (resident scoring); absent: do not keep. */
@@ -59,7 +68,7 @@ export function answerScoreRequest(
   held: HeldCodes = { key: null, bytes: null },
   rabitq: RabitqKernel | null = null,
 ): Answer<ScoreResponse> {
-  const { id, query, codes, key, asymmetric } = request;
+  const { id, query, codes, key, asymmetric, classifier } = request;
   try {
     let bytes: Uint8Array;
     if (codes !== null) {
@@ -74,6 +83,10 @@ export function answerScoreRequest(
       throw new Error(`this worker holds no codes under ${String(key)}`);
     }
     const resident = key !== undefined;
+    if (classifier !== undefined) {
+      const out = decisionValues(classifier, bytes, 0, Math.floor(bytes.length / classifier.codeSize));
+      return { response: { id, scores: out.buffer as ArrayBuffer }, transfer: [out.buffer as ArrayBuffer] };
+    }
     if (asymmetric !== undefined) {
       const cs = asymmetric.job.codeSize;
       const n = Math.floor(bytes.length / cs);
@@ -152,7 +165,7 @@ export class ScorerPool {
   ): Promise<Float64Array> {
     const opts: ScoreOptions = options instanceof AbortSignal ? { signal: options } : options;
     const signal = opts.signal;
-    const cs = job.kind === "hamming" ? job.query.codeSize : job.job.codeSize;
+    const cs = job.kind === "hamming" ? job.query.codeSize : job.kind === "asymmetric" ? job.job.codeSize : job.model.codeSize;
     let codesKey: number | null = null;
     if (opts.resident) {
       codesKey = this.keys.get(codes) ?? this.nextKey++;
@@ -173,10 +186,13 @@ export class ScorerPool {
       const block = send ? codes.slice(a * cs, b * cs) : null; // a copy we can transfer
       if (key !== undefined) this.held[w] = key;
       const transfer: ArrayBuffer[] = block === null ? [] : [block.buffer];
+      const buffer = block === null ? null : block.buffer;
       const msg: Omit<ScoreRequest, "id"> =
         job.kind === "hamming"
-          ? { query: job.query, codes: block === null ? null : block.buffer }
-          : { query: NO_QUERY, codes: block === null ? null : block.buffer, asymmetric: { job: job.job, factors: job.factors.slice(3 * a, 3 * b).buffer } };
+          ? { query: job.query, codes: buffer }
+          : job.kind === "classifier"
+            ? { query: NO_QUERY, codes: buffer, classifier: job.model }
+            : { query: NO_QUERY, codes: buffer, asymmetric: { job: job.job, factors: job.factors.slice(3 * a, 3 * b).buffer } };
       if (msg.asymmetric !== undefined) transfer.push(msg.asymmetric.factors);
       if (key !== undefined) msg.key = key;
       jobs.push(
@@ -252,4 +268,28 @@ export async function scoreAsymmetric(
     }
   }
   return asymmetricBlock(job, codes, factors, 0, n, sharedRabitqKernel());
+}
+
+/**
+ * A fitted classifier's decision values `z` of `n` candidates (`classifier.ts`): the worker
+ * pool for many rows (codes resident there between searches of a region), in place
+ * otherwise.
+ */
+export async function scoreClassifier(
+  model: ClassifierModel,
+  codes: Uint8Array,
+  n: number,
+  signal?: AbortSignal,
+): Promise<Float64Array> {
+  checkAbort(signal);
+  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
+  if (pool !== null) {
+    try {
+      return await pool.scoreJob({ kind: "classifier", model }, codes, n, { signal, resident: true });
+    } catch (err) {
+      if (err instanceof TerrabitError && err.kind === "abort") throw err;
+      console.warn("terrabit: worker scoring failed, scoring in place:", err);
+    }
+  }
+  return decisionValues(model, codes, 0, n);
 }

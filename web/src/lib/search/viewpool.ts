@@ -1,7 +1,8 @@
 /**
  * Views in a Web Worker (`workers/views.ts`): ranking every candidate (a sort by score
  * and id), and the neighbour work of the outlier (distances to a reference sample),
- * surprise and gradient (nearest candidates on the ground) views, off the page's thread.
+ * surprise and gradient (nearest candidates on the ground) views, and the change view's
+ * distances between each place's two codes, off the page's thread.
  * The worker gets a copy of what the view reads (scores, ids, and the codes or boxes the
  * view needs) and sends its output back transferred. Where there are no workers (node,
  * tests) or few candidates, the view runs in place: the same function, the same output.
@@ -13,19 +14,26 @@ import type { Query, ViewName } from "../types";
 import { sharedPool, WorkerPool } from "../workerpool";
 import type { Answer, PoolWorker } from "../workerpool";
 import { VIEW_POOL_MIN_ROWS } from "./constants";
-import { gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
+import { change, gradient, heatmap, outlier, surprise, threshold, topk } from "./views";
 import type { ViewOutput } from "./views";
 
 /** The query fields a view reads. */
 export type ViewJob = Pick<Query, "view" | "k" | "threshold">;
 
-/** What a view reads of the candidates (`codes` for outlier and surprise, `bbox` for surprise and gradient). */
+/**
+ * What a view reads of the candidates (`codes` for outlier and surprise, `bbox` for
+ * surprise and gradient). The change view reads the places: their later rows' ids, and
+ * either the earlier and later codes (`codes` and `later`) or, with exemplars, each place's
+ * `s(later) - s(earlier)` in `scores`.
+ */
 export interface ViewInput {
   scores: Float64Array;
   ids: string[];
   codes: Uint8Array | null;
   codeSize: number;
   bbox: Float64Array | null;
+  /** change view by codes: the later year's codes (`codes` holds the earlier year's). */
+  later?: Uint8Array | null;
 }
 
 /** Which candidate columns `view` reads besides scores and ids. */
@@ -58,6 +66,11 @@ export function computeView(job: ViewJob, input: ViewInput): ViewOutput {
     case "gradient": {
       const { lon, lat } = ground();
       return gradient(scores, lon, lat, ids);
+    }
+    case "change": {
+      const later = input.later ?? null;
+      if (later !== null && codes === null) throw new TerrabitError("the change view was given no earlier codes");
+      return change(later === null ? { kind: "scores", delta: scores } : { kind: "codes", earlier: codes as Uint8Array, later, codeSize }, job.k, ids);
     }
   }
 }
@@ -110,10 +123,12 @@ export class ViewPool {
       codes: input.codes === null ? null : input.codes.slice(),
       codeSize: input.codeSize,
       bbox: input.bbox === null ? null : input.bbox.slice(),
+      later: input.later == null ? null : input.later.slice(),
     };
     const transfer: ArrayBuffer[] = [copy.scores.buffer as ArrayBuffer];
     if (copy.codes !== null) transfer.push(copy.codes.buffer as ArrayBuffer);
     if (copy.bbox !== null) transfer.push(copy.bbox.buffer as ArrayBuffer);
+    if (copy.later != null) transfer.push(copy.later.buffer as ArrayBuffer);
     return this.workers.request(0, { job, input: copy }, transfer);
   }
 
@@ -149,7 +164,12 @@ export async function runView(
     codeSize,
     bbox: need.bbox ? c.bbox.subarray(0, 4 * n) : null,
   };
-  const pool = n >= VIEW_POOL_MIN_ROWS ? defaultViewPool() : null;
+  return runViewOn(job, input, signal);
+}
+
+/** The view of `job` over `input` (`ids.length` rows): in the view worker for many rows, in place for few. */
+export async function runViewOn(job: ViewJob, input: ViewInput, signal?: AbortSignal): Promise<ViewOutput> {
+  const pool = input.ids.length >= VIEW_POOL_MIN_ROWS ? defaultViewPool() : null;
   if (pool !== null) {
     try {
       const out = await pool.run({ view: job.view, k: job.k, threshold: job.threshold }, input);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  CLASSIFIER_ARMIJO,
+  CLASSIFIER_BACKGROUND,
+  CLASSIFIER_BACKGROUND_WEIGHT,
+  CLASSIFIER_C,
+  CLASSIFIER_HALVINGS,
+  CLASSIFIER_MAX_ITER,
+  CLASSIFIER_TOLERANCE,
   DEFAULT_MAX_CANDIDATES,
   READER_POOL_MIN_ROWS,
   RERANK_CANDIDATES_DIVISOR,
@@ -15,6 +22,15 @@ interface Shared {
   rerank_shortlist: { per_k: number; min: number; candidates_divisor: number };
   max_candidates: { python: number; browser: number };
   browser_pools: { score_min_rows: number; read_min_rows: number };
+  classifier: {
+    C: number;
+    background: number;
+    background_weight: number;
+    max_iter: number;
+    tolerance: number;
+    armijo: number;
+    halvings: number;
+  };
 }
 
 describe("the constants shared with Python (spec/fixtures/constants.json)", () => {
@@ -26,6 +42,13 @@ describe("the constants shared with Python (spec/fixtures/constants.json)", () =
     ["DEFAULT_MAX_CANDIDATES", DEFAULT_MAX_CANDIDATES, shared.max_candidates.browser],
     ["SCORER_POOL_MIN_ROWS", SCORER_POOL_MIN_ROWS, shared.browser_pools.score_min_rows],
     ["READER_POOL_MIN_ROWS", READER_POOL_MIN_ROWS, shared.browser_pools.read_min_rows],
+    ["CLASSIFIER_C", CLASSIFIER_C, shared.classifier.C],
+    ["CLASSIFIER_BACKGROUND", CLASSIFIER_BACKGROUND, shared.classifier.background],
+    ["CLASSIFIER_BACKGROUND_WEIGHT", CLASSIFIER_BACKGROUND_WEIGHT, shared.classifier.background_weight],
+    ["CLASSIFIER_MAX_ITER", CLASSIFIER_MAX_ITER, shared.classifier.max_iter],
+    ["CLASSIFIER_TOLERANCE", CLASSIFIER_TOLERANCE, shared.classifier.tolerance],
+    ["CLASSIFIER_ARMIJO", CLASSIFIER_ARMIJO, shared.classifier.armijo],
+    ["CLASSIFIER_HALVINGS", CLASSIFIER_HALVINGS, shared.classifier.halvings],
   ])("%s equals the shared value", (_name, value, expected) => {
     expect(typeof expected).toBe("number");
     expect(value).toBe(expected);

@@ -1,3 +1,4 @@
+/// <reference types="node" />
 import { describe, expect, it } from "vitest";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
@@ -7,7 +8,8 @@ import { DEFAULT_QUERY } from "../../../src/lib/urlstate";
 import { wkbToGeoJSON } from "../../../src/lib/wkb";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { must, openTiny, TINY } from "../helpers";
+import { openCorpus } from "../../../src/lib/corpus/reader";
+import { FsStore, must, openTiny, SPEC, TINY } from "../helpers";
 
 describe("exportGeoParquet", () => {
   it("writes the shown rows and exemplars with GeoParquet metadata", async () => {
@@ -86,5 +88,29 @@ describe("exportGeoParquet", () => {
     const split = rows.map((r) => text(r["split"]));
     expect(new Set(split)).toEqual(new Set(["train", "validation"]));
     expect(split.filter((s) => s === "validation").length).toBeGreaterThanOrEqual(0.2 * rows.length);
+  });
+
+  it("adds the classifier's probability and the change view's earlier ids", async () => {
+    const { corpus } = await openTiny();
+    const clf = await search(corpus, {
+      ...DEFAULT_QUERY,
+      regions: [{ kind: "bbox", bbox: [90, 0, 130, 40] }],
+      positives: [{ kind: "id", id: "p000000009" }],
+      score: "classifier",
+      k: 4,
+    });
+    const buffer = (await exportGeoParquet(clf)).slice().buffer;
+    const rows = await parquetReadObjects({ file: buffer, geoparquet: false });
+    const shown = clf.rows.filter((r) => r.shown);
+    expect(rows.map((r) => r["probability"])).toEqual([null, ...shown.map((r) => r.probability)]);
+    expect(shown.every((r) => r.probability !== undefined && Math.abs(r.score + r.probability - 1) < 1e-12)).toBe(true);
+    const kv = Object.fromEntries((parquetMetadata(buffer).key_value_metadata ?? []).map((e) => [e.key, e.value ?? ""]));
+    expect((JSON.parse(kv["terrabit"] ?? "{}") as { classifier: { positives: number } }).classifier.positives).toBe(1);
+
+    const twin = await openCorpus("tiny_twin", { store: new FsStore(join(SPEC, "tiny_twin")) });
+    const change = await search(twin, { ...DEFAULT_QUERY, view: "change", k: 3 });
+    const back = await parquetReadObjects({ file: (await exportGeoParquet(change)).slice().buffer, geoparquet: false });
+    expect(back.map((r) => [r["id"], r["earlier"]])).toEqual(change.rows.slice(0, 3).map((r) => [r.id, r.earlier]));
+    expect(back.every((r) => !("probability" in r))).toBe(true);
   });
 });

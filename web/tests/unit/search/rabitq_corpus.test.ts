@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { openCorpus } from "../../../src/lib/corpus/reader";
 import { asymmetricUnavailable } from "../../../src/lib/search/asymmetric";
 import { search } from "../../../src/lib/search/query";
-import type { Query } from "../../../src/lib/types";
+import type { ClassifierInfo, Query } from "../../../src/lib/types";
 import { FsStore, readJson, SPEC } from "../helpers";
 
 interface Row {
@@ -13,6 +13,8 @@ interface Row {
   rank: number;
   value: number;
   shown: boolean;
+  /** score=classifier: the row's probability. */
+  probability?: number;
 }
 interface Case {
   name: string;
@@ -25,15 +27,12 @@ interface Case {
     candidates: number;
     reranked: boolean;
     extra: Record<string, unknown>;
+    /** score=classifier: the fit's provenance. */
+    classifier?: ClassifierInfo;
   };
 }
 
 const FIXTURE = readJson<{ corpus: string; cases: Case[] }>("tiny_rabitq.search.json");
-
-/** Cases the browser does not run yet: score=classifier is mirrored in the browser by issue 17 item 3. */
-function notYet(c: Case): boolean {
-  return (c.query as Query & { score?: string }).score === "classifier";
-}
 
 /** The largest difference between two lists of numbers, over the largest magnitude of `want`. */
 function relativeError(got: number[], want: number[]): number {
@@ -49,7 +48,7 @@ describe("asymmetric search on the shared rabitq corpus reproduces Python (tiny_
     expect(FIXTURE.cases.filter((c) => c.query.asymmetric && c.query_bits === 4).length).toBeGreaterThanOrEqual(4);
   });
   for (const c of FIXTURE.cases) {
-    (notYet(c) ? it.skip : it)(c.name, async () => {
+    it(c.name, async () => {
       // a fresh corpus per case: no region cache, every shard read again
       const corpus = await openCorpus(FIXTURE.corpus, { store: new FsStore(join(SPEC, FIXTURE.corpus)) });
       const r = await search(corpus, c.query);
@@ -61,8 +60,13 @@ describe("asymmetric search on the shared rabitq corpus reproduces Python (tiny_
       expect(r.stats.reranked).toBe(c.expected.reranked);
       expect(r.message).toBeNull();
       // scores: re-ranked cosines to rounding (another summation order than numpy's BLAS);
-      // RaBitQ estimates to float rounding (Python's float32 rotation by BLAS)
+      // RaBitQ estimates to float rounding (Python's float32 rotation by BLAS); the
+      // classifier's 1 - p and p to 1e-6, with the same fit
       const tol = c.expected.reranked ? 1e-12 : 1e-6;
+      if (c.expected.classifier !== undefined) {
+        expect(r.classifier).toEqual(c.expected.classifier);
+        expect(relativeError(r.rows.map((x) => x.probability ?? NaN), want.map((x) => x.probability ?? NaN))).toBeLessThan(tol);
+      }
       expect(relativeError(r.rows.map((x) => x.score), want.map((x) => x.score))).toBeLessThan(tol);
       expect(relativeError(r.rows.map((x) => x.value), want.map((x) => x.value))).toBeLessThan(tol);
       if (c.query.view === "threshold") {

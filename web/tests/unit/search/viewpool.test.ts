@@ -3,6 +3,7 @@ import { TerrabitError } from "../../../src/lib/errors";
 import { answerViewRequest, computeView, ViewPool } from "../../../src/lib/search/viewpool";
 import type { ViewInput, ViewRequest, ViewResponse, ViewWorkerLike } from "../../../src/lib/search/viewpool";
 import { VIEWS } from "../../../src/lib/types";
+import type { ViewName } from "../../../src/lib/types";
 
 /** A Worker stand-in: the worker's code, asynchronously, on a structured clone of each message. */
 class FakeViewWorker implements ViewWorkerLike {
@@ -38,10 +39,13 @@ describe("the view worker", () => {
     const fake = new FakeViewWorker();
     const pool = new ViewPool(() => fake);
     const data = input(500);
-    for (const view of VIEWS) {
+    // every view, and the change view by codes too (the later year's codes beside `codes`)
+    const byCodes: ViewInput = { ...data, later: data.codes?.slice().reverse() ?? null };
+    const runs: [ViewName, ViewInput][] = [...VIEWS.map((v): [ViewName, ViewInput] => [v, data]), ["change", byCodes]];
+    for (const [view, given] of runs) {
       const job = { view, k: 7, threshold: null };
-      const got = await pool.run(job, data);
-      const want = computeView(job, data);
+      const got = await pool.run(job, given);
+      const want = computeView(job, given);
       expect(got.view).toBe(view);
       expect(Array.from(got.rank)).toEqual(Array.from(want.rank));
       expect(Array.from(got.value)).toEqual(Array.from(want.value));
@@ -51,7 +55,8 @@ describe("the view worker", () => {
     }
     expect(data.scores.length).toBe(500); // copies went, not the caller's buffers
     expect(data.codes?.length).toBe(2000);
-    expect(fake.transferred).toEqual([3, 3, 3, 3, 3, 3]);
+    expect(byCodes.later?.length).toBe(2000);
+    expect(fake.transferred).toEqual([3, 3, 3, 3, 3, 3, 3, 4]);
     pool.terminate();
   });
   it("passes a view's error back with its kind", async () => {

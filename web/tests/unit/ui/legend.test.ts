@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 
 import type { Legend, ResultRow, SearchResult, ViewName } from "../../../src/lib/types";
 import { failureMessage } from "../../../src/ui/examples";
-import { scaleOf, shownValue, signNote } from "../../../src/ui/legend";
+import { legendValue, scaleOf, shownValue, signNote, valueHeading } from "../../../src/ui/legend";
+import type { Shown } from "../../../src/ui/legend";
 import { categories, coverageFeatures } from "../../../src/ui/patches";
 
 function row(score: number, value: number, shown = true): ResultRow {
@@ -15,15 +16,45 @@ function result(view: ViewName, rows: ResultRow[], legend: Legend): SearchResult
 }
 
 describe("legend and list agree", () => {
+  const distance: Legend = { label: "Hamming distance", min: 0, max: 1, lowerIsBetter: true };
+  const shown = (view: ViewName, legend: Legend = distance): Shown => ({ view, legend });
   it("descending views show the value (higher = more unusual), the others the score", () => {
     const r = row(-275, 275);
-    expect(shownValue("outlier", r)).toBe(275);
-    expect(shownValue("surprise", r)).toBe(275);
-    expect(shownValue("gradient", r)).toBe(275);
-    expect(shownValue("topk", row(12, 12))).toBe(12);
-    expect(shownValue("heatmap", row(12, 0.25))).toBe(12);
-    expect(signNote("outlier")).toMatch(/^higher = more unusual/);
-    expect(signNote("topk")).toMatch(/^lower = more similar/);
+    const up: Legend = { ...distance, lowerIsBetter: false };
+    expect(shownValue(shown("outlier", up), r)).toBe(275);
+    expect(shownValue(shown("surprise", up), r)).toBe(275);
+    expect(shownValue(shown("gradient", up), r)).toBe(275);
+    expect(shownValue(shown("topk"), row(12, 12))).toBe(12);
+    expect(shownValue(shown("heatmap"), row(12, 0.25))).toBe(12);
+    expect(signNote(shown("outlier", up))).toMatch(/^higher = more unusual/);
+    expect(signNote(shown("topk"))).toMatch(/^lower = more similar/);
+  });
+
+  it("the classifier's views show and colour the probability (higher = more like the positives)", () => {
+    const legend: Legend = { label: "probability of being like the positives (classifier)", min: 0.2, max: 0.9, lowerIsBetter: false, field: "probability" };
+    const r = { ...row(0.25, 0.25), probability: 0.75 };
+    for (const view of ["topk", "threshold", "heatmap"] as const) {
+      expect(shownValue(shown(view, legend), r)).toBe(0.75);
+      expect(valueHeading(shown(view, legend))).toBe("probability");
+      expect(signNote(shown(view, legend))).toBe("probability of being like the positives; higher = more like them (hotter)");
+    }
+    expect(legendValue(legend, r)).toBe(0.75);
+    expect(legendValue(distance, r)).toBe(0.25);
+    // the heatmap's scale is the probability's too, not the distances'
+    const s = scaleOf(result("heatmap", [r, { ...row(0.6, 1), probability: 0.4 }], legend));
+    expect([s.lo, s.hi]).toEqual([0.2, 0.9]);
+  });
+
+  it("the change view shows the value: bits changed (higher first) or the change of score (negative first)", () => {
+    const r = row(-31, 31);
+    const byCodes: Shown = { view: "change", legend: { ...distance, lowerIsBetter: false }, change: { years: [2023, 2024], places: 9 } };
+    expect(shownValue(byCodes, r)).toBe(31);
+    expect(valueHeading(byCodes)).toBe("bits changed");
+    expect(signNote(byCodes)).toBe("Hamming distance between the 2023 and 2024 codes; higher = changed more (hotter)");
+    const byScores: Shown = { view: "change", legend: distance, change: { years: [2023, 2024], places: 9 } };
+    expect(shownValue(byScores, row(-4, -4))).toBe(-4);
+    expect(valueHeading(byScores)).toBe("Δ score");
+    expect(signNote(byScores)).toBe("later − earlier score (2023 → 2024); negative = became more like the examples (hotter)");
   });
 
   it("the heatmap's scale is in real distances, not 0…1", () => {

@@ -1,4 +1,6 @@
-/** The six views (see `terrabit.search.views`). */
+/** The seven views (see `terrabit.search.views`). */
+export { change } from "./change";
+export type { ChangeBy } from "./change";
 export type { ViewOutput } from "./common";
 export { gradient } from "./gradient";
 export { heatmap } from "./heatmap";
