@@ -12,7 +12,7 @@ import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reade
 import type { Place } from "./lib/places";
 import { asymmetricUnavailable } from "./lib/search/asymmetric";
 import { resolveExemplars, search, startReaders } from "./lib/search/query";
-import type { BBox, ExemplarRef, ManifestRow, Query, ResultRow, SearchResult } from "./lib/types";
+import type { BBox, ExemplarRef, ManifestRow, Query, ResultRow, SearchProgress, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
 import { Drawer } from "./ui/draw";
 import { ExampleStates } from "./ui/examples";
@@ -82,8 +82,46 @@ function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
 }
 
+/**
+ * The URL's search, started as soon as the corpus is open — while the map is still being
+ * created — so that a shared link's reads and scoring overlap the map's start. The app's
+ * first run takes it over when its query is the same (its progress so far, then live).
+ */
+class EarlySearch {
+  readonly key: string;
+  readonly controller = new AbortController();
+  readonly result: Promise<SearchResult>;
+  private last: SearchProgress | null = null;
+  private listener: ((p: SearchProgress) => void) | null = null;
+
+  constructor(corpus: WebCorpus, query: Query) {
+    this.key = JSON.stringify(query);
+    this.result = search(corpus, query, {
+      signal: this.controller.signal,
+      onProgress: (p) => {
+        this.last = p;
+        this.listener?.(p);
+      },
+    });
+    this.result.catch(() => undefined); // the taker handles the error
+  }
+
+  /** The search's result for `query` (progress to `onProgress`), or null for another query. */
+  take(query: Query, onProgress: (p: SearchProgress) => void): Promise<SearchResult> | null {
+    if (JSON.stringify(query) !== this.key) {
+      this.controller.abort();
+      return null;
+    }
+    this.listener = onProgress;
+    if (this.last !== null) onProgress(this.last);
+    return this.result;
+  }
+}
+
 class App {
   private readonly undo = new UndoStack();
+  /** The URL's search, started before the map (see `EarlySearch`); taken by the first run. */
+  early: EarlySearch | null = null;
   private readonly layers: ResultLayers;
   private readonly results: ResultsView;
   private readonly panel: SearchPanel;
@@ -366,6 +404,8 @@ class App {
     this.controller?.abort();
     const gen = ++this.generation;
     if (why) {
+      this.early?.controller.abort();
+      this.early = null;
       this.controller = null;
       this.panel.setRunning(false);
       this.results.clear();
@@ -375,18 +415,19 @@ class App {
       if (gen === this.generation) setState("idle");
       return;
     }
-    const controller = new AbortController();
+    const early = this.early;
+    this.early = null;
+    const onProgress = (p: SearchProgress): void => {
+      if (gen === this.generation) this.results.showProgress(p);
+    };
+    const taken = early?.take(query, onProgress) ?? null;
+    const controller = taken !== null && early !== null ? early.controller : new AbortController();
     this.controller = controller;
     this.panel.setRunning(true);
     this.results.setStatus("Searching…", "busy");
     setState("searching");
     try {
-      const result = await search(this.corpus, query, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (gen === this.generation) this.results.showProgress(p);
-        },
-      });
+      const result = await (taken ?? search(this.corpus, query, { signal: controller.signal, onProgress }));
       if (gen !== this.generation) return;
       this.results.showResult(result);
       this.noteFailures(full);
@@ -505,6 +546,9 @@ async function boot(): Promise<void> {
       return opened;
     });
   corpusPromise.catch(() => undefined); // handled below, after the map
+  // a shared link's search starts with the corpus, not after the map
+  const earlyPromise = corpusPromise.then((opened) => (runnable(query) === null ? new EarlySearch(opened, query) : null));
+  earlyPromise.catch(() => undefined);
   const map = await createMap(byId("map"));
   let corpus: WebCorpus;
   try {
@@ -518,6 +562,7 @@ async function boot(): Promise<void> {
   byId("corpus-info").textContent =
     `${info.rows.toLocaleString()} places · ${info.shards} shards · ${info.dims}-d ${info.codecSpec}`;
   app = new App(map, corpus, store, results);
+  app.early = await earlyPromise.catch(() => null);
   const shown = app;
   syncUrl(store, (errs) => shown.hint(`Ignored in the URL: ${errs.join("; ")}`));
   app.start();
