@@ -174,9 +174,15 @@ def _one_run(browser: Any, url: str, name: str, trace: bool) -> tuple[float, flo
         parts = _task_parts(json.loads(browser.stop_tracing()))
         not_commit = max((total - commit for total, commit in parts), default=0.0)
         split = f"; without the frame commit the longest is {not_commit:.0f} ms"
+    stages = ", ".join(
+        f"{k[6:]} {v:.0f}"
+        for k, v in sorted(marks.items(), key=lambda kv: kv[1])
+        if k[:6] == "stage:"
+    )
     print(
         f"{name}: {state}; page clock: booting {marks.get('booting', 0):.0f} ms, "
-        f"searching {marks.get('searching', float('nan')):.0f} ms, results {done:.0f} ms; "
+        f"searching {marks.get('searching', float('nan')):.0f} ms ({stages}), "
+        f"results {done:.0f} ms; "
         f"wall {wall:.2f} s; long tasks {len(in_load)} ({sum(in_load):.0f} ms), longest "
         f"{worst:.0f} ms{split}; {status}"
     )

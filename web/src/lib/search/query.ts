@@ -706,6 +706,7 @@ export async function search(corpus: WebCorpus, query: Query, options: SearchOpt
   const slicer = new TimeSlicer();
   const counts = { shardsDone: shards.length, shardsTotal: shards.length, failed: 0, candidates: 0 };
   const stage = async (name: Parameters<typeof progressAt>[0], candidates: number, what = ""): Promise<void> => {
+    performance.mark(`terrabit:stage:${name}`); // for benchmarks/web_ui_load.py
     counts.candidates = candidates;
     options.onProgress?.(progressAt(name, counts, what));
     await slicer.now(); // the page shows the stage before it runs
