@@ -77,7 +77,7 @@ def test_manifest_and_metadata(corpus_dir: Path, input_file: Path) -> None:
     assert meta["rows"] == 3000 == sum(manifest.column("rows").to_pylist())
     assert meta["dims"] == 64 and meta["code_size"] == 8
     assert meta["columns"] == ["id", "geometry", "bbox", "embedding", "datetime", "label"]
-    assert meta["provenance"]["inputs"] == [input_file.as_posix()]
+    assert meta["provenance"]["inputs"] == [input_file.name]  # relative to its folder
     assert meta["checksum_algorithm"] == "sha256"
     # the stored codec is the exact fitted codec: it re-encodes the input to the stored codes
     codec = from_dict(meta["codec"])
@@ -485,3 +485,25 @@ def test_validate_checks_the_row_order_of_the_corpus_version(
         problems = validate_corpus(c)
     assert problems
     assert all("not sorted by (geohash-12 of the anchor, id)" in p for p in problems)
+
+
+def test_manifest_bytes_do_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same input published from two folders (given relatively, then absolutely) gives
+    byte-identical manifests; the inputs are recorded relative to their folder's parent."""
+    folder = tmp_path / "data" / "parts"
+    folder.mkdir(parents=True)
+    write_input(folder / "a.parquet", rows=120, dims=16, seed=1)
+    other = pq.read_table(folder / "a.parquet")  # the same rows under other ids
+    ids = pa.array([f"b{i}" for i in range(other.num_rows)])
+    pq.write_table(other.set_column(0, "id", ids), folder / "b.parquet")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "data")
+    publish("parts", tmp_path / "c1", show_progress=False)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    publish(str(folder), tmp_path / "c2", show_progress=False)
+    one = (tmp_path / "c1" / fmt.MANIFEST_NAME).read_bytes()
+    assert one == (tmp_path / "c2" / fmt.MANIFEST_NAME).read_bytes()
+    meta = json.loads(pq.read_metadata(tmp_path / "c1" / fmt.MANIFEST_NAME).metadata[b"terrabit"])
+    assert meta["provenance"]["inputs"] == ["parts/a.parquet", "parts/b.parquet"]

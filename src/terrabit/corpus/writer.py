@@ -105,15 +105,21 @@ class PublishResult:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _display(path: InputPath) -> str:
-    """``path`` relative to the working directory when under it (reproducible), else absolute
-    (URLs as they are)."""
-    if isinstance(path, URLInput):
-        return path.url
-    try:
-        return path.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _display(paths: Sequence[InputPath]) -> list[str]:
+    """The inputs as the manifest records them, independent of the working directory and
+    of where the inputs lie: local files relative to the parent of their common folder
+    (``in.parquet``; ``patches/part-0.parquet`` for a folder's files), URLs as they are. The
+    same inputs give the same manifest bytes from any folder."""
+    local = [p for p in paths if isinstance(p, Path)]
+    base = Path(os.path.commonpath([p.as_posix() for p in local])).parent if local else None
+    out = []
+    for path in paths:
+        if isinstance(path, URLInput):
+            out.append(path.url)
+        else:
+            assert base is not None
+            out.append(path.relative_to(base).as_posix())
+    return out
 
 
 def _created(paths: Sequence[InputPath]) -> str:
@@ -287,10 +293,11 @@ def _input_key(source: InputSet) -> list[dict[str, Any]]:
     """What identifies the inputs for a resume: names, row counts and footer sizes, and
     the size and modification time of local files."""
     out = []
-    for path, pfile in zip(source.paths, source.files, strict=True):
+    names = _display(source.paths)
+    for path, name, pfile in zip(source.paths, names, source.files, strict=True):
         meta = pfile.metadata
         entry: dict[str, Any] = {
-            "path": _display(path),
+            "path": name,
             "rows": meta.num_rows,
             "row_groups": meta.num_row_groups,
             "footer_bytes": meta.serialized_size,
@@ -626,7 +633,7 @@ def _write_manifest(
         "row_group_rows": row_group_rows,
         "checksum_algorithm": fmt.CHECKSUM_ALGORITHM,
         "provenance": {
-            "inputs": [_display(p) for p in source.paths],
+            "inputs": _display(source.paths),
             "created": _created(source.paths),
             "terrabit_version": __version__,
             "seed": seed,
