@@ -119,3 +119,29 @@ def test_publish_keep_accepts_commas_and_repeats(input_file: Path, tmp_path: Pat
     shard = next(out.glob("shards/*.parquet"))
     names = pq.read_schema(shard).names
     assert names[-2:] == ["label", "year"]
+
+
+def test_info_says_what_it_checked_and_check_finds_damaged_shards(
+    input_file: Path, tmp_path: Path
+) -> None:
+    """Plain ``info`` reads only the manifest and says so; ``--check`` reads every footer
+    and names a damaged shard (exit 1, one line, the advice once)."""
+    out = tmp_path / "c"
+    assert _run("publish", input_file, "-o", out, "--max-rows", "500")[0] == 0
+    code, stdout, _ = _run("info", out)
+    assert code == 0 and "checked    the manifest only" in stdout
+    code, stdout, _ = _run("info", out, "--check", "--json")
+    assert code == 0 and json.loads(stdout)["problems"] == []
+    assert json.loads(stdout)["checked"] == "shard footers"
+    shard = sorted(out.glob("shards/*.parquet"))[1]
+    data = bytearray(shard.read_bytes())
+    data[-20] ^= 0xFF  # inside the footer
+    shard.write_bytes(bytes(data))
+    code, stdout, _ = _run("info", out)
+    assert code == 0 and "the manifest only" in stdout  # says it did not look
+    code, _, stderr = _run("info", out, "--check")
+    assert code == 1 and stderr.count("\n") == 1
+    assert f"1 damaged shards: shard shards/{shard.name}" in stderr
+    assert "footer checksum differs" in stderr and stderr.count("republish") == 1
+    code, _, stderr = _run("validate", out)
+    assert code == 1 and stderr.count("republish") == 1, stderr

@@ -14,15 +14,40 @@ __all__ = ["info", "validate"]
 
 @click.command("info")
 @click.argument("corpus", metavar="CORPUS")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also check every shard's size, footer checksum and row count against the manifest "
+    "(reads each footer; `terrabit validate` checks everything).",
+)
 @json_option
-def info(corpus: str, as_json: bool) -> None:
-    """Counts, codec, extent and size of CORPUS (a folder, http(s):// or s3:// root)."""
-    from terrabit.corpus import open as open_corpus
+def info(corpus: str, check: bool, as_json: bool) -> None:
+    """Counts, codec, extent and size of CORPUS (a folder, http(s):// or s3:// root).
 
+    Reads the manifest only, and says so; --check also verifies every shard's footer.
+    """
+    from terrabit.corpus import open as open_corpus
+    from terrabit.errors import TerrabitError
+
+    problems: list[str] = []
     with open_corpus(corpus) as c:
         data = c.info()
+        if check:
+            paths = c.manifest.column("path").to_pylist()
+            with progress_bar("checking shard footers", len(paths)) as bar:
+                for path in paths:
+                    try:
+                        c.footer(path)
+                    except TerrabitError as exc:  # integrity or I/O, named by the reader
+                        problems.append(str(exc))
+                    bar.advance()
+    data["checked"] = "shard footers" if check else "manifest only"
+    if check:
+        data["problems"] = problems
     if as_json:
         echo_json(data)
+        if problems:
+            raise SystemExit(1)
         return
     bbox = data["bbox"] or [float("nan")] * 4
     lines = [
@@ -48,6 +73,18 @@ def info(corpus: str, as_json: bool) -> None:
         else "colour     - (no embedding false colour: published before format 1.5, or a "
         "codec not compared by Hamming distance)"
     )
+    if check:
+        lines.append(f"checked    every shard's size, footer and rows ({data['shards']:,} shards)")
+    else:
+        lines.append(
+            "checked    the manifest only (--check: every shard's footer; "
+            "`terrabit validate`: everything)"
+        )
+    if problems:
+        click.echo("\n".join(lines[:-1]))
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise CorpusIntegrityError(f"{len(problems)} damaged shards: {shown}{more}")
     click.echo("\n".join(lines))
 
 
@@ -71,8 +108,11 @@ def validate(corpus: str, as_json: bool) -> None:
     if problems:
         shown = "; ".join(problems[:10])
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise CorpusIntegrityError(
-            f"{corpus}: {len(problems)} problems: {shown}{more}; republish the corpus with "
-            "`terrabit publish`"
+        # the advice once: a problem that carries its own (restore or republish) says it
+        advice = (
+            ""
+            if all("republish" in p for p in problems)
+            else "; republish the corpus with `terrabit publish`"
         )
+        raise CorpusIntegrityError(f"{corpus}: {len(problems)} problems: {shown}{more}{advice}")
     click.echo(f"{corpus}: valid ({shards} shards)")
