@@ -316,3 +316,16 @@ def test_stale_work_folder_is_not_reused(
         polygons, index=aef["index"], year=YEAR, work_dir=work, show_progress=False
     )
     assert summary["tiles_resumed"] == 0
+
+
+def test_coverage_is_a_fraction(result: Any, polygons: gpd.GeoDataFrame) -> None:
+    """coverage = valid area / polygon area in the tiles' own CRS: never above 1 (it reached
+    1.0005-1.003 when a projected valid area was divided by a true, equal-area area), and 1
+    to rounding for a polygon wholly on valid pixels (exactextract's fractions sum to the
+    polygon's area)."""
+    table, _ = result
+    cover = table["coverage"].to_numpy()
+    assert np.nanmax(cover) <= 1.0
+    full = [i for i, n in enumerate(table["name"]) if n in ("hole", "two_tiles", "four_tiles")]
+    for i in full:
+        assert cover[i] == pytest.approx(1.0, abs=1e-6), table.loc[i, "name"]  # float32 fractions

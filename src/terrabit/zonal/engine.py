@@ -106,9 +106,11 @@ class TileResult:
     partial: PartialStats
     """Partial statistics of each row (count, sum, sum of squares, min, max per band)."""
     pixel_area: float
-    """Area of one pixel of the tile, in square metres."""
+    """Area of one pixel of the tile, in its CRS's units (square metres for a projected CRS)."""
     bands: list[str]
     """The tile's band names."""
+    polygon_area: npt.NDArray[np.float64]
+    """Each polygon's area in the tile's CRS (its units squared, as ``pixel_area``)."""
 
 
 def tile_key(path: str) -> str:
@@ -241,7 +243,8 @@ def _tile_partials(
                     decode_block(flat[:, cells][:, None, :], raw=raw, nodata=nodata),
                     np.asarray(weights, dtype=np.float64),
                 )
-    return TileResult(tile_key(path), rows, partial, float(rx * ry), names)
+    area = shapely.area(geoms).astype(np.float64)
+    return TileResult(tile_key(path), rows, partial, float(rx * ry), names, area)
 
 
 def _accumulate(
@@ -273,6 +276,7 @@ def _save(result: TileResult, work: Path) -> None:
         max=p.max,
         pixel_area=np.float64(result.pixel_area),
         bands=np.asarray(result.bands),
+        polygon_area=result.polygon_area,
     )
     os.replace(tmp, target)
 
@@ -282,9 +286,16 @@ def _load(key: str, work: Path) -> TileResult | None:
     if not target.exists():
         return None
     with np.load(target) as z:
+        if "polygon_area" not in z.files:
+            return None  # saved by an older terrabit: computed again
         partial = PartialStats(z["count"], z["sum"], z["sumsq"], z["min"], z["max"])
         return TileResult(
-            key, z["rows"], partial, float(z["pixel_area"]), [str(b) for b in z["bands"]]
+            key,
+            z["rows"],
+            partial,
+            float(z["pixel_area"]),
+            [str(b) for b in z["bands"]],
+            z["polygon_area"],
         )
 
 
@@ -557,11 +568,17 @@ def _merge(
                 f"have {len(bands)}; summarise one product at a time"
             )
     total = empty_partials(n, len(bands))
-    valid_area = np.zeros(n)
+    covered = np.zeros(n)
     for r in results:
         add_rows(total, r.rows, r.partial)
-        np.add.at(valid_area, r.rows, r.partial.count * r.pixel_area)
-    return bands, finalize(total), valid_area
+        # the valid area over the polygon's area, both in the tile's CRS: exactextract's
+        # fractions sum to at most the polygon's area there (see _with_statistics)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            part = np.where(
+                r.polygon_area > 0, r.partial.count * r.pixel_area / r.polygon_area, 0.0
+            )
+        np.add.at(covered, r.rows, part)
+    return bands, finalize(total), covered
 
 
 def _with_statistics(
@@ -569,7 +586,7 @@ def _with_statistics(
     bands: list[str],
     final: dict[str, npt.NDArray[np.float64]],
     wanted: list[str],
-    valid_area: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.float64],
 ) -> Any:
     """The polygons (CRS84) with their attributes and the statistics columns."""
     import geopandas as gpd
@@ -580,9 +597,14 @@ def _with_statistics(
             if stat != "count":
                 columns[f"{name}_{stat}"] = final[stat][:, b]
     columns["pixel_count"] = final["count"]
-    poly_area_m2 = equal_area_km2(lonlat) * 1e6
-    with np.errstate(invalid="ignore", divide="ignore"):
-        columns["coverage"] = np.where(poly_area_m2 > 0, valid_area / poly_area_m2, np.nan)
+    # coverage = valid area / polygon area, both measured in each tile's own CRS (summed over
+    # the tiles a polygon meets). It used to divide the valid area in the tiles' projected
+    # metres by the polygon's true area on an equal-area projection: a UTM pixel's nominal
+    # area differs from its true area by the projection's scale (0.9996-1.001 across a zone),
+    # so coverage reached 1.0005-1.003. In one CRS the ratio is exactextract's own covered
+    # fraction, at most 1 up to rounding; the clip removes that rounding only.
+    poly_area = equal_area_km2(lonlat)
+    columns["coverage"] = np.where(poly_area > 0, np.minimum(covered, 1.0), np.nan)
     attrs = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
     clash = [c for c in columns if c in attrs.columns]
     if clash:
@@ -684,8 +706,8 @@ def _summarise(
             f"{listed}{more}; finished tiles are kept in the work folder, so rerun the "
             "same command once the tiles are reachable"
         )
-    bands, final, valid_area = _merge(results, [path for path, _, _ in plans], n)
-    out = _with_statistics(lonlat, bands, final, wanted, valid_area)
+    bands, final, covered = _merge(results, [path for path, _, _ in plans], n)
+    out = _with_statistics(lonlat, bands, final, wanted, covered)
     summary = {
         "polygons": n,
         "polygons_with_data": int((final["count"] > 0).sum()),
