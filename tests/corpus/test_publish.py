@@ -507,3 +507,58 @@ def test_manifest_bytes_do_not_depend_on_the_working_directory(
     assert one == (tmp_path / "c2" / fmt.MANIFEST_NAME).read_bytes()
     meta = json.loads(pq.read_metadata(tmp_path / "c1" / fmt.MANIFEST_NAME).metadata[b"terrabit"])
     assert meta["provenance"]["inputs"] == ["parts/a.parquet", "parts/b.parquet"]
+
+
+def _with_bowties(src: Path, out: Path, rows: list[int]) -> Path:
+    """``src`` with the footprints of ``rows`` replaced by self-intersecting bow ties."""
+    table = pq.read_table(src)
+    wkb = table.column("geometry").to_pylist()
+    for r in rows:
+        x0, y0, x1, y1 = shapely.bounds(shapely.from_wkb(wkb[r]))
+        bowtie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+        assert not shapely.is_valid(bowtie)
+        wkb[r] = shapely.to_wkb(bowtie, byte_order=1, flavor="iso")
+    i = table.column_names.index("geometry")
+    pq.write_table(table.set_column(i, "geometry", pa.array(wkb, pa.binary())), out)
+    return out
+
+
+def test_invalid_footprints_are_repaired_or_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Self-intersecting footprints: repaired with make_valid (a warning names them and
+    their count), or dropped and counted with drop_invalid; validate passes either way,
+    and reports such footprints in a corpus that holds them (shapely's validity: oracle)."""
+    src = _with_bowties(
+        write_input(tmp_path / "in.parquet", rows=300, dims=16), tmp_path / "bow.parquet", [3, 7]
+    )
+    ids = pq.read_table(src, columns=["id"]).column("id").to_pylist()
+    with caplog.at_level("WARNING"):
+        publish(src, tmp_path / "fixed", show_progress=False)
+    assert "repaired 2 invalid (self-intersecting) footprints" in caplog.text
+    assert ids[3] in caplog.text
+    with open_corpus(tmp_path / "fixed") as c:
+        table = c.read(None, columns=["id", "geometry"])
+        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        assert shapely.is_valid(geoms).all() and table.num_rows == 300
+        assert validate_corpus(c) == []
+    publish(src, tmp_path / "dropped", drop_invalid=True, show_progress=False)
+    with open_corpus(tmp_path / "dropped") as c:
+        assert c.rows == 298 and c.metadata["provenance"]["dropped_rows"] == 2
+
+
+def test_validate_reports_invalid_footprints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from terrabit.corpus._inputs import InputSet
+
+    src = _with_bowties(
+        write_input(tmp_path / "in.parquet", rows=200, dims=16), tmp_path / "bow.parquet", [5]
+    )
+    # a corpus as an older terrabit wrote it: the footprint as given
+    monkeypatch.setattr(InputSet, "_valid_footprints", lambda self, path, wkb, ids, bad: wkb)
+    publish(src, tmp_path / "c", show_progress=False)
+    with open_corpus(tmp_path / "c") as c:
+        problems = validate_corpus(c)
+    assert len(problems) == 1 and "1 invalid footprints" in problems[0], problems
+    assert "Self-intersection" in problems[0]

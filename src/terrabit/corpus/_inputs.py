@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import queue
 import threading
@@ -25,6 +26,8 @@ import shapely
 from terrabit.corpus.format import RESERVED_COLUMNS
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, find_inputs, open_input
 from terrabit.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Batch",
@@ -578,11 +581,15 @@ class InputSet:
             )
 
         X: _F32 | None = None
+        wkb = None
         if embeddings:
             X, invalid, why = self._embedding(path, rb.column(self.embedding_col), ids)
             if invalid.any():
                 bad |= invalid
                 reasons.append(why)
+            wkb = _point_wkb(bounds) if gcol is None else self._wkb_out(gcol, file_index)
+            if gcol is not None:
+                wkb = self._valid_footprints(path, wkb, ids, bad)
         if bad.any() and not self.drop_invalid:
             raise InvalidInputError(
                 f"{path.name}: " + "; ".join(reasons) + "; fix the input or pass "
@@ -590,9 +597,6 @@ class InputSet:
                 params=("drop_invalid",),
             )
         keep_mask = ~bad
-        wkb = None
-        if embeddings:
-            wkb = _point_wkb(bounds) if gcol is None else self._wkb_out(gcol, file_index)
         time = None
         keep: dict[str, pa.Array] = {}
         if extra:
@@ -608,6 +612,38 @@ class InputSet:
             time = None if time is None else time.filter(mask)
             keep = {k: v.filter(mask) for k, v in keep.items()}
         return Batch(ids, wkb, bounds, X, time, keep, dropped=int(bad.sum()), all_bounds=all_bounds)
+
+    def _valid_footprints(
+        self, path: InputPath, wkb: pa.Array, ids: pa.Array, bad: npt.NDArray[np.bool_]
+    ) -> pa.Array:
+        """``wkb`` with its invalid footprints (OGC validity: a self-intersecting ring, …)
+        repaired by ``shapely.make_valid`` (a warning says how many and which), or — with
+        ``drop_invalid`` — marked in ``bad`` to be dropped and counted."""
+        geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
+        invalid = ~bad & ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+        if not invalid.any():
+            return wkb
+        which = first_items(_ids_at(ids, invalid))
+        if self.drop_invalid:
+            bad |= invalid
+            log.warning(
+                "%s: dropped %d invalid (self-intersecting) footprints (ids %s)",
+                path.name,
+                int(invalid.sum()),
+                which,
+            )
+            return wkb
+        fixed = shapely.make_valid(geoms[invalid])
+        out = np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object).copy()
+        out[invalid] = shapely.to_wkb(fixed, byte_order=1, flavor="iso")
+        log.warning(
+            "%s: repaired %d invalid (self-intersecting) footprints with make_valid (ids %s); "
+            "pass --drop-invalid to drop them instead",
+            path.name,
+            int(invalid.sum()),
+            which,
+        )
+        return pa.array(out, pa.binary())
 
     def _codes(
         self, path: InputPath, col: pa.Array, ids: pa.Array, invalid: npt.NDArray[np.bool_]

@@ -155,8 +155,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
 def _check_rows(
     path: str, table: pa.Table, ids: npt.NDArray[np.object_], row: dict[str, Any], version: str
 ) -> list[str]:
-    """A shard's rows against its manifest ``row``: bbox covering values contain their
-    geometry, the true extent, anchors inside the cell, rows sorted as ``version`` says."""
+    """A shard's rows against its manifest ``row``: valid footprints (OGC validity: no
+    self-intersection), bbox covering values contain their geometry, the true extent, anchors inside the cell, rows sorted as ``version`` says."""
     problems: list[str] = []
     cell = row["geohash"]
     geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
@@ -168,6 +168,15 @@ def _check_rows(
     if outside.any():
         problems.append(
             f"{path}: {int(outside.sum())} bbox covering values do not contain their geometry"
+        )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        where = [str(v) for v in ids[invalid][:10]]
+        reason = shapely.is_valid_reason(geoms[np.flatnonzero(invalid)[0]])
+        problems.append(
+            f"{path}: {int(invalid.sum())} invalid footprints (ids {where}; first: {reason}); "
+            "republish with this terrabit, which repairs them (make_valid) or drops them "
+            "(--drop-invalid)"
         )
     extent = [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
     if not np.allclose(extent, [row[k] for k in fmt.BBOX_FIELDS], rtol=0, atol=1e-9):
