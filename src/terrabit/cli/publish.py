@@ -78,7 +78,9 @@ __all__ = ["publish"]
 @click.option(
     "--drop-invalid",
     is_flag=True,
-    help="Drop (and count) rows with NaN/inf/null embeddings or bad geometries instead of failing.",
+    help="Drop (and count) rows with NaN/inf/null embeddings or bad geometries instead of "
+    "failing; self-intersecting footprints are dropped too (without it they are repaired "
+    "with make_valid, and a warning names them).",
 )
 @click.option(
     "--sample-rows",
