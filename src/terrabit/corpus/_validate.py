@@ -156,7 +156,8 @@ def _check_rows(
     path: str, table: pa.Table, ids: npt.NDArray[np.object_], row: dict[str, Any], version: str
 ) -> list[str]:
     """A shard's rows against its manifest ``row``: valid footprints (OGC validity: no
-    self-intersection), bbox covering values contain their geometry, the true extent, anchors inside the cell, rows sorted as ``version`` says."""
+    self-intersection), bbox covering values contain their geometry, the true extent,
+    anchors inside the cell, rows sorted as ``version`` says."""
     problems: list[str] = []
     cell = row["geohash"]
     geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
