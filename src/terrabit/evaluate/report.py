@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from terrabit._atomic import atomic_dir
+from terrabit._atomic import atomic_dir, make_dirs
 from terrabit._progress import progress_bar
 from terrabit.codecs.base import Codec
 from terrabit.codecs.estimate import estimator, float_query_topk
@@ -274,9 +274,7 @@ class EvaluationReport:
         """Write the PNG plots into ``directory`` (created if needed); return their paths."""
         from terrabit.evaluate._render import plots
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        return plots(self, out)
+        return plots(self, make_dirs(directory))
 
     def write(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``report.md``, ``results.json`` and the plots atomically into ``directory``.
