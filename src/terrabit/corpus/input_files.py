@@ -25,9 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from terrabit.errors import InvalidInputError
 
-__all__ = ["STREAM_BUFFER", "InputPath", "URLInput", "find_inputs", "open_input"]
+__all__ = ["STREAM_BUFFER", "InputPath", "URLInput", "find_inputs", "open_input", "open_parquet"]
 
 STREAM_BUFFER = 1 << 20
 """Parquet read buffer: column chunks are streamed page by page, never read whole."""
@@ -71,6 +74,42 @@ def open_input(path: InputPath) -> Any:
     """What ``pyarrow.parquet.ParquetFile`` reads for an input: a local path or a file
     over a URL."""
     return path.open() if isinstance(path, URLInput) else str(path)
+
+
+def open_parquet(path: InputPath) -> pq.ParquetFile:
+    """The input ``path`` opened as a Parquet file (its footer read).
+
+    Raises
+    ------
+    InvalidInputError
+        The file is empty or is not Parquet (a text file named ``.parquet``, a truncated
+        download); the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "notes.parquet"
+    >>> _ = bad.write_text("id,geometry\\n1,POINT (0 0)\\n")
+    >>> open_parquet(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: input '.../notes.parquet' is not a Parquet file \
+(Parquet magic bytes not found in footer...); publish reads GeoParquet files: check \
+the file, or convert it (e.g. with `ogr2ogr -f Parquet`)
+    """
+    try:
+        return pq.ParquetFile(open_input(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(path, Path) and path.is_file() and path.stat().st_size == 0:
+            raise InvalidInputError(
+                f"input {str(path)!r} is empty (0 bytes); remove it from the inputs or put "
+                "the GeoParquet file it should be in its place"
+            ) from exc
+        reason = " ".join(str(exc).split()).split(". ")[0]
+        raise InvalidInputError(
+            f"input {str(path)!r} is not a Parquet file ({reason}); publish reads GeoParquet "
+            "files: check the file, or convert it (e.g. with `ogr2ogr -f Parquet`)"
+        ) from exc
 
 
 _LISTABLE = ("s3", "gs", "gcs", "az", "abfs", "abfss")
