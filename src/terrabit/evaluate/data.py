@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -258,10 +260,22 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
     terrabit.errors.InvalidInputError: ... lacks key(s) y_test; a labelled .npz holds ...
     """
     p = Path(path)
+    save_hint = (
+        "save numeric arrays with numpy.savez(path, x_train=..., y_train=..., x_test=..., "
+        "y_test=...)"
+    )
+    # numpy.load reads a file that is not a zip archive as a pickle (and its error then
+    # suggests allow_pickle): refuse it here, never load a pickle
+    if not p.is_file() or not zipfile.is_zipfile(p):
+        raise InvalidInputError(
+            f"{str(p)!r} is not a .npz file (a .npz is a zip archive of .npy arrays); {save_hint}"
+        )
     try:
         npz = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"cannot read {str(p)!r} as a .npz file: {exc}") from exc
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise InvalidInputError(
+            f"cannot read {str(p)!r} as a .npz file (a damaged zip archive); {save_hint}"
+        ) from exc
     with npz:
         missing = [k for k in NPZ_KEYS if k not in npz.files]
         if missing:
@@ -269,11 +283,28 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
                 f"{str(p)!r} lacks key(s) {', '.join(missing)}; a labelled .npz holds "
                 f"{', '.join(NPZ_KEYS)} (it has {', '.join(npz.files) or 'nothing'})"
             )
-        arrays = {k: npz[k] for k in NPZ_KEYS}
-        classes = npz["classes"] if "classes" in npz.files else None
-        world = _world_marker(npz[WORLD_KEY][()]) if WORLD_KEY in npz.files else None
-    data = check_arrays(**arrays, classes=classes, source=str(p), split="given")
+        wanted = [*NPZ_KEYS, *(k for k in ("classes", WORLD_KEY) if k in npz.files)]
+        loaded = {k: _npz_array(npz, k, p, save_hint) for k in wanted}
+    arrays = {k: loaded[k] for k in NPZ_KEYS}
+    world = _world_marker(loaded[WORLD_KEY][()]) if WORLD_KEY in loaded else None
+    data = check_arrays(**arrays, classes=loaded.get("classes"), source=str(p), split="given")
     return replace(data, world=world)
+
+
+def _npz_array(npz: Any, key: str, path: Path, save_hint: str) -> np.ndarray:
+    """Array ``key`` of an open ``.npz``; one that holds Python objects (a pickle) is
+    refused, never loaded."""
+    try:
+        return np.asarray(npz[key])
+    except ValueError as exc:  # object arrays need pickles
+        raise InvalidInputError(
+            f"{str(path)!r}: array {key!r} holds Python objects (a pickle), which terrabit "
+            f"never loads; {save_hint}"
+        ) from exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InvalidInputError(
+            f"{str(path)!r}: array {key!r} cannot be read (a damaged .npz); {save_hint}"
+        ) from exc
 
 
 def _embedding_matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:
