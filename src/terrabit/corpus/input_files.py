@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from terrabit import geoparquet
 from terrabit.errors import InvalidInputError
 
 __all__ = ["STREAM_BUFFER", "InputPath", "URLInput", "find_inputs", "open_input", "open_parquet"]
@@ -77,39 +77,9 @@ def open_input(path: InputPath) -> Any:
 
 
 def open_parquet(path: InputPath) -> pq.ParquetFile:
-    """The input ``path`` opened as a Parquet file (its footer read).
-
-    Raises
-    ------
-    InvalidInputError
-        The file is empty or is not Parquet (a text file named ``.parquet``, a truncated
-        download); the message names it.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "notes.parquet"
-    >>> _ = bad.write_text("id,geometry\\n1,POINT (0 0)\\n")
-    >>> open_parquet(bad)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    terrabit.errors.InvalidInputError: input '.../notes.parquet' is not a Parquet file \
-(Parquet magic bytes not found in footer...); publish reads GeoParquet files: check \
-the file, or convert it (e.g. with `ogr2ogr -f Parquet`)
-    """
-    try:
-        return pq.ParquetFile(open_input(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(path, Path) and path.is_file() and path.stat().st_size == 0:
-            raise InvalidInputError(
-                f"input {str(path)!r} is empty (0 bytes); remove it from the inputs or put "
-                "the GeoParquet file it should be in its place"
-            ) from exc
-        reason = " ".join(str(exc).split()).split(". ")[0]
-        raise InvalidInputError(
-            f"input {str(path)!r} is not a Parquet file ({reason}); publish reads GeoParquet "
-            "files: check the file, or convert it (e.g. with `ogr2ogr -f Parquet`)"
-        ) from exc
+    """The input ``path`` opened as a Parquet file (its footer read); one that is empty
+    or not Parquet is one error naming it (see :func:`terrabit.geoparquet.open_parquet`)."""
+    return geoparquet.open_parquet(open_input(path), name=str(path))
 
 
 _LISTABLE = ("s3", "gs", "gcs", "az", "abfs", "abfss")

@@ -40,6 +40,7 @@ from terrabit._validation import format_rows
 from terrabit.blocks import spatial_split
 from terrabit.codecs.base import check_matrix
 from terrabit.errors import InvalidInputError
+from terrabit.geoparquet import open_parquet
 
 __all__ = [
     "NPZ_KEYS",
@@ -376,7 +377,7 @@ def load_parquet(
     if not 0.0 < test_fraction < 1.0:
         raise InvalidInputError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     files = _parquet_files(Path(path))
-    schema = pq.read_schema(files[0])
+    schema = [open_parquet(f) for f in files][0].schema_arrow  # each a Parquet file
     marker = (schema.metadata or {}).get(WORLD_KEY.encode())
     names = set(schema.names)
     for col, param in ((embedding_col, "embedding_col"), (label_col, "label_col")):
