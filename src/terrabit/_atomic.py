@@ -83,7 +83,9 @@ def _below_file(target: Path, blocker: Path, option: str) -> OutputPathError:
     )
 
 
-def make_dirs(path: str | os.PathLike[str], *, output: str | os.PathLike[str] | None = None) -> Path:
+def make_dirs(
+    path: str | os.PathLike[str], *, output: str | os.PathLike[str] | None = None
+) -> Path:
     """Create the folder ``path`` and its parents (existing ones are kept); return it.
 
     A parent that is a regular file is refused with one clear error naming it and the

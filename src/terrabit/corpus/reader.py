@@ -162,7 +162,8 @@ class Corpus:
         try:
             return from_dict(self.metadata[key])
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            detail = f"no key {exc}" if isinstance(exc, KeyError) else str(exc)
+            # what is wrong, without the advice a codec error adds (the fix is ours)
+            detail = f"no key {exc}" if isinstance(exc, KeyError) else str(exc).split("; ")[0]
             raise CorpusIntegrityError(
                 f"{self.source.url(fmt.MANIFEST_NAME)}: the {key!r} stored in its 'terrabit' "
                 f"metadata does not load ({detail})",

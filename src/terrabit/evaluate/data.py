@@ -377,7 +377,8 @@ def load_parquet(
     if not 0.0 < test_fraction < 1.0:
         raise InvalidInputError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     files = _parquet_files(Path(path))
-    schema = [open_parquet(f) for f in files][0].schema_arrow  # each a Parquet file
+    opened = [open_parquet(f) for f in files]  # each must be Parquet: named if not
+    schema = opened[0].schema_arrow
     marker = (schema.metadata or {}).get(WORLD_KEY.encode())
     names = set(schema.names)
     for col, param in ((embedding_col, "embedding_col"), (label_col, "label_col")):
