@@ -169,10 +169,8 @@ files given (/) and the options (`terrabit search --help`); -vv shows the traceb
     if isinstance(exc, OSError) and exc.filename is not None:
         return describe_os_error(exc)
     source = origin(exc)
-    if isinstance(exc, OSError) and source in (None, "terrabit"):
-        return describe_os_error(exc)
-    if source not in LIBRARIES:
-        return None
+    if source not in LIBRARIES:  # a disk or network failure is never a bug: one line
+        return describe_os_error(exc) if isinstance(exc, OSError) else None
     files = _given_files(args)
     shown = ", ".join(files[:_MAX_FILES]) + (" …" if len(files) > _MAX_FILES else "")
     check = f"the files given ({shown}) and " if files else ""
