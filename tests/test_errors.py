@@ -16,6 +16,7 @@ from terrabit._compat import lazy_import
         (errors.RegionError, ValueError),
         (errors.NotFittedError, AttributeError),
         (errors.OutputExistsError, FileExistsError),
+        (errors.OutputPathError, NotADirectoryError),
         (errors.MissingDependencyError, ImportError),
         (errors.CorpusNotFoundError, FileNotFoundError),
         (errors.CorpusIntegrityError, ValueError),

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from terrabit.errors import OutputExistsError
+from terrabit.errors import OutputExistsError, OutputPathError
 
-__all__ = ["atomic_dir", "atomic_file", "check_output", "replace_dir"]
+__all__ = ["atomic_dir", "atomic_file", "check_output", "check_parents", "make_dirs", "replace_dir"]
 
 
 def check_output(path: str | os.PathLike[str], *, overwrite: bool, option: str = "OUT") -> Path:
@@ -45,6 +45,82 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool, option: str =
     return target
 
 
+def check_parents(path: str | os.PathLike[str], *, option: str = "OUT") -> Path:
+    """Refuse an output ``path`` below a regular file (a parent that cannot be a folder).
+
+    ``option`` names the path as :func:`check_output` does (``out`` reads ``--output`` on
+    the command line).
+
+    Raises
+    ------
+    OutputPathError
+        A parent of ``path`` is a file; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "f.txt"
+    >>> _ = f.write_text("x")
+    >>> check_parents(f / "sub" / "x.parquet", option="out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.OutputPathError: cannot write out='.../f.txt/sub/x.parquet': \
+'.../f.txt' is a file, not a folder; choose an output path outside it, or move that file away
+    """
+    target = Path(path)
+    blocker = next((p for p in target.parents if p.is_file()), None)
+    if blocker is not None:
+        raise _below_file(target, blocker, option)
+    return target
+
+
+def _below_file(target: Path, blocker: Path, option: str) -> OutputPathError:
+    named = f"{option}={str(target)!r}" if option.isidentifier() else repr(str(target))
+    return OutputPathError(
+        f"cannot write {named}: {str(blocker)!r} is a file, not a folder; choose an output "
+        "path outside it, or move that file away",
+        params=(option,) if option.isidentifier() and option.islower() else (),
+    )
+
+
+def make_dirs(
+    path: str | os.PathLike[str], *, output: str | os.PathLike[str] | None = None
+) -> Path:
+    """Create the folder ``path`` and its parents (existing ones are kept); return it.
+
+    A parent that is a regular file is refused with one clear error naming it and the
+    ``output`` being written (default: ``path``), instead of the bare ``[Errno 17] File
+    exists`` or ``[Errno 20] Not a directory`` of :meth:`pathlib.Path.mkdir`.
+
+    Raises
+    ------
+    OutputPathError
+        ``path`` or one of its parents is a file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> make_dirs(root / "a" / "b").is_dir()
+    True
+    >>> _ = (root / "f.txt").write_text("x")
+    >>> make_dirs(root / "f.txt" / "sub")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.OutputPathError: cannot write '.../f.txt/sub': '.../f.txt' is a file, \
+not a folder; choose an output path outside it, or move that file away
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        if blocker is None:
+            raise
+        raise _below_file(Path(output or folder), blocker, "") from exc
+    return folder
+
+
 @contextmanager
 def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path``.
@@ -62,7 +138,7 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     'hi'
     """
     target = check_output(path, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent, output=target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
@@ -112,7 +188,7 @@ def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
     'done'
     """
     target = check_output(path, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent, output=target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)

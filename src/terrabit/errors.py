@@ -29,6 +29,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "OutputExistsError",
+    "OutputPathError",
     "RangeNotSupportedError",
     "RegionError",
     "ShardIOError",
@@ -74,6 +75,10 @@ class OutputExistsError(TerrabitError, FileExistsError):
     """An output path exists and ``overwrite`` was not given."""
 
 
+class OutputPathError(TerrabitError, NotADirectoryError):
+    """An output path lies below a file: a parent that should be a folder is a file."""
+
+
 class MissingDependencyError(TerrabitError, ImportError):
     """An optional dependency is not installed; the message names the extra."""
 
@@ -87,7 +92,29 @@ class CorpusNotFoundError(CorpusError, FileNotFoundError):
 
 
 class CorpusIntegrityError(CorpusError, ValueError):
-    """Manifest and shards disagree (rows, checksum, schema): the corpus is not trustworthy."""
+    """Manifest and shards disagree (rows, checksum, schema): the corpus is not trustworthy.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong, naming the file (kept as :attr:`problem`, so a list of problems,
+        as ``terrabit validate`` prints, gives its advice once, not once per problem).
+    fix : str, optional
+        What to do about it (kept as :attr:`fix`); the message is ``"{problem}; {fix}"``.
+    params : tuple of str, optional
+        As :class:`TerrabitError`.
+
+    Examples
+    --------
+    >>> exc = CorpusIntegrityError("shard a.parquet is missing", fix="restore it")
+    >>> str(exc), exc.problem
+    ('shard a.parquet is missing; restore it', 'shard a.parquet is missing')
+    """
+
+    def __init__(self, problem: str, *, fix: str = "", params: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{problem}; {fix}" if fix else problem, params=params)
+        self.problem = problem
+        self.fix = fix
 
 
 class ShardIOError(CorpusError, OSError):

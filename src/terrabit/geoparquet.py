@@ -47,6 +47,7 @@ __all__ = [
     "bbox_type",
     "crs84_projjson",
     "geo_metadata",
+    "open_parquet",
     "validate_geo_metadata",
     "write_geoparquet",
 ]
@@ -394,6 +395,45 @@ def bbox_column(bounds: npt.ArrayLike, *, type: pa.StructType | None = None) -> 
 
 
 # --------------------------------------------------------------------------- writer
+
+
+def open_parquet(file: Any, *, name: str | None = None) -> pq.ParquetFile:
+    """``file`` (a path, or a seekable file object called ``name``) opened as a Parquet
+    file, its footer read.
+
+    Raises
+    ------
+    InvalidInputError
+        The file is empty or is not Parquet (a text file named ``.parquet``, a truncated
+        download); the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "notes.parquet"
+    >>> _ = bad.write_text("id,geometry\\n1,POINT (0 0)\\n")
+    >>> open_parquet(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: input '.../notes.parquet' is not a Parquet file \
+(Parquet magic bytes not found in footer); check the file, or convert it to GeoParquet \
+(e.g. with `ogr2ogr -f Parquet`)
+    """
+    label = name if name is not None else str(file)
+    try:
+        return pq.ParquetFile(os.fspath(file) if isinstance(file, str | os.PathLike) else file)
+    except (pa.ArrowInvalid, OSError) as exc:
+        local = Path(file) if isinstance(file, str | os.PathLike) else None
+        if local is not None and local.is_file() and local.stat().st_size == 0:
+            raise InvalidInputError(
+                f"input {label!r} is empty (0 bytes); remove it from the inputs or put the "
+                "GeoParquet file it should be in its place"
+            ) from exc
+        reason = " ".join(str(exc).split()).split(". ")[0]
+        raise InvalidInputError(
+            f"input {label!r} is not a Parquet file ({reason}); check the file, or "
+            "convert it to GeoParquet (e.g. with `ogr2ogr -f Parquet`)"
+        ) from exc
 
 
 def write_geoparquet(

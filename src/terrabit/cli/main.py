@@ -35,8 +35,11 @@ COMMANDS: dict[str, str] = {
 }
 
 
-#: ``ctx.meta`` key (shared by every nested context) of the command a group last resolved.
+#: ``ctx.meta`` keys (shared by every nested context): the command a group last resolved,
+#: its path (``terrabit zonal stats``) and its arguments.
 _INVOKED = "terrabit.invoked_command"
+_INVOKED_PATH = "terrabit.invoked_path"
+_INVOKED_ARGS = "terrabit.invoked_args"
 
 
 class CommandGroup(click.Group):
@@ -52,11 +55,16 @@ class CommandGroup(click.Group):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None:
             ctx.meta[_INVOKED] = command
+            ctx.meta[_INVOKED_PATH] = f"{ctx.command_path} {name}"
+            ctx.meta[_INVOKED_ARGS] = list(rest)
         return name, command, rest
 
 
 class TerrabitGroup(CommandGroup):
-    """A lazy group: TerrabitError becomes one line and exit 1, Ctrl-C exit 130."""
+    """A lazy group and the CLI's one error boundary: a TerrabitError, an operating-system
+    error or an error of a library terrabit uses (pyarrow, numpy, scikit-learn, GDAL, ...;
+    see :mod:`terrabit.cli.boundary`) becomes one line on stderr and exit 1 (the traceback
+    under ``-vv``); Ctrl-C exits 130."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -86,11 +94,6 @@ class TerrabitGroup(CommandGroup):
                 raise
             click.echo(f"Error: {self._in_flags(ctx, exc)}", err=True)
             ctx.exit(1)
-        except OSError as exc:  # a disk, permission or network failure: one line too
-            if (ctx.obj or {}).get("verbose", 0) >= 2:
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
         except click.UsageError as exc:
             # one line naming the option and the fix (click's default adds usage lines)
             where = exc.ctx.command_path if exc.ctx is not None else "terrabit"
@@ -99,6 +102,18 @@ class TerrabitGroup(CommandGroup):
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing half-written was left behind.", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a disk, network or library failure on the input
+            from terrabit.cli.boundary import describe
+
+            message = describe(
+                exc, ctx.meta.get(_INVOKED_PATH, ctx.command_path), ctx.meta.get(_INVOKED_ARGS, [])
+            )
+            if message is None or (ctx.obj or {}).get("verbose", 0) >= 2:
+                raise  # a bug of terrabit's own, or -vv: the traceback
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=TerrabitGroup, context_settings={"help_option_names": ["-h", "--help"]})

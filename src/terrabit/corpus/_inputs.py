@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit.corpus.format import RESERVED_COLUMNS
-from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, find_inputs, open_input
+from terrabit.corpus.input_files import (
+    STREAM_BUFFER,
+    InputPath,
+    find_inputs,
+    open_input,
+    open_parquet,
+)
 from terrabit.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -194,7 +200,7 @@ class InputSet:
         self.embedding_col = embedding_col
         self.keep = list(keep)
         self.drop_invalid = drop_invalid
-        self.files = [pq.ParquetFile(open_input(p)) for p in self.paths]
+        self.files = [open_parquet(p) for p in self.paths]
         self.rows = sum(f.metadata.num_rows for f in self.files)
         first = self.files[0].schema_arrow
         self.time_col = time_col
@@ -307,7 +313,7 @@ class InputSet:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.files = [pq.ParquetFile(open_input(p)) for p in self.paths]
+        self.files = [open_parquet(p) for p in self.paths]
         self._transformers = [
             None if self.lon_col is not None else self._transformer(p, f)
             for p, f in zip(self.paths, self.files, strict=True)

@@ -18,7 +18,7 @@ from terrabit import geohash
 from terrabit.corpus import factors, falsecolour, pages, summary
 from terrabit.corpus import format as fmt
 from terrabit.corpus.reader import Corpus
-from terrabit.errors import CorpusError
+from terrabit.errors import CorpusError, CorpusIntegrityError
 from terrabit.kernels import hilbert
 
 __all__ = ["validate_corpus"]
@@ -81,8 +81,8 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
         try:
             md = corpus.footer(path)
             corpus.check_checksum(path)
-        except CorpusError as exc:
-            problems.append(str(exc))
+        except CorpusError as exc:  # the problem alone: the caller gives the advice once
+            problems.append(exc.problem if isinstance(exc, CorpusIntegrityError) else str(exc))
             continue
         data = corpus.source.read_all(path)
         problems += _check_chunks(path, md, data)

@@ -25,9 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
+from terrabit import geoparquet
 from terrabit.errors import InvalidInputError
 
-__all__ = ["STREAM_BUFFER", "InputPath", "URLInput", "find_inputs", "open_input"]
+__all__ = ["STREAM_BUFFER", "InputPath", "URLInput", "find_inputs", "open_input", "open_parquet"]
 
 STREAM_BUFFER = 1 << 20
 """Parquet read buffer: column chunks are streamed page by page, never read whole."""
@@ -71,6 +74,12 @@ def open_input(path: InputPath) -> Any:
     """What ``pyarrow.parquet.ParquetFile`` reads for an input: a local path or a file
     over a URL."""
     return path.open() if isinstance(path, URLInput) else str(path)
+
+
+def open_parquet(path: InputPath) -> pq.ParquetFile:
+    """The input ``path`` opened as a Parquet file (its footer read); one that is empty
+    or not Parquet is one error naming it (see :func:`terrabit.geoparquet.open_parquet`)."""
+    return geoparquet.open_parquet(open_input(path), name=str(path))
 
 
 _LISTABLE = ("s3", "gs", "gcs", "az", "abfs", "abfss")

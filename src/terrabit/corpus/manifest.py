@@ -37,7 +37,15 @@ from terrabit.corpus.sources import Source
 from terrabit.errors import CorpusIntegrityError, CorpusNotFoundError, InvalidInputError
 from terrabit.region import Box, Region
 
-__all__ = ["Selection", "TimeWindow", "load_manifest", "parse_time", "prune", "time_window"]
+__all__ = [
+    "Selection",
+    "TimeWindow",
+    "check_text",
+    "load_manifest",
+    "parse_time",
+    "prune",
+    "time_window",
+]
 
 TimeWindow = tuple[np.datetime64 | None, np.datetime64 | None]
 """A parsed time filter ``(start, end)``: ``start <= datetime < end``; ``None`` is open."""
@@ -207,4 +215,55 @@ def load_manifest(source: Source) -> tuple[pa.Table, dict[str, Any]]:
         raise CorpusIntegrityError(
             f"{source.url(fmt.MANIFEST_NAME)} lacks columns {missing}; republish the corpus"
         )
+    check_text(table, where=source.url(fmt.MANIFEST_NAME))
     return table, meta
+
+
+def check_text(table: pa.Table, *, where: str) -> None:
+    """Refuse a manifest whose text columns (``path``, ``geohash``, ``checksum``) hold
+    bytes that are not UTF-8, naming the column and the first rows.
+
+    Parquet does not check that a string column holds UTF-8; a damaged manifest read
+    without this check fails later, deep in a search, with Python's ``UnicodeDecodeError``.
+
+    Raises
+    ------
+    CorpusIntegrityError
+        A string column holds invalid UTF-8.
+
+    Examples
+    --------
+    >>> offsets = pa.py_buffer(bytes([0, 0, 0, 0, 1, 0, 0, 0]))
+    >>> bad = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(bytes([255]))])
+    >>> check_text(pa.table({"path": bad}), where="c/manifest.parquet")
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.CorpusIntegrityError: c/manifest.parquet: column 'path' holds bytes that \
+are not UTF-8 text (rows [0]); the manifest is damaged — restore it from a copy or republish \
+the corpus with `terrabit publish`
+    """
+    for name in table.column_names:
+        column = table.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            rows = [i for i, v in enumerate(column.cast(pa.binary()).to_pylist()) if not _utf8(v)]
+            raise CorpusIntegrityError(
+                f"{where}: column {name!r} holds bytes that are not UTF-8 text "
+                f"(rows {rows[:10]}{' …' if len(rows) > 10 else ''})",
+                fix="the manifest is damaged — restore it from a copy or republish the corpus "
+                "with `terrabit publish`",
+            ) from exc
+
+
+def _utf8(value: bytes | None) -> bool:
+    """Whether ``value`` (a binary cell; ``None`` is a null) decodes as UTF-8."""
+    if value is None:
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

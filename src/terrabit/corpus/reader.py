@@ -62,7 +62,7 @@ from terrabit.corpus.pageio import GroupReader
 from terrabit.corpus.regionrows import read_region_rows
 from terrabit.corpus.shard import MANIFEST_FIELDS, Shard, Verify
 from terrabit.corpus.sources import FileSource, Source, open_source
-from terrabit.errors import InvalidInputError
+from terrabit.errors import CorpusIntegrityError, InvalidInputError
 from terrabit.region import Box, Region
 
 __all__ = ["Corpus", "Selection", "open", "parse_time"]
@@ -146,15 +146,30 @@ class Corpus:
     def codec(self) -> Codec:
         """The fitted codec of the ``embedding`` column (exact, from the manifest)."""
         if self._codec is None:
-            self._codec = from_dict(self.metadata["codec"])
+            self._codec = self._stored_codec("codec")
         return self._codec
 
     @property
     def rerank_codec(self) -> Codec | None:
         """The codec of the ``rerank`` column, or ``None``."""
         if self._rerank is None and self.metadata.get("rerank_codec"):
-            self._rerank = from_dict(self.metadata["rerank_codec"])
+            self._rerank = self._stored_codec("rerank_codec")
         return self._rerank
+
+    def _stored_codec(self, key: str) -> Codec:
+        """The codec the manifest metadata stores under ``key``; a damaged one (bad
+        base64, wrong shapes, unknown spec) is one error naming the manifest."""
+        try:
+            return from_dict(self.metadata[key])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            # what is wrong, without the advice a codec error adds (the fix is ours)
+            detail = f"no key {exc}" if isinstance(exc, KeyError) else str(exc).split("; ")[0]
+            raise CorpusIntegrityError(
+                f"{self.source.url(fmt.MANIFEST_NAME)}: the {key!r} stored in its 'terrabit' "
+                f"metadata does not load ({detail})",
+                fix="the manifest is damaged — restore it from a copy or republish the corpus "
+                "with `terrabit publish`",
+            ) from exc
 
     @property
     def false_colour_params(self) -> FalseColour | None:

@@ -143,8 +143,8 @@ class Shard:
     def integrity(self, message: str) -> CorpusIntegrityError:
         """The error for this shard disagreeing with the manifest or its own footer."""
         return CorpusIntegrityError(
-            f"shard {self.path} of {self.source.root}: {message}; the corpus changed after "
-            "publishing — restore the shard or republish the corpus"
+            f"shard {self.path} of {self.source.root}: {message}",
+            fix="the corpus changed after publishing — restore the shard or republish the corpus",
         )
 
     # ------------------------------------------------------------------ footer

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from terrabit._atomic import replace_dir
+from terrabit._atomic import check_parents, replace_dir
 from terrabit._progress import progress_bar
 from terrabit.corpus import format as fmt
 from terrabit.corpus.sources import ObjectStoreSource
@@ -80,7 +80,7 @@ class FolderSink(Sink):
         return self.path.parent / f".{self.path.name}.publishing"
 
     def check(self, *, overwrite: bool) -> None:
-        out = self.path
+        out = check_parents(self.path, option="out")
         if out.is_file():
             raise OutputExistsError(
                 f"out={str(out)!r} is a file, not a corpus folder; choose a folder path",

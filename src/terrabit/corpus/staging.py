@@ -54,6 +54,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from terrabit._atomic import make_dirs
 from terrabit.errors import InvalidInputError, OutputExistsError
 
 __all__ = ["Staging"]
@@ -86,7 +87,7 @@ class Staging:
         """
         key = json.loads(json.dumps(key, sort_keys=True))  # what a reload gives back
         resumed = False
-        root.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(root.parent, output=root)
         fresh = root.exists() and not (root / WORK / JOURNAL / "key.json").is_file()
         if fresh and any(root.iterdir()) and not (root / WORK).is_dir():
             raise OutputExistsError(

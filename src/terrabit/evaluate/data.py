@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from terrabit._validation import format_rows
 from terrabit.blocks import spatial_split
 from terrabit.codecs.base import check_matrix
 from terrabit.errors import InvalidInputError
+from terrabit.geoparquet import open_parquet
 
 __all__ = [
     "NPZ_KEYS",
@@ -258,10 +261,22 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
     terrabit.errors.InvalidInputError: ... lacks key(s) y_test; a labelled .npz holds ...
     """
     p = Path(path)
+    save_hint = (
+        "save numeric arrays with numpy.savez(path, x_train=..., y_train=..., x_test=..., "
+        "y_test=...)"
+    )
+    # numpy.load reads a file that is not a zip archive as a pickle (and its error then
+    # suggests allow_pickle): refuse it here, never load a pickle
+    if not p.is_file() or not zipfile.is_zipfile(p):
+        raise InvalidInputError(
+            f"{str(p)!r} is not a .npz file (a .npz is a zip archive of .npy arrays); {save_hint}"
+        )
     try:
         npz = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"cannot read {str(p)!r} as a .npz file: {exc}") from exc
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise InvalidInputError(
+            f"cannot read {str(p)!r} as a .npz file (a damaged zip archive); {save_hint}"
+        ) from exc
     with npz:
         missing = [k for k in NPZ_KEYS if k not in npz.files]
         if missing:
@@ -269,11 +284,28 @@ def load_npz(path: str | os.PathLike[str]) -> EvaluationData:
                 f"{str(p)!r} lacks key(s) {', '.join(missing)}; a labelled .npz holds "
                 f"{', '.join(NPZ_KEYS)} (it has {', '.join(npz.files) or 'nothing'})"
             )
-        arrays = {k: npz[k] for k in NPZ_KEYS}
-        classes = npz["classes"] if "classes" in npz.files else None
-        world = _world_marker(npz[WORLD_KEY][()]) if WORLD_KEY in npz.files else None
-    data = check_arrays(**arrays, classes=classes, source=str(p), split="given")
+        wanted = [*NPZ_KEYS, *(k for k in ("classes", WORLD_KEY) if k in npz.files)]
+        loaded = {k: _npz_array(npz, k, p, save_hint) for k in wanted}
+    arrays = {k: loaded[k] for k in NPZ_KEYS}
+    world = _world_marker(loaded[WORLD_KEY][()]) if WORLD_KEY in loaded else None
+    data = check_arrays(**arrays, classes=loaded.get("classes"), source=str(p), split="given")
     return replace(data, world=world)
+
+
+def _npz_array(npz: Any, key: str, path: Path, save_hint: str) -> np.ndarray:
+    """Array ``key`` of an open ``.npz``; one that holds Python objects (a pickle) is
+    refused, never loaded."""
+    try:
+        return np.asarray(npz[key])
+    except ValueError as exc:  # object arrays need pickles
+        raise InvalidInputError(
+            f"{str(path)!r}: array {key!r} holds Python objects (a pickle), which terrabit "
+            f"never loads; {save_hint}"
+        ) from exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InvalidInputError(
+            f"{str(path)!r}: array {key!r} cannot be read (a damaged .npz); {save_hint}"
+        ) from exc
 
 
 def _embedding_matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:
@@ -345,7 +377,8 @@ def load_parquet(
     if not 0.0 < test_fraction < 1.0:
         raise InvalidInputError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     files = _parquet_files(Path(path))
-    schema = pq.read_schema(files[0])
+    opened = [open_parquet(f) for f in files]  # each must be Parquet: named if not
+    schema = opened[0].schema_arrow
     marker = (schema.metadata or {}).get(WORLD_KEY.encode())
     names = set(schema.names)
     for col, param in ((embedding_col, "embedding_col"), (label_col, "label_col")):

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from terrabit._atomic import atomic_dir
+from terrabit._atomic import atomic_dir, make_dirs
 from terrabit._progress import progress_bar
 from terrabit.codecs.base import Codec
 from terrabit.codecs.estimate import estimator, float_query_topk
@@ -274,9 +274,7 @@ class EvaluationReport:
         """Write the PNG plots into ``directory`` (created if needed); return their paths."""
         from terrabit.evaluate._render import plots
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        return plots(self, out)
+        return plots(self, make_dirs(directory))
 
     def write(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``report.md``, ``results.json`` and the plots atomically into ``directory``.
@@ -405,6 +403,16 @@ def evaluate_data(
     n_train = xtr.shape[0]
     if n_train < k:
         raise InvalidInputError(f"x_train has {n_train} rows; kNN with k={k} needs at least {k}")
+    present = np.unique(ytr)
+    if "probe" in task_list and present.size < 2:
+        others = ",".join(t for t in task_list if t != "probe") or "knn"
+        raise InvalidInputError(
+            f"the probe task fits a classifier and needs at least 2 classes in y_train, but "
+            f"{data.source} has one ({', '.join(data.classes[int(c)] for c in present)!r}); "
+            f"pass embeddings labelled with several classes, or tasks='{others}' (without "
+            "probe)",
+            params=("tasks",),
+        )
     ks = [int(v) for v in recall_ks if int(v) <= n_train]
     depth = max([k, *ks]) if "recall" in task_list else k
     want_preds = "knn" in task_list or "significance" in task_list

@@ -62,7 +62,7 @@ import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
-from terrabit._atomic import atomic_file
+from terrabit._atomic import atomic_file, make_dirs
 from terrabit._progress import progress_bar
 from terrabit.aef import (
     AEF_BANDS,
@@ -543,8 +543,7 @@ def write_aef_tiles(
             "or a larger res_m"
         )
 
-    root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_dirs(out_dir)
     size_m = tile_px * res_m
     plan = _plan_tiles(region, size_m, tile_px)
     model = EmbeddingModel(dim=AEF_DIM, seed=seed, detail=False)

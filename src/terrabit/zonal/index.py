@@ -226,9 +226,20 @@ def read_tile_index(
     if frame.empty:
         area = "anywhere" if bbox is None else f"bbox {tuple(round(v, 6) for v in bbox)}"
         when = "" if year is None else f" in year {year}"
+        projected = bbox is not None and (
+            max(abs(bbox[0]), abs(bbox[2])) > 180 or max(abs(bbox[1]), abs(bbox[3])) > 90
+        )
         raise RegionError(
-            f"the tile index {name!r} has no tile for {area}{when}; check the year and that "
-            "the polygons lie inside the index's coverage"
+            f"the tile index {name!r} has no tile for {area}{when}; "
+            + (
+                "these coordinates lie outside ±180/±90, so they look projected (metres), "
+                "not degrees: the polygons' CRS is declared wrongly; declare the true one "
+                "in the file (e.g. `ogr2ogr -a_srs EPSG:32619 fixed.gpkg polygons.gpkg`) or, "
+                "for a file that declares none, pass polygons_crs (e.g. 'EPSG:32619')"
+                if projected
+                else "check the year and that the polygons lie inside the index's coverage"
+            ),
+            params=("polygons_crs",) if projected else (),
         )
     frame = frame.loc[:, list(TILE_COLUMNS)].reset_index(drop=True)
     frame["path"] = [resolve_tile_path(str(p), name) for p in frame["path"]]
