@@ -13,6 +13,7 @@ browsers that do not hang up).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import statistics
 import tempfile
@@ -45,7 +46,8 @@ def client(
                 pass
             dt = time.perf_counter() - t
             if hold:
-                hold.wait()
+                with contextlib.suppress(threading.BrokenBarrierError):  # others timed out
+                    hold.wait()
     except ConnectionResetError:
         return "reset", time.perf_counter() - t
     except TimeoutError:
