@@ -8,10 +8,13 @@ on the app building; the real app is exercised by ``test_app_*.py``.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import io
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,13 +22,19 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terrabit.errors import CorpusIntegrityError, CorpusNotFoundError, TerrabitError
-from terrabit.web.serve import AppServer, make_server, parse_range
+from terrabit.errors import (
+    CorpusIntegrityError,
+    CorpusNotFoundError,
+    InvalidInputError,
+    TerrabitError,
+)
+from terrabit.web.serve import AppServer, RequestHandler, make_server, parse_range
 
 SECRET = b"top secret: must never be served"
 JS = b"export const answer = 42;\n"
@@ -142,6 +151,110 @@ def test_parse_range_edge_cases() -> None:
     assert parse_range("bytes=-", 10) is None
     assert parse_range("bytes=0-1,4-5", 10) is None  # multipart: not offered, whole file
     assert parse_range("bits=0-1", 10) is None
+
+
+@contextlib.contextmanager
+def unlimited_int_digits() -> Iterator[None]:
+    """Let ``int()`` read numerals of any length (Python refuses > 4300 digits)."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+def span_oracle(first_s: str, last_s: str, size: int) -> tuple[int, int] | bool | None:
+    """RFC 9110 section 14.1.2 with unbounded integers: the span of ``bytes=F-L``, False
+    for unsatisfiable (416), None for invalid (ignored: 200)."""
+    with unlimited_int_digits():
+        if not first_s and not last_s:
+            return None
+        if not first_s:
+            n = int(last_s)
+            return False if n == 0 or size == 0 else (max(0, size - n), size - 1)
+        first = int(first_s)
+        if last_s and int(last_s) < first:
+            return None
+        if first >= size:
+            return False
+        return first, min(int(last_s), size - 1) if last_s else size - 1
+
+
+numerals = st.one_of(
+    st.just(""),
+    st.integers(0, 130).map(str),
+    st.tuples(st.integers(0, 5000), st.integers(0, 130)).map(lambda z: "0" * z[0] + str(z[1])),
+    st.text("0123456789", min_size=4290, max_size=6000),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=numerals, last=numerals, size=st.integers(0, 120))
+def test_parse_range_reads_numbers_of_any_length(first: str, last: str, size: int) -> None:
+    assert parse_range(f"bytes={first}-{last}", size) == span_oracle(first, last, size)
+
+
+# -- Range abuse: always an answer, never a traceback --------------------------------------
+HUGE = "9" * 5000
+RANGE_ABUSE = [
+    # (Range header, status, span of the body (None: whole file)) -- hand-worked per RFC 9110
+    (f"bytes={HUGE}-", 416, None),  # first byte past the end
+    (f"bytes={HUGE}-{HUGE}", 416, None),
+    (f"bytes=0-{HUGE}", 206, (0, -1)),  # last byte past the end: to the end
+    (f"bytes=-{HUGE}", 206, (0, -1)),  # suffix longer than the file: all of it
+    (f"bytes={'0' * 5000}5-{'0' * 5000}9", 206, (5, 9)),  # leading zeros
+    (f"bytes={HUGE}-{'1' * 5000}", 200, None),  # last < first: invalid, ignored
+    ("bytes=-0", 416, None),  # an empty suffix is unsatisfiable
+    ("bytes=5-2", 200, None),  # last < first: invalid, ignored
+    ("bytes=" + ",".join(f"{2 * i}-{2 * i}" for i in range(200)), 200, None),  # 200 ranges
+    ("bytes=" + ",".join(["0-0"] * 5000), 200, None),  # 5,000 ranges (~20 kB)
+    ("bytes=abc-def", 200, None),  # non-numeric
+    ("bytes=1e3-", 200, None),
+    ("bytes=0x10-0x20", 200, None),
+    ("bytes=--5", 200, None),
+    ("bytes=", 200, None),
+    ("BYTES=0-3", 206, (0, 3)),  # range units are case-insensitive
+]
+
+
+def test_range_abuse_is_answered(site: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    """Each abusive Range gets its RFC 9110 status on one kept-alive connection (never
+    dropped), and the server's log has a line per request and no traceback."""
+    data = (site["corpus"] / "manifest.parquet").read_bytes()
+    size = len(data)
+    with make_server(site["corpus"], port=0, app_dir=site["app"], log_requests=True) as srv:
+        host, port = srv.server_address[:2]
+        conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
+        try:
+            conn.connect()
+            sock = conn.sock
+            for header, want_status, span in RANGE_ABUSE:
+                conn.request("GET", "/corpus/manifest.parquet", headers={"Range": header})
+                resp = conn.getresponse()
+                body = resp.read()
+                assert (resp.status, resp.will_close) == (want_status, False), header[:40]
+                assert conn.sock is sock, header[:40]  # the same connection answered
+                if want_status == 416:
+                    assert resp.getheader("Content-Range") == f"bytes */{size}"
+                    assert body == b""
+                elif span is None:
+                    assert body == data and resp.getheader("Content-Range") is None
+                else:
+                    first, last = span[0], span[1] % size
+                    assert body == data[first : last + 1]
+                    assert resp.getheader("Content-Range") == f"bytes {first}-{last}/{size}"
+        finally:
+            conn.close()
+    log = capfd.readouterr().err
+    assert "Traceback" not in log and "Exception" not in log
+    assert log.count('"GET /corpus/manifest.parquet HTTP/1.1"') == len(RANGE_ABUSE)
+
+
+def test_range_header_over_the_line_limit_is_refused(server: AppServer) -> None:
+    """A header line over http.server's 64 KiB limit: 431, not a dropped connection."""
+    header = "bytes=" + ",".join(["0-0"] * 20_000)
+    assert request(server, "/corpus/manifest.parquet", headers={"Range": header})[0] == 431
 
 
 def test_full_get_head_and_conditionals(server: AppServer, site: dict[str, Path]) -> None:
@@ -340,6 +453,140 @@ def test_concurrent_requests(server: AppServer, site: dict[str, Path]) -> None:
         assert results == [206] * 8
     finally:
         idle.close()
+
+
+# -- a burst of new connections ---------------------------------------------------------
+class _KeptOpen(io.BufferedReader):
+    """A reader that a response's end does not close (the socket's ``with`` does)."""
+
+    def close(self) -> None:
+        pass
+
+
+class _SharedReader:
+    """A socket stand-in whose ``makefile`` is one shared reader, so that
+    :class:`http.client.HTTPResponse` can parse several responses from one stream."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.reader = _KeptOpen(socket.SocketIO(sock, "rb"))
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return self.reader
+
+
+def burst(
+    srv: AppServer, clients: int, *, hold: bool
+) -> tuple[list[tuple[str, int, bytes, float]], float]:
+    """``clients`` raw sockets connecting at the same moment, each sending one GET of the
+    manifest (every other one a Range ``bytes=4-11``); ``(outcomes, wall seconds)``.
+
+    An outcome is ``(kind, status, body, seconds to the reply)``, ``kind`` being ``ok``
+    or the error's name. With ``hold`` each client keeps its connection open, idle,
+    until every client has its reply.
+    """
+    host, port = srv.server_address[:2]
+    start = threading.Barrier(clients + 1)
+    holding = threading.Barrier(clients, timeout=30)
+    outcomes: list[tuple[str, int, bytes, float]] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        ranged = "Range: bytes=4-11\r\n" if i % 2 else ""
+        connection = "keep-alive" if hold else "close"
+        start.wait()
+        t = time.perf_counter()
+        try:
+            with socket.create_connection((str(host), int(port)), timeout=20) as sock:
+                sock.sendall(
+                    f"GET /corpus/manifest.parquet HTTP/1.1\r\nHost: t\r\n{ranged}"
+                    f"Connection: {connection}\r\n\r\n".encode("ascii")
+                )
+                resp = http.client.HTTPResponse(_SharedReader(sock))  # type: ignore[arg-type]
+                resp.begin()
+                out = ("ok", resp.status, resp.read(), time.perf_counter() - t)
+                if hold:
+                    holding.wait()
+        except Exception as exc:  # reported, and the test fails on it
+            out = (type(exc).__name__, 0, b"", time.perf_counter() - t)
+        with lock:
+            outcomes.append(out)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for th in threads:
+        th.join(60)
+    return outcomes, time.perf_counter() - t0
+
+
+def check_burst(outcomes: list[tuple[str, int, bytes, float]], data: bytes) -> None:
+    """All answered (no reset, no timeout): 200 with the file or 206 with bytes 4-11."""
+    want = {200: data, 206: data[4:12]}
+    failed = [(kind, status) for kind, status, body, _ in outcomes if want.get(status) != body]
+    assert len(outcomes) == 200 and failed == []
+    assert sorted(status for _, status, _, _ in outcomes) == [200] * 100 + [206] * 100
+
+
+def test_burst_of_new_connections(
+    server: AppServer, site: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """200 simultaneous new connections are all answered, within seconds (with the
+    stdlib's listen backlog of 5, tens of them hung for a minute or were reset)."""
+    outcomes, wall = burst(server, 200, hold=False)
+    check_burst(outcomes, (site["corpus"] / "manifest.parquet").read_bytes())
+    assert wall < 10 and max(dt for *_, dt in outcomes) < 10  # measured: ~0.1 s
+    assert "Traceback" not in capfd.readouterr().err
+
+
+class _RecordingHandler(RequestHandler):
+    """Records the thread that answers each request."""
+
+    threads: ClassVar[set[str]] = set()
+
+    def handle_one_request(self) -> None:
+        _RecordingHandler.threads.add(threading.current_thread().name)
+        super().handle_one_request()
+
+
+def test_few_workers_serve_a_crowd_that_holds_its_connections(site: dict[str, Path]) -> None:
+    """4 workers answer 200 clients that all keep their connections open: a worker idle
+    on a kept-alive connection gives it up as soon as another connection waits, and no
+    thread but the 4 workers ever answers."""
+    _RecordingHandler.threads = set()
+    with make_server(
+        site["corpus"], port=0, app_dir=site["app"], workers=4, handler=_RecordingHandler
+    ) as srv:
+        outcomes, _ = burst(srv, 200, hold=True)
+    check_burst(outcomes, (site["corpus"] / "manifest.parquet").read_bytes())
+    assert max(dt for *_, dt in outcomes) < 10  # measured: ~0.3 s
+    assert len(_RecordingHandler.threads) <= 4
+    assert all(name.startswith("terrabit-serve-worker-") for name in _RecordingHandler.threads)
+
+
+def test_pipelined_and_kept_alive_requests(server: AppServer, site: dict[str, Path]) -> None:
+    """Two requests sent in one write are both answered, in order, on one connection."""
+    data = (site["corpus"] / "manifest.parquet").read_bytes()
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"GET /corpus/manifest.parquet HTTP/1.1\r\nHost: t\r\nRange: bytes=0-3\r\n\r\n"
+            b"GET /corpus/manifest.parquet HTTP/1.1\r\nHost: t\r\nRange: bytes=-4\r\n\r\n"
+        )
+        stream = _SharedReader(sock)
+        bodies = []
+        for _ in range(2):
+            resp = http.client.HTTPResponse(stream)  # type: ignore[arg-type]
+            resp.begin()
+            assert resp.status == 206
+            bodies.append(resp.read())
+    assert bodies == [data[:4], data[-4:]]
+
+
+def test_workers_are_checked(site: dict[str, Path]) -> None:
+    with pytest.raises(InvalidInputError, match="workers must be between 1 and 256, got 0"):
+        make_server(site["corpus"], port=0, app_dir=site["app"], workers=0)
 
 
 # -- refusals ----------------------------------------------------------------------------

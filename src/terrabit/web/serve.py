@@ -1,12 +1,18 @@
 """``terrabit serve``: the browser app at ``/`` and a corpus at ``/corpus/``, over HTTP.
 
-A small threading HTTP server (stdlib :mod:`http.server`) with what the app needs from a
-static host: single HTTP Range requests (``206``/``416``), ``HEAD``, ``ETag`` and
+A small HTTP server (stdlib :mod:`http.server`) with what the app needs from a static
+host: single HTTP Range requests (``206``/``416``), ``HEAD``, ``ETag`` and
 ``Last-Modified`` (with ``If-None-Match``/``If-Modified-Since``/``If-Range``), the right
 MIME types (``.wasm``, ``.parquet``) and CORS on the corpus. It never lists folders and
 never serves a path outside the packaged app or the corpus folder (``..``, encoded
 ``%2e%2e``, absolute paths, dotfiles and symlinks that leave the folder all answer 404).
 It binds to loopback unless told otherwise, with a warning when it is.
+
+New connections wait in the kernel's listen backlog (:data:`LISTEN_BACKLOG`), then in a
+queue of accepted ones (:data:`ACCEPTED_QUEUE`), for a fixed pool of worker threads
+(:data:`WORKERS`): a burst of new connections waits its turn instead of being refused or
+spawning a thread each, and a kept-alive connection gives its worker back as soon as
+another connection is waiting.
 
 Examples
 --------
@@ -28,27 +34,34 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import io
 import ipaddress
 import mimetypes
 import os
+import queue
 import re
+import selectors
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 import warnings
 import webbrowser
 from collections.abc import Iterator
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from terrabit.errors import CorpusNotFoundError, TerrabitError
 
 __all__ = [
+    "ACCEPTED_QUEUE",
+    "LISTEN_BACKLOG",
+    "WORKERS",
     "AppServer",
     "RequestHandler",
     "content_type",
@@ -62,6 +75,16 @@ __all__ = [
 
 MANIFEST_NAME = "manifest.parquet"
 CORPUS_PREFIX = "/corpus/"
+#: New connections the kernel holds before :func:`serve` accepts them (the stdlib's 5
+#: stalled a burst of 200 for a minute; the kernel caps it at ``net.core.somaxconn``).
+LISTEN_BACKLOG = 1024
+#: Accepted connections (each an open file) waiting for a worker; when full, the kernel's
+#: backlog holds the next ones.
+ACCEPTED_QUEUE = 256
+#: Worker threads serving connections: the most requests :func:`serve` answers at once.
+WORKERS = 32
+# How often a kept-alive connection's worker looks whether another connection waits, s.
+_IDLE_POLL_S = 0.05
 
 # Types the stdlib table lacks or gets wrong on some systems.
 _MIME = {
@@ -82,7 +105,7 @@ _MIME = {
     ".woff2": "font/woff2",
     ".pbf": "application/x-protobuf",
 }
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
 
 
 def content_type(name: str) -> str:
@@ -102,12 +125,27 @@ def content_type(name: str) -> str:
     return guessed or "application/octet-stream"
 
 
+def _magnitude(digits: str) -> tuple[int, str]:
+    """An order key for a decimal numeral of any length (``int`` refuses > 4300 digits)."""
+    significant = digits.lstrip("0")
+    return len(significant), significant
+
+
+def _at_most(digits: str, cap: int) -> int:
+    """``min(int(digits), cap)`` for a decimal numeral of any length."""
+    if _magnitude(digits) > _magnitude(str(cap)):
+        return cap
+    return int(digits.lstrip("0") or "0")
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """The inclusive byte span ``(first, last)`` a single ``Range`` header asks for.
 
-    Returns ``None`` when the header is to be ignored (not a single ``bytes`` range:
-    the whole file is sent, as RFC 9110 allows) and ``False`` when the range is
-    unsatisfiable (``416``).
+    Returns ``None`` when the header is to be ignored (not a single, valid ``bytes``
+    range: several ranges, ``last < first``, another unit or no numbers; the whole file
+    is sent, as RFC 9110 allows) and ``False`` when the range is unsatisfiable
+    (``416``). Numbers of any length are read, e.g. a first byte of 5,000 digits is
+    past the end (``416``) and a suffix that long is the whole file.
 
     Examples
     --------
@@ -119,25 +157,26 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     (False, False)
     >>> parse_range("bytes=0-1,5-6", 100) is None, parse_range("items=0-1", 100) is None
     (True, True)
+    >>> parse_range("bytes=" + "9" * 5000 + "-", 100), parse_range("bytes=-" + "9" * 5000, 100)
+    (False, (0, 99))
     """
-    match = _RANGE_RE.match(header.strip().replace(" ", ""))
+    match = _RANGE_RE.fullmatch(header.strip().replace(" ", ""))
     if match is None:
         return None
     first_s, last_s = match.groups()
     if not first_s and not last_s:
         return None
-    if not first_s:  # suffix: the last n bytes
-        n = int(last_s)
-        if n == 0 or size == 0:
+    if not first_s:  # suffix: the last n bytes (all of them when n > size)
+        n = _at_most(last_s, size)
+        if n == 0:
             return False
-        return max(0, size - n), size - 1
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last_s and last < first:
+        return size - n, size - 1
+    if last_s and _magnitude(last_s) < _magnitude(first_s):
         return None  # syntactically invalid: ignore
+    first = _at_most(first_s, size)
     if first >= size:
         return False
-    return first, min(last, size - 1)
+    return first, _at_most(last_s, size - 1) if last_s else size - 1
 
 
 def is_loopback(host: str) -> bool:
@@ -215,8 +254,44 @@ class RequestHandler(BaseHTTPRequestHandler):
     # Headers and a small body go out in separate writes; with Nagle's algorithm the body
     # waits for the client's delayed ACK (~40 ms per small Range request).
     disable_nagle_algorithm = True
-    # An idle or stalled connection frees its thread after this many seconds.
+    # An idle or stalled connection frees its worker after this many seconds.
     timeout = 120
+
+    def handle(self) -> None:
+        """Answer requests on this connection until it closes, idles or another waits."""
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection and self._next_request_sent():
+            self.handle_one_request()
+
+    def _next_request_sent(self) -> bool:
+        """Whether the client sends another request before ``timeout`` s pass idle or
+        another connection waits for a worker (then this one is closed: the client
+        reconnects and takes its turn)."""
+        sock = self.connection
+        sock.settimeout(0.0)
+        try:
+            # Bytes already read into the buffer (a pipelined request) or just arrived.
+            if cast(io.BufferedReader, self.rfile).peek(1):
+                return True
+        finally:
+            sock.settimeout(self.timeout)
+        deadline = time.monotonic() + self.timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            while not self.server.connections_waiting():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if selector.select(min(left, _IDLE_POLL_S)):
+                    return True
+        return False
+
+    def end_headers(self) -> None:
+        """End the headers, asking the client to close while other connections wait."""
+        if not self.close_connection and self.server.connections_waiting():
+            self.send_header("Connection", "close")
+        super().end_headers()
 
     # -- routing ---------------------------------------------------------------------
     def _resolve(self) -> tuple[Path, bool] | None:
@@ -360,15 +435,17 @@ class RequestHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-class AppServer(ThreadingHTTPServer):
-    """The threading HTTP server behind :func:`serve` (use :func:`make_server`).
+class AppServer(HTTPServer):
+    """The HTTP server behind :func:`serve` (use :func:`make_server`).
 
-    ``url`` is the base URL (``http://host:port/``); use it as a context manager to run
-    it in a background thread (tests) or call ``serve_forever()`` to block.
+    The accepting thread queues each new connection (at most ``ACCEPTED_QUEUE``; the
+    kernel holds ``LISTEN_BACKLOG`` more) for a pool of ``workers`` daemon threads. ``url`` is the
+    base URL (``http://host:port/``); use it as a context manager to run it in a
+    background thread (tests) or call ``serve_forever()`` to block.
     """
 
-    daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self,
@@ -378,12 +455,60 @@ class AppServer(ThreadingHTTPServer):
         app_dir: Path,
         log_requests: bool = False,
         handler: type[BaseHTTPRequestHandler] = RequestHandler,
+        workers: int = WORKERS,
     ) -> None:
         self.corpus_dir = corpus_dir
         self.app_dir = app_dir
         self.log_requests = log_requests
         self._thread: threading.Thread | None = None
+        self._waiting: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(ACCEPTED_QUEUE)
+        self._workers: list[threading.Thread] = []  # a failed bind calls server_close
         super().__init__(address, handler)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"terrabit-serve-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Queue an accepted connection for a worker (waits while the queue is full)."""
+        self._waiting.put((request, client_address))
+
+    def _work(self) -> None:
+        while (item := self._waiting.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def connections_waiting(self) -> bool:
+        """Whether accepted connections wait for a worker."""
+        return not self._waiting.empty()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away or stalled is no error; anything else is logged."""
+        if isinstance(sys.exception(), ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+    def server_close(self) -> None:
+        """Close the listening socket and the queued connections; end the workers once
+        their current connection is done."""
+        super().server_close()
+        while True:
+            try:
+                item = self._waiting.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self.shutdown_request(item[0])
+        for _ in self._workers:
+            self._waiting.put(None)
+        self._workers = []
 
     @property
     def url(self) -> str:
@@ -435,6 +560,7 @@ def make_server(
     app_dir: str | os.PathLike[str] | None = None,
     log_requests: bool = False,
     handler: type[BaseHTTPRequestHandler] | None = None,
+    workers: int = WORKERS,
 ) -> AppServer:
     """Bind (not start) a server for the app and the corpus at ``corpus_dir``.
 
@@ -451,6 +577,9 @@ def make_server(
         Log each request on stderr.
     handler : type, optional
         A subclass of the request handler (tests inject faults this way).
+    workers : int
+        Worker threads, 1 to ``ACCEPTED_QUEUE``: the most requests answered at once
+        (more connections wait in the queue).
 
     Raises
     ------
@@ -462,6 +591,7 @@ def make_server(
     from terrabit._validation import check_int_range
 
     check_int_range("port", port, 0, 65535)
+    check_int_range("workers", workers, 1, ACCEPTED_QUEUE)
     corpus = _check_corpus(corpus_dir)
     app = _check_app(Path(app_dir) if app_dir is not None else packaged_app_dir())
     if not is_loopback(host):
@@ -480,6 +610,7 @@ def make_server(
             app_dir=app,
             log_requests=log_requests,
             handler=handler or RequestHandler,
+            workers=workers,
         )
     except OSError as exc:
         raise TerrabitError(
