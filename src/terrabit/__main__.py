@@ -1,6 +1,6 @@
 """``python -m terrabit`` runs the CLI."""
 
-from terrabit.cli.main import cli
+from terrabit.cli.main import main
 
 if __name__ == "__main__":  # pragma: no branch
-    cli(prog_name="terrabit")
+    main()

@@ -14,7 +14,7 @@ from terrabit._progress import set_quiet
 from terrabit.cli.options import flags_for_params, quiet_option, verbose_option
 from terrabit.errors import TerrabitError
 
-__all__ = ["CommandGroup", "cli"]
+__all__ = ["CommandGroup", "cli", "main"]
 
 log = logging.getLogger("terrabit")
 
@@ -136,3 +136,36 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
         stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s"
     )
     log.setLevel(level)
+
+
+def main() -> None:
+    """The ``terrabit`` command (and ``python -m terrabit``): :data:`cli`, then the process
+    ends at once with its exit status.
+
+    Ending with ``os._exit`` after flushing skips the interpreter's teardown, where pyarrow
+    26's thread pools abort about one process in six after a threaded read ("terminate
+    called without an active exception", status 134, even after a command succeeded). By
+    then every file a command writes is closed and renamed (context managers) and every
+    local Dask cluster is closed, so skipping the teardown loses nothing.
+    """
+    import contextlib
+    import os
+    import traceback
+
+    code = 0
+    try:
+        cli.main(prog_name="terrabit")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # the boundary of last resort: never a silent exit
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`terrabit … | head`)
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
