@@ -33,7 +33,8 @@ def test_utm_coordinates_declared_as_degrees(aef: dict[str, Any], tmp_path: Path
         ],
     )
     assert res.exit_code == 1
-    line = res.stderr.splitlines()[-1]  # (shapely warns first on the area of such polygons)
+    assert res.stderr.count("\n") == 1, res.stderr  # one line: no warning before it
+    line = res.stderr.splitlines()[-1]
     assert line == (
         f"Error: the tile index {aef['index']!r} has no tile for bbox (735000.0, 5015800.0, "
         "735100.0, 5015900.0); these coordinates lie outside ±180/±90, so they look projected "

@@ -121,7 +121,10 @@ def prepare_polygons(
             raise InvalidInputError(
                 f"max_area_km2 must be positive, got {max_area_km2}", params=("max_area_km2",)
             )
-        area = frame.geometry.to_crs(_EQUAL_AREA).area.to_numpy() / 1e6
+        # polygons whose "degrees" are metres (a CRS declared wrongly) project to inf: their
+        # area is NaN, never oversized, and the index names the mistake (one line, no warning)
+        with np.errstate(invalid="ignore", over="ignore"):
+            area = frame.geometry.to_crs(_EQUAL_AREA).area.to_numpy() / 1e6
         big = (area > max_area_km2) & keep
         keep &= ~big
     counts["dropped_oversized"] = int(big.sum())
