@@ -268,7 +268,17 @@ def _write_patches(
                     schema,
                     compression="zstd",
                     use_dictionary=["label"],
-                    write_statistics=["id", "datetime", "year", "label", "bbox"],
+                    # statistics name leaf columns: the covering's four, not "bbox"
+                    write_statistics=[
+                        "id",
+                        "datetime",
+                        "year",
+                        "label",
+                        "bbox.xmin",
+                        "bbox.ymin",
+                        "bbox.xmax",
+                        "bbox.ymax",
+                    ],
                 ) as writer,
                 ThreadPoolExecutor(max_workers=1) as pool,
             ):
