@@ -55,7 +55,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from terrabit.errors import InvalidInputError
 from terrabit.kernels import as_codes, bit_features
@@ -227,7 +226,7 @@ def fit_logistic(
     w, b = np.zeros(x.shape[1]), 0.0
     f = _objective(x, yf, s, c, w, b)
     for it in range(1, max_iter + 1):
-        prob = expit(x @ w + b)
+        prob = _expit(x @ w + b)
         r = c * s * (prob - yf)
         g_w, g_b = w + x.T @ r, float(r.sum())
         step_w, step_b = _newton_step(x, gram, c * s * prob * (1.0 - prob), g_w, g_b)
@@ -262,7 +261,7 @@ def probabilities(fit: LogisticFit, codes: np.ndarray) -> tuple[np.ndarray, np.n
     batch = max(1, _BATCH_BITS // max(fit.coef.shape[0], 1))
     for a in range(0, n, batch):
         z[a : a + batch] = bit_features(codes[a : a + batch]) @ fit.coef + fit.intercept
-    return expit(-z), expit(z)
+    return _expit(-z), _expit(z)
 
 
 def classifier_scores(
@@ -324,3 +323,12 @@ def classifier_scores(
     if neg.shape[0] == 0:
         info["note"] = "no negatives: trained against the background sample alone"
     return scores, prob, info
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """scipy's logistic function, imported when a classifier runs (scipy.special costs a
+    tenth of a second of start-up to every search otherwise)."""
+    from scipy.special import expit
+
+    out: np.ndarray = expit(x)
+    return out
