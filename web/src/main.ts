@@ -392,6 +392,7 @@ class App {
     this.selected = null;
     this.layers.highlight(null);
     this.layers.setResult(result);
+    this.patches.setMuted(result !== null && result.rows.some((r) => r.shown));
     this.panel.setResult(result);
     this.exporter.set(result);
     this.showExemplars();

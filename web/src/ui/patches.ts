@@ -175,6 +175,15 @@ export class PatchLayer {
     this.draw();
   }
 
+  /**
+   * Fade the patches while results are on the map (the results' markers then stand out
+   * against patches coloured, say, by the embedding colour); full strength otherwise.
+   */
+  setMuted(muted: boolean): void {
+    this.map.setPaintProperty("patches-dots", "circle-opacity", muted ? 0.3 : 0.8);
+    this.map.setPaintProperty("patches-fill", "fill-opacity", muted ? 0.25 : 0.6);
+  }
+
   /** The regions changed: read their patches (unless too many). */
   setRegions(regions: readonly RegionSpec[]): void {
     this.regions = [...regions];
