@@ -753,8 +753,13 @@ def test_patches_show_as_dots_zoomed_out(page: Any, app_url: str, footprints: di
     dropped by the map's tiler, so the dots are drawn from the footprints' centres)."""
     page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, app_url, "#bbox=-179,-60,179,75&k=5")
-    page.select_option("#layer-patches", "col:label")
     n = len(footprints["id"])
+    drawn = (
+        "(n) => document.querySelector('[data-testid=patch-note]').textContent"
+        ".startsWith(n.toLocaleString('en-US') + ' patches drawn')"
+    )
+    page.wait_for_function(drawn, arg=n)  # in the embedding colour first
+    page.select_option("#layer-patches", "col:label")
     page.wait_for_function(
         "(n) => document.querySelector('[data-testid=patch-note]').textContent"
         ".startsWith(n.toLocaleString('en-US') + ' patches drawn')",

@@ -264,7 +264,17 @@ export class PatchLayer {
         capped = true; // too many to read just for a picture (the reads run on the page)
         break;
       }
-      const t = await this.corpus.readShard(row, { boxes, geometry: true, attributes: true, signal: controller.signal });
+      const read = (): ReturnType<WebCorpus["readShard"]> =>
+        this.corpus.readShard(row, { boxes, geometry: true, attributes: true, signal: controller.signal });
+      let t: Awaited<ReturnType<WebCorpus["readShard"]>>;
+      try {
+        t = await read();
+      } catch {
+        // a read shared with a load that was aborted (the colouring changed while the
+        // region's patches were read) fails with that abort: read again, once
+        if (controller.signal.aborted) return;
+        t = await read();
+      }
       if (controller.signal.aborted) return;
       const fc = this.colourBy.value === EMBEDDING ? this.falseColour : null;
       const rgb = fc ? falseColours(fc, t.codes, t.length) : null;
