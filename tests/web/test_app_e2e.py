@@ -190,6 +190,9 @@ def test_draw_rectangle_esc_cancels(page: Any, app_url: str, query: dict) -> Non
     page.mouse.down()
     page.mouse.move(x0 + 120, y0 + 90, steps=5)
     page.mouse.up()
+    page.wait_for_function(  # the chip appears with the next frame, later under load
+        "() => document.querySelectorAll('[data-testid=region-chips] .chip').length === 2"
+    )
     assert chips.count() == 2
     assert len(hash_params(page)["bbox"].split("|")) == 2
     assert wait_for_run(page, before) == "done", status(page)

@@ -647,7 +647,8 @@ def test_first_view_basemap_and_coverage(page: Any, app_url: str) -> None:
 def test_imagery_failure_falls_back_and_says_so(page: Any, app_url: str) -> None:
     open_app(page, app_url)
     page.route("https://server.arcgisonline.com/**", lambda route: route.abort())
-    page.check("#imagery")
+    # a click, not check(): the failing imagery may untick the box before check() looks
+    page.locator("#imagery").click()
     message = page.locator("[data-testid=imagery-message]")
     message.wait_for(state="visible")
     assert "could not be loaded" in message.inner_text()
