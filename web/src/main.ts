@@ -11,6 +11,7 @@ import "./styles.css";
 import { openCorpus, resolveCorpusUrl, type WebCorpus } from "./lib/corpus/reader";
 import type { Place } from "./lib/places";
 import { asymmetricUnavailable } from "./lib/search/asymmetric";
+import { boundsOf } from "./lib/region";
 import { resolveExemplars, search, startReaders } from "./lib/search/query";
 import type { BBox, ExemplarRef, ManifestRow, Query, ResultRow, SearchProgress, SearchResult } from "./lib/types";
 import { byId, el, fmtLonLat } from "./ui/dom";
@@ -22,7 +23,6 @@ import { LabelsBox } from "./ui/labels";
 import { PatchLayer } from "./ui/patches";
 import { ResultLayers } from "./ui/layers";
 import {
-  boundsOf,
   createMap,
   fitBBox,
   imageryEnabled,

@@ -327,3 +327,32 @@ export function geometryCovers(geometry: GeoJSON.Geometry, lon: number, lat: num
   }
   return false;
 }
+
+/** The bbox of any GeoJSON geometries (`null` when there are none). */
+export function boundsOf(geometries: GeoJSON.Geometry[]): BBox | null {
+  let minx = Infinity;
+  let miny = Infinity;
+  let maxx = -Infinity;
+  let maxy = -Infinity;
+  const visit = (c: unknown): void => {
+    if (Array.isArray(c) && typeof c[0] === "number") {
+      const [x, y] = c as number[];
+      if (x === undefined || y === undefined) return;
+      minx = Math.min(minx, x);
+      maxx = Math.max(maxx, x);
+      miny = Math.min(miny, y);
+      maxy = Math.max(maxy, y);
+    } else if (Array.isArray(c)) {
+      for (const inner of c) visit(inner);
+    }
+  };
+  for (const g of geometries) {
+    if (g.type === "GeometryCollection") {
+      const b = boundsOf(g.geometries);
+      if (b) visit([b.slice(0, 2), b.slice(2, 4)]);
+    } else {
+      visit(g.coordinates);
+    }
+  }
+  return Number.isFinite(minx) ? [minx, miny, maxx, maxy] : null;
+}

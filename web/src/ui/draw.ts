@@ -16,7 +16,8 @@ interface Pointer {
 
 import type { BBox, RegionSpec } from "../lib/types";
 import { chip, el, fmt } from "./dom";
-import { boundsOf, fitBBox, type MapLibreMap } from "./map";
+import { boundsOf } from "../lib/region";
+import { fitBBox, type MapLibreMap } from "./map";
 import type { QueryStore } from "./store";
 import type { UndoStack } from "./undo";
 

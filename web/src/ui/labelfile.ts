@@ -10,6 +10,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { parquetWriteBuffer } from "hyparquet-writer";
 
+import { boundsOf } from "../lib/region";
 import { CRS84_PROJJSON } from "../lib/search/export";
 import type { ExemplarRef, ExemplarRow } from "../lib/types";
 import { geoJSONToWkb, wkbToGeoJSON } from "../lib/wkb";
@@ -92,28 +93,8 @@ function fail(file: string, problems: string[]): never {
 }
 
 function bboxCentre(geometry: GeoJSON.Geometry): [number, number] | null {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  const visit = (c: unknown): void => {
-    if (Array.isArray(c) && typeof c[0] === "number") {
-      const x = c[0];
-      const y = Number(c[1]);
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    } else if (Array.isArray(c)) {
-      for (const v of c) visit(v);
-    }
-  };
-  if (geometry.type === "GeometryCollection") {
-    for (const g of geometry.geometries) if ("coordinates" in g) visit(g.coordinates);
-  } else {
-    visit(geometry.coordinates);
-  }
-  return Number.isFinite(x0) ? [(x0 + x1) / 2, (y0 + y1) / 2] : null;
+  const b = boundsOf([geometry]);
+  return b === null ? null : [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
 }
 
 /** The first coordinate of a geometry that is not lon/lat degrees, if any. */

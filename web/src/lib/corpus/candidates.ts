@@ -194,3 +194,20 @@ export function wkbKey(bytes: Uint8Array): string {
   }
   return s;
 }
+
+/**
+ * Row `i`'s time (ISO 8601, or null) and pass-through attributes (bigints as numbers), as
+ * the result list shows them.
+ */
+export function rowAttributes(c: Candidates, i: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (c.times !== null) {
+    const t = c.times[i] as number;
+    out["datetime"] = Number.isNaN(t) ? null : new Date(t).toISOString();
+  }
+  for (const [key, values] of Object.entries(c.attributes)) {
+    const v = values[i];
+    out[key] = typeof v === "bigint" ? Number(v) : v;
+  }
+  return out;
+}

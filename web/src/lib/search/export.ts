@@ -18,36 +18,13 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import type { ColumnSource } from "hyparquet-writer";
 import { spatialSplit } from "../blocks";
 import { TerrabitError } from "../errors";
+import { boundsOf } from "../region";
 import type { SearchResult } from "../types";
 import { formatHash } from "../urlstate";
 import { geoJSONToWkb } from "../wkb";
 
 /** PROJJSON of OGC:CRS84 (as pyproj writes it). */
 export const CRS84_PROJJSON: Record<string, unknown> = {"$schema":"https://proj.org/schemas/v0.7/projjson.schema.json","type":"GeographicCRS","name":"WGS 84 (CRS84)","datum_ensemble":{"name":"World Geodetic System 1984 ensemble","members":[{"name":"World Geodetic System 1984 (Transit)","id":{"authority":"EPSG","code":1166}},{"name":"World Geodetic System 1984 (G730)","id":{"authority":"EPSG","code":1152}},{"name":"World Geodetic System 1984 (G873)","id":{"authority":"EPSG","code":1153}},{"name":"World Geodetic System 1984 (G1150)","id":{"authority":"EPSG","code":1154}},{"name":"World Geodetic System 1984 (G1674)","id":{"authority":"EPSG","code":1155}},{"name":"World Geodetic System 1984 (G1762)","id":{"authority":"EPSG","code":1156}},{"name":"World Geodetic System 1984 (G2139)","id":{"authority":"EPSG","code":1309}},{"name":"World Geodetic System 1984 (G2296)","id":{"authority":"EPSG","code":1383}}],"ellipsoid":{"name":"WGS 84","semi_major_axis":6378137,"inverse_flattening":298.257223563},"accuracy":"2.0","id":{"authority":"EPSG","code":6326}},"coordinate_system":{"subtype":"ellipsoidal","axis":[{"name":"Geodetic longitude","abbreviation":"Lon","direction":"east","unit":"degree"},{"name":"Geodetic latitude","abbreviation":"Lat","direction":"north","unit":"degree"}]},"scope":"Not known.","area":"World.","bbox":{"south_latitude":-90,"west_longitude":-180,"north_latitude":90,"east_longitude":180},"id":{"authority":"OGC","code":"CRS84"}};
-
-function bounds(geoms: readonly GeoJSON.Geometry[]): [number, number, number, number] | null {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  const visit = (c: unknown): void => {
-    if (Array.isArray(c) && typeof c[0] === "number") {
-      const x = c[0];
-      const y = Number(c[1]);
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    } else if (Array.isArray(c)) {
-      for (const v of c) visit(v);
-    }
-  };
-  for (const g of geoms) {
-    if (g.type === "GeometryCollection") visit(g.geometries.map((x) => ("coordinates" in x ? x.coordinates : [])));
-    else visit(g.coordinates);
-  }
-  return Number.isFinite(x0) ? [x0, y0, x1, y1] : null;
-}
 
 /** What an export writes besides the shown rows (see the module notes). */
 export interface ExportOptions {
@@ -154,7 +131,7 @@ export async function exportGeoParquet(result: SearchResult, options: ExportOpti
         encoding: "WKB",
         geometry_types: types,
         crs: CRS84_PROJJSON,
-        bbox: bounds(geoms) ?? [],
+        bbox: boundsOf(geoms) ?? [],
       },
     },
   };

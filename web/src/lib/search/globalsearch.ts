@@ -7,12 +7,13 @@
  * the brute-force top-k.
  */
 import type { TimeWindow, WebCorpus } from "../corpus/reader";
-import { exactRows } from "../corpus/candidates";
+import { exactRows, rowAttributes } from "../corpus/candidates";
 import { checkAbort, TerrabitError } from "../errors";
 import { invertCodes } from "./exemplars";
 import { hammingDistances } from "../kernels/hamming";
 import type { Region } from "../region";
-import { legendFor, resolveExemplarsWith, toExemplarRow } from "./query";
+import { legendFor } from "./query";
+import { resolveExemplarsWith, toExemplarRow } from "./resolve";
 import { compareIds } from "./select";
 import { shardLowerBounds } from "../corpus/summary";
 import type { Query, ResultRow, SearchOptions, SearchResult } from "../types";
@@ -96,21 +97,12 @@ export async function globalSearch(
     rows.forEach((j, r) => codes.set(t.codes.subarray(j * codeSize, (j + 1) * codeSize), r * codeSize));
     const d = hammingDistances(code, codes, codeSize);
     const hits: Hit[] = rows.map((j, r) => {
-      const attributes: Record<string, unknown> = {};
-      if (t.times !== null) {
-        const tm = t.times[j] as number;
-        attributes["datetime"] = Number.isNaN(tm) ? null : new Date(tm).toISOString();
-      }
-      for (const [key, values] of Object.entries(t.attributes)) {
-        const v = values[j];
-        attributes[key] = typeof v === "bigint" ? Number(v) : v;
-      }
       return {
         id: t.ids[j] as string,
         distance: d[r] as number,
         wkb: t.wkb[j] as Uint8Array,
         bbox: [t.bbox[4 * j] as number, t.bbox[4 * j + 1] as number, t.bbox[4 * j + 2] as number, t.bbox[4 * j + 3] as number],
-        attributes,
+        attributes: rowAttributes(t, j),
       };
     });
     top = top.concat(hits).sort(better).slice(0, k);
