@@ -305,6 +305,20 @@ def codes_and_factors(codec: Codec, X: ArrayLike) -> tuple[U8, F32]:
     return rq.encode_with_factors(_quantizer_input(codec, X))
 
 
+def _checked(
+    codec: Codec, codes: ArrayLike, factors: ArrayLike, metric: str, query_bits: int | None
+) -> tuple[Metric, RaBitQ, U8, F64]:
+    """The checked arguments both scorers share: the metric, the codec's fitted ``rabitq``
+    quantizer, the codes and their factors (float64)."""
+    checked = check_choice("metric", metric, METRICS)
+    if query_bits is not None:
+        check_int_range("query_bits", query_bits, 1, 8)
+    rq = _find_rabitq(codec)
+    rq._check_fitted()
+    codes = check_codes(codes, code_size=rq.code_size)
+    return checked, rq, codes, _check_factors(factors, n=codes.shape[0])
+
+
 def _quantize_query(q: F64, bits: int) -> tuple[NDArray[np.int64], float, float]:
     """Round ``q`` to ``2**bits`` uniform levels on ``[min q, max q]`` (faiss's, non-centred).
 
@@ -393,15 +407,8 @@ def rabitq_scores(
     >>> bool(np.corrcoef(e4, est)[0, 1] > 0.95)
     True
     """
-    metric = check_choice("metric", metric, METRICS)
-    if query_bits is not None:
-        check_int_range("query_bits", query_bits, 1, 8)
-    rq = _find_rabitq(codec)
-    rq._check_fitted()
-    d = int(rq.d_in_)
-    n_bytes = rq.code_size
-    codes = check_codes(codes, code_size=n_bytes)
-    fac = _check_factors(factors, n=codes.shape[0])
+    metric, rq, codes, fac = _checked(codec, codes, factors, metric, query_bits)
+    d, n_bytes = int(rq.d_in_), rq.code_size
     q_in = np.asarray(query, dtype=np.float32)
     if q_in.ndim != 1:
         raise InvalidInputError(
@@ -485,14 +492,9 @@ def rabitq_scores_batch(
     from terrabit.codecs.asymmetric import signs
     from terrabit.codecs.chain import Chain
 
-    metric = check_choice("metric", metric, METRICS)
-    if query_bits is not None:
-        check_int_range("query_bits", query_bits, 1, 8)
-    rq = _find_rabitq(codec)
-    rq._check_fitted()
+    metric, rq, codes, fac64 = _checked(codec, codes, factors, metric, query_bits)
     d = int(rq.d_in_)
-    codes = check_codes(codes, code_size=rq.code_size)
-    fac = _check_factors(factors, n=codes.shape[0]).astype(np.float32)
+    fac = fac64.astype(np.float32)
     Q = np.asarray(queries, dtype=np.float32)
     if Q.ndim != 2:
         raise InvalidInputError(
