@@ -32,6 +32,7 @@ from terrabit.codecs.base import Codec, check_matrix
 from terrabit.codecs.chain import Chain
 from terrabit.codecs.rabitq import rabitq_quantizer, rabitq_scores_batch
 from terrabit.errors import InvalidInputError
+from terrabit.kernels.topk import select_topk
 
 __all__ = ["Estimator", "estimator", "float_query_topk"]
 
@@ -118,18 +119,10 @@ def float_query_topk(
 
 def top_k(scores: NDArray[np.floating], k: int) -> NDArray[np.int64]:
     """Column numbers of the ``k`` highest scores of each row (highest first; ties by
-    lower column), as a stable descending sort would give, in ``O(n)`` per row.
+    lower column): :func:`~terrabit.kernels.topk.select_topk` of the negated scores.
 
     >>> top_k(np.array([[0.1, 0.9, 0.9, 0.2]]), 2).tolist()
     [[1, 2]]
     """
-    if scores.shape[1] <= k:
-        full: NDArray[np.int64] = np.argsort(-scores, axis=1, kind="stable")
-        return full
-    n = scores.shape[1]
-    kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th highest of each row
-    out = np.empty((scores.shape[0], k), dtype=np.int64)
-    for i, row in enumerate(scores):
-        cols = np.flatnonzero(row >= kth[i])  # the top k and any ties with the k-th
-        out[i] = cols[np.lexsort((cols, -row[cols]))[:k]]
+    out: NDArray[np.int64] = select_topk(-scores, k)[1]
     return out

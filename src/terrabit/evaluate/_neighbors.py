@@ -12,6 +12,7 @@ import numpy as np
 
 from terrabit._validation import check_choice
 from terrabit.kernels import hamming_distances, hamming_topk
+from terrabit.kernels.topk import select_topk
 
 __all__ = ["METRICS", "Metric", "hamming_distances", "search", "select_topk"]
 
@@ -20,33 +21,6 @@ METRICS: tuple[Metric, ...] = ("cosine", "euclidean", "hamming")
 
 #: Scratch memory per query block (bytes), bounding the [block, n] distance matrices.
 _BLOCK_BYTES = 64 * 2**20
-
-
-def select_topk(dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` smallest entries of each row, ties broken by column index.
-
-    Exact and deterministic, in ``O(n)`` per row (no full sort).
-
-    Examples
-    --------
-    >>> d, i = select_topk(np.array([[3.0, 1.0, 1.0, 0.0]]), 3)
-    >>> i.tolist(), d.tolist()
-    ([[3, 1, 2]], [[0.0, 1.0, 1.0]])
-    """
-    n = dist.shape[1]
-    k = min(k, n)
-    if k == n:
-        idx = np.argsort(dist, axis=1, kind="stable")
-        return np.take_along_axis(dist, idx, axis=1), idx
-    thr = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
-    less = dist < thr
-    equal = dist == thr
-    need = k - less.sum(axis=1, keepdims=True)
-    chosen = less | (equal & (np.cumsum(equal, axis=1) <= need))
-    idx = np.nonzero(chosen)[1].reshape(-1, k)  # row-major: ascending index within a row
-    sel = np.take_along_axis(dist, idx, axis=1)
-    order = np.argsort(sel, axis=1, kind="stable")
-    return np.take_along_axis(sel, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
