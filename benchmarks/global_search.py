@@ -144,7 +144,7 @@ def tighter_bounds(
 
 def manifest_bytes(centres: list[np.ndarray], radii: list[np.ndarray], code_size: int) -> int:
     """Bytes of the two summary columns alone in a ZSTD Parquet file."""
-    fields = summary_fields(code_size)
+    fields = summary_fields()
     table = pa.table(
         {
             fields[0].name: pa.array(

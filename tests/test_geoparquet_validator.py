@@ -1,7 +1,7 @@
 """Every GeoParquet file terrabit writes passes an independent validator
 (``geoparquet-validator``: the OGC abstract tests and the 1.0/1.1 community
-specifications), every class: the world's patches, a corpus's shards and a search export.
-(The manifest is not GeoParquet yet: issue 18.)"""
+specifications), every class: the world's patches, a corpus's shards and manifest (a
+GeoParquet file since format 1.6) and a search export."""
 
 from __future__ import annotations
 
@@ -37,11 +37,12 @@ def test_world_patches_pass_every_class(world: Path) -> None:
         assert _failed(f) == [], f
 
 
-def test_shards_and_an_export_pass_every_class(world: Path, tmp_path: Path) -> None:
+def test_shards_manifest_and_an_export_pass_every_class(world: Path, tmp_path: Path) -> None:
     publish(world / "patches", tmp_path / "c", keep=["label"], max_rows=600, show_progress=False)
     shards = sorted((tmp_path / "c" / "shards").glob("*.parquet"))
     for f in shards[:6]:
         assert _failed(f) == [], f
+    assert _failed(tmp_path / "c" / "manifest.parquet") == []
     with open_corpus(tmp_path / "c") as c:
         first = c.read(None, columns=["id"]).column("id")[0].as_py()
         result = search(c, None, positives=[first], k=20, global_=True)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from terrabit.cli.main import cli
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
+from terrabit.corpus.manifest import encode_manifest
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,8 @@ def test_invalid_utf8_in_a_manifest_path(
         [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(paths))],
     )
     table = table.set_column(0, table.schema.field("path"), column)
-    pq.write_table(table, bad / "manifest.parquet")
+    meta = json.loads(table.schema.metadata[b"terrabit"])
+    (bad / "manifest.parquet").write_bytes(encode_manifest(table, meta))  # sealed: damage within
     line = _fails(*_search(bad, input_file), inputs=(bad,))
     assert line == (
         f"Error: {bad}/manifest.parquet: column 'path' holds bytes that are not UTF-8 text "
@@ -102,8 +104,7 @@ def test_a_damaged_codec_blob_names_the_manifest(
     table = pq.read_table(bad / "manifest.parquet")
     meta = json.loads(table.schema.metadata[b"terrabit"])
     damage(meta["codec"])  # type: ignore[operator]
-    blob = {**table.schema.metadata, b"terrabit": json.dumps(meta).encode()}
-    pq.write_table(table.replace_schema_metadata(blob), bad / "manifest.parquet")
+    (bad / "manifest.parquet").write_bytes(encode_manifest(table, meta))
     line = _fails(*_search(bad, input_file), inputs=(bad,))
     assert line.startswith(
         f"Error: {bad}/manifest.parquet: the 'codec' stored in its 'terrabit' metadata does "

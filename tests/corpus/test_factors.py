@@ -23,6 +23,7 @@ from terrabit.corpus import mapreduce, publish, shards, validate_corpus
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus._fixture import write_input
 from terrabit.corpus.factors import factor_values, fits_float16
+from terrabit.corpus.manifest import encode_manifest
 from terrabit.errors import InvalidInputError
 
 from ..conftest import digest_tree
@@ -77,7 +78,7 @@ def test_factors_round_trip_through_publish_and_read(
     got, widths = _shard_factors(out)
     assert widths == {6} and set(got) == set(ids)
     with open_corpus(out) as c:
-        assert c.columns[-1] == "rabitq" and c.metadata["format_version"] == "1.5"
+        assert c.columns[-1] == "rabitq" and c.metadata["format_version"] == "1.6"
         rq = rabitq_quantizer(c.codec)
         assert rq is not None
         state = {name: getattr(rq, name) for name in ("rotation_", "center_")}
@@ -237,10 +238,7 @@ def _rewrite(root: Path, change: Callable[[pa.Table], pa.Table]) -> None:
         meta["columns"] = table.schema.names
     meta["bytes"] = sum(r["bytes"] for r in rows)
     new = pa.Table.from_pylist(rows, schema=manifest.schema)
-    pq.write_table(
-        new.replace_schema_metadata({fmt.METADATA_KEY: json.dumps(meta).encode()}),
-        root / fmt.MANIFEST_NAME,
-    )
+    (root / fmt.MANIFEST_NAME).write_bytes(encode_manifest(new, meta))
 
 
 def _nan_factors(t: pa.Table) -> pa.Table:

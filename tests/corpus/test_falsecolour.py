@@ -25,6 +25,7 @@ from terrabit.corpus import falsecolour, publish, validate_corpus
 from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus.falsecolour import FalseColour, false_colour, fit_false_colour
+from terrabit.corpus.manifest import encode_manifest
 from terrabit.errors import CorpusIntegrityError, InvalidInputError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "spec" / "fixtures"
@@ -89,8 +90,7 @@ def _rewrite_metadata(corpus: Path, change: Any) -> None:
     table = pq.read_table(path)
     meta = json.loads(table.schema.metadata[fmt.METADATA_KEY])
     change(meta)
-    blob = json.dumps(meta, sort_keys=True).encode()
-    pq.write_table(table.replace_schema_metadata({fmt.METADATA_KEY: blob}), path)
+    path.write_bytes(encode_manifest(table, meta))
 
 
 # ------------------------------------------------------------------------- fitting
@@ -244,7 +244,7 @@ def test_every_publish_writes_the_same_false_colour(input_file: Path, tmp_path: 
     manifests = [(tmp_path / n / fmt.MANIFEST_NAME).read_bytes() for n in ("a", "b")]
     assert manifests[0] == manifests[1]
     with open_corpus(tmp_path / "a") as c:
-        assert c.metadata["format_version"] == "1.5"
+        assert c.metadata["format_version"] == "1.6"
         column = c.read(columns=["embedding"]).column("embedding")
         codes = np.frombuffer(b"".join(column.to_pylist()), np.uint8).reshape(-1, 8)
         assert np.array_equal(c.false_colour(column), c.false_colour(codes))

@@ -71,9 +71,9 @@ def _rand(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
 
 def test_manifest_and_metadata(corpus_dir: Path, input_file: Path) -> None:
     manifest = pq.read_table(corpus_dir / fmt.MANIFEST_NAME)
-    assert manifest.schema.names == fmt.manifest_schema(8).names
+    assert manifest.schema.names == fmt.manifest_schema().names
     meta = json.loads(manifest.schema.metadata[fmt.METADATA_KEY])
-    assert meta["format_version"] == fmt.FORMAT_VERSION == "1.5"
+    assert meta["format_version"] == fmt.FORMAT_VERSION == "1.6"
     assert meta["rows"] == 3000 == sum(manifest.column("rows").to_pylist())
     assert meta["dims"] == 64 and meta["code_size"] == 8
     assert meta["columns"] == ["id", "geometry", "bbox", "embedding", "datetime", "label"]

@@ -60,8 +60,7 @@ def test_fixture_reads_as_expected(expected: dict) -> None:  # type: ignore[type
     with open_corpus(FIXTURES / "tiny") as c:
         assert validate_corpus(c) == []
         assert c.rows == expected["rows"]
-        code_size = int(c.metadata["code_size"])
-        names = ["path", "geohash", "rows", *(f.name for f in summary_fields(code_size))]
+        names = ["path", "geohash", "rows", *(f.name for f in summary_fields())]
         rows = c.manifest.select(names).to_pylist()
         got = [{k: _plain(v) for k, v in row.items()} for row in rows]
         assert got == expected["shards"]
@@ -112,7 +111,7 @@ def test_rabitq_fixture_is_a_valid_corpus_with_factors_and_rerank(tmp_path: Path
     )
     with open_corpus(FIXTURES / "tiny_rabitq") as c:
         assert validate_corpus(c) == []
-        assert c.metadata["format_version"] == "1.5" and c.manifest.num_rows >= 2
+        assert c.metadata["format_version"] == "1.6" and c.manifest.num_rows >= 2
         assert c.metadata["rerank_codec"]["spec"] == "int8"
         state = c.metadata["codec"]["state"]
         t = c.read(columns=["id", "embedding", "rabitq", "rerank"])

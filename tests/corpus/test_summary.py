@@ -78,7 +78,7 @@ def test_large_shard_is_sampled_but_radii_cover_all_codes() -> None:
 def test_shard_summary_matches_fields() -> None:
     codes = np.array([[1, 2], [1, 3], [200, 7]], dtype=np.uint8)
     row = shard_summary(codes, balls=2)
-    fields = summary_fields(2)
+    fields = summary_fields()
     assert [f.name for f in fields] == list(row) == list(EMPTY_SUMMARY)
     table = pa.table({f.name: pa.array([row[f.name]], f.type) for f in fields})
     assert table.schema == pa.schema(fields)

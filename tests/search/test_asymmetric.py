@@ -23,6 +23,7 @@ from terrabit.corpus import format as fmt
 from terrabit.corpus import open as open_corpus
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
+from terrabit.corpus.manifest import encode_manifest
 from terrabit.errors import InvalidInputError
 from terrabit.search.query import search
 
@@ -238,10 +239,7 @@ def test_a_rabitq_corpus_without_its_factors_scores_by_hamming(
     meta = json.loads(manifest.schema.metadata[fmt.METADATA_KEY])
     meta["format_version"] = "1.3"
     meta["columns"] = [name for name in meta["columns"] if name != "rabitq"]
-    pq.write_table(
-        manifest.replace_schema_metadata({fmt.METADATA_KEY: json.dumps(meta).encode()}),
-        copy / fmt.MANIFEST_NAME,
-    )
+    (copy / fmt.MANIFEST_NAME).write_bytes(encode_manifest(manifest, meta))
     with open_corpus(copy) as c:
         assert search(c, vectors=data[2][0], k=5).query["asymmetric"] is False
         with pytest.raises(InvalidInputError, match="'rabitq' without its rabitq column") as info:

@@ -116,7 +116,7 @@ def test_global_within_a_region_and_k_beyond_rows(
 
 
 def _manifest(shards: list[np.ndarray], balls: int) -> pa.Table:
-    fields = summary_fields(shards[0].shape[1])
+    fields = summary_fields()
     rows = [shard_summary(c, balls=balls) for c in shards]
     return pa.table({f.name: pa.array([r[f.name] for r in rows], f.type) for f in fields})
 
@@ -155,7 +155,7 @@ def test_bound_of_a_one_ball_legacy_manifest() -> None:
 
 
 def test_bound_rejects_null_or_ragged_summaries() -> None:
-    fields = summary_fields(1)
+    fields = summary_fields()
     nulls = pa.table({f.name: pa.array([None], f.type) for f in fields})
     with pytest.raises(InvalidInputError, match="no summary codes"):
         shard_lower_bounds(nulls, np.array([0], np.uint8))

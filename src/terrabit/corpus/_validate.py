@@ -186,7 +186,7 @@ def _check_rows(
     keys = geohash.encode(lon, lat, precision=fmt.SORT_KEY_PRECISION)
     if not np.char.startswith(keys, cell).all():
         problems.append(f"{path}: rows whose anchor point lies outside cell {cell!r}")
-    hilbert_order = _version(version) >= (1, 3)
+    hilbert_order = fmt.version_tuple(version) >= (1, 3)
     order = np.lexsort((ids.astype(str), hilbert.keys(lon, lat) if hilbert_order else keys))
     if not np.array_equal(order, np.arange(len(order))):
         curve = "Hilbert key" if hilbert_order else "geohash-12"
@@ -198,7 +198,7 @@ def _check_factor_column(corpus: Corpus) -> list[str]:
     """The manifest lists a ``rabitq`` column iff the codec ends in ``rabitq`` (since
     format 1.4; before, no corpus has one)."""
     listed = factors.COLUMN in corpus.columns
-    version = _version(str(corpus.metadata["format_version"]))
+    version = fmt.version_tuple(str(corpus.metadata["format_version"]))
     wanted = factors.has_factors(corpus.codec) and version >= (1, 4)
     if listed and not factors.has_factors(corpus.codec):
         return [
@@ -267,13 +267,6 @@ def _check_chunks(path: str, md: pq.FileMetaData, data: bytes) -> list[str]:
     ]
 
 
-def _version(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in text.split("."))
-    except ValueError:
-        return (0,)
-
-
 def _check_pages(path: str, md: pq.FileMetaData, data: bytes, version: str) -> list[str]:
     """The page index against ``terrabit.pages`` and every data page against its CRC
     (format 1.2; a 1.0/1.1 shard may lack both)."""
@@ -282,7 +275,7 @@ def _check_pages(path: str, md: pq.FileMetaData, data: bytes, version: str) -> l
     except CorpusError as exc:
         return [f"{path}: {exc}"]
     if digests is None:
-        if _version(version) >= (1, 2):
+        if fmt.version_tuple(version) >= (1, 2):
             return [f"{path}: no page index ({fmt.PAGES_KEY.decode()}); format 1.2 requires one"]
         return []
     footer = data[-8 - int.from_bytes(data[-8:-4], "little") : -8]

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from terrabit.corpus import format as fmt
 >>> fmt.FORMAT_VERSION, fmt.MANIFEST_NAME
-('1.5', 'manifest.parquet')
+('1.6', 'manifest.parquet')
 >>> fmt.shard_schema(128, time=True).names
 ['id', 'geometry', 'bbox', 'embedding', 'datetime']
 """
@@ -47,6 +47,8 @@ __all__ = [
     "DATA_PAGE_BYTES",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_ROW_GROUP_ROWS",
+    "DIGEST_KEY",
+    "DIGEST_PLACEHOLDER",
     "FORMAT_VERSION",
     "GEO_KEY",
     "MANIFEST_NAME",
@@ -57,6 +59,7 @@ __all__ = [
     "SORT_KEY_PRECISION",
     "ZSTD_LEVEL",
     "check_corpus_metadata",
+    "check_seal",
     "chunk_checksum",
     "chunk_placeholder",
     "chunk_ranges",
@@ -69,14 +72,16 @@ __all__ = [
     "read_chunk_checksums",
     "read_page_bytes",
     "read_page_index_digests",
+    "seal",
     "sha256_hex",
     "shard_parquet_options",
     "shard_path",
     "shard_schema",
     "validate_geo_metadata",
+    "version_tuple",
 ]
 
-FORMAT_VERSION = "1.5"
+FORMAT_VERSION = "1.6"
 """The format version this package writes (``MAJOR.MINOR``)."""
 
 MANIFEST_NAME = "manifest.parquet"
@@ -93,6 +98,12 @@ CHUNKS_KEY = b"terrabit.chunks"
 PAGES_KEY = b"terrabit.pages"
 """Shard key-value metadata key holding the location and SHA-256 of the page index
 (format 1.2)."""
+DIGEST_KEY = b"terrabit.sha256"
+"""Manifest key-value metadata key holding the manifest's own digest (format 1.6):
+``sha256:<hex>`` of every byte of the file as written with :data:`DIGEST_PLACEHOLDER` in
+the value's place (:func:`seal`, :func:`check_seal`)."""
+DIGEST_PLACEHOLDER = b"sha256:" + b"~" * 64
+"""The value written under :data:`DIGEST_KEY` before the digest is known; same length."""
 CHUNK_DIGEST_BYTES = 8
 """Bytes of SHA-256 kept per column chunk (16 hex characters)."""
 RESERVED_COLUMNS = ("id", "geometry", "bbox", "embedding", "datetime", "rerank", "rabitq")
@@ -257,12 +268,13 @@ def shard_parquet_options(schema: pa.Schema, *, keep: Sequence[str] = ()) -> dic
     }
 
 
-def manifest_schema(code_size: int) -> pa.Schema:
-    """The Arrow schema of ``manifest.parquet``.
+def manifest_schema() -> pa.Schema:
+    """The Arrow schema of ``manifest.parquet``: since format 1.6 a GeoParquet 1.1 file,
+    each shard's extent a WKB polygon (``geometry``) with its ``bbox`` covering.
 
     Examples
     --------
-    >>> manifest_schema(128).names[:4]
+    >>> manifest_schema().names[:4]
     ['path', 'geohash', 'rows', 'bytes']
     """
     return pa.schema(
@@ -276,7 +288,9 @@ def manifest_schema(code_size: int) -> pa.Schema:
             pa.field("tmax", pa.timestamp("us", tz="UTC")),
             pa.field("checksum", pa.string(), nullable=False),
             pa.field("footer_checksum", pa.string(), nullable=False),
-            *summary_fields(code_size),
+            *summary_fields(),
+            pa.field("geometry", pa.binary()),
+            pa.field("bbox", bbox_type()),
         ]
     )
 
@@ -316,8 +330,24 @@ than this terrabit reads (1.x); upgrade terrabit
     return dict(meta)
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """A format version's numbers, to compare (``(0,)`` for text that is not one).
+
+    Examples
+    --------
+    >>> version_tuple("1.6") >= (1, 6), version_tuple("x")
+    (True, (0,))
+    """
+    try:
+        return tuple(int(p) for p in version.split("."))
+    except ValueError:
+        return (0,)
+
+
 def fixed_codes(column: pa.ChunkedArray | pa.Array, size: int) -> np.ndarray:
-    """A ``fixed_size_binary[size]`` column as ``uint8 [n, size]`` (zero-copy when one chunk).
+    """A ``fixed_size_binary[size]`` column as ``uint8 [n, size]`` (zero-copy when one chunk);
+    a ``binary`` column of ``size``-byte values (the manifest's summary codes since 1.6) is
+    converted first.
 
     Examples
     --------
@@ -326,6 +356,11 @@ def fixed_codes(column: pa.ChunkedArray | pa.Array, size: int) -> np.ndarray:
     [[97, 98], [99, 100]]
     """
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_fixed_size_binary(arr.type):
+        try:
+            arr = arr.cast(pa.binary(size))
+        except pa.ArrowInvalid as exc:
+            raise CorpusIntegrityError(f"codes are not {size} bytes each ({exc})") from exc
     n = len(arr)
     if n == 0:
         return np.zeros((0, size), dtype=np.uint8)
@@ -417,6 +452,69 @@ def fill_chunk_checksums(data: bytes, placeholder: bytes) -> bytes:
     blob = json.dumps(digests, separators=(",", ":"), sort_keys=True).encode()
     footer = pages.append_key_value(footer, PAGES_KEY, blob)
     return data[:footer_at] + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+def seal(data: bytes) -> bytes:
+    """Replace :data:`DIGEST_PLACEHOLDER` in the footer of the Parquet file ``data`` with
+    the SHA-256 of the whole file as it is (placeholder included): the manifest's own
+    digest (format 1.6). Same length, so the footer stays valid.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.BytesIO()
+    >>> w = pq.ParquetWriter(out, pa.schema([("x", pa.int64())]))
+    >>> w.write_table(pa.table({"x": [1]}))
+    >>> w.add_key_value_metadata({DIGEST_KEY: DIGEST_PLACEHOLDER})
+    >>> w.close()
+    >>> sealed = seal(out.getvalue())
+    >>> check_seal(sealed, where="m.parquet")
+    True
+    >>> check_seal(sealed[:4] + b"Q" + sealed[5:], where="m.parquet")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.CorpusIntegrityError: m.parquet: its bytes do not match its own digest...
+    """
+    footer_at = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    at = data.find(DIGEST_PLACEHOLDER, footer_at)
+    if at < 0 or data.find(DIGEST_PLACEHOLDER, at + 1) >= 0:
+        raise RuntimeError("internal error: the manifest digest placeholder is not unique")
+    value = sha256_hex(data).encode()
+    return data[:at] + value + data[at + len(value) :]
+
+
+def check_seal(data: bytes, *, where: str) -> bool:
+    """Check the digest :func:`seal` wrote into the Parquet file ``data``: every byte of
+    the file, footer included, before any of it is trusted. ``False`` when the file
+    carries no digest (manifests before format 1.6; the caller decides by the version).
+
+    Raises
+    ------
+    CorpusIntegrityError
+        The footer cannot be read, the digest is malformed, or the bytes differ from it.
+    """
+    fix = "the manifest is damaged — restore it from a copy or republish the corpus"
+    try:
+        md = pq.read_metadata(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorpusIntegrityError(
+            f"{where} is not a readable Parquet file ({exc})", fix=fix
+        ) from exc
+    value = (md.metadata or {}).get(DIGEST_KEY)
+    if value is None:
+        return False
+    footer_at = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    at = data.find(value, footer_at) if len(value) == len(DIGEST_PLACEHOLDER) else -1
+    if at < 0 or not value.startswith(f"{CHECKSUM_ALGORITHM}:".encode()):
+        raise CorpusIntegrityError(
+            f"{where}: its digest ({DIGEST_KEY.decode()}) is malformed", fix=fix
+        )
+    unsealed = data[:at] + DIGEST_PLACEHOLDER + data[at + len(value) :]
+    if sha256_hex(unsealed).encode() != value:
+        raise CorpusIntegrityError(
+            f"{where}: its bytes do not match its own digest ({DIGEST_KEY.decode()})", fix=fix
+        )
+    return True
 
 
 def page_index_regions(footer: bytes | memoryview) -> dict[str, tuple[int, int]]:

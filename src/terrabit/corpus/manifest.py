@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,9 @@ from terrabit.region import Box, Region
 __all__ = [
     "Selection",
     "TimeWindow",
+    "check_sanity",
     "check_text",
+    "encode_manifest",
     "load_manifest",
     "parse_time",
     "prune",
@@ -162,6 +164,35 @@ def prune(manifest: pa.Table, boxes: list[Box], window: TimeWindow | None) -> pa
     return manifest.filter(pa.array(keep))
 
 
+def encode_manifest(manifest: pa.Table, meta: Mapping[str, Any]) -> bytes:
+    """The bytes of ``manifest.parquet``: the shard table with the ``terrabit`` metadata,
+    its GeoParquet ``geo`` metadata (since 1.6, when the table has ``geometry``) and,
+    last, the file's own digest (:func:`terrabit.corpus.format.seal`), which
+    :func:`load_manifest` checks before trusting a byte.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from terrabit.corpus._fixture import write_input
+    >>> from terrabit.corpus.sources import open_source
+    >>> from terrabit.corpus.writer import publish
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = publish(write_input(tmp / "in.parquet", rows=50, dims=8), tmp / "c")
+    >>> table, meta = load_manifest(open_source(str(tmp / "c")))
+    >>> encode_manifest(table, meta) == (tmp / "c" / "manifest.parquet").read_bytes()
+    True
+    """
+    from terrabit.corpus import shards  # the writer's (numba) imports stay off the read path
+
+    kv = {fmt.METADATA_KEY: json.dumps(dict(meta), sort_keys=True).encode()}
+    if "geometry" in manifest.column_names and meta.get("bbox") is not None:
+        geo = fmt.geo_metadata(meta["bbox"], ["Polygon"], orientation="counterclockwise")
+        kv[fmt.GEO_KEY] = json.dumps(geo).encode()
+    kv[fmt.DIGEST_KEY] = fmt.DIGEST_PLACEHOLDER
+    table = manifest.replace_schema_metadata(None)
+    return fmt.seal(shards.write_parquet(table, kv, compression="zstd"))
+
+
 def load_manifest(source: Source) -> tuple[pa.Table, dict[str, Any]]:
     """The manifest table of the corpus at ``source`` and its checked ``terrabit``
     metadata.
@@ -189,6 +220,8 @@ def load_manifest(source: Source) -> tuple[pa.Table, dict[str, Any]]:
             "`terrabit publish` first"
         )
     raw = source.read_all(fmt.MANIFEST_NAME)
+    where = source.url(fmt.MANIFEST_NAME)
+    sealed = fmt.check_seal(raw, where=where)  # every byte, before any is trusted
     try:
         table = pq.read_table(pa.BufferReader(raw))
     except (pa.ArrowInvalid, OSError) as exc:
@@ -208,15 +241,85 @@ def load_manifest(source: Source) -> tuple[pa.Table, dict[str, Any]]:
         raise CorpusIntegrityError(
             f"{source.url(fmt.MANIFEST_NAME)}: the 'terrabit' metadata is not JSON"
         ) from exc
-    meta = fmt.check_corpus_metadata(meta, where=source.url(fmt.MANIFEST_NAME))
-    expected = fmt.manifest_schema(int(meta["code_size"]))
-    missing = [n for n in expected.names if n not in table.column_names]
-    if missing:
+    meta = fmt.check_corpus_metadata(meta, where=where)
+    version = fmt.version_tuple(str(meta["format_version"]))
+    if not sealed and version >= (1, 6):
         raise CorpusIntegrityError(
-            f"{source.url(fmt.MANIFEST_NAME)} lacks columns {missing}; republish the corpus"
+            f"{where} carries no digest of its own ({fmt.DIGEST_KEY.decode()}), which every "
+            f"manifest of format 1.6 and later does (this one says {meta['format_version']})",
+            fix="the manifest is damaged — restore it from a copy or republish the corpus",
         )
-    check_text(table, where=source.url(fmt.MANIFEST_NAME))
+    expected = fmt.manifest_schema().names
+    if version < (1, 6):  # GeoParquet footprints since 1.6
+        expected = [n for n in expected if n not in ("geometry", "bbox")]
+    missing = [n for n in expected if n not in table.column_names]
+    if missing:
+        raise CorpusIntegrityError(f"{where} lacks columns {missing}; republish the corpus")
+    check_text(table, where=where)
+    check_sanity(table, meta, where=where)
     return table, meta
+
+
+def check_sanity(table: pa.Table, meta: dict[str, Any], *, where: str) -> None:
+    """Refuse a manifest that contradicts itself: what every writer guarantees (a row per
+    shard, rows and bytes summing to the totals, extents finite, ordered and on the globe,
+    summary radii within the code's bits). Cheap: no shard is read.
+
+    Raises
+    ------
+    CorpusIntegrityError
+        Naming each contradiction.
+
+    Examples
+    --------
+    >>> t = pa.table({"path": ["s/a"], "rows": [3], "bytes": [10], "xmin": [1.0],
+    ...               "ymin": [0.0], "xmax": [0.0], "ymax": [1.0]})
+    >>> check_sanity(t, {"shards": 1, "rows": 3, "bytes": 10, "code_size": 1}, where="m")
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.CorpusIntegrityError: m contradicts itself: 1 shard extents are not \
+finite, ordered and within ±180°/±90° (first: 's/a'); the manifest is damaged — restore it \
+from a copy or republish the corpus
+    """
+    problems: list[str] = []
+    n = table.num_rows
+    if n != int(meta["shards"]):
+        problems.append(f"it has {n} shard rows where its metadata says {meta['shards']}")
+    for column in ("rows", "bytes"):
+        values = np.asarray(table.column(column).to_numpy(zero_copy_only=False), np.int64)
+        if int(values.sum()) != int(meta[column]) or (values <= 0).any():
+            problems.append(
+                f"its shards' {column} sum to {int(values.sum())} where its metadata says "
+                f"{meta[column]}"
+            )
+    box = np.column_stack(
+        [
+            np.asarray(table.column(k).to_numpy(zero_copy_only=False), np.float64)
+            for k in fmt.BBOX_FIELDS
+        ]
+    ).reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(box).all(axis=1)
+        bad |= (box[:, 0] > box[:, 2]) | (box[:, 1] > box[:, 3])
+        bad |= (np.abs(box[:, [0, 2]]) > 180).any(axis=1)
+        bad |= (np.abs(box[:, [1, 3]]) > 90).any(axis=1)
+    if bad.any():
+        first = table.column("path")[int(np.flatnonzero(bad)[0])].as_py()
+        problems.append(
+            f"{int(bad.sum())} shard extents are not finite, ordered and within ±180°/±90° "
+            f"(first: {first!r})"
+        )
+    if "summary_radii" in table.column_names:
+        flat = table.column("summary_radii").combine_chunks().flatten()
+        radii = np.asarray(flat.to_numpy(zero_copy_only=False), np.int64)
+        bits = 8 * int(meta["code_size"])
+        if radii.size and (radii.min() < 0 or radii.max() > bits):
+            problems.append(f"its summary radii lie outside 0..{bits} bits")
+    if problems:
+        raise CorpusIntegrityError(
+            f"{where} contradicts itself: {'; '.join(problems)}",
+            fix="the manifest is damaged — restore it from a copy or republish the corpus",
+        )
 
 
 def check_text(table: pa.Table, *, where: str) -> None:

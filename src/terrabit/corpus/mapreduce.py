@@ -480,5 +480,5 @@ class PublishJob:
 
     def finish_cell(self, i: int, rows: list[dict[str, Any]]) -> None:
         """Record cell ``i`` as finished with these manifest rows."""
-        schema = fmt.manifest_schema(self.codec.code_size)
+        schema = fmt.manifest_schema()
         self.staging.save_table(f"cell-{i:06d}", pa.Table.from_pylist(rows, schema=schema))

@@ -225,7 +225,7 @@ class Corpus:
         version = str(self.metadata["format_version"])
         if not self.codec.hamming:
             why = f"its codec {self.codec.spec!r} is not compared by Hamming distance"
-        elif tuple(int(p) for p in version.split(".")[:2]) < (1, 5):
+        elif fmt.version_tuple(version) < (1, 5):
             why = f"it was published in format {version}, before false colours (1.5)"
         else:
             why = f"its manifest metadata has no {falsecolour.KEY!r} key"

@@ -29,7 +29,7 @@ Examples
 {'summary_codes': [b'\\x80'], 'summary_radii': [1]}
 >>> shard_summary(codes, balls=4)["summary_radii"]
 [0, 0, 0]
->>> [f.name for f in summary_fields(1)]
+>>> [f.name for f in summary_fields()]
 ['summary_codes', 'summary_radii']
 """
 
@@ -62,16 +62,19 @@ _SEED = 0
 _CHUNK = 65536  # codes per block when assigning every code of a large shard
 
 
-def summary_fields(code_size: int) -> list[pa.Field]:
+def summary_fields() -> list[pa.Field]:
     """The manifest fields that hold a shard's summary (after the checksums).
+
+    Since format 1.6 the codes are ``binary`` values of the code's size (pandas converts a
+    list of those; it cannot convert a list of ``fixed_size_binary``, the type before).
 
     Examples
     --------
-    >>> summary_fields(128)[0].type
-    ListType(list<item: fixed_size_binary[128]>)
+    >>> summary_fields()[0].type
+    ListType(list<item: binary>)
     """
     return [
-        pa.field("summary_codes", pa.list_(pa.binary(code_size))),
+        pa.field("summary_codes", pa.list_(pa.binary())),
         pa.field("summary_radii", pa.list_(pa.int32())),
     ]
 

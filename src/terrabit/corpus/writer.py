@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -49,19 +48,22 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
 
 from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
 from terrabit.codecs.auto import CodecChoice, choose
-from terrabit.corpus import factors, falsecolour, mapreduce, shards
+from terrabit.corpus import factors, falsecolour, mapreduce
 from terrabit.corpus import format as fmt
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
+from terrabit.corpus.manifest import encode_manifest
 from terrabit.corpus.options import AUTO, PublishOptions
 from terrabit.corpus.sinks import Sink, open_sink
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError
+from terrabit.geoparquet import bbox_column
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -606,8 +608,9 @@ def _write_manifest(
     """Write ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
     total_rows = sum(r["rows"] for r in rows_out)
     total_bytes = sum(r["bytes"] for r in rows_out)
-    manifest = pa.Table.from_pylist(rows_out, schema=fmt.manifest_schema(codec.code_size))
-    manifest = manifest.sort_by("geohash")
+    manifest = _with_footprints(
+        pa.Table.from_pylist(rows_out, schema=fmt.manifest_schema()).sort_by("geohash")
+    )
     tmins = [r["tmin"] for r in rows_out if r["tmin"] is not None]
     tmaxs = [r["tmax"] for r in rows_out if r["tmax"] is not None]
     meta = {
@@ -646,11 +649,24 @@ def _write_manifest(
     if false_colour is not None:  # Hamming codecs (format 1.5)
         meta[falsecolour.KEY] = false_colour.to_dict()
     mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
-    mtmp.write_bytes(
-        shards.write_parquet(
-            manifest,
-            {fmt.METADATA_KEY: json.dumps(meta, sort_keys=True).encode()},
-            compression="zstd",
-        )
-    )
+    mtmp.write_bytes(encode_manifest(manifest, meta))  # sealed with its own digest (1.6)
     os.replace(mtmp, tmp / fmt.MANIFEST_NAME)
+
+
+def _with_footprints(manifest: pa.Table) -> pa.Table:
+    """The manifest with each shard's extent as a WKB polygon (``geometry``) and its
+    ``bbox`` covering (format 1.6: the manifest is GeoParquet, its coverage a map layer)."""
+    box = np.column_stack(
+        [manifest.column(k).to_numpy().astype(np.float64) for k in fmt.BBOX_FIELDS]
+    ).reshape(-1, 4)
+    polygons = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3], ccw=True)
+    manifest = manifest.set_column(
+        manifest.schema.get_field_index("geometry"),
+        manifest.schema.field("geometry"),
+        pa.array(shapely.to_wkb(polygons), pa.binary()),
+    )
+    return manifest.set_column(
+        manifest.schema.get_field_index("bbox"),
+        manifest.schema.field("bbox"),
+        bbox_column(box),
+    )

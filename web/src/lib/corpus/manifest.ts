@@ -4,6 +4,7 @@
  */
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { FileMetaData } from "hyparquet";
+import { checkSeal, DIGEST_KEY } from "./digest";
 import { compressors, readyCompressors } from "./zstd";
 import { TerrabitError } from "../errors";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
@@ -88,6 +89,53 @@ export function corpusInfo(metadata: FileMetaData, where = "manifest.parquet"): 
   };
 }
 
+/**
+ * Refuse a manifest that contradicts itself (spec §4.4): a row per shard, rows and bytes
+ * positive and summing to the totals, extents finite, ordered and on the globe, summary
+ * radii within the code's bits. Python's `check_sanity`, the same checks and wording.
+ */
+export function checkSanity(rows: readonly ManifestRow[], info: CorpusInfo, where: string): void {
+  const problems: string[] = [];
+  if (rows.length !== info.shards) {
+    problems.push(`it has ${rows.length} shard rows where its metadata says ${info.shards}`);
+  }
+  const totals: [keyof ManifestRow & ("rows" | "bytes"), unknown][] = [
+    ["rows", info.rows],
+    ["bytes", info.metadata["bytes"]],
+  ];
+  for (const [column, total] of totals) {
+    const sum = rows.reduce((s, r) => s + r[column], 0);
+    if (sum !== Number(total) || rows.some((r) => !(r[column] > 0))) {
+      problems.push(`its shards' ${column} sum to ${sum} where its metadata says ${String(total)}`);
+    }
+  }
+  const bad = rows.filter(
+    (r) =>
+      ![r.xmin, r.ymin, r.xmax, r.ymax].every(Number.isFinite) ||
+      r.xmin > r.xmax ||
+      r.ymin > r.ymax ||
+      Math.max(Math.abs(r.xmin), Math.abs(r.xmax)) > 180 ||
+      Math.max(Math.abs(r.ymin), Math.abs(r.ymax)) > 90,
+  );
+  if (bad.length) {
+    problems.push(
+      `${bad.length} shard extents are not finite, ordered and within ±180°/±90° (first: '${bad[0]?.path ?? ""}')`,
+    );
+  }
+  const bits = 8 * info.codeSize;
+  const radii = rows.flatMap((r) => (Array.isArray(r.extra["summary_radii"]) ? (r.extra["summary_radii"] as unknown[]) : []));
+  if (radii.some((v) => !(Number(v) >= 0 && Number(v) <= bits))) {
+    problems.push(`its summary radii lie outside 0..${bits} bits`);
+  }
+  if (problems.length) {
+    throw new TerrabitError(
+      `${where} contradicts itself: ${problems.join("; ")}; the manifest is damaged — restore it ` +
+        "from a copy or republish the corpus",
+      "format",
+    );
+  }
+}
+
 /** Parse the bytes of `manifest.parquet`. */
 export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parquet"): Promise<Manifest> {
   let metadata: FileMetaData;
@@ -96,11 +144,22 @@ export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parque
   } catch (err) {
     throw new TerrabitError(`${where} is not a Parquet file (${String(err)})`, "format");
   }
+  const sealed = await checkSeal(bytes, metadata, where); // every byte, before any is trusted
   const info = corpusInfo(metadata, where);
+  const [major = 0, minor = 0] = info.formatVersion.split(".").map(Number);
+  if (!sealed && (major > 1 || (major === 1 && minor >= 6))) {
+    throw new TerrabitError(
+      `${where} carries no digest of its own (${DIGEST_KEY}), which every manifest of format ` +
+        `1.6 and later does (this one says ${info.formatVersion}); the manifest is damaged — ` +
+        "restore it from a copy or republish the corpus",
+      "format",
+    );
+  }
   // the manifest is small: it does not wait for the WebAssembly decoder (decoded in
   // JavaScript if that is not ready yet), whose start it only sets going for the shards
   void readyCompressors();
-  const raw = await parquetReadObjects({ file: bytes, metadata, compressors });
+  // binary columns (summary codes since 1.6, footprints) as bytes; text columns are annotated
+  const raw = await parquetReadObjects({ file: bytes, metadata, compressors, utf8: false });
   const rows: ManifestRow[] = raw.map((r, i) => {
     const extra: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(r)) {
@@ -123,6 +182,7 @@ export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parque
       extra,
     };
   });
+  checkSanity(rows, info, where);
   const b = info.metadata["bbox"];
   let extent: BBox;
   if (Array.isArray(b) && b.length === 4) {

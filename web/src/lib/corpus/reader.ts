@@ -7,6 +7,7 @@ import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { checkAbort, TerrabitError } from "../errors";
 import type { Candidates } from "./candidates";
 import { decodeFactorsInto, FACTOR_COLUMN } from "./factors";
+import { sha256Hex } from "./digest";
 import { parseManifest } from "./manifest";
 import { overlapsAny } from "../region";
 import type { BBox, CorpusInfo, ManifestRow } from "../types";
@@ -42,11 +43,6 @@ export interface ReadOptions {
   factors?: boolean;
   attributes?: boolean;
   signal?: AbortSignal;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function statNumber(v: unknown): number | null {

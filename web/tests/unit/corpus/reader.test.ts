@@ -25,6 +25,17 @@ interface Expected {
   }[];
 }
 
+/** Seal a manifest again after a test changed it (as the writer does: spec §4.2). */
+async function reseal(bytes: Uint8Array): Promise<Uint8Array> {
+  const text = new TextDecoder("latin1").decode(bytes);
+  const at = text.indexOf("sha256:", text.indexOf("terrabit.sha256"));
+  const out = bytes.slice();
+  out.set(new TextEncoder().encode("sha256:" + "~".repeat(64)), at);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", out));
+  out.set(new TextEncoder().encode("sha256:" + hex(digest)), at);
+  return out;
+}
+
 const hex = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 
 describe("openCorpus", () => {
@@ -130,9 +141,43 @@ describe("openCorpus", () => {
       const at = text.indexOf('"format_version": "1.');
       expect(at).toBeGreaterThan(0);
       bytes[at + '"format_version": "'.length] = "2".charCodeAt(0);
-      return bytes.buffer;
+      return (path === "manifest.parquet" ? await reseal(bytes) : bytes).buffer as ArrayBuffer;
     };
     await expect(openCorpus("x", { store })).rejects.toThrow(/format version "2\.\d+"; this app reads version 1\.x/);
+  });
+
+  it("checks the manifest's own digest before trusting a byte", async () => {
+    const clean = new Uint8Array(readFileSync(join(TINY, "manifest.parquet")));
+    // one flipped bit anywhere: in the data, in the metadata JSON, in the digest itself
+    const text = new TextDecoder("latin1").decode(clean);
+    const places = [10, text.indexOf('"rows": '), text.indexOf("sha256:", text.indexOf("terrabit.sha256")) + 9];
+    for (const at of places) {
+      expect(at).toBeGreaterThan(0);
+      const store = new FsStore(TINY);
+      const real = store.readAll.bind(store);
+      store.readAll = async (path: string) => {
+        const bytes = new Uint8Array(await real(path));
+        if (path === "manifest.parquet") bytes[at] = (bytes[at] as number) ^ 4;
+        return bytes.buffer;
+      };
+      await expect(openCorpus("x", { store })).rejects.toThrow(
+        /x\/manifest\.parquet: its (bytes do not match its own digest|digest \(terrabit\.sha256\) is malformed)/,
+      );
+    }
+  });
+
+  it("refuses a 1.6 manifest without its digest", async () => {
+    const store = new FsStore(TINY);
+    const real = store.readAll.bind(store);
+    store.readAll = async (path: string) => {
+      const bytes = new Uint8Array(await real(path));
+      if (path !== "manifest.parquet") return bytes.buffer;
+      // rename the key (same length): the footer stays valid, the digest is gone
+      const at = new TextDecoder("latin1").decode(bytes).indexOf("terrabit.sha256");
+      bytes.set(new TextEncoder().encode("terrabit.xxxxxx"), at);
+      return bytes.buffer;
+    };
+    await expect(openCorpus("x", { store })).rejects.toThrow(/carries no digest of its own \(terrabit\.sha256\)/);
   });
 
   it("names a missing corpus", async () => {
