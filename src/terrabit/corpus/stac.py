@@ -234,9 +234,9 @@ def check_collection(raw: bytes, meta: Mapping[str, Any]) -> list[str]:
     ...         "code_size": 1, "rows": 1, "shards": 1, "bytes": 1, "bbox": [0, 0, 1, 1]}
     >>> doc = collection(meta, name="c")
     >>> doc["extent"]["spatial"]["bbox"] = [[0, 0, 2, 2]]
-    >>> check_collection(json.dumps(doc).encode(), meta)
-    ["collection.json: extent.spatial.bbox is [[0, 0, 2, 2]], the manifest says \
-[[0.0, 0.0, 1.0, 1.0]]"]
+    >>> for problem in check_collection(json.dumps(doc).encode(), meta):
+    ...     print(problem)
+    collection.json: extent.spatial.bbox is [[0, 0, 2, 2]], the manifest says [[0.0, 0.0, 1.0, 1.0]]
     """
     import pystac
 
@@ -251,7 +251,7 @@ def check_collection(raw: bytes, meta: Mapping[str, Any]) -> list[str]:
         return [f"{COLLECTION_NAME}: lacks the STAC Collection fields {missing}"]
     try:
         pystac.Collection.from_dict(doc, migrate=False)
-    except (pystac.STACError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (pystac.STACError, pystac.STACTypeError, KeyError, TypeError, ValueError) as exc:
         return [f"{COLLECTION_NAME}: not a STAC Collection pystac reads ({exc})"]
     name = doc["id"] if isinstance(doc["id"], str) and doc["id"] else "corpus"
     want = collection(meta, name=name)
