@@ -54,14 +54,15 @@ def main():
     started = time.perf_counter()
     report = {}
     if engine == "local":
-        r = publish(src, out, codec="binary", max_rows=max_rows, show_progress=False)
+        r = publish(src, out, codec="binary", max_rows=max_rows, show_progress=False,
+                    name="corpus")  # one name: collection.json's id, whatever the folder
     else:
         import distributed
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                       dashboard_address=":0") as lc, distributed.Client(lc) as c:
             with distributed.get_task_stream(c) as ts:
                 r = publish(src, out, codec="binary", max_rows=max_rows, show_progress=False,
-                            engine="dask", scheduler=c)
+                            engine="dask", scheduler=c, name="corpus")
             report["worker_peak_mib"] = sorted(round(v, 1) for v in c.run(vmhwm_mib).values())
             phases = {}
             for t in ts.data:

@@ -41,7 +41,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 def _command(src: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "terrabit", "-q", "publish", str(src), "-o", str(out),
-            "--codec", "binary", "--json", *extra]  # fmt: skip
+            "--codec", "binary", "--name", "corpus", "--json", *extra]  # fmt: skip
 
 
 def _timed(cmd: list[str]) -> tuple[float, dict[str, Any]]:

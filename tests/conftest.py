@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,21 @@ def dask_client() -> Iterator[Any]:
         distributed.Client(lc) as c,
     ):
         yield c
+
+
+def validate_stac_offline(doc: dict[str, Any]) -> list[str]:
+    """pystac's JSON-schema validation of the STAC object ``doc`` with every network
+    connection refused: the STAC 1.1 core schemas ship with pystac, so a corpus's
+    ``collection.json`` validates without the internet. Returns the schemas checked."""
+    import pystac.validation
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise OSError("network access while validating a STAC object offline")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(socket, "create_connection", refused)
+        m.setattr(socket.socket, "connect", refused)
+        return list(pystac.validation.validate_dict(doc))
 
 
 def digest_tree(root: Path) -> dict[str, str]:

@@ -29,7 +29,12 @@ from terrabit.errors import InvalidInputError
 from ..conftest import digest_tree
 
 DIMS = 32
-OPTIONS: dict[str, Any] = {"max_rows": 60, "row_group_rows": 32, "show_progress": False}
+OPTIONS: dict[str, Any] = {
+    "max_rows": 60,
+    "row_group_rows": 32,
+    "name": "c",  # the id of collection.json, whatever the output folder's name
+    "show_progress": False,
+}
 
 
 @pytest.fixture(scope="module")

@@ -275,6 +275,7 @@ def test_an_older_corpus_says_it_has_none(corpus_dir: Path, tmp_path: Path) -> N
         del meta[falsecolour.KEY]
 
     _rewrite_metadata(old, as_1_4)
+    (old / "collection.json").unlink()  # a 1.4 corpus has none
     with open_corpus(old) as c:
         assert c.false_colour_params is None
         with pytest.raises(InvalidInputError, match=r"format 1\.4, before false colours"):

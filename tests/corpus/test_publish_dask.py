@@ -38,6 +38,7 @@ OPTIONS: dict[str, Any] = {
     "keep": ["label"],
     "rerank": "int8",
     "seed": 5,
+    "name": "c",  # the id of collection.json, whatever the output folder's name
 }
 
 
@@ -86,7 +87,7 @@ def test_identical_to_local_engine(
     expected = digest_tree(local_corpus)
     assert result.rows == FILES * ROWS_PER_FILE and result.shards > FILES
     assert (result.engine, result.dask_workers) == ("dask", 2)
-    assert len(expected) == result.shards + 1  # every shard and the manifest
+    assert len(expected) == result.shards + 2  # every shard, the manifest and collection.json
     assert digest_tree(out) == expected
     meta = json.loads(pq.read_schema(out / "manifest.parquet").metadata[b"terrabit"])
     assert "false_colour" in meta  # format 1.5: fitted here, written with the manifest
@@ -242,6 +243,7 @@ def test_bad_input_error_comes_back_as_is(dask_client: Any, tmp_path: Path) -> N
             scheduler=scheduler,
             sample_rows=50,
             drop_invalid=True,
+            name="c",
             show_progress=False,
         )
         assert (result.rows, result.dropped) == (199, 1)

@@ -15,14 +15,16 @@ from click.testing import CliRunner
 
 import terrabit
 from terrabit.cli.main import cli
-from terrabit.corpus import publish, sinks
+from terrabit.corpus import publish, sinks, validate_corpus
 from terrabit.corpus._fixture import write_input
 from terrabit.errors import InvalidInputError, OutputExistsError, ShardIOError
 
-from ..conftest import digest_tree
+from ..conftest import digest_tree, validate_stac_offline
 from .conftest import S3
 
-OPTIONS: dict[str, Any] = {"max_rows": 200, "row_group_rows": 32, "seed": 4}
+#: ``name``: the id of collection.json (by default the output's last part: "c" locally,
+#: "equal" for s3://…/pub/equal), so that the objects equal a local publish's files
+OPTIONS: dict[str, Any] = {"max_rows": 200, "row_group_rows": 32, "seed": 4, "name": "c"}
 
 
 def _remote_digest(s3: S3, prefix: str) -> dict[str, str]:
@@ -75,7 +77,7 @@ def test_overwrite_replaces_and_removes_stale_shards(
     with terrabit.open(url) as corpus:
         named = set(corpus.manifest.column("path").to_pylist())
         assert corpus.rows == 1200
-    assert set(remote) == named | {"manifest.parquet"}  # no stale shard left behind
+    assert set(remote) == named | {"manifest.parquet", "collection.json"}  # no stale shard
 
 
 def test_interrupted_upload_leaves_no_manifest_and_resumes(
@@ -118,9 +120,31 @@ def test_interrupted_upload_leaves_no_manifest_and_resumes(
             **OPTIONS,
         )
     assert result.resumed
-    assert resumed[-1] == "manifest.parquet"  # the manifest last
-    assert len(resumed) == result.shards - uploaded_before + 1  # shards not uploaded twice
+    assert resumed[-2:] == ["collection.json", "manifest.parquet"]  # the manifest last
+    assert len(resumed) == result.shards - uploaded_before + 2  # shards not uploaded twice
     assert _remote_digest(s3_env, "pub/resume") == digest_tree(local)
+
+
+def test_collection_on_s3_is_named_by_the_prefix_and_validates(
+    s3_env: S3, source: Path, tmp_path: Path
+) -> None:
+    import obstore
+
+    url = f"s3://{s3_env.bucket}/pub/coast-2024"
+    options = {"max_rows": 200, "row_group_rows": 32, "work_dir": tmp_path, "show_progress": False}
+    publish(source, url, **options)
+    store = s3_env.store()
+    doc = json.loads(bytes(obstore.get(store, "pub/coast-2024/collection.json").bytes()))
+    assert doc["id"] == "coast-2024"  # the prefix's last part
+    assert validate_stac_offline(doc) == [
+        "https://schemas.stacspec.org/v1.1.0/collection-spec/json-schema/collection.json"
+    ]
+    with terrabit.open(url) as corpus:
+        assert validate_corpus(corpus) == []
+        assert doc["extent"]["spatial"]["bbox"] == [corpus.metadata["bbox"]]
+    # a publish stopped between the collection and the manifest leaves no foreign object
+    obstore.delete(store, "pub/coast-2024/manifest.parquet")
+    assert publish(source, url, **options).rows == 1200
 
 
 def test_foreign_prefix_and_read_only_outputs_are_refused(
@@ -164,6 +188,8 @@ def test_cli_publish_to_s3(s3_env: S3, source: Path, local: Path, tmp_path: Path
             "4",
             "--work-dir",
             str(tmp_path),
+            "--name",
+            "c",
             "--json",
         ],
     )

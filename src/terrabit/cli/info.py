@@ -73,6 +73,11 @@ def info(corpus: str, check: bool, as_json: bool) -> None:
         else "colour     - (no embedding false colour: published before format 1.5, or a "
         "codec not compared by Hamming distance)"
     )
+    lines.append(
+        f"stac       {data['collection']} (a STAC 1.1 Collection describing the corpus)"
+        if data["collection"]
+        else "stac       - (no collection.json: published before format 1.6)"
+    )
     if check:
         lines.append(f"checked    every shard's size, footer and rows ({data['shards']:,} shards)")
     else:

@@ -108,6 +108,12 @@ __all__ = ["publish"]
     help="Object-store outputs: local folder to stage the corpus in before the upload "
     "[default: $TERRABIT_WORK_DIR or ~/.cache/terrabit].",
 )
+@click.option(
+    "--name",
+    default=None,
+    help="The corpus's name: the id of the STAC Collection written beside the manifest "
+    "(collection.json) [default: the last part of --output].",
+)
 @seed_option
 @overwrite_option
 @json_option
@@ -132,6 +138,7 @@ def publish(
     resume: bool,
     work_dir: Path | None,
     seed: int,
+    name: str | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -159,6 +166,7 @@ def publish(
         drop_invalid=drop_invalid,
         sample_rows=sample_rows,
         seed=seed,
+        name=name,
         overwrite=overwrite,
         engine=engine,
         scheduler=scheduler,

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit import geohash
-from terrabit.corpus import factors, falsecolour, pages, summary
+from terrabit.corpus import factors, falsecolour, pages, stac, summary
 from terrabit.corpus import format as fmt
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import CorpusError, CorpusIntegrityError
@@ -48,7 +48,9 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     checksums and every data page against its CRC; since 1.4, the ``rabitq`` factors
     column (present iff the codec ends in ``rabitq``; 6 or 12 bytes per row, one width
     for the corpus, finite values); since 1.5, the ``false_colour`` metadata when present
-    (array shapes for the code size, finite values, ``lo < hi``).
+    (array shapes for the code size, finite values, ``lo < hi``); since 1.6, the STAC
+    ``collection.json`` against the manifest (:func:`terrabit.corpus.stac.check_collection`;
+    checked whenever present).
     """
     problems: list[str] = []
     meta = corpus.metadata
@@ -66,6 +68,7 @@ def validate_corpus(corpus: Corpus, *, on_shard: Callable[[str], None] | None = 
     row_group_rows = int(meta.get("row_group_rows") or fmt.DEFAULT_ROW_GROUP_ROWS)
     hamming = bool(corpus.codec.hamming)
     problems += _check_factor_column(corpus)
+    problems += _check_collection(corpus)
     if falsecolour.KEY in meta:
         problems += [
             f"manifest metadata {falsecolour.KEY!r}: {p}"
@@ -192,6 +195,20 @@ def _check_rows(
         curve = "Hilbert key" if hilbert_order else "geohash-12"
         problems.append(f"{path}: rows are not sorted by ({curve} of the anchor, id)")
     return problems
+
+
+def _check_collection(corpus: Corpus) -> list[str]:
+    """The STAC ``collection.json`` against the manifest; missing is a problem from
+    format 1.6, which writes it (older corpora have none)."""
+    if corpus.source.exists(stac.COLLECTION_NAME):
+        return stac.check_collection(corpus.source.read_all(stac.COLLECTION_NAME), corpus.metadata)
+    version = str(corpus.metadata["format_version"])
+    if fmt.version_tuple(version) < stac.SINCE:
+        return []
+    return [
+        f"{stac.COLLECTION_NAME}: missing; format {version} writes a STAC Collection beside "
+        "the manifest"
+    ]
 
 
 def _check_factor_column(corpus: Corpus) -> list[str]:

@@ -59,6 +59,7 @@ _CANONICAL = (
     "drop_invalid",
     "sample_rows",
     "seed",
+    "name",
 )
 
 
@@ -93,6 +94,9 @@ class PublishOptions:
         Rows of the seeded sample the codecs are fitted on (at least 1).
     seed : int
         Seed of the codec sample (same seed, same bytes; at least 0).
+    name : str, optional
+        The corpus's name: the ``id`` of its STAC Collection (``collection.json``;
+        :mod:`terrabit.corpus.stac`). Default: the last part of the output's path or URL.
     overwrite : bool
         Replace an existing corpus at the output.
     resume : bool
@@ -147,6 +151,7 @@ scheduler
     drop_invalid: bool = False
     sample_rows: int = 32768
     seed: int = 0
+    name: str | None = None
     overwrite: bool = False
     resume: bool = False
     work_dir: str | os.PathLike[str] | None = None
@@ -179,6 +184,12 @@ scheduler
             _column(name, getattr(self, name), optional=name in ("time_col", "lon_col", "lat_col"))
         for name in self.keep:
             _column("keep", name, optional=False)
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
+            raise InvalidInputError(
+                f"name must be a non-empty string (the corpus's STAC Collection id), got "
+                f"{self.name!r}; pass a name like 'sentinel2-2024', or none to use the output's",
+                params=("name",),
+            )
         if (self.lon_col is None) != (self.lat_col is None):
             raise InvalidInputError(
                 "pass both lon_col and lat_col (point footprints) or neither (WKB geometry)",

@@ -47,7 +47,7 @@ import shapely
 
 from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
-from terrabit.corpus import falsecolour
+from terrabit.corpus import falsecolour, stac
 from terrabit.corpus import format as fmt
 from terrabit.corpus.falsecolour import FalseColour
 from terrabit.corpus.manifest import (
@@ -250,7 +250,8 @@ class Corpus:
         return self.source.bytes_read
 
     def info(self) -> dict[str, Any]:
-        """Counts, codec, extent and size (what ``terrabit info`` prints)."""
+        """Counts, codec, extent and size (what ``terrabit info`` prints); ``collection``
+        names the STAC Collection file beside the manifest (None before format 1.6)."""
         m = self.metadata
         return {
             "uri": self.uri,
@@ -272,6 +273,9 @@ class Corpus:
             "provenance": m.get("provenance"),
             "codec_choice": m.get("codec_choice"),
             "false_colour": self._false_colour_info(),
+            "collection": (
+                stac.COLLECTION_NAME if self.source.exists(stac.COLLECTION_NAME) else None
+            ),
         }
 
     def _false_colour_info(self) -> dict[str, Any] | None:

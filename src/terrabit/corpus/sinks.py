@@ -8,11 +8,11 @@ turns the finished folder into the corpus:
   is renamed onto it (the old corpus, if any, is replaced in one rename).
 * :class:`ObjectStoreSink` (``s3://``, ``gs://``, ``az://``, through obstore with retries
   and timeouts) — the staging folder is a local work folder; the upload deletes an old
-  manifest first, puts the shards, checks every shard's size in a listing, puts the
-  manifest **last**, then deletes shards the new manifest does not name. Killed at any
-  moment, the prefix holds the old corpus or no manifest — never a manifest naming
-  shards that are missing or stale. Uploaded shards are journalled, so ``--resume``
-  does not upload them again.
+  manifest first, puts the shards, checks every shard's size in a listing, puts
+  ``collection.json`` and then the manifest **last**, then deletes shards the new
+  manifest does not name. Killed at any moment, the prefix holds the old corpus or no
+  manifest — never a manifest naming shards that are missing or stale. Uploaded shards
+  are journalled, so ``--resume`` does not upload them again.
 
 Examples
 --------
@@ -40,6 +40,7 @@ from typing import Any
 from terrabit._atomic import check_parents, replace_dir
 from terrabit._progress import progress_bar
 from terrabit.corpus import format as fmt
+from terrabit.corpus import stac
 from terrabit.corpus.sources import ObjectStoreSource
 from terrabit.corpus.staging import Staging
 from terrabit.errors import InvalidInputError, OutputExistsError, ShardIOError
@@ -55,6 +56,8 @@ class Sink(ABC):
     """The output of a publish (see :func:`open_sink`)."""
 
     display: str
+    name: str
+    """The default name of the corpus (its STAC Collection id): the output's last part."""
 
     @abstractmethod
     def staging_dir(self) -> Path:
@@ -75,6 +78,7 @@ class FolderSink(Sink):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.display = str(path)
+        self.name = Path(os.path.abspath(path)).name or "corpus"
 
     def staging_dir(self) -> Path:
         return self.path.parent / f".{self.path.name}.publishing"
@@ -115,6 +119,7 @@ class ObjectStoreSink(Sink):
     def __init__(self, url: str, *, work_dir: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.display = self.url
+        self.name = self.url.partition("://")[2].rsplit("/", 1)[-1] or "corpus"
         self.work_dir = work_dir
         # uploads are big: longer retries, and a timeout per request
         self._store = ObjectStoreSource(self.url, retries=5, retry_timeout_s=120, timeout_s=300)
@@ -137,7 +142,7 @@ class ObjectStoreSink(Sink):
                     params=("out", "overwrite"),
                 )
             return
-        foreign = sorted(p for p in objects if not _is_shard(p))
+        foreign = sorted(p for p in objects if not _is_corpus_file(p))
         if foreign:
             raise OutputExistsError(
                 f"out={self.url!r} holds objects that are not a terrabit corpus "
@@ -181,6 +186,7 @@ class ObjectStoreSink(Sink):
                 "resume=True",
                 params=("resume",),
             )
+        self._put(stac.COLLECTION_NAME, staging.root / stac.COLLECTION_NAME)
         self._put(fmt.MANIFEST_NAME, staging.root / fmt.MANIFEST_NAME)
         names = {r["path"] for r in rows}
         stale = sorted(p for p in listed if p not in names)
@@ -192,8 +198,11 @@ class ObjectStoreSink(Sink):
         self._store.put(key, path)
 
 
-def _is_shard(path: str) -> bool:
-    return path.startswith(f"{fmt.SHARDS_DIR}/") and path.endswith(".parquet")
+def _is_corpus_file(path: str) -> bool:
+    """Whether ``path`` may be left by an unfinished publish (a shard, or the collection
+    put just before the manifest)."""
+    is_shard = path.startswith(f"{fmt.SHARDS_DIR}/") and path.endswith(".parquet")
+    return is_shard or path == stac.COLLECTION_NAME
 
 
 def default_work_root() -> Path:

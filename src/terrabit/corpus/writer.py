@@ -54,7 +54,7 @@ from terrabit import __version__
 from terrabit._progress import progress_bar
 from terrabit.codecs import Codec, parse
 from terrabit.codecs.auto import CodecChoice, choose
-from terrabit.corpus import factors, falsecolour, mapreduce
+from terrabit.corpus import factors, falsecolour, mapreduce, stac
 from terrabit.corpus import format as fmt
 from terrabit.corpus._inputs import InputSet, prefetch, string_hashes
 from terrabit.corpus.input_files import STREAM_BUFFER, InputPath, URLInput, open_input
@@ -459,6 +459,7 @@ def _publish(
                 dropped=dropped,
                 codec_choice=None if choice is None else choice.report,
                 false_colour=fits.false_colour,
+                name=options.name or sink.name,
             )
             sink.finish(staging, rows_out, show=options.show_progress)
         except BaseException as exc:
@@ -604,8 +605,10 @@ def _write_manifest(
     dropped: int,
     codec_choice: dict[str, Any] | None = None,
     false_colour: falsecolour.FalseColour | None = None,
+    name: str,
 ) -> None:
-    """Write ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
+    """Write ``collection.json`` (:mod:`terrabit.corpus.stac`, its id ``name``), then
+    ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
     total_rows = sum(r["rows"] for r in rows_out)
     total_bytes = sum(r["bytes"] for r in rows_out)
     manifest = _with_footprints(
@@ -648,6 +651,8 @@ def _write_manifest(
         meta["codec_choice"] = codec_choice
     if false_colour is not None:  # Hamming codecs (format 1.5)
         meta[falsecolour.KEY] = false_colour.to_dict()
+    model = stac.input_model(f.schema_arrow.metadata for f in source.files)
+    stac.write_collection(tmp, meta, name=name, model=model)
     mtmp = tmp / f".{fmt.MANIFEST_NAME}.tmp"
     mtmp.write_bytes(encode_manifest(manifest, meta))  # sealed with its own digest (1.6)
     os.replace(mtmp, tmp / fmt.MANIFEST_NAME)
