@@ -222,7 +222,7 @@ class App {
     this.map.on("moveend", bounds);
     bounds();
     const q = this.store.get();
-    if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll();
+    if (q.regions.length || q.positives.length || q.negatives.length) this.drawer.zoomToAll(false);
     else showFirstView(this.map, this.corpus.extent);
     this.schedule(0);
   }
@@ -550,7 +550,9 @@ async function boot(): Promise<void> {
   // a shared link's search starts with the corpus, not after the map
   const earlyPromise = corpusPromise.then((opened) => (runnable(query) === null ? new EarlySearch(opened, query) : null));
   earlyPromise.catch(() => undefined);
-  const map = await createMap(byId("map"));
+  // the basemap waits for that search (see `createMap`), whatever its outcome
+  const firstSearch = earlyPromise.then((early) => early?.result).catch(() => undefined);
+  const map = await createMap(byId("map"), firstSearch);
   let corpus: WebCorpus;
   try {
     corpus = await corpusPromise;

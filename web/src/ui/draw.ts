@@ -187,14 +187,15 @@ export class Drawer {
     this.hint(wasDrawing ? "Drawing cancelled; your regions are kept." : "Drawing mode off.");
   }
 
-  zoomToAll(): void {
+  /** Fit the map to the regions and the clicked examples (`animate: false` jumps there). */
+  zoomToAll(animate = true): void {
     const q = this.store.get();
     const geoms: GeoJSON.Geometry[] = q.regions.map(regionGeometry);
     for (const e of [...q.positives, ...q.negatives]) {
       if (e.kind === "point") geoms.push({ type: "Point", coordinates: [e.lon, e.lat] });
     }
     const b = boundsOf(geoms);
-    if (b) fitBBox(this.map, b);
+    if (b) fitBBox(this.map, b, 12, animate);
   }
 
   private toggle(mode: Mode): void {

@@ -107,9 +107,15 @@ function landParts(land: GeoJSON.FeatureCollection | GeoJSON.Feature): { geometr
   return out;
 }
 
-/** Fill the land and border sources from the bundled Natural Earth TopoJSON. */
-async function loadBasemap(map: MapLibreMap): Promise<void> {
-  const [land, countries] = await Promise.all([loadTopology(landUrl), loadTopology(countriesUrl)]);
+/**
+ * Fill the land and border sources from the bundled Natural Earth TopoJSON, fetched at
+ * once but parsed and drawn only once `after` settles (see `createMap`).
+ */
+async function loadBasemap(map: MapLibreMap, after: Promise<unknown>): Promise<void> {
+  const topologies = Promise.all([loadTopology(landUrl), loadTopology(countriesUrl)]);
+  topologies.catch(() => undefined); // reported below, once awaited
+  await after;
+  const [land, countries] = await topologies;
   const landObject = land.objects["land"] as GeometryCollection;
   const countryObject = countries.objects["countries"] as GeometryCollection;
   const landGeo = fixAntimeridian(feature(land, landObject) as GeoJSON.FeatureCollection | GeoJSON.Feature);
@@ -166,11 +172,17 @@ export function setImagery(map: MapLibreMap, on: boolean): void {
   }
 }
 
+/** The longest the bundled basemap waits for a first search (`createMap`). */
+export const BASEMAP_WAIT_MS = 3000;
+
 /**
  * Create the map in `container`; resolves once the style is loaded (sources can be
- * added). The bundled land and borders arrive a moment later.
+ * added). The bundled land and borders arrive a moment later: once `basemapAfter` settles
+ * (a shared link's first search: tiling and drawing the land would take the cores its
+ * reading needs, most of all where WebGL is rendered in software), or after
+ * `BASEMAP_WAIT_MS` at the latest.
  */
-export async function createMap(container: HTMLElement): Promise<MapLibreMap> {
+export async function createMap(container: HTMLElement, basemapAfter: Promise<unknown> = Promise.resolve()): Promise<MapLibreMap> {
   const map = new MapLibreMap({
     container,
     style: offlineStyle(),
@@ -207,8 +219,9 @@ export async function createMap(container: HTMLElement): Promise<MapLibreMap> {
     if (map.loaded()) resolve();
     else map.once("load", () => resolve());
   });
-  // the basemap fills in while the corpus opens and the first search runs
-  loadBasemap(map).catch((err: unknown) => console.error("terrabit: the basemap failed to load", err));
+  // the basemap fills in once the first search has its results (or after the wait)
+  const after = Promise.race([basemapAfter.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, BASEMAP_WAIT_MS))]);
+  loadBasemap(map, after).catch((err: unknown) => console.error("terrabit: the basemap failed to load", err));
   if (imageryEnabled()) setImagery(map, true);
   return map;
 }
@@ -244,12 +257,17 @@ export function showFirstView(map: MapLibreMap, extent: BBox): void {
   map.jumpTo({ center: whole.center ?? [cx, (y0 + y1) / 2], zoom });
 }
 
-/** Fit the map to a bbox (handles `minx > maxx`, the antimeridian). */
-export function fitBBox(map: MapLibreMap, bbox: BBox, maxZoom = 12): void {
+/**
+ * Fit the map to a bbox (handles `minx > maxx`, the antimeridian); `animate: false` jumps
+ * (the first view: a flight there would render a dozen frames while the first search reads).
+ */
+export function fitBBox(map: MapLibreMap, bbox: BBox, maxZoom = 12, animate = true): void {
   const [minx, miny, x1, maxy] = bbox;
   const maxx = minx > x1 ? x1 + 360 : x1;
   if (minx === maxx && miny === maxy) {
-    map.flyTo({ center: [minx, miny], zoom: Math.min(maxZoom, 10) });
+    const camera = { center: [minx, miny] as [number, number], zoom: Math.min(maxZoom, 10) };
+    if (animate) map.flyTo(camera);
+    else map.jumpTo(camera);
     return;
   }
   map.fitBounds(
@@ -257,7 +275,7 @@ export function fitBBox(map: MapLibreMap, bbox: BBox, maxZoom = 12): void {
       [minx, miny],
       [maxx, maxy],
     ],
-    { padding: 40, maxZoom, duration: 600 },
+    { padding: 40, maxZoom, duration: animate ? 600 : 0 },
   );
 }
 
