@@ -63,6 +63,33 @@ def _copy(corpus_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(corpus_dir, tmp_path / "c"))
 
 
+@pytest.mark.parametrize("where", ["xmin", "global"])
+def test_a_flipped_bit_in_the_manifest_is_one_line_not_a_silent_result(
+    corpus_dir: Path, input_file: Path, tmp_path: Path, where: str
+) -> None:
+    """Item 1: one flipped bit in the manifest's xmin chunk made a region search return
+    [] with exit 0; a flip in the summary codes changed a --global top-k still reported
+    exact. Now the manifest's own digest answers first, for every command."""
+    bad = _copy(corpus_dir, tmp_path)
+    raw = bytearray((bad / "manifest.parquet").read_bytes())
+    column = "xmin" if where == "xmin" else "summary_codes"
+    md = pq.read_metadata(bad / "manifest.parquet")
+    names = [md.schema.column(j).path for j in range(md.num_columns)]
+    chunk = md.row_group(0).column(next(j for j, n in enumerate(names) if n.startswith(column)))
+    raw[chunk.data_page_offset + chunk.total_compressed_size - 3] ^= 0x01
+    (bad / "manifest.parquet").write_bytes(bytes(raw))
+    args = (
+        _search(bad, input_file)
+        if where == "xmin"
+        else ["search", str(bad), "--positive", _id(input_file), "--global"]
+    )
+    assert _fails(*args, inputs=(bad,)) == (
+        f"Error: {bad}/manifest.parquet: its bytes do not match its own digest "
+        "(terrabit.sha256); the manifest is damaged — restore it from a copy or republish the "
+        "corpus"
+    )
+
+
 def test_invalid_utf8_in_a_manifest_path(
     corpus_dir: Path, input_file: Path, tmp_path: Path
 ) -> None:

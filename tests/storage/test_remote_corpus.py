@@ -18,7 +18,7 @@ import pytest
 import terrabit
 from terrabit.corpus import publish
 from terrabit.corpus._fixture import write_input
-from terrabit.errors import CorpusNotFoundError
+from terrabit.errors import CorpusIntegrityError, CorpusNotFoundError
 from terrabit.search import search
 
 from .conftest import S3, S3_ENV, Nginx
@@ -125,3 +125,23 @@ def test_s3_environment_names(s3_env: S3) -> None:
     env = s3_env.env
     assert all(name in env for name in S3_ENV) and env["AWS_ALLOW_HTTP"] == "true"
     assert pa.__version__  # pyarrow reads the shards the sources fetch
+
+
+def test_a_damaged_manifest_is_refused_over_s3_and_http(
+    s3_env: S3, nginx: Nginx, local_corpus: Path, tmp_path: Path
+) -> None:
+    """The manifest's own digest is checked by every open, whatever the source (format 1.6):
+    one flipped bit of its data, served by S3 or nginx, is one error naming the manifest."""
+    damaged = Path(shutil.copytree(local_corpus, tmp_path / "damaged"))
+    raw = bytearray((damaged / "manifest.parquet").read_bytes())
+    raw[len(raw) // 3] ^= 0x10
+    (damaged / "manifest.parquet").write_bytes(bytes(raw))
+    s3_env.upload(damaged, "corpora/damaged")
+    shutil.copytree(damaged, nginx.root / "corpora" / "damaged")
+    for uri in (f"s3://{s3_env.bucket}/corpora/damaged", f"{nginx.url}/corpora/damaged"):
+        with pytest.raises(CorpusIntegrityError) as info:
+            terrabit.open(uri)
+        assert str(info.value) == (
+            f"{uri}/manifest.parquet: its bytes do not match its own digest (terrabit.sha256); "
+            "the manifest is damaged — restore it from a copy or republish the corpus"
+        )
