@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import faiss
 import numba
 import numpy as np
@@ -20,10 +22,22 @@ from terrabit.kernels import (
 )
 from terrabit.kernels import _bitsliced as B
 from terrabit.kernels import _popcount as P
+from terrabit.kernels import _simd as S
 from terrabit.kernels import hamming as H
 
 MAX_THREADS = int(numba.config.NUMBA_NUM_THREADS)
 THREADS = sorted({1, min(2, MAX_THREADS)})
+
+
+@pytest.fixture(scope="module", autouse=True, params=["compiled", "numpy"])
+def job_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: every default-``threads`` job in the compiled kernels, then every
+    one in numpy (by default only jobs under ``NUMPY_MAX_BYTES`` are). A call that names
+    ``threads`` always runs compiled."""
+    saved = H.NUMPY_MAX_BYTES
+    H.NUMPY_MAX_BYTES = 0 if request.param == "compiled" else 1 << 62
+    yield request.param
+    H.NUMPY_MAX_BYTES = saved
 
 
 def _codes(seed: int, n: int, code_size: int, distinct: int | None = None) -> np.ndarray:
@@ -291,20 +305,20 @@ def test_topk_property_matches_lexsort_oracle(codes: np.ndarray, k: int, n_queri
 
 
 # --------------------------------------------------------------------------- bit-sliced kernel
-# Batches of >= H.BS_MIN_QUERIES queries with code sizes in [_BS_MIN_BYTES, _BS_MAX_BYTES]
+# Batches of >= S.BS_MIN_QUERIES queries with code sizes in [_BS_MIN_BYTES, _BS_MAX_BYTES]
 # take the bit-sliced kernel (bit planes summed by carry-save adders, query pairs sharing
 # planes); these tests pin it to faiss and to the lexsort oracle on its own edges.
 
-BS_QUERIES = H.BS_MIN_QUERIES + 1  # odd: the last query of a group has no pair
+BS_QUERIES = S.BS_MIN_QUERIES + 1  # odd: the last query of a group has no pair
 
 
 @pytest.mark.parametrize("code_size", [8, 16, 32, 64, 128, 256])
 @pytest.mark.parametrize("threads", THREADS)
 def test_bitsliced_matches_faiss_on_random_codes(code_size: int, threads: int) -> None:
-    n = H.VEC_BLOCK + 300  # a full block and a partial one
+    n = S.VEC_BLOCK + 300  # a full block and a partial one
     codes = _codes(code_size + 100, n, code_size)
     queries = _codes(code_size + 101, BS_QUERIES, code_size)
-    assert H._use_bitsliced(BS_QUERIES, code_size, 10) == (code_size >= H.BS_MIN_BYTES)
+    assert H._use_bitsliced(BS_QUERIES, code_size, 10) == (code_size >= S.BS_MIN_BYTES)
     got_d, got_i = hamming_topk(queries, codes, 10, threads=threads)
     want_d, want_i = _faiss_topk(queries, codes, 10)
     np.testing.assert_array_equal(got_d, want_d)
@@ -385,7 +399,7 @@ def test_bitsliced_query_groups_and_splits_give_the_same_answer(group: int) -> N
 
 def test_bitsliced_block_edges() -> None:
     queries = _codes(50, BS_QUERIES, 32)
-    for n in (1, 63, 64, 65, H.VEC_BLOCK - 1, H.VEC_BLOCK, H.VEC_BLOCK + 1):
+    for n in (1, 63, 64, 65, S.VEC_BLOCK - 1, S.VEC_BLOCK, S.VEC_BLOCK + 1):
         codes = _codes(51 + n, n, 32)
         got = hamming_topk(queries, codes, 7)
         want = _brute_topk(queries, codes, 7)
@@ -397,8 +411,8 @@ def test_split_bitsliced_prefers_database_chunks() -> None:
     assert H._split_bitsliced(1000, 1_000_000, 2) == (1, 2)
     assert H._split_bitsliced(1000, 100, 2) == (2, 1)  # one block: split the queries
     assert H._split_bitsliced(40, 100, 2) == (1, 1)  # too few queries to split
-    assert not H._use_bitsliced(H.BS_MIN_QUERIES - 1, 128, 10)
-    assert not H._use_bitsliced(1000, H.BS_MAX_BYTES + 1, 10)
+    assert not H._use_bitsliced(S.BS_MIN_QUERIES - 1, 128, 10)
+    assert not H._use_bitsliced(1000, S.BS_MAX_BYTES + 1, 10)
     assert not H._use_bitsliced(1000, 128, H._BUFFER_MAX_K + 1)
 
 
@@ -411,7 +425,7 @@ def test_split_bitsliced_prefers_database_chunks() -> None:
     extra=st.integers(0, 12),
 )
 def test_bitsliced_property_matches_lexsort_oracle(codes: np.ndarray, k: int, extra: int) -> None:
-    n_queries = H.BS_MIN_QUERIES + extra
+    n_queries = S.BS_MIN_QUERIES + extra
     queries = codes[np.arange(n_queries) % len(codes)] ^ np.uint8(3)
     assert H._use_bitsliced(n_queries, codes.shape[1], min(k, len(codes)))
     got = hamming_topk(queries, codes, k)

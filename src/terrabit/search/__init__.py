@@ -10,6 +10,9 @@ Examples
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from terrabit.kernels import (
     PAD_DISTANCE,
     PAD_INDEX,
@@ -20,7 +23,6 @@ from terrabit.kernels import (
 )
 from terrabit.search.exemplars import BitwiseCombine, Combine, combine_codes, invert, score
 from terrabit.search.export import export
-from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
 from terrabit.search.globalsearch import global_search, shard_lower_bounds
 from terrabit.search.query import Query, View, search
 from terrabit.search.result import Exemplar, SearchResult
@@ -35,6 +37,9 @@ from terrabit.search.views import (
     threshold,
     topk,
 )
+
+if TYPE_CHECKING:
+    from terrabit.search.geoneighbours import EARTH_RADIUS_M, GEO_PAD_INDEX, geo_knn
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -69,3 +74,20 @@ __all__ = [
     "threshold",
     "topk",
 ]
+
+# imported on first use: the spatial neighbours are compiled (numba), and a search that
+# does not ask for them (every view but surprise and gradient) never loads numba
+_LAZY = {
+    "EARTH_RADIUS_M": "geoneighbours",
+    "GEO_PAD_INDEX": "geoneighbours",
+    "geo_knn": "geoneighbours",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module 'terrabit.search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"terrabit.search.{home}"), name)
+    globals()[name] = value
+    return value

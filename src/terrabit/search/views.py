@@ -43,7 +43,6 @@ import numpy as np
 
 from terrabit.errors import InvalidInputError
 from terrabit.kernels import as_codes, hamming_distances
-from terrabit.search.geoneighbours import _as_lonlat, geo_knn
 
 __all__ = [
     "ViewResult",
@@ -339,6 +338,9 @@ def outlier(codes: Any, *, n_refs: int = 200, ids: Any = None) -> ViewResult:
 
 def _neighbours(lon: Any, lat: Any, n: int, k: int, what: str) -> np.ndarray:
     """Indices ``[n, min(k, n - 1)]`` of each candidate's nearest patches on the ground."""
+    # compiled (numba): imported by the views that need it, not by every search
+    from terrabit.search.geoneighbours import _as_lonlat, geo_knn
+
     lon_a, lat_a = _as_lonlat(lon, lat)
     _check_rows("lon/lat", n, lon_a, what)
     kk = min(k, n - 1)
