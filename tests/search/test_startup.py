@@ -84,12 +84,6 @@ def test_a_spatial_view_still_loads_its_kernel(
     assert {"numba", "terrabit.search.geoneighbours"} <= imported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus/manifest.py reads the manifest with pq.read_table, which imports "
-    "pyarrow.dataset (0.14 s); pq.ParquetFile(...).read() does not. Remove this mark "
-    "with that change.",
-)
 def test_a_search_does_not_load_pyarrow_dataset(
     corpus_dir: Path, busy_box: tuple[float, ...], exemplar: str
 ) -> None:

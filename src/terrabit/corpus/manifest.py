@@ -223,7 +223,7 @@ def load_manifest(source: Source) -> tuple[pa.Table, dict[str, Any]]:
     where = source.url(fmt.MANIFEST_NAME)
     sealed = fmt.check_seal(raw, where=where)  # every byte, before any is trusted
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        table = pq.ParquetFile(pa.BufferReader(raw)).read()  # no pyarrow.dataset import
     except (pa.ArrowInvalid, OSError) as exc:
         raise CorpusIntegrityError(
             f"{source.url(fmt.MANIFEST_NAME)} is not a readable Parquet file ({exc}); "
