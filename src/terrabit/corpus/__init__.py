@@ -18,8 +18,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from terrabit._compat import lazy_attributes
 
 if TYPE_CHECKING:
     from terrabit.corpus._validate import validate_corpus
@@ -68,10 +69,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'terrabit.corpus' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"terrabit.corpus.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _HOME)

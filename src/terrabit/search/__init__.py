@@ -10,9 +10,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from terrabit._compat import lazy_attributes
 from terrabit.kernels import (
     PAD_DISTANCE,
     PAD_INDEX,
@@ -84,10 +84,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module 'terrabit.search' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"terrabit.search.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
