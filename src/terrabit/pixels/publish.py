@@ -309,8 +309,8 @@ def publish_pixels(
         if opts.engine == "dask":
             from terrabit._cluster import connect
 
-            target = opts.scheduler if opts.scheduler is not None else f"local:{workers}"
-            client = stack.enter_context(connect(target))
+            address = opts.scheduler if opts.scheduler is not None else f"local:{workers}"
+            client = stack.enter_context(connect(address))
         bar = stack.enter_context(
             progress_bar("pixels: pooling tiles", len(jobs), show=opts.show_progress)
         )
