@@ -158,7 +158,7 @@ def recall_part(root: Path, queries: int, seed: int) -> dict[str, object]:
         "tie_tolerant_codes_vs_pixel_truth": round(float(np.mean(tol_codes_pixel)), 3),
         "recall10_rerank_int8_vs_pooled_float": round(float(np.mean(rec_rerank_float)), 3),
         "recall10_rerank_int8_vs_pixel_truth": round(float(np.mean(rec_rerank_pixel)), 3),
-        "distinct_codes": int(len(np.unique(bits, axis=0))),
+        "distinct_codes": len(np.unique(bits, axis=0)),
     }
 
 
