@@ -69,6 +69,12 @@ demo: $(STAMP)
 	$(BIN)/terrabit search $(DEMO)/corpus --bbox 68,6,98,36 --positive 54970781-2024 \
 	    --year 2024 -k 10 -o $(DEMO)/solar-farms.parquet --overwrite
 	@$(BIN)/python -c "$$DEMO_PRECISION" $(DEMO)
+	@# the world's AEF tiles (Saint John, NB; two UTM zones, two years) as a second, pixel
+	@# corpus: 8x8-pixel (80 m) patches, and the blocks that changed most from 2023 to 2024
+	$(BIN)/terrabit publish --tiles $(DEMO)/world/aef/index.parquet -o $(DEMO)/pixels \
+	    --patch-px 8 --overwrite
+	$(BIN)/terrabit search $(DEMO)/pixels --bbox -66.1,45.232,-65.985,45.317 --view change \
+	    -k 5 -o $(DEMO)/pixels-change.parquet --overwrite
 	@if [ -t 0 ] && [ -t 1 ]; then \
 	  echo "Browse it: http://127.0.0.1:8000/$(DEMO_QUERY)  (Ctrl-C stops the server)"; \
 	  $(BIN)/terrabit serve $(DEMO)/corpus --port 8000; \

@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "corpus": GROUND | {"region", "geohash", "geoparquet", "codecs"},
     "search": GROUND | {"region", "geohash", "geoparquet", "codecs", "corpus"},
 }
-BESIDE_SEARCH = {"evaluate", "zonal", "segment", "world"}
+BESIDE_SEARCH = {"evaluate", "zonal", "segment", "world", "pixels"}
 BELOW_CLI = GROUND | {"region", "geohash", "geoparquet", "codecs", "corpus", "search"}
 
 

@@ -8,8 +8,9 @@ The codes are a non-linear function of the values::
     x ≈ (q / 127.5) ** 2 * sign(q)           (-128 is nodata -> NaN)
 
 so every statistic must be taken on de-quantized values. The synthetic world writes this
-format (:mod:`terrabit.world.aef`) and zonal statistics read it (:mod:`terrabit.zonal`);
-both take the rules from here.
+format (:mod:`terrabit.world.aef`); zonal statistics (:mod:`terrabit.zonal`) and pixel
+corpora (:mod:`terrabit.pixels`) read it with :func:`decode_block`; all take the rules from
+here.
 
 Examples
 --------
@@ -25,10 +26,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from terrabit.errors import InvalidInputError
 
-__all__ = ["AEF_BANDS", "AEF_DIM", "AEF_NODATA", "dequantize", "quantize", "utm_epsg"]
+__all__ = [
+    "AEF_BANDS",
+    "AEF_DIM",
+    "AEF_NODATA",
+    "decode_block",
+    "dequantize",
+    "quantize",
+    "utm_epsg",
+]
 
 #: Bands per pixel, as AEF.
 AEF_DIM = 64
@@ -127,6 +137,54 @@ def _dequantize_formula(codes: np.ndarray) -> np.ndarray:
 
 #: ``dequantize`` of every int8 code, indexed by the code's bits read as uint8.
 _DEQUANTIZE_LUT = _dequantize_formula(np.arange(256, dtype=np.uint8).view(np.int8))
+
+
+def decode_block(
+    block: npt.NDArray[np.generic], *, raw: bool, nodata: float | None
+) -> npt.NDArray[np.floating]:
+    """Turn a ``(bands, rows, cols)`` block into ``(bands, rows * cols)`` floats, NaN = nodata.
+
+    A pixel that is nodata in any band is nodata in all of them (AEF writes ``-128`` in
+    every band at once).
+
+    Parameters
+    ----------
+    block : array ``(bands, rows, cols)``
+        Values as read from the raster.
+    raw : bool
+        ``False``: AEF ``int8`` codes, de-quantized (nodata ``-128``). ``True``: stored values
+        as float64, masking ``nodata`` (if any) and NaN.
+    nodata : float, optional
+        The raster's nodata value (used when ``raw``).
+
+    Examples
+    --------
+    >>> block = np.array([[[127, -128]], [[-64, -128]]], dtype=np.int8)  # (bands, rows, cols)
+    >>> decode_block(block, raw=False, nodata=-128).round(3)
+    array([[ 0.992,    nan],
+           [-0.252,    nan]], dtype=float32)
+    >>> decode_block(np.array([[[2, 5]]], dtype=np.int16), raw=True, nodata=5)
+    array([[ 2., nan]])
+    """
+    bands = block.shape[0]
+    flat = block.reshape(bands, -1)
+    if not raw:
+        if flat.dtype != np.int8:
+            raise InvalidInputError(
+                f"AEF tiles hold int8 codes but this raster is {flat.dtype}; pass raw=True "
+                "to summarise the stored values of another product",
+                params=("raw",),
+            )
+        values: npt.NDArray[np.floating] = dequantize(flat)
+        bad = (flat == AEF_NODATA).any(axis=0)
+    else:
+        values = flat.astype(np.float64)
+        bad = np.isnan(values).any(axis=0)
+        if nodata is not None and not np.isnan(nodata):
+            bad |= (flat == nodata).any(axis=0)
+    if bad.any():
+        values[:, bad] = np.nan
+    return values
 
 
 def utm_epsg(lon: float, lat: float) -> int:

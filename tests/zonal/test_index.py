@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from terrabit.corpus.tiles import read_tile_index
 from terrabit.errors import InvalidInputError, RegionError
 from terrabit.zonal.engine import zonal_stats
-from terrabit.zonal.index import read_tile_index
 
 from .conftest import REGION, YEAR
 

@@ -1,5 +1,6 @@
 """``terrabit publish``: GeoParquet embeddings -> a static corpus (a thin tool over
-:func:`terrabit.corpus.publish`)."""
+:func:`terrabit.corpus.publish`); embedding rasters (``--tiles INDEX`` or ``--raster FILE``)
+pooled to N x N pixel patches first (over :func:`terrabit.pixels.publish_pixels`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from terrabit.cli.options import (
+    bbox_option,
     echo_json,
     engine_options,
     json_option,
     output_option,
     overwrite_option,
     seed_option,
+    year_option,
 )
 from terrabit.corpus import format as fmt
 
@@ -24,8 +28,55 @@ if TYPE_CHECKING:
 __all__ = ["publish"]
 
 
+#: Options that only GeoParquet inputs take, and those only rasters take.
+_COLUMN_OPTIONS = ("id_col", "geometry_col", "embedding_col", "time_col", "lon_col", "lat_col",
+                   "keep", "drop_invalid")  # fmt: skip
+_RASTER_OPTIONS = ("patch_px", "min_valid", "raw", "year", "bbox", "workers")
+
+
 @click.command("publish")
-@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.argument("inputs", metavar="[INPUT]...", nargs=-1)
+@click.option(
+    "--tiles",
+    "tiles",
+    default=None,
+    help="Embedding rasters instead of INPUT: a tile index (GeoParquet, GeoPackage or CSV; "
+    "path or URL; AEF's columns), each tile pooled to --patch-px patches.",
+)
+@click.option(
+    "--raster",
+    "rasters",
+    multiple=True,
+    help="An embedding raster (repeat), pooled to --patch-px patches; instead of INPUT.",
+)
+@click.option(
+    "--patch-px",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Rasters: a patch is an N x N block of pixels (8 = 80 m at 10 m).",
+)
+@click.option(
+    "--min-valid",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Rasters: keep a block when at least this fraction of its pixels is valid.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Rasters: pool stored float/int8 values (other products), no AEF de-quantization.",
+)
+@year_option("Rasters: the index's tiles of this year; with --raster, the rasters' year.")
+@bbox_option("Rasters: only the index's tiles meeting this lon/lat box minx,miny,maxx,maxy.")
+@click.option(
+    "--workers",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Rasters: tiles pooled at once (threads).",
+)
 @output_option(
     "Corpus to write (manifest.parquet + shards/): a folder, or s3://, gs://, az://.",
     required=True,
@@ -119,6 +170,14 @@ __all__ = ["publish"]
 @json_option
 def publish(
     inputs: tuple[str, ...],
+    tiles: str | None,
+    rasters: tuple[str, ...],
+    patch_px: int,
+    min_valid: float,
+    raw: bool,
+    year: int | None,
+    bbox: tuple[float, float, float, float] | None,
+    workers: int,
     out: str,
     codec: str,
     rerank: str | None,
@@ -144,12 +203,34 @@ def publish(
 ) -> None:
     """Publish GeoParquet embeddings INPUT... (files, folders, globs) as a corpus.
 
+    Or embedding rasters: --tiles INDEX (or --raster FILE...) pools every N x N block of
+    pixels (--patch-px) to one patch, the mean of its valid pixels' de-quantized AEF
+    vectors, renormalized; ids are TILE-ROW-COL-YEAR, footprints the blocks in CRS84.
+
     --engine dask runs the heavy passes on a Dask cluster (--scheduler ADDRESS or
     local:N); the codec is fitted and the manifest written here, and the corpus is
     byte-identical to --engine local's.
+
+    Example: terrabit publish --tiles world/aef/index.parquet --patch-px 8 -o pixels
     """
     from terrabit.corpus import PublishOptions
     from terrabit.corpus import publish as run
+
+    ctx = click.get_current_context()
+    given = {n for n in ctx.params if ctx.get_parameter_source(n) != ParameterSource.DEFAULT}
+    pixels = tiles is not None or bool(rasters)
+    if sum((bool(inputs), tiles is not None, bool(rasters))) != 1:
+        raise click.UsageError(
+            "pass the embeddings to publish: GeoParquet INPUT..., or rasters with --tiles INDEX "
+            "or --raster FILE (one of the three)"
+        )
+    wrong = [n for n in (_COLUMN_OPTIONS if pixels else _RASTER_OPTIONS) if n in given]
+    if wrong:
+        flag = "--" + wrong[0].replace("_", "-")
+        raise click.UsageError(
+            f"{flag} applies only to "
+            + ("GeoParquet INPUT..., not to rasters" if pixels else "--tiles or --raster")
+        )
 
     options = PublishOptions(
         codec=codec,
@@ -173,6 +254,13 @@ def publish(
         resume=resume,
         work_dir=work_dir,
     )
+    if pixels:
+        _publish_pixels(
+            out, options, index=tiles, rasters=list(rasters), patch_px=patch_px,
+            min_valid=min_valid, raw=raw, year=year, bbox=bbox, workers=workers,
+            as_json=as_json,
+        )  # fmt: skip
+        return
     result = run(list(inputs), out, options)
     if as_json:
         data = result.to_dict()
@@ -197,3 +285,27 @@ def publish(
         from terrabit.codecs.auto import summary
 
         click.echo(f"auto chose: {summary(result.codec_choice)}")
+
+
+def _publish_pixels(out: str, options: object, *, as_json: bool, **kwargs: object) -> None:
+    """``--tiles`` / ``--raster``: pool, then publish; print the result."""
+    from terrabit.corpus import PublishOptions
+    from terrabit.pixels import publish_pixels
+
+    assert isinstance(options, PublishOptions)
+    result = publish_pixels(out, options=options, **kwargs)  # type: ignore[arg-type]
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    pub = result.publish
+    click.echo(
+        f"pooled {result.tiles} tile(s) ({result.pixels:,} pixels, {result.raster_bytes:,} "
+        f"bytes) to {result.patches:,} patches of {result.patch_px}x{result.patch_px} px in "
+        f"{result.pool_seconds:.1f} s"
+        + (f", {result.tiles_resumed} resumed" if result.tiles_resumed else "")
+        + (f", {result.tiles_empty} skipped (no valid block)" if result.tiles_empty else "")
+    )
+    click.echo(
+        f"published {pub.rows:,} rows in {pub.shards} shards to {pub.path} ({pub.bytes:,} "
+        f"bytes, {pub.bytes_per_row:.1f} B/row, codec {pub.codec}, {pub.seconds:.1f} s)"
+    )

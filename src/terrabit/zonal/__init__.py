@@ -15,9 +15,9 @@ Examples
 
 from __future__ import annotations
 
+from terrabit.corpus.tiles import read_tile_index, tiles_from_rasters
 from terrabit.zonal.cluster import ClusterError, SchedulerError
 from terrabit.zonal.engine import ENGINES, STATS, TileReadError, zonal_stats
-from terrabit.zonal.index import read_tile_index, tiles_from_rasters
 from terrabit.zonal.model import fit_models, write_report
 from terrabit.zonal.polygons import prepare_polygons, read_polygons
 from terrabit.zonal.render import pca_rgb, render_features

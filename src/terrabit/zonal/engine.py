@@ -9,7 +9,7 @@ For each tile of the index that meets the polygons:
    are read with flipped windows, so they need no ``.vrt`` (a ``.vrt`` path works too);
 3. exactextract computes each polygon's exact pixel coverage fractions (``cell_id`` and
    ``coverage`` over the group's window) and numpy does the weighted sums of the
-   de-quantized values (:mod:`terrabit.zonal.aef`);
+   de-quantized values (:func:`terrabit.aef.decode_block`);
 4. the tile's partial sums (:mod:`terrabit.zonal.stats`) are saved under the work folder,
    so an interrupted run recomputes only the tiles not yet done.
 
@@ -52,9 +52,9 @@ import shapely
 from terrabit._cluster import ENGINES, Engine
 from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
+from terrabit.aef import decode_block
+from terrabit.corpus.tiles import gdal_env, read_tile_index, tiles_from_rasters
 from terrabit.errors import InvalidInputError, TerrabitError
-from terrabit.zonal.aef import decode_block
-from terrabit.zonal.index import read_tile_index, tiles_from_rasters
 from terrabit.zonal.polygons import equal_area_km2
 from terrabit.zonal.stats import PartialStats, add_rows, empty_partials, finalize
 
@@ -124,29 +124,6 @@ def tile_key(path: str) -> str:
     return hashlib.blake2b(path.encode(), digest_size=10).hexdigest()
 
 
-#: GDAL settings for tiles read over ``http(s)://`` or ``s3://`` (``/vsicurl/``, ``/vsis3/``):
-#: no directory listing on open, retries with back-off, timeouts; a user's own GDAL
-#: environment variables of the same names win.
-_REMOTE_GDAL = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
-    "GDAL_HTTP_TIMEOUT": "60",
-    "GDAL_HTTP_CONNECTTIMEOUT": "15",
-    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "VSI_CACHE": "TRUE",
-}
-
-
-def _gdal_env(path: str) -> Any:
-    """The GDAL environment to read ``path`` in (:data:`_REMOTE_GDAL` for a URL)."""
-    import rasterio
-
-    if "://" not in path:
-        return contextlib.nullcontext()
-    return rasterio.Env(**{k: v for k, v in _REMOTE_GDAL.items() if k not in os.environ})
-
-
 def _open(path: str) -> Any:
     """Open a tile (a seam the tests patch to count reads)."""
     import rasterio
@@ -179,7 +156,7 @@ def _tile_partials(
     from exactextract.raster import NumPyRasterSource
     from rasterio.windows import Window
 
-    with _gdal_env(path), _open(path) as src:
+    with gdal_env(path), _open(path) as src:
         t = src.transform
         if t.b != 0 or t.d != 0:
             raise InvalidInputError(
@@ -451,7 +428,7 @@ def zonal_stats(
     polygons : GeoDataFrame
         Polygons in any CRS (it must be set); attributes are carried to the output.
     index : path or URL, optional
-        Tile index (:func:`terrabit.zonal.index.read_tile_index`); or give ``rasters``.
+        Tile index (:func:`terrabit.corpus.tiles.read_tile_index`); or give ``rasters``.
     rasters : sequence of paths, optional
         Raster files, used instead of an index.
     year : int, optional

@@ -1,4 +1,8 @@
-"""Tile indexes: which raster tiles cover an area, read with bbox and year filters.
+"""Embedding raster tiles as inputs: tile indexes (which tiles cover an area, read with
+bbox and year filters), tile paths, and the GDAL settings to read remote tiles.
+
+Zonal statistics (:mod:`terrabit.zonal`) and pixel corpora (:mod:`terrabit.pixels`) both
+read tiles through this module.
 
 An AEF-style index is a table with one row per tile: ``path`` (relative to the index or
 absolute, a local path or a URL), ``crs``, ``year`` and the tile's WGS84 footprint
@@ -22,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,15 +37,52 @@ import pandas as pd
 
 from terrabit.errors import InvalidInputError, RegionError
 
-__all__ = ["TILE_COLUMNS", "read_tile_index", "resolve_tile_path", "tiles_from_rasters"]
+__all__ = [
+    "REMOTE_GDAL",
+    "TILE_COLUMNS",
+    "gdal_env",
+    "read_tile_index",
+    "resolve_tile_path",
+    "tiles_from_rasters",
+]
 
 #: Columns of the tile table returned by :func:`read_tile_index`.
 TILE_COLUMNS = ("path", "crs", "year", "wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north")
 _BOUNDS = ("wgs84_west", "wgs84_south", "wgs84_east", "wgs84_north")
 
 
+#: GDAL settings for tiles read over ``http(s)://`` or ``s3://`` (``/vsicurl/``, ``/vsis3/``):
+#: no directory listing on open, retries with back-off, timeouts; a user's own GDAL
+#: environment variables of the same names win.
+REMOTE_GDAL = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "0.5",
+    "GDAL_HTTP_TIMEOUT": "60",
+    "GDAL_HTTP_CONNECTTIMEOUT": "15",
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "VSI_CACHE": "TRUE",
+}
+
+
 def _is_url(path: str) -> bool:
     return "://" in path
+
+
+def gdal_env(path: str) -> contextlib.AbstractContextManager[Any]:
+    """The GDAL environment to read the tile ``path`` in: :data:`REMOTE_GDAL` for a URL
+    (less any variable the user set), nothing for a local file.
+
+    Examples
+    --------
+    >>> with gdal_env("/data/tile.tif"):
+    ...     pass
+    """
+    if not _is_url(path):
+        return contextlib.nullcontext()
+    import rasterio
+
+    return rasterio.Env(**{k: v for k, v in REMOTE_GDAL.items() if k not in os.environ})
 
 
 def resolve_tile_path(path: str, index: str) -> str:
