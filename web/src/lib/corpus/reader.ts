@@ -2,11 +2,13 @@
  * An open corpus in the browser: the manifest, its metadata, and shard reads that fetch
  * only the row groups (by `bbox` statistics) and columns a search needs.
  */
-import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer, Awaitable, FileMetaData, RowGroup } from "hyparquet";
 import { checkAbort, TerrabitError } from "../errors";
 import type { Candidates } from "./candidates";
 import { decodeFactorsInto, FACTOR_COLUMN } from "./factors";
+import { BBOX_LEAVES, denseColumn, denseNumbers, readLeafPages, TIME_AS_NUMBER } from "./leaves";
+import type { LeafPages } from "./leaves";
 import { sha256Hex } from "./digest";
 import { parseManifest } from "./manifest";
 import { overlapsAny } from "../region";
@@ -332,8 +334,8 @@ export class WebCorpus {
         return inner.slice(start, stop);
       },
     };
-    // decode column by column (no object per row): each run's chunks land in arrays
-    // indexed by row, then one pass applies the bbox/time filters and packs the codes
+    // decode leaf by leaf, page by page (no object per row: hyparquet assembles no struct
+    // and builds no Date), then one pass applies the bbox/time filters and packs the rows
     const total = runs.reduce((s, [a, b]) => s + b - a, 0);
     const ids: string[] = [];
     const wkb: Uint8Array[] = [];
@@ -344,68 +346,43 @@ export class WebCorpus {
     const times = hasTime ? new Float64Array(total) : null;
     const attributes: Record<string, unknown[]> = {};
     for (const c of attrCols) attributes[c] = [];
+    const coreColumns = columns.filter((c) => !attrCols.includes(c));
     let n = 0;
     for (const [rowStart, rowEnd] of runs) {
       checkAbort(signal);
       const len = rowEnd - rowStart;
-      const cols = new Map<string, ArrayLike<unknown>[]>();
-      const starts = new Map<string, number[]>();
+      let core: LeafPages;
+      let attrPages: LeafPages | null = null;
       try {
-        await parquetRead({
-          file,
-          metadata: md,
-          columns,
-          rowStart,
-          rowEnd,
-          compressors,
-          parsers: { geometryFromBytes: (b: Uint8Array) => b },
-          onChunk: (chunk) => {
-            let list = cols.get(chunk.columnName);
-            if (list === undefined) {
-              list = [];
-              cols.set(chunk.columnName, list);
-              starts.set(chunk.columnName, []);
-            }
-            list.push(chunk.columnData as ArrayLike<unknown>);
-            (starts.get(chunk.columnName) as number[]).push(chunk.rowStart);
-          },
-        });
+        // the core columns with times as numbers; pass-through columns as hyparquet gives them
+        core = await readLeafPages(file, md, coreColumns, rowStart, rowEnd, TIME_AS_NUMBER);
+        if (attrCols.length) attrPages = await readLeafPages(file, md, attrCols, rowStart, rowEnd, {});
       } catch (err) {
         if (err instanceof TerrabitError) throw err;
         throw new TerrabitError(`shard ${row.path}: could not read it (${String(err)})`, "format", { cause: err });
       }
-      // one dense array per column over [rowStart, rowEnd)
-      const column = (name: string): ArrayLike<unknown> => {
-        const list = cols.get(name) ?? [];
-        const at = starts.get(name) ?? [];
-        if (list.length === 1 && at[0] === rowStart && (list[0] as ArrayLike<unknown>).length === len) {
-          return list[0] as ArrayLike<unknown>;
-        }
-        const out: unknown[] = new Array<unknown>(len);
-        list.forEach((data, j) => {
-          const s0 = at[j] as number;
-          for (let i = Math.max(0, rowStart - s0); i < data.length && s0 + i < rowEnd; i++) out[s0 + i - rowStart] = data[i];
-        });
-        return out;
-      };
-      const idCol = column("id");
-      const boxCol = column("bbox") as ArrayLike<{ xmin: number; ymin: number; xmax: number; ymax: number }>;
-      const codeCol = column("embedding") as ArrayLike<Uint8Array>;
-      const geomCol = options.geometry ? (column("geometry") as ArrayLike<Uint8Array>) : null;
-      const timeCol = hasTime ? column("datetime") : null;
-      const rrCol = wantRerank ? (column("rerank") as ArrayLike<Uint8Array>) : null;
-      const facCol = wantFactors ? (column(FACTOR_COLUMN) as ArrayLike<Uint8Array>) : null;
-      const attrData = attrCols.map((c) => [c, column(c)] as const);
+      const idCol = denseColumn(core, "id", rowStart, rowEnd);
+      const box = BBOX_LEAVES.map((leaf) => denseNumbers(core, leaf, rowStart, rowEnd));
+      const [x0s, y0s, x1s, y1s] = box.map((leaf) => leaf.values) as [Float64Array, Float64Array, Float64Array, Float64Array];
+      const codeCol = denseColumn(core, "embedding", rowStart, rowEnd) as ArrayLike<Uint8Array>;
+      const geomCol = options.geometry ? (denseColumn(core, "geometry", rowStart, rowEnd) as ArrayLike<Uint8Array>) : null;
+      const timeCol = hasTime ? denseColumn(core, "datetime", rowStart, rowEnd) : null;
+      const rrCol = wantRerank ? (denseColumn(core, "rerank", rowStart, rowEnd) as ArrayLike<Uint8Array>) : null;
+      const facCol = wantFactors ? (denseColumn(core, FACTOR_COLUMN, rowStart, rowEnd) as ArrayLike<Uint8Array>) : null;
+      const attrData = attrCols.map((c) => [c, denseColumn(attrPages as LeafPages, c, rowStart, rowEnd)] as const);
       for (let i = 0; i < len; i++) {
-        const b = boxCol[i];
-        if (b === undefined || b === null) {
+        const bx0 = x0s[i] as number;
+        const by0 = y0s[i] as number;
+        const bx1 = x1s[i] as number;
+        const by1 = y1s[i] as number;
+        if (Number.isNaN(bx0 + by0 + bx1 + by1) && box.some((leaf) => leaf.missing[i] === 1)) {
           throw new TerrabitError(`shard ${row.path}: row ${String(idCol[i])} has no bbox; republish the corpus`, "format");
         }
-        if (boxes !== null && !overlapsAny(b.xmin, b.ymin, b.xmax, b.ymax, boxes)) continue;
+        if (boxes !== null && !overlapsAny(bx0, by0, bx1, by1, boxes)) continue;
         let t = NaN;
         if (timeCol !== null) {
           const d = timeCol[i];
-          t = d instanceof Date ? d.getTime() : NaN;
+          t = typeof d === "number" ? d : NaN;
           if (window !== null) {
             if (Number.isNaN(t)) continue;
             if (window.start !== null && t < window.start) continue;
@@ -421,10 +398,10 @@ export class WebCorpus {
           );
         }
         ids.push(String(idCol[i]));
-        bbox[4 * n] = b.xmin;
-        bbox[4 * n + 1] = b.ymin;
-        bbox[4 * n + 2] = b.xmax;
-        bbox[4 * n + 3] = b.ymax;
+        bbox[4 * n] = bx0;
+        bbox[4 * n + 1] = by0;
+        bbox[4 * n + 2] = bx1;
+        bbox[4 * n + 3] = by1;
         codes.set(code, n * codeSize);
         if (geomCol !== null) wkb.push(geomCol[i] as Uint8Array);
         if (times !== null) times[n] = t;
