@@ -75,6 +75,7 @@ demo: $(STAMP)
 	    --patch-px 8 --overwrite
 	$(BIN)/terrabit search $(DEMO)/pixels --bbox -66.1,45.232,-65.985,45.317 --view change \
 	    -k 5 -o $(DEMO)/pixels-change.parquet --overwrite
+	@echo "Browse the pixel corpus: $(BIN)/terrabit serve $(DEMO)/pixels, then open http://127.0.0.1:8000/#bbox=-66.1,45.232,-65.985,45.317&year=2024&k=20 (a year: its blocks are drawn to click)"
 	@if [ -t 0 ] && [ -t 1 ]; then \
 	  echo "Browse it: http://127.0.0.1:8000/$(DEMO_QUERY)  (Ctrl-C stops the server)"; \
 	  $(BIN)/terrabit serve $(DEMO)/corpus --port 8000; \

@@ -19,13 +19,14 @@ Parts (each prints one JSON object; ``--parts`` picks them):
   top-10 is one draw among near-ties; the tie-tolerant figures count a found patch as a hit
   when it is as similar as the truth's 10th (by the truth's own measure).
 * ``big`` — two AEF-sized COGs (``--tile-px``², 64 int8 bands; written as
-  ``zonal_throughput.py`` writes them) published by a child process: pooling throughput and
-  the child's peak resident memory.
+  ``zonal_throughput.py`` writes them, or reused from ``--big-dir``) published by a child
+  process: pooling throughput, and the child's peak resident memory when pooling is done
+  (``pool_peak_rss_mb``) and at the end (``peak_rss_mb``, pooling and publish).
 
 Run::
 
     .venv/bin/python benchmarks/pixel_publish.py --parts world,recall
-    .venv/bin/python benchmarks/pixel_publish.py --parts big --tile-px 8192
+    .venv/bin/python benchmarks/pixel_publish.py --parts big --tile-px 8192 --big-dir /tmp/big
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -162,22 +163,42 @@ def recall_part(root: Path, queries: int, seed: int) -> dict[str, object]:
     }
 
 
+#: The child of ``big``: publish_pixels, with the peak memory of its pooling step (read
+#: when publish starts) and of the whole run.
+_BIG_CHILD = """
+import json, resource, sys
+from terrabit.pixels import publish as step
+publish, peak = step.publish, {}
+def measured(*args, **kwargs):
+    peak["pool_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return publish(*args, **kwargs)
+step.publish = measured
+out, index, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+r = step.publish_pixels(out, index=index, patch_px=8, workers=workers, show_progress=False)
+peak["total_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({**r.to_dict(), **peak}))
+"""
+
+
 def big_part(root: Path, tile_px: int, workers: int, seed: int) -> dict[str, object]:
     sys.path.insert(0, str(Path(__file__).parent))
     from zonal_throughput import write_index, write_tile
 
     t0 = time.perf_counter()
-    paths = [write_tile(root, i, tile_px, seed) for i in range(2)]
-    index = write_index(root, paths)
+    index = root / "index.parquet"
+    if index.exists():  # --big-dir: the tiles of an earlier run
+        from terrabit.corpus.tiles import read_tile_index
+
+        paths = [Path(p) for p in read_tile_index(index)["path"]]
+    else:
+        paths = [write_tile(root, i, tile_px, seed) for i in range(2)]
+        index = write_index(root, paths)
     written_s = time.perf_counter() - t0
-    child = (
-        "import json, sys; from terrabit.pixels import publish_pixels; "
-        f"r = publish_pixels({str(root / 'pixels')!r}, index={str(index)!r}, patch_px=8, "
-        f"workers={workers}, show_progress=False); print(json.dumps(r.to_dict()))"
-    )
-    out = subprocess.run([sys.executable, "-c", child], check=True, capture_output=True, text=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = root / "pixels"
+    run = [sys.executable, "-c", _BIG_CHILD, str(out), str(index), str(workers)]
+    done = subprocess.run(run, check=True, capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    shutil.rmtree(out)
     return {
         "part": "big",
         "tiles": 2,
@@ -192,7 +213,8 @@ def big_part(root: Path, tile_px: int, workers: int, seed: int) -> dict[str, obj
         "patches": result["patches"],
         "publish_seconds": result["seconds"],
         "bytes_per_patch": result["bytes_per_row"],
-        "peak_rss_mb": round(peak_kb / 1024),
+        "pool_peak_rss_mb": round(result["pool_kb"] / 1024),
+        "peak_rss_mb": round(result["total_kb"] / 1024),
         "workers": workers,
     }
 
@@ -204,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--big-dir", type=Path, help="keep the big tiles here (and reuse them when present)"
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()
     print(json.dumps({"cpus": os.cpu_count(), "load_1_5_15": [round(v, 2) for v in load]}))
@@ -215,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             elif part == "recall":
                 print(json.dumps(recall_part(root, args.queries, args.seed)), flush=True)
             elif part == "big":
-                big = root / "big"
-                big.mkdir()
+                big = args.big_dir or root / "big"
+                big.mkdir(parents=True, exist_ok=True)
                 print(json.dumps(big_part(big, args.tile_px, args.workers, args.seed)), flush=True)
             else:
                 parser.error(f"unknown part {part!r}; choose from world, recall, big")

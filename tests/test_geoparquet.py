@@ -159,3 +159,42 @@ def test_world_and_corpus_metadata_are_valid() -> None:
     assert gp.validate_geo_metadata(json.loads(patch_geo((0, 0, 1, 1))), patch_schema(64)) == []
     shard = fmt.geo_metadata((0, 0, 1, 1), ["Polygon"])
     assert gp.validate_geo_metadata(shard, fmt.shard_schema(8)) == []
+
+
+def test_the_streaming_writer_writes_row_groups_and_the_extent_of_all_of_them(
+    tmp_path: Path,
+) -> None:
+    geoms = [shapely.box(0, 0, 1, 1), shapely.Point(5, -3), shapely.box(-2, 4, -1, 6)]
+    values = pa.array([1, 2, 3], pa.int64())
+    with gp.GeoParquetWriter(tmp_path / "s.parquet", covering=True) as out:
+        out.write({"v": values.slice(0, 2)}, geometry=geoms[:2])
+        out.write({"v": values.slice(2)}, geometry=geoms[2:])
+    f = pq.ParquetFile(tmp_path / "s.parquet")
+    assert f.num_row_groups == 2
+    col = json.loads(f.schema_arrow.metadata[gp.GEO_KEY])["columns"]["geometry"]
+    assert col["bbox"] == [-2.0, -3.0, 5.0, 6.0]  # by hand: over both row groups
+    assert col["geometry_types"] == ["Point", "Polygon"]
+    assert f.metadata.metadata[gp.GEO_KEY] == f.schema_arrow.metadata[gp.GEO_KEY]
+    whole = pq.read_table(tmp_path / "s.parquet")
+    assert whole["v"].to_pylist() == [1, 2, 3]
+    assert [shapely.from_wkb(g) for g in whole["geometry"].to_pylist()] == geoms
+    # one write: the bytes of pyarrow writing the finished table with its metadata at once
+    with gp.GeoParquetWriter(tmp_path / "one.parquet") as out:
+        out.write({"v": values}, geometry=geoms)
+    geo = gp.geo_metadata([-2.0, -3.0, 5.0, 6.0], ["Point", "Polygon"], covering=False)
+    wkb = pa.array(shapely.to_wkb(geoms, output_dimension=2, byte_order=1, flavor="iso"))
+    table = pa.table({"v": values, "geometry": wkb.cast(pa.binary())})
+    table = table.replace_schema_metadata({gp.GEO_KEY: json.dumps(geo, sort_keys=True).encode()})
+    pq.write_table(table, tmp_path / "direct.parquet", compression="zstd")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "direct.parquet").read_bytes()
+
+
+def test_the_streaming_writer_leaves_nothing_on_error_or_when_nothing_was_written(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(KeyboardInterrupt), gp.GeoParquetWriter(tmp_path / "a.parquet") as out:
+        out.write({"v": pa.array([1])}, geometry=[shapely.Point(0, 0)])
+        raise KeyboardInterrupt
+    with gp.GeoParquetWriter(tmp_path / "b.parquet"):
+        pass
+    assert list(tmp_path.iterdir()) == []  # no file and no temporary left behind

@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import functools
 import json
 import math
@@ -43,6 +45,7 @@ __all__ = [
     "GEOMETRY_TYPES",
     "GEOPARQUET_VERSION",
     "GEO_KEY",
+    "GeoParquetWriter",
     "bbox_column",
     "bbox_type",
     "crs84_projjson",
@@ -453,7 +456,8 @@ def write_geoparquet(
     The geometries are written as 2-D ISO WKB, little-endian, after the columns of
     ``data``; the ``geo`` metadata bbox is their total extent (``[0, 0, 0, 0]`` for an
     empty file). The ``geo`` key is the file's only schema metadata (any metadata of a
-    ``data`` table is dropped).
+    ``data`` table is dropped). :class:`GeoParquetWriter` writes the same file batch by
+    batch.
 
     Parameters
     ----------
@@ -489,40 +493,144 @@ def write_geoparquet(
     >>> meta["columns"]["geometry"]["bbox"], pq.read_schema(out).names
     ([0.0, 0.0, 1.0, 1.0], ['name', 'geometry', 'bbox'])
     """
-    geoms = np.asarray(geometry, dtype=object)
-    if geoms.ndim != 1 or not all(isinstance(g, shapely.Geometry) for g in geoms):
-        raise InvalidInputError(
-            "geometry must be a 1-D sequence of shapely geometries, one per row"
-        )
-    table = data if isinstance(data, pa.Table) else None
-    names = table.column_names if table is not None else list(data)
-    for taken in ("geometry", *(("bbox",) if covering else ())):
-        if taken in names:
-            raise InvalidInputError(
-                f"data already has a {taken!r} column; write_geoparquet adds it, so rename "
-                "or drop yours"
-            )
-    if table is not None:
-        rows = table.num_rows
-    else:
-        rows = len(next(iter(data.values()))) if data else len(geoms)
-    if rows != len(geoms):
-        raise InvalidInputError(
-            f"data has {rows} rows but geometry has {len(geoms)}; pass one geometry per row"
-        )
-    types = sorted({g.geom_type for g in geoms}) if geometry_types is None else geometry_types
-    bounds = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)
-    geo = geo_metadata(bounds, types, covering=covering, edges=edges, orientation=orientation)
-    wkb = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, flavor="iso")
-    extra: dict[str, pa.Array] = {"geometry": pa.array(list(wkb), type=pa.binary())}
-    if covering:
-        extra["bbox"] = bbox_column(shapely.bounds(geoms).reshape(-1, 4))
-    if table is None:
-        table = pa.table({**data, **extra})
-    else:
-        for name, column in extra.items():
-            table = table.append_column(name, column)
-    table = table.replace_schema_metadata({GEO_KEY: json.dumps(geo, sort_keys=True).encode()})
-    with atomic_file(path, overwrite=overwrite) as tmp:
-        pq.write_table(table, tmp, compression=compression)
+    with GeoParquetWriter(
+        path, geometry_types=geometry_types, covering=covering, edges=edges,
+        orientation=orientation, compression=compression, overwrite=overwrite,
+    ) as writer:  # fmt: skip
+        writer.write(data, geometry=geometry)
     return Path(path)
+
+
+class GeoParquetWriter:
+    """Write a GeoParquet 1.1 file batch by batch, atomically, with bounded memory.
+
+    Each :meth:`write` appends its rows (plus their WKB ``geometry``, and the ``bbox``
+    covering with ``covering``) as one row group; leaving the ``with`` block writes the
+    ``geo`` metadata (the extent and types of every geometry written) and renames the
+    temporary file to ``path``. An error inside the block (or :meth:`abort`, or a block
+    with no :meth:`write`) leaves no file. One write gives the bytes of
+    :func:`write_geoparquet`, which takes the same options.
+
+    The extent is known only once the last row is written, so the ``geo`` metadata goes
+    into the footer at the end: as its own key and inside the serialized Arrow schema
+    (``ARROW:schema``), whence pyarrow, GDAL and DuckDB read a file's schema metadata.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> path = tempfile.mkdtemp() + "/b.parquet"
+    >>> with GeoParquetWriter(path, geometry_types=["Point"]) as out:
+    ...     out.write({"v": pa.array([1])}, geometry=[shapely.Point(0, 1)])
+    ...     out.write({"v": pa.array([2])}, geometry=[shapely.Point(3, -1)])
+    >>> f = pq.ParquetFile(path)
+    >>> geo = json.loads(f.schema_arrow.metadata[GEO_KEY])
+    >>> f.num_row_groups, geo["columns"]["geometry"]["bbox"]
+    (2, [0.0, -1.0, 3.0, 1.0])
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        geometry_types: Sequence[str] | None = None,
+        covering: bool = False,
+        edges: str | None = None,
+        orientation: str | None = None,
+        compression: str = "zstd",
+        overwrite: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self._covering, self._edges, self._orientation = covering, edges, orientation
+        self._given_types = geometry_types
+        self._types: set[str] = set()
+        self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
+        self._compression = compression
+        self._writer: pq.ParquetWriter | None = None
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_file(path, overwrite=overwrite))
+
+    def __enter__(self) -> GeoParquetWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None and self._writer is not None:
+            self._finish()
+        else:
+            self.abort()
+
+    def write(self, data: pa.Table | Mapping[str, pa.Array], *, geometry: npt.ArrayLike) -> None:
+        """Append ``data`` (attribute columns, the same each time) and one lon/lat shapely
+        geometry per row as one row group."""
+        geoms = np.asarray(geometry, dtype=object)
+        if geoms.ndim != 1 or not all(isinstance(g, shapely.Geometry) for g in geoms):
+            raise InvalidInputError(
+                "geometry must be a 1-D sequence of shapely geometries, one per row"
+            )
+        covering = self._covering
+        table = data if isinstance(data, pa.Table) else None
+        names = table.column_names if table is not None else list(data)
+        for taken in ("geometry", *(("bbox",) if covering else ())):
+            if taken in names:
+                raise InvalidInputError(
+                    f"data already has a {taken!r} column; write_geoparquet adds it, so "
+                    "rename or drop yours"
+                )
+        if table is not None:
+            rows = table.num_rows
+        else:
+            rows = len(next(iter(data.values()))) if data else len(geoms)
+        if rows != len(geoms):
+            raise InvalidInputError(
+                f"data has {rows} rows but geometry has {len(geoms)}; pass one geometry per row"
+            )
+        if len(geoms):
+            self._types.update(g.geom_type for g in geoms)
+            low, high = np.split(shapely.total_bounds(geoms), 2)
+            self._bounds = np.concatenate(
+                [np.minimum(self._bounds[:2], low), np.maximum(self._bounds[2:], high)]
+            )
+        wkb = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, flavor="iso")
+        extra: dict[str, pa.Array] = {"geometry": pa.array(list(wkb), type=pa.binary())}
+        if covering:
+            extra["bbox"] = bbox_column(shapely.bounds(geoms).reshape(-1, 4))
+        if table is None:
+            table = pa.table({**data, **extra})
+        else:
+            for name, column in extra.items():
+                table = table.append_column(name, column)
+        table = table.replace_schema_metadata(None)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression=self._compression)
+        self._writer.write_table(table)
+
+    def abort(self) -> None:
+        """Discard what was written: no file at ``path`` (an existing one is left as it is)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._stack.__exit__(_Aborted, _Aborted(), None)  # atomic_file removes its file
+
+    def _finish(self) -> None:
+        assert self._writer is not None
+        types = sorted(self._types) if self._given_types is None else self._given_types
+        bounds = self._bounds if np.isfinite(self._bounds).all() else np.zeros(4)
+        geo = geo_metadata(
+            bounds, types, covering=self._covering, edges=self._edges,
+            orientation=self._orientation,
+        )  # fmt: skip
+        text = json.dumps(geo, sort_keys=True).encode()
+        schema = self._writer.schema.with_metadata({GEO_KEY: text})
+        self._writer.add_key_value_metadata(
+            {GEO_KEY: text, _ARROW_SCHEMA_KEY: base64.b64encode(schema.serialize().to_pybytes())}
+        )
+        self._writer.close()
+        self._writer = None
+        self._stack.close()
+
+
+#: Where Parquet files keep the serialized Arrow schema (and so the schema metadata).
+_ARROW_SCHEMA_KEY = b"ARROW:schema"
+
+
+class _Aborted(Exception):
+    """Raised into :func:`~terrabit._atomic.atomic_file` to discard its temporary file."""

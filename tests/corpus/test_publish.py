@@ -69,6 +69,23 @@ def _rand(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
 # ------------------------------------------------------------------------ the corpus
 
 
+def test_sources_replace_the_inputs_in_the_provenance(tmp_path: Path, input_file: Path) -> None:
+    """What the inputs were made from: local paths relative to the parent of their common
+    folder, URLs as they are; ``created`` from the local sources' modification time."""
+    tiles = tmp_path / "tiles" / "2024"
+    tiles.mkdir(parents=True)
+    for name in ("a.tif", "b.tif"):
+        (tiles / name).write_bytes(b"")
+    os.utime(tiles / "a.tif", (0, 86_400))  # 1970-01-02, the latest
+    os.utime(tiles / "b.tif", (0, 3_600))
+    url = "https://example.com/aef/c.tif"
+    sources = [str(tiles / "a.tif"), url, tiles / "b.tif"]
+    publish(input_file, tmp_path / "c", sources=sources, show_progress=False)
+    meta = json.loads(pq.read_schema(tmp_path / "c" / fmt.MANIFEST_NAME).metadata[b"terrabit"])
+    assert meta["provenance"]["inputs"] == ["2024/a.tif", url, "2024/b.tif"]
+    assert meta["provenance"]["created"] == "1970-01-02T00:00:00Z"
+
+
 def test_manifest_and_metadata(corpus_dir: Path, input_file: Path) -> None:
     manifest = pq.read_table(corpus_dir / fmt.MANIFEST_NAME)
     assert manifest.schema.names == fmt.manifest_schema().names

@@ -4,10 +4,12 @@ raw rasters and the refusals of tiles that are not embeddings."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import rasterio
 import shapely
@@ -15,7 +17,7 @@ from pyproj import Transformer
 
 from terrabit.corpus.tiles import read_tile_index
 from terrabit.errors import InvalidInputError
-from terrabit.pixels import pool_tile
+from terrabit.pixels import pool, pool_tile
 from terrabit.pixels.pool import tile_name
 
 from .conftest import aef_codes, write_raster
@@ -150,6 +152,42 @@ def test_rasters_that_are_not_embeddings_are_refused_in_one_line(
     path = write_raster(tmp_path / "x.tif", data, crs=crs, nodata=None)
     with pytest.raises(InvalidInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         pool_tile(str(path), patch_px=2, raw=raw)
+
+
+def test_a_tile_streams_to_its_patch_file_in_row_groups_of_whole_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 40 x 40 pixels, windows of 16 px, blocks of 4 px: windows of 16, 16, 8 blocks in the
+    # first two rows of windows, 8, 8, 4 in the last; a row group is written once 20 or
+    # more patches are held: 16+16, 8+16, 16+8, 8+8+4
+    monkeypatch.setattr(pool, "WINDOW_PX", 16)
+    monkeypatch.setattr(pool, "ROW_GROUP_PATCHES", 20)
+    codes = aef_codes(np.random.default_rng(6), 40, 40)
+    path = str(write_raster(tmp_path / "t.tif", codes))
+    counts = pool.write_pooled_tile(path, tmp_path / "p.parquet", patch_px=4, year=2024)
+    f = pq.ParquetFile(tmp_path / "p.parquet")
+    sizes = [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)]
+    assert sizes == [32, 24, 24, 20]
+    assert counts == {"patches": 100, "blocks": 100, "pixels": 1600, "valid_pixels": 1600,
+                      "raster_bytes": 1600 * 64}  # fmt: skip
+    table = f.read()
+    expected = oracle_tile(path, 4, 0.5)
+    ids = table["id"].to_pylist()
+    assert sorted(ids) == sorted(f"33N_500000_5000000-{r}-{c}-2024" for r, c in expected)
+    vectors = np.array(table["embedding"].to_pylist())
+    for pid, vector in zip(ids, vectors, strict=True):
+        r, c = (int(v) for v in pid.split("-")[1:3])
+        np.testing.assert_allclose(vector, expected[(r, c)][0], atol=1e-6)
+    geo = json.loads(f.schema_arrow.metadata[b"geo"])["columns"]["geometry"]
+    footprints = shapely.from_wkb(table["geometry"].to_numpy(zero_copy_only=False))
+    np.testing.assert_allclose(geo["bbox"], shapely.total_bounds(footprints))
+
+
+def test_a_tile_with_no_kept_block_writes_no_patch_file(tmp_path: Path) -> None:
+    path = write_raster(tmp_path / "t.tif", np.full((64, 8, 8), -128, np.int8))
+    counts = pool.write_pooled_tile(str(path), tmp_path / "p.parquet", patch_px=4)
+    assert counts["patches"] == 0 and counts["blocks"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.tif"]
 
 
 def test_tile_names_follow_the_grid_not_the_file() -> None:

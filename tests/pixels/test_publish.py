@@ -5,6 +5,7 @@ one-line errors for bad tiles."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from terrabit.pixels import publish as pixels_publish
 from terrabit.pixels import publish_pixels
 from terrabit.search import search
 
+from ..conftest import digest_tree
 from .conftest import aef_codes, write_raster
 from .test_pool import oracle_tile
 
@@ -112,6 +114,32 @@ def test_an_interrupted_publish_resumes_the_pooled_tiles_and_writes_the_same_byt
     assert result.tiles_resumed == result.tiles == len(pd.read_parquet(aef["index"]))
     assert not (tmp_path / ".pixels.pixels-work").exists()  # removed once written
     assert (out / "manifest.parquet").read_bytes() == (corpus / "manifest.parquet").read_bytes()
+
+
+def test_the_provenance_names_the_tiles_not_the_patch_files(
+    aef: dict[str, Any], corpus: Path
+) -> None:
+    meta = json.loads(pq.read_schema(corpus / "manifest.parquet").metadata[b"terrabit"])
+    root = Path(aef["index"]).parent  # the folder of every tile: inputs are relative to its parent
+    index = pq.read_table(aef["index"]).to_pandas()
+    assert sorted(meta["provenance"]["inputs"]) == sorted(f"{root.name}/{p}" for p in index["path"])
+    latest = max((root / p).stat().st_mtime for p in index["path"])
+    created = datetime.fromisoformat(meta["provenance"]["created"].replace("Z", "+00:00"))
+    assert created.timestamp() == pytest.approx(latest, abs=1e-3)
+
+
+def test_the_dask_engine_writes_the_bytes_of_the_local_engine(
+    aef: dict[str, Any], corpus: Path, dask_client: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "pixels"  # the same name: the id of collection.json
+    result = publish_pixels(
+        out, index=aef["index"], patch_px=8, engine="dask", scheduler=dask_client,
+        show_progress=False,
+    )  # fmt: skip
+    assert (result.publish.engine, result.publish.dask_workers) == ("dask", 2)
+    assert result.tiles == len(pd.read_parquet(aef["index"]))
+    assert digest_tree(out) == digest_tree(corpus)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pixels"]  # no work folder left
 
 
 def test_codec_auto_rerank_and_pass_through_reach_the_corpus(

@@ -204,11 +204,14 @@ class App {
       regions = key;
       this.patches.setRegions(q.regions);
     };
+    // the patches of the year searched: a click on one resolves to that year's row
     store.subscribe((q) => {
+      this.patches.setYear(q.year, q.view !== "change");
       regionsChanged(q);
       this.showExemplars();
       this.schedule();
     });
+    this.patches.setYear(store.get().year, store.get().view !== "change");
     regionsChanged(store.get());
     this.showExemplars();
   }

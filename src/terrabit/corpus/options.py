@@ -60,6 +60,7 @@ _CANONICAL = (
     "sample_rows",
     "seed",
     "name",
+    "sources",
 )
 
 
@@ -152,6 +153,7 @@ scheduler
     sample_rows: int = 32768
     seed: int = 0
     name: str | None = None
+    sources: Sequence[str] = ()
     overwrite: bool = False
     resume: bool = False
     work_dir: str | os.PathLike[str] | None = None
@@ -180,6 +182,9 @@ scheduler
         if isinstance(self.keep, str):  # a lone name, not a sequence of names
             object.__setattr__(self, "keep", (self.keep,))
         object.__setattr__(self, "keep", tuple(self.keep))
+        if isinstance(self.sources, str | os.PathLike):  # one path, not a sequence of them
+            object.__setattr__(self, "sources", (self.sources,))
+        object.__setattr__(self, "sources", tuple(os.fspath(p) for p in self.sources))
         for name in ("id_col", "geometry_col", "embedding_col", "time_col", "lon_col", "lat_col"):
             _column(name, getattr(self, name), optional=name in ("time_col", "lon_col", "lat_col"))
         for name in self.keep:
@@ -214,6 +219,7 @@ scheduler
         """
         out: dict[str, object] = {name: getattr(self, name) for name in _CANONICAL}
         out["keep"] = list(self.keep)
+        out["sources"] = list(self.sources)
         return out
 
     def is_auto(self) -> bool:

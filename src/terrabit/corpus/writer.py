@@ -107,28 +107,36 @@ class PublishResult:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _display(paths: Sequence[InputPath]) -> list[str]:
+def _local(path: InputPath | str) -> Path | None:
+    """A local file as an absolute path; None for a URL (``URLInput`` or ``scheme://…``)."""
+    if isinstance(path, URLInput) or (isinstance(path, str) and "://" in path):
+        return None
+    return Path(path).absolute()
+
+
+def _display(paths: Sequence[InputPath | str]) -> list[str]:
     """The inputs as the manifest records them, independent of the working directory and
     of where the inputs lie: local files relative to the parent of their common folder
     (``in.parquet``; ``patches/part-0.parquet`` for a folder's files), URLs as they are. The
     same inputs give the same manifest bytes from any folder."""
-    local = [p for p in paths if isinstance(p, Path)]
+    local = [p for p in map(_local, paths) if p is not None]
     base = Path(os.path.commonpath([p.as_posix() for p in local])).parent if local else None
     out = []
     for path in paths:
-        if isinstance(path, URLInput):
-            out.append(path.url)
+        where = _local(path)
+        if where is None:
+            out.append(str(path))
         else:
             assert base is not None
-            out.append(path.relative_to(base).as_posix())
+            out.append(where.relative_to(base).as_posix())
     return out
 
 
-def _created(paths: Sequence[InputPath]) -> str:
+def _created(paths: Sequence[InputPath | str]) -> str:
     """``SOURCE_DATE_EPOCH``, else the latest local input's mtime (URL inputs have none:
     the epoch 0 when every input is a URL), so re-publishing gives the same bytes."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    local = [p.stat().st_mtime for p in paths if isinstance(p, Path)]
+    local = [p.stat().st_mtime for p in map(_local, paths) if p is not None]
     stamp = float(epoch) if epoch else max(local, default=0.0)
     return datetime.fromtimestamp(stamp, tz=UTC).isoformat().replace("+00:00", "Z")
 
@@ -460,6 +468,7 @@ def _publish(
                 codec_choice=None if choice is None else choice.report,
                 false_colour=fits.false_colour,
                 name=options.name or sink.name,
+                sources=options.sources,
             )
             sink.finish(staging, rows_out, show=options.show_progress)
         except BaseException as exc:
@@ -606,9 +615,13 @@ def _write_manifest(
     codec_choice: dict[str, Any] | None = None,
     false_colour: falsecolour.FalseColour | None = None,
     name: str,
+    sources: Sequence[str] = (),
 ) -> None:
     """Write ``collection.json`` (:mod:`terrabit.corpus.stac`, its id ``name``), then
-    ``manifest.parquet`` (under a temporary name, then renamed): the last file."""
+    ``manifest.parquet`` (under a temporary name, then renamed): the last file. Its
+    provenance names ``sources`` when given (what the inputs were made from), else the
+    inputs."""
+    origins: Sequence[InputPath | str] = sources or source.paths
     total_rows = sum(r["rows"] for r in rows_out)
     total_bytes = sum(r["bytes"] for r in rows_out)
     manifest = _with_footprints(
@@ -639,8 +652,8 @@ def _write_manifest(
         "row_group_rows": row_group_rows,
         "checksum_algorithm": fmt.CHECKSUM_ALGORITHM,
         "provenance": {
-            "inputs": _display(source.paths),
-            "created": _created(source.paths),
+            "inputs": _display(origins),
+            "created": _created(origins),
             "terrabit_version": __version__,
             "seed": seed,
             "sample_rows": sample_rows,

@@ -9,10 +9,14 @@ edge count as missing, so a partial edge block keeps its true (smaller) footprin
 holds enough valid pixels and is dropped otherwise.
 
 The tile is read by windows of whole blocks (about 512 x 512 pixels, never the whole
-tile): memory stays near ``window² x bands x 13`` bytes (the codes, their float32
-values and the float64 block sums) whatever the tile's size, e.g. ~200 MB for a 64-band
-tile, 8192² or not. Bottom-up tiles (positive y resolution, as the Source Cooperative
-copy of AEF) are read with flipped windows.
+tile; :func:`pool_windows`), and :func:`write_pooled_tile` writes their patches to a
+file as they come, a row group per :data:`ROW_GROUP_PATCHES` patches: memory stays near
+``window² x bands x 13`` bytes (the codes, their float32 values and the float64 block
+sums) plus one row group of patches, whatever the tile's size (~260 MB per tile pooled
+at once, 64 bands at patch 8, measured on 8192² tiles), beside GDAL's block cache
+(``GDAL_CACHEMAX``: 5% of the machine's memory by default, shared by the process).
+Bottom-up tiles (positive y resolution, as the Source Cooperative copy of AEF) are read
+with flipped windows.
 
 A block's footprint is its rectangle in the tile's CRS, its four corners transformed to
 CRS84 (no resampling: each tile keeps its own UTM grid). Its ``id`` is
@@ -36,11 +40,12 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,21 +57,35 @@ from terrabit._validation import check_int_range
 from terrabit.aef import AEF_NODATA, decode_block, dequantize
 from terrabit.corpus.tiles import gdal_env
 from terrabit.errors import InvalidInputError
-from terrabit.geoparquet import write_geoparquet
+from terrabit.geoparquet import GeoParquetWriter
 from terrabit.kernels.pooling import block_sums
 
-__all__ = ["WINDOW_PX", "PooledTile", "check_pool_options", "pool_tile", "tile_name"]
+__all__ = [
+    "ROW_GROUP_PATCHES",
+    "WINDOW_PX",
+    "PooledTile",
+    "check_pool_options",
+    "pool_tile",
+    "pool_windows",
+    "tile_name",
+    "write_pooled_tile",
+]
 
 #: Side of the windows a tile is read by, in pixels (rounded up to whole blocks): two COG
 #: blocks of 256 px, so each compressed block is read once.
 WINDOW_PX = 512
 #: Fewest bands a raster must have to be read as embeddings (1-3 bands are imagery).
 MIN_BANDS = 4
+#: Patches per row group of a patch file (:func:`write_pooled_tile`): what is held in memory
+#: before it is written, a strip of 512 px x 8192 px at patch 8.
+ROW_GROUP_PATCHES = 1 << 16
 
 
 @dataclass(frozen=True)
 class PooledTile:
-    """The patches of one tile (:func:`pool_tile`), in block order (row, then column)."""
+    """The patches of one tile (:func:`pool_tile`) or of one window of it
+    (:func:`pool_windows`), in window order: windows row by row, the blocks of each row
+    by row. Its counts (``blocks``, ``pixels``, ...) are those of the same pixels."""
 
     tile: str
     """The tile's name (:func:`tile_name`)."""
@@ -104,26 +123,33 @@ class PooledTile:
         tail = "" if self.year < 0 else f"-{self.year}"
         return [f"{self.tile}-{r}-{c}{tail}" for r, c in zip(self.rows, self.cols, strict=True)]
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the patches as GeoParquet (``id``, ``datetime`` when the year is known,
-        ``embedding``, ``tile``, ``year``, ``zone``, ``geometry``), atomically: what
-        :func:`terrabit.corpus.publish` takes."""
-        n, d = self.vectors.shape
-        columns: dict[str, pa.Array] = {"id": pa.array(self.ids(), pa.string())}
-        if self.year >= 0:
-            start = np.datetime64(f"{self.year:04d}-01-01T00:00:00", "ms").astype(np.int64)
-            columns["datetime"] = pa.array(
-                np.full(n, start, np.int64), pa.timestamp("ms", tz="UTC")
-            )
-        flat = pa.array(self.vectors.reshape(-1), pa.float32())
-        columns["embedding"] = pa.FixedSizeListArray.from_arrays(flat, d)
-        columns["tile"] = pa.array([self.tile] * n, pa.string())
-        columns["year"] = pa.array(np.full(n, self.year, np.int32), pa.int32())
-        columns["zone"] = pa.array([self.zone] * n, pa.string())
-        return write_geoparquet(
-            columns, path, geometry=self.footprints, geometry_types=["Polygon"],
-            orientation="counterclockwise",
-        )  # fmt: skip
+    def counts(self) -> dict[str, int]:
+        """``patches``, ``blocks``, ``pixels``, ``valid_pixels``, ``raster_bytes``."""
+        return {
+            "patches": len(self.rows),
+            "blocks": self.blocks,
+            "pixels": self.pixels,
+            "valid_pixels": self.valid_pixels,
+            "raster_bytes": self.raster_bytes,
+        }
+
+    @classmethod
+    def join(cls, parts: Sequence[PooledTile]) -> PooledTile:
+        """The windows of one tile (:func:`pool_windows`, at least one) as one: their
+        patches in order, their counts summed."""
+        first = parts[0]
+        return dataclasses.replace(
+            first,
+            rows=np.concatenate([p.rows for p in parts]),
+            cols=np.concatenate([p.cols for p in parts]),
+            vectors=np.concatenate([p.vectors for p in parts]).reshape(-1, first.bands),
+            valid_fraction=np.concatenate([p.valid_fraction for p in parts]),
+            footprints=np.concatenate([p.footprints for p in parts]),
+            blocks=sum(p.blocks for p in parts),
+            pixels=sum(p.pixels for p in parts),
+            valid_pixels=sum(p.valid_pixels for p in parts),
+            raster_bytes=sum(p.raster_bytes for p in parts),
+        )
 
 
 def check_pool_options(*, patch_px: int, min_valid: float) -> None:
@@ -259,24 +285,22 @@ def _pool_window(
 
 
 def _footprints(
-    grid: _Grid, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], n: int
+    grid: _Grid, to_ll: Any, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], n: int
 ) -> npt.NDArray[np.object_]:
-    """The blocks' rectangles (clipped to the tile) as CRS84 polygons, counter-clockwise."""
-    from pyproj import Transformer
-
+    """The blocks' rectangles (clipped to the tile) as CRS84 polygons, counter-clockwise
+    (``to_ll``: the tile's CRS to CRS84, a ``pyproj.Transformer``)."""
     x0 = grid.left + cols * n * grid.rx
     x1 = grid.left + np.minimum((cols + 1) * n, grid.width) * grid.rx
     y1 = grid.top - rows * n * grid.ry
     y0 = grid.top - np.minimum((rows + 1) * n, grid.height) * grid.ry
     xs = np.column_stack([x0, x1, x1, x0, x0])  # SW, SE, NE, NW, SW
     ys = np.column_stack([y0, y0, y1, y1, y0])
-    to_ll = Transformer.from_crs(grid.crs, "OGC:CRS84", always_xy=True)
     lon, lat = to_ll.transform(xs.reshape(-1), ys.reshape(-1))
     coords = np.stack([np.reshape(lon, xs.shape), np.reshape(lat, ys.shape)], axis=-1)
     return np.asarray(shapely.polygons(coords), dtype=object)
 
 
-def pool_tile(
+def pool_windows(
     path: str,
     *,
     patch_px: int = 8,
@@ -284,37 +308,29 @@ def pool_tile(
     raw: bool = False,
     year: int = -1,
     expect: tuple[int, str] | None = None,
-) -> PooledTile:
-    """Pool one embedding tile to patches of ``patch_px`` x ``patch_px`` pixels.
+) -> Iterator[PooledTile]:
+    """Pool one embedding tile window by window: the patches of each window of whole
+    blocks (about :data:`WINDOW_PX` pixels square), windows row by row, as it is read.
 
-    Parameters
-    ----------
-    path : str
-        The tile: a local path or an ``http(s)://`` / ``s3://`` URL (GDAL reads it by ranges).
-    patch_px : int
-        Block side N in pixels (8 = 80 m at AEF's 10 m).
-    min_valid : float
-        Keep a block when at least this fraction of its N x N pixels is valid.
-    raw : bool
-        Pool the stored values (other products' float or int8 rasters, nodata from the
-        raster) instead of de-quantizing AEF codes.
-    year : int
-        The tile's year (ids and the ``datetime`` of :meth:`PooledTile.write`); -1 unknown.
-    expect : (bands, dtype), optional
-        The band count and data type of the run's other tiles: a tile that differs is
-        refused before its pixels are read.
+    Each :class:`PooledTile` holds the kept blocks of one window and the counts of that
+    window's pixels (every window is yielded, with or without a kept block), so memory
+    stays bounded by one window whatever the tile's size; :func:`pool_tile` joins them.
+    Parameters and errors are those of :func:`pool_tile`, the errors raised before the
+    first window is read.
 
-    Returns
-    -------
-    PooledTile
-
-    Raises
-    ------
-    InvalidInputError
-        The tile has no CRS, fewer than 4 bands, is not ``int8`` (without ``raw``), is
-        rotated, or differs from ``expect``.
+    Examples
+    --------
+    >>> import tempfile
+    >>> from terrabit.world.aef import write_aef_tiles
+    >>> info = write_aef_tiles(tempfile.mkdtemp(), seed=0, bbox=(-66.004, 45.275, -65.998,
+    ...                        45.278), years=[2024], tile_px=128)
+    >>> from terrabit.corpus.tiles import read_tile_index
+    >>> path = read_tile_index(info["index"])["path"][0]
+    >>> [(w.pixels, w.blocks, len(w.rows)) for w in pool_windows(path, patch_px=16, year=2024)]
+    [(16384, 64, 4)]
     """
     import rasterio
+    from pyproj import Transformer
     from rasterio.windows import Window
 
     check_pool_options(patch_px=patch_px, min_valid=min_valid)
@@ -328,9 +344,10 @@ def pool_tile(
                 f"tile has {expect[0]} bands of {expect[1]}; publish one product (one band "
                 "count and data type) at a time"
             )
-        n_rows, n_cols = -(-grid.height // n), -(-grid.width // n)
-        kept_rows, kept_cols, vectors, fractions = [], [], [], []
-        valid_pixels = 0
+        zone = _zone(grid.crs)
+        name = tile_name(zone, grid.left, grid.top)
+        to_ll = Transformer.from_crs(grid.crs, "OGC:CRS84", always_xy=True)
+        itemsize = np.dtype(grid.dtype).itemsize
         for r0 in range(0, grid.height, win):
             h = min(win, grid.height - r0)
             for c0 in range(0, grid.width, win):
@@ -340,36 +357,149 @@ def pool_tile(
                 if grid.bottom_up:
                     block = block[:, ::-1, :]
                 sums, counts = _pool_window(block, n, raw=raw, nodata=grid.nodata)
-                valid_pixels += int(counts.sum())
                 fraction = counts / float(n * n)
                 keep = (counts > 0) & (fraction >= min_valid)
                 mean = sums[:, keep].T / counts[keep][:, None]
                 norm = np.linalg.norm(mean, axis=1)
                 good = norm > 0
                 br, bc = np.nonzero(keep)
-                kept_rows.append(br[good] + r0 // n)
-                kept_cols.append(bc[good] + c0 // n)
-                vectors.append((mean[good] / norm[good, None]).astype(np.float32))
-                fractions.append(fraction[keep][good].astype(np.float32))
-    rows = np.concatenate(kept_rows).astype(np.int64)
-    cols = np.concatenate(kept_cols).astype(np.int64)
-    order = np.lexsort((cols, rows))
-    rows, cols = rows[order], cols[order]
-    zone = _zone(grid.crs)
-    return PooledTile(
-        tile=tile_name(zone, grid.left, grid.top),
-        zone=zone,
-        year=int(year),
-        path=path,
-        bands=grid.bands,
-        dtype=grid.dtype,
-        rows=rows.astype(np.int32),
-        cols=cols.astype(np.int32),
-        vectors=np.concatenate(vectors)[order].reshape(-1, grid.bands),
-        valid_fraction=np.concatenate(fractions)[order],
-        footprints=_footprints(grid, rows, cols, n),
-        blocks=n_rows * n_cols,
-        pixels=grid.width * grid.height,
-        valid_pixels=valid_pixels,
-        raster_bytes=grid.width * grid.height * grid.bands * np.dtype(grid.dtype).itemsize,
+                rows, cols = br[good] + r0 // n, bc[good] + c0 // n
+                yield PooledTile(
+                    tile=name,
+                    zone=zone,
+                    year=int(year),
+                    path=path,
+                    bands=grid.bands,
+                    dtype=grid.dtype,
+                    rows=rows.astype(np.int32),
+                    cols=cols.astype(np.int32),
+                    vectors=(mean[good] / norm[good, None]).astype(np.float32),
+                    valid_fraction=fraction[keep][good].astype(np.float32),
+                    footprints=_footprints(grid, to_ll, rows, cols, n),
+                    blocks=counts.size,
+                    pixels=h * w,
+                    valid_pixels=int(counts.sum()),
+                    raster_bytes=h * w * grid.bands * itemsize,
+                )
+
+
+def pool_tile(
+    path: str,
+    *,
+    patch_px: int = 8,
+    min_valid: float = 0.5,
+    raw: bool = False,
+    year: int = -1,
+    expect: tuple[int, str] | None = None,
+) -> PooledTile:
+    """Pool one embedding tile to patches of ``patch_px`` x ``patch_px`` pixels, in memory
+    (:func:`write_pooled_tile` streams them to a file instead).
+
+    Parameters
+    ----------
+    path : str
+        The tile: a local path or an ``http(s)://`` / ``s3://`` URL (GDAL reads it by ranges).
+    patch_px : int
+        Block side N in pixels (8 = 80 m at AEF's 10 m).
+    min_valid : float
+        Keep a block when at least this fraction of its N x N pixels is valid.
+    raw : bool
+        Pool the stored values (other products' float or int8 rasters, nodata from the
+        raster) instead of de-quantizing AEF codes.
+    year : int
+        The tile's year (ids and the ``datetime`` of the patch file); -1 unknown.
+    expect : (bands, dtype), optional
+        The band count and data type of the run's other tiles: a tile that differs is
+        refused before its pixels are read.
+
+    Returns
+    -------
+    PooledTile
+        Its patches in window order (:func:`pool_windows`), its counts the tile's.
+
+    Raises
+    ------
+    InvalidInputError
+        The tile has no CRS, fewer than 4 bands, is not ``int8`` (without ``raw``), is
+        rotated, or differs from ``expect``.
+    """
+    windows = list(
+        pool_windows(
+            path, patch_px=patch_px, min_valid=min_valid, raw=raw, year=year, expect=expect
+        )
     )
+    return PooledTile.join(windows)
+
+
+def write_pooled_tile(
+    path: str,
+    target: str | os.PathLike[str],
+    *,
+    patch_px: int = 8,
+    min_valid: float = 0.5,
+    raw: bool = False,
+    year: int = -1,
+    expect: tuple[int, str] | None = None,
+) -> dict[str, int]:
+    """Pool one tile (:func:`pool_windows`) into a GeoParquet file of patches as it is
+    read, a row group per :data:`ROW_GROUP_PATCHES` patches (or more: whole windows), so
+    that memory stays bounded whatever the tile's size.
+
+    The file (``id``, ``datetime`` when the year is known, ``embedding``, ``tile``,
+    ``year``, ``zone``, ``geometry``: what :func:`terrabit.corpus.publish` takes) is written
+    under a temporary name and renamed once complete; a tile with no kept block writes no
+    file. Parameters are those of :func:`pool_tile`.
+
+    Returns
+    -------
+    dict
+        The tile's counts: ``patches``, ``blocks``, ``pixels``, ``valid_pixels``,
+        ``raster_bytes``.
+
+    Examples
+    --------
+    >>> import tempfile, pyarrow.parquet as pq
+    >>> from terrabit.world.aef import write_aef_tiles
+    >>> tmp = tempfile.mkdtemp()
+    >>> info = write_aef_tiles(tmp, seed=0, bbox=(-66.004, 45.275, -65.998, 45.278),
+    ...                        years=[2024], tile_px=128)
+    >>> from terrabit.corpus.tiles import read_tile_index
+    >>> path = read_tile_index(info["index"])["path"][0]
+    >>> write_pooled_tile(path, tmp + "/p.parquet", patch_px=16, year=2024)["patches"]
+    4
+    >>> pq.read_table(tmp + "/p.parquet")["id"][0].as_py()
+    '19N_734720_5018880-4-2-2024'
+    """
+    counts = dict.fromkeys(("patches", "blocks", "pixels", "valid_pixels", "raster_bytes"), 0)
+    held: list[PooledTile] = []
+    with GeoParquetWriter(
+        target, geometry_types=["Polygon"], orientation="counterclockwise"
+    ) as out:
+        for part in pool_windows(
+            path, patch_px=patch_px, min_valid=min_valid, raw=raw, year=year, expect=expect
+        ):
+            for key, value in part.counts().items():
+                counts[key] += value
+            if len(part.rows):
+                held.append(part)
+            if held and sum(len(p.rows) for p in held) >= ROW_GROUP_PATCHES:
+                _write_patches(out, PooledTile.join(held))
+                held = []
+        if held:
+            _write_patches(out, PooledTile.join(held))
+    return counts
+
+
+def _write_patches(out: GeoParquetWriter, pooled: PooledTile) -> None:
+    """Append the patches of ``pooled`` to a patch file as one row group."""
+    n, d = pooled.vectors.shape
+    columns: dict[str, pa.Array] = {"id": pa.array(pooled.ids(), pa.string())}
+    if pooled.year >= 0:
+        start = np.datetime64(f"{pooled.year:04d}-01-01T00:00:00", "ms").astype(np.int64)
+        columns["datetime"] = pa.array(np.full(n, start, np.int64), pa.timestamp("ms", tz="UTC"))
+    flat = pa.array(pooled.vectors.reshape(-1), pa.float32())
+    columns["embedding"] = pa.FixedSizeListArray.from_arrays(flat, d)
+    columns["tile"] = pa.array([pooled.tile] * n, pa.string())
+    columns["year"] = pa.array(np.full(n, pooled.year, np.int32), pa.int32())
+    columns["zone"] = pa.array([pooled.zone] * n, pa.string())
+    out.write(columns, geometry=pooled.footprints)

@@ -3,9 +3,11 @@
 Two steps, each resumable:
 
 1. **pool** — each tile of the run (a tile index filtered by bbox and year, or raster
-   files) is pooled by :func:`~terrabit.pixels.pool.pool_tile` to a GeoParquet file of
-   patches in a work folder (beside the output, or under ``work_dir`` for an object-store
-   output), tiles in parallel threads or, with ``engine="dask"``, one Dask task per tile.
+   files) is pooled by :func:`~terrabit.pixels.pool.write_pooled_tile` to a GeoParquet
+   file of patches in a work folder (beside the output, or under ``work_dir`` for an
+   object-store output), written window by window as the tile is read (memory bounded
+   per tile, whatever its size), tiles in parallel threads or, with ``engine="dask"``,
+   one Dask task per tile.
    A finished tile's file is kept under a name keyed by the tile and the pooling options,
    so an interrupted run pools only the tiles not yet done; a tile with no valid block
    (all nodata, or none reaching ``min_valid``) is skipped and counted.
@@ -13,7 +15,8 @@ Two steps, each resumable:
    and ``zone`` passed through and the ``datetime`` of each tile's year: every codec,
    ``auto``, ``rerank``, ``resume`` and the Dask engine work as for any GeoParquet input.
 
-The work folder is removed once the corpus is written. Patch files take their tile's
+The work folder is removed once the corpus is written. The manifest's provenance names
+the tiles (``sources``), not the patch files, and dates the corpus by the tiles' latest
 modification time, so publishing the same tiles again writes the same bytes.
 
 Examples
@@ -52,13 +55,13 @@ from terrabit.corpus import PublishOptions, PublishResult, publish
 from terrabit.corpus.sinks import default_work_root, open_sink
 from terrabit.corpus.tiles import gdal_env, read_tile_index, tiles_from_rasters
 from terrabit.errors import InvalidInputError, TerrabitError
-from terrabit.pixels.pool import check_pool_options, pool_tile
+from terrabit.pixels.pool import check_pool_options, write_pooled_tile
 
 __all__ = ["PixelPublishResult", "TileJob", "pool_to_file", "publish_pixels"]
 
 #: Columns of the patch files passed through to the corpus.
 PASS_THROUGH = ("tile", "year", "zone")
-_POOL_VERSION = 1  # bump when pooling changes: finished tiles of older runs are pooled again
+_POOL_VERSION = 2  # bump when pooling changes: finished tiles of older runs are pooled again
 _RETRY_SLEEP_S = 0.2
 
 
@@ -107,8 +110,9 @@ def _key(job_path: str, year: int, patch_px: int, min_valid: float, raw: bool) -
 
 
 def pool_to_file(job: TileJob, *, retries: int = 2) -> dict[str, Any]:
-    """The map step: pool one tile and write its patches to ``job.target`` (atomically,
-    with the tile's modification time), retrying an unreadable tile ``retries`` times.
+    """The map step: pool one tile into its patch file ``job.target`` as it is read
+    (:func:`~terrabit.pixels.pool.write_pooled_tile`: renamed once complete), retrying an
+    unreadable tile ``retries`` times (from its start).
 
     Returns the tile's counts (``patches``, ``blocks``, ``pixels``, ``valid_pixels``,
     ``raster_bytes``), also saved beside the file (``.json``) for a resumed run.
@@ -123,9 +127,9 @@ def pool_to_file(job: TileJob, *, retries: int = 2) -> dict[str, Any]:
     last: Exception | None = None
     for attempt in range(retries + 1):
         try:
-            pooled = pool_tile(
-                job.path, patch_px=job.patch_px, min_valid=job.min_valid, raw=job.raw,
-                year=job.year, expect=job.expect,
+            counts = write_pooled_tile(
+                job.path, job.target, patch_px=job.patch_px, min_valid=job.min_valid,
+                raw=job.raw, year=job.year, expect=job.expect,
             )  # fmt: skip
             break
         except (OSError, rasterio.errors.RasterioError) as exc:
@@ -138,19 +142,7 @@ def pool_to_file(job: TileJob, *, retries: int = 2) -> dict[str, Any]:
         raise TileReadError(
             f"cannot read tile {job.path!r} after {retries + 1} attempts: {last}"
         ) from last
-    counts = {
-        "patches": len(pooled.rows),
-        "blocks": pooled.blocks,
-        "pixels": pooled.pixels,
-        "valid_pixels": pooled.valid_pixels,
-        "raster_bytes": pooled.raster_bytes,
-    }
-    target = Path(job.target)
-    if counts["patches"]:
-        pooled.write(target)
-        mtime = Path(job.path).stat().st_mtime_ns if "://" not in job.path else 0
-        os.utime(target, ns=(mtime, mtime))
-    meta = target.with_suffix(".json")
+    meta = Path(job.target).with_suffix(".json")
     tmp = meta.with_name(f".{meta.name}.tmp")
     tmp.write_text(json.dumps(counts))
     os.replace(tmp, meta)  # last: a tile is finished once its counts are saved
@@ -343,6 +335,7 @@ def publish_pixels(
             lon_col=None,
             lat_col=None,
             keep=tuple(dict.fromkeys((*PASS_THROUGH, *opts.keep))),
+            sources=tuple(str(p) for p in tiles["path"]),
             scheduler=client if client is not None else None,
         )
         result = publish(files, out_text, pub)

@@ -241,6 +241,10 @@ export function firstView(extent: BBox): BBox {
   return b[0] <= b[2] && b[1] <= b[3] ? b : extent;
 }
 
+/** The first view zooms in at most this far: a city-sized corpus (a pixel corpus of a few
+ * AEF tiles) fills the view, its patches drawn, rather than a speck at zoom 6. */
+export const FIRST_VIEW_MAX_ZOOM = 12;
+
 /**
  * Show the first view of a corpus (`firstView`): fitted to its width, but never so far
  * out that the view reaches beyond its latitudes (a narrow window crops the sides rather
@@ -253,7 +257,7 @@ export function showFirstView(map: MapLibreMap, extent: BBox): void {
   const cx = (x0 + maxx) / 2;
   const tall = map.cameraForBounds([[cx - 0.01, y0], [cx + 0.01, y1]], { padding: 20 });
   if (!whole || !tall) return;
-  const zoom = Math.min(6, Math.max(whole.zoom ?? 0, tall.zoom ?? 0));
+  const zoom = Math.min(FIRST_VIEW_MAX_ZOOM, Math.max(whole.zoom ?? 0, tall.zoom ?? 0));
   map.jumpTo({ center: whole.center ?? [cx, (y0 + y1) / 2], zoom });
 }
 

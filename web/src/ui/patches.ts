@@ -86,6 +86,10 @@ export class PatchLayer {
   private viewAbort: AbortController | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private regions: RegionSpec[] = [];
+  /** Only the patches of this year (the search's year filter), when set. */
+  private year: number | null = null;
+  /** Whether a year can be picked now (the note suggests it when the patches are too many). */
+  private yearPickable = true;
   /** Patches as drawn: id -> centre. */
   private centres = new Map<string, [number, number]>();
 
@@ -193,6 +197,24 @@ export class PatchLayer {
     void this.load(boxes, "region").catch(() => undefined);
   }
 
+  /**
+   * Draw only the patches of `year` (null: every year). An annual corpus has one patch per
+   * place and year on the same footprint: the year searched is the one to see and click.
+   * `pickable`: whether the year filter can be set now (not in the change view).
+   */
+  setYear(year: number | null, pickable = true): void {
+    this.yearPickable = pickable;
+    if (year === this.year) {
+      this.say();
+      return;
+    }
+    this.year = year;
+    this.region.key = "";
+    this.view.key = "";
+    this.setRegions(this.regions);
+    this.refresh();
+  }
+
   /** The patch nearest the click within `SNAP_PX` (its id and centre), or null. */
   snap(x: number, y: number, layers: string[] = []): { id: string; lon: number; lat: number; px: number } | null {
     const box: [PointLike, PointLike] = [
@@ -244,7 +266,7 @@ export class PatchLayer {
 
   /** Read the patches in `boxes` into the region or view set, then draw. */
   private async load(boxes: BBox[], which: "region" | "view"): Promise<void> {
-    const key = JSON.stringify([boxes.map((b) => b.map((v) => v.toFixed(3))), this.colourBy.value]);
+    const key = JSON.stringify([boxes.map((b) => b.map((v) => v.toFixed(3))), this.colourBy.value, this.year]);
     const slot = which === "region" ? this.region : this.view;
     if (slot.key === key) return;
     const controller = new AbortController();
@@ -279,6 +301,7 @@ export class PatchLayer {
       const fc = this.colourBy.value === EMBEDDING ? this.falseColour : null;
       const rgb = fc ? falseColours(fc, t.codes, t.length) : null;
       for (let i = 0; i < t.length; i++) {
+        if (this.year !== null && t.times && new Date(t.times[i] as number).getUTCFullYear() !== this.year) continue;
         const b = t.bbox;
         const lon = ((b[4 * i] as number) + (b[4 * i + 2] as number)) / 2;
         const lat = ((b[4 * i + 1] as number) + (b[4 * i + 3] as number)) / 2;
@@ -384,6 +407,8 @@ export class PatchLayer {
     const capped = this.region.capped || this.view.capped;
     let text: string;
     if (this.colourBy.value === "off") text = "Patches are hidden.";
+    else if (capped && this.year === null && this.yearPickable && this.corpus.hasColumn("datetime"))
+      text = `More than ${PATCH_CAP.toLocaleString()} patches here: pick a year (Options) or zoom in to see them.`;
     else if (capped) text = `More than ${PATCH_CAP.toLocaleString()} patches here: zoom in (or draw a smaller region) to see them.`;
     else if (count > 0) text = `${count.toLocaleString()} patches drawn: click one (clicks snap to a patch within ${SNAP_PX} px).`;
     else text = `Draw a region or zoom in (level ${PATCH_ZOOM}+) to see the patches you can click.`;
