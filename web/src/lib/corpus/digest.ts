@@ -2,6 +2,7 @@
  * SHA-256 digests of the corpus format: a shard footer's `footer_checksum`, and the
  * manifest's own digest (format 1.6, `terrabit.sha256` in its footer; spec §4.2).
  */
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { FileMetaData } from "hyparquet";
 import { TerrabitError } from "../errors";
 
@@ -10,10 +11,16 @@ export const DIGEST_KEY = "terrabit.sha256";
 /** What the writer put in the digest's place before digesting the file (same length). */
 const PLACEHOLDER = "sha256:" + "~".repeat(64);
 
-/** Lower-case hex SHA-256 of `bytes` (Web Crypto: the page must be a secure context). */
+/**
+ * Lower-case hex SHA-256 of `bytes`: Web Crypto where the page is a secure context (https,
+ * localhost), else `@noble/hashes` (a corpus served over plain http on a LAN address).
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined;
+  const digest = subtle
+    ? new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>))
+    : sha256(bytes);
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function find(haystack: Uint8Array, needle: Uint8Array, from: number): number {
