@@ -27,8 +27,19 @@ Land cover changes over hundreds of metres, so classes (:func:`classify_years`) 
 embeddings are computed once per cell of a ~40 m lon/lat grid over the region, and each
 10 m pixel interpolates (bilinearly) the unit embeddings of the cells around it that share
 its class: smooth within a class, crisp at class edges, ~16x cheaper than embedding every
-pixel. Rounding is numpy's ``rint`` (half to even); the clip makes ``|x| = 1`` map to
-``±127``.
+pixel. Real AEF also varies within a class at 10 m-1 km (fields, roofs, trees), which the
+cell grid cannot carry, so each pixel then gets a texture term, a deterministic function of
+its place and class (random Fourier features of the place, wavelengths 20 m-1 km, mixed into
+64-d by an orthonormal matrix of the class with decaying amplitudes; its length is 0.7 of
+the class embedding's), and is normalized again. Measured on the default region's 2024
+tiles (673K pixels; benchmarks/RESULTS.md, "AEF tiles as hard as real AEF"), without ->
+with the texture: pixel PCA-10 variance share 0.94 -> 0.81 (real AEF: 0.79), pooled 8x8
+patches with distinct 64-bit sign codes 7% -> 94%, recall@10 of their Hamming top-10
+against their cosine top-10 0.03 -> 0.19, while a 10-NN vote on pooled patches still
+gives the world's land cover of the block centre for 99.7% of them (majority class: 48%)
+and a block's 2023-2024 cosine still finds the changed blocks (precision 0.98). All of
+these figures hold for the synthetic world only. Rounding is numpy's ``rint`` (half to
+even); the clip makes ``|x| = 1`` map to ``±127``.
 
 Tiles are COGs (GDAL's COG driver: 256 px blocks, pixel interleaved, ZSTD with the
 horizontal predictor). Overviews are built as AEF's are: each overview pixel is the mean
