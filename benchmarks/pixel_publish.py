@@ -14,10 +14,10 @@ Parts (each prints one JSON object; ``--parts`` picks them):
   patches: each patch scored by the best cosine of any of its valid pixels to the query's
   pooled vector (every pixel searched, the Earth Engine tutorial's per-pixel dot product),
   top-10 patches; (b) is also given for the pooled float vectors, separating the cost of
-  pooling from the cost of the 64-bit codes. The world's pixels are class prototypes plus a
-  smooth field, so many patches share one 64-bit code (``distinct_codes``) and the exact
-  top-10 is one draw among near-ties; the tie-tolerant figures count a found patch as a hit
-  when it is as similar as the truth's 10th (by the truth's own measure).
+  pooling from the cost of the 64-bit codes. Patches that share one 64-bit code
+  (``distinct_codes`` counts the codes) make the exact top-10 one draw among ties; the
+  tie-tolerant figures count a found patch as a hit when it is as similar as the truth's
+  10th (by the truth's own measure).
 * ``big`` — two AEF-sized COGs (``--tile-px``², 64 int8 bands; written as
   ``zonal_throughput.py`` writes them, or reused from ``--big-dir``) published by a child
   process: pooling throughput, and the child's peak resident memory when pooling is done

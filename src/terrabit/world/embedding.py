@@ -26,8 +26,8 @@ and keeps half of its mean and offset (real sign bits are informative).
 At d = 1024 PCA then keeps ~0.5 of the variance at 10 components and ~0.75 at 64, and
 recall@10 of int8 / int4 / int2 / binary / rotated 2-4-bit codes against float32 lands
 within a few hundredths of Clay v1.5's published figures, while the intrinsic dimension
-stays ~17 (Clay's MLE: 17.0). ``detail=False`` keeps the smooth map (the AEF-like tiles,
-whose published PCA-10 share is 0.79).
+stays ~17 (Clay's MLE: 17.0). ``detail=False`` keeps the smooth map (the AEF-like tiles
+add their own per-pixel texture to it: :mod:`terrabit.world.aef`).
 Grassland, shrub and cropland have nearby prototypes (they are confusable, as in real
 embeddings); each needle class sits near the common class it resembles.
 
