@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from terrabit import _cluster as cluster
 from terrabit.cli.main import cli
+from terrabit.corpus import tiles as tile_index
 from terrabit.errors import InvalidInputError, MissingDependencyError
 from terrabit.zonal import engine
 from terrabit.zonal.engine import TileReadError, zonal_stats
@@ -164,7 +165,7 @@ def test_unreadable_tile_reported_by_path(
         return real_open(path)
 
     monkeypatch.setattr(engine, "_open", flaky)
-    monkeypatch.setattr(engine, "_RETRY_SLEEP_S", 0.0)
+    monkeypatch.setattr(tile_index, "RETRY_SLEEP_S", 0.0)
     with pytest.raises(
         TileReadError,
         match=r"1 tile\(s\) could not be read after 3 attempts: .*19N.*0000000128-0000000128"

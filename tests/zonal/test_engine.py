@@ -12,6 +12,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from terrabit.corpus import tiles as tile_index
 from terrabit.errors import InvalidInputError, RegionError
 from terrabit.zonal import engine
 from terrabit.zonal.engine import TileReadError, zonal_stats
@@ -223,7 +224,7 @@ def test_unreadable_tile_is_retried_then_reported(
         return real_open(path)
 
     monkeypatch.setattr(engine, "_open", flaky)
-    monkeypatch.setattr(engine, "_RETRY_SLEEP_S", 0.0)
+    monkeypatch.setattr(tile_index, "RETRY_SLEEP_S", 0.0)
     with pytest.raises(
         TileReadError,
         match=r"1 tile\(s\) could not be read after 3 attempts: .*19N.*0000000128-0000000128\.tiff",

@@ -21,7 +21,6 @@ from terrabit.cli.main import cli
 from terrabit.corpus import tiles as tile_index
 from terrabit.corpus.tiles import read_tile_index
 from terrabit.errors import InvalidInputError, RegionError
-from terrabit.zonal import engine
 from terrabit.zonal.engine import TileReadError, zonal_stats
 
 from .conftest import REGION, YEAR
@@ -143,7 +142,7 @@ def test_unreachable_http_tile_is_reported_by_url(
     site: Any, polygons: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, log, root = site
-    monkeypatch.setattr(engine, "_RETRY_SLEEP_S", 0.0)
+    monkeypatch.setattr(tile_index, "RETRY_SLEEP_S", 0.0)
     monkeypatch.setitem(tile_index.REMOTE_GDAL, "GDAL_HTTP_MAX_RETRY", "0")
     # fresh URLs: GDAL caches what it read of the tiles at the URLs of the other tests
     shutil.copytree(root / "2024", root / "outage" / "2024")

@@ -28,20 +28,26 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import numpy as np
 import pandas as pd
 
-from terrabit.errors import InvalidInputError, RegionError
+from terrabit.errors import InvalidInputError, RegionError, TerrabitError
+
+T = TypeVar("T")
 
 __all__ = [
     "REMOTE_GDAL",
     "TILE_COLUMNS",
+    "TileReadError",
     "gdal_env",
     "read_tile_index",
+    "read_with_retries",
     "resolve_tile_path",
     "tiles_from_rasters",
 ]
@@ -83,6 +89,55 @@ def gdal_env(path: str) -> contextlib.AbstractContextManager[Any]:
     import rasterio
 
     return rasterio.Env(**{k: v for k, v in REMOTE_GDAL.items() if k not in os.environ})
+
+
+class TileReadError(TerrabitError, OSError):
+    """A tile could not be read after retries."""
+
+
+#: Seconds before the first retry of an unreadable tile; each further retry waits longer.
+RETRY_SLEEP_S = 0.2
+
+
+def read_with_retries(path: str, read: Callable[[], T], *, retries: int) -> T:
+    """``read()`` of the tile at ``path``, retried ``retries`` times with back-off when it
+    fails with an OS or GDAL error (a flaky network, a tile being replaced); terrabit's own
+    errors (bad input) are raised at once. zonal statistics and pixel pooling read tiles so.
+
+    Raises
+    ------
+    TileReadError
+        Still failing after ``retries`` extra attempts (the last cause chained).
+
+    Examples
+    --------
+    >>> calls = []
+    >>> def flaky() -> str:
+    ...     calls.append(1)
+    ...     if len(calls) < 2:
+    ...         raise OSError("connection reset")
+    ...     return "pixels"
+    >>> read_with_retries("t.tif", flaky, retries=1), len(calls)
+    ('pixels', 2)
+    >>> read_with_retries("t.tif", lambda: open("/no/such/tile.tif"), retries=0)
+    Traceback (most recent call last):
+    ...
+    terrabit.corpus.tiles.TileReadError: cannot read tile 't.tif' after 1 attempts: \
+[Errno 2] No such file or directory: '/no/such/tile.tif'
+    """
+    import rasterio.errors
+
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            return read()
+        except (OSError, rasterio.errors.RasterioError) as exc:
+            if isinstance(exc, TerrabitError):
+                raise
+            last = exc
+            if attempt < retries:
+                time.sleep(RETRY_SLEEP_S * (attempt + 1))
+    raise TileReadError(f"cannot read tile {path!r} after {retries + 1} attempts: {last}") from last
 
 
 def resolve_tile_path(path: str, index: str) -> str:

@@ -53,8 +53,14 @@ from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.corpus import PublishOptions, PublishResult, publish
 from terrabit.corpus.sinks import default_work_root, open_sink
-from terrabit.corpus.tiles import gdal_env, read_tile_index, tiles_from_rasters
-from terrabit.errors import InvalidInputError, TerrabitError
+from terrabit.corpus.tiles import (
+    TileReadError,
+    gdal_env,
+    read_tile_index,
+    read_with_retries,
+    tiles_from_rasters,
+)
+from terrabit.errors import InvalidInputError
 from terrabit.pixels.pool import check_pool_options, write_pooled_tile
 
 __all__ = ["PixelPublishResult", "TileJob", "pool_to_file", "publish_pixels"]
@@ -62,11 +68,6 @@ __all__ = ["PixelPublishResult", "TileJob", "pool_to_file", "publish_pixels"]
 #: Columns of the patch files passed through to the corpus.
 PASS_THROUGH = ("tile", "year", "zone")
 _POOL_VERSION = 2  # bump when pooling changes: finished tiles of older runs are pooled again
-_RETRY_SLEEP_S = 0.2
-
-
-class TileReadError(TerrabitError, OSError):
-    """A tile could not be read after retries."""
 
 
 @dataclass(frozen=True)
@@ -122,26 +123,19 @@ def pool_to_file(job: TileJob, *, retries: int = 2) -> dict[str, Any]:
     TileReadError
         The tile could not be read after ``retries`` extra attempts (the cause chained).
     """
-    import rasterio.errors
-
-    last: Exception | None = None
-    for attempt in range(retries + 1):
-        try:
-            counts = write_pooled_tile(
-                job.path, job.target, patch_px=job.patch_px, min_valid=job.min_valid,
-                raw=job.raw, year=job.year, expect=job.expect,
-            )  # fmt: skip
-            break
-        except (OSError, rasterio.errors.RasterioError) as exc:
-            if isinstance(exc, TerrabitError):
-                raise
-            last = exc
-            if attempt < retries:
-                time.sleep(_RETRY_SLEEP_S * (attempt + 1))
-    else:
-        raise TileReadError(
-            f"cannot read tile {job.path!r} after {retries + 1} attempts: {last}"
-        ) from last
+    counts = read_with_retries(
+        job.path,
+        lambda: write_pooled_tile(
+            job.path,
+            job.target,
+            patch_px=job.patch_px,
+            min_valid=job.min_valid,
+            raw=job.raw,
+            year=job.year,
+            expect=job.expect,
+        ),
+        retries=retries,
+    )
     meta = Path(job.target).with_suffix(".json")
     tmp = meta.with_name(f".{meta.name}.tmp")
     tmp.write_text(json.dumps(counts))

@@ -37,7 +37,6 @@ import json
 import math
 import os
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -53,8 +52,14 @@ from terrabit._cluster import ENGINES, Engine
 from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.aef import decode_block
-from terrabit.corpus.tiles import gdal_env, read_tile_index, tiles_from_rasters
-from terrabit.errors import InvalidInputError, TerrabitError
+from terrabit.corpus.tiles import (
+    TileReadError,
+    gdal_env,
+    read_tile_index,
+    read_with_retries,
+    tiles_from_rasters,
+)
+from terrabit.errors import InvalidInputError
 from terrabit.zonal.polygons import equal_area_km2
 from terrabit.zonal.stats import PartialStats, add_rows, empty_partials, finalize
 
@@ -77,11 +82,6 @@ _GROUP_PX = 256
 #: Coverage fractions below this are floating-point noise of the reprojection (a polygon
 #: edge on a pixel edge), not area: such pixels are left out (they would sway min/max).
 _MIN_COVERAGE = 1e-6
-_RETRY_SLEEP_S = 0.2
-
-
-class TileReadError(TerrabitError, OSError):
-    """A tile could not be read after retries."""
 
 
 class TileTask(NamedTuple):
@@ -310,19 +310,11 @@ def summarise_tile(task: TileTask, *, raw: bool, retries: int) -> TileResult:
     TileReadError
         The tile could not be read after ``retries`` extra attempts (the cause chained).
     """
-    import rasterio.errors
-
-    last: Exception | None = None
-    for attempt in range(retries + 1):
-        try:
-            return _tile_partials(task.path, task.rows, task.geoms, raw=raw)
-        except (OSError, rasterio.errors.RasterioError) as exc:
-            last = exc
-            if attempt < retries:
-                time.sleep(_RETRY_SLEEP_S * (attempt + 1))
-    raise TileReadError(
-        f"cannot read tile {task.path!r} after {retries + 1} attempts: {last}"
-    ) from last
+    return read_with_retries(
+        task.path,
+        lambda: _tile_partials(task.path, task.rows, task.geoms, raw=raw),
+        retries=retries,
+    )
 
 
 def _run_threads(
