@@ -45,6 +45,7 @@ __all__ = [
     "REMOTE_GDAL",
     "TILE_COLUMNS",
     "TileReadError",
+    "check_tile_source",
     "gdal_env",
     "read_tile_index",
     "read_with_retries",
@@ -89,6 +90,30 @@ def gdal_env(path: str) -> contextlib.AbstractContextManager[Any]:
     import rasterio
 
     return rasterio.Env(**{k: v for k, v in REMOTE_GDAL.items() if k not in os.environ})
+
+
+def check_tile_source(index: object, rasters: object) -> None:
+    """Refuse a run given neither or both of a tile ``index`` and ``rasters`` (zonal
+    statistics and pixel corpora take tiles either way).
+
+    Examples
+    --------
+    >>> check_tile_source("index.parquet", None)
+    >>> check_tile_source(None, [])
+    Traceback (most recent call last):
+    ...
+    terrabit.errors.InvalidInputError: no tiles given; pass index (a table of tiles) or \
+rasters (raster files)
+    """
+    if index is None and not rasters:
+        raise InvalidInputError(
+            "no tiles given; pass index (a table of tiles) or rasters (raster files)",
+            params=("index", "rasters"),
+        )
+    if index is not None and rasters:
+        raise InvalidInputError(
+            "pass either index or rasters, not both", params=("index", "rasters")
+        )
 
 
 class TileReadError(TerrabitError, OSError):

@@ -55,6 +55,7 @@ from terrabit.corpus import PublishOptions, PublishResult, publish
 from terrabit.corpus.sinks import default_work_root, open_sink
 from terrabit.corpus.tiles import (
     TileReadError,
+    check_tile_source,
     gdal_env,
     read_tile_index,
     read_with_retries,
@@ -361,15 +362,7 @@ def _check(
     overrides: dict[str, Any],
 ) -> PublishOptions:
     """Every option of :func:`publish_pixels`, checked before any tile is read."""
-    if index is None and not rasters:
-        raise InvalidInputError(
-            "no tiles given; pass index (a table of tiles) or rasters (raster files)",
-            params=("index", "rasters"),
-        )
-    if index is not None and rasters:
-        raise InvalidInputError(
-            "pass either index or rasters, not both", params=("index", "rasters")
-        )
+    check_tile_source(index, rasters)
     if bbox is not None:
         if index is None:
             raise InvalidInputError(

@@ -54,6 +54,7 @@ from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.aef import decode_block
 from terrabit.corpus.tiles import (
     TileReadError,
+    check_tile_source,
     gdal_env,
     read_tile_index,
     read_with_retries,
@@ -376,15 +377,7 @@ def check_options(
     terrabit.errors.InvalidInputError: scheduler needs engine='dask' (got engine='local'); \
 pass engine='dask' or drop scheduler
     """
-    if index is None and not rasters:
-        raise InvalidInputError(
-            "no tiles given; pass index (a table of tiles) or rasters (raster files)",
-            params=("index", "rasters"),
-        )
-    if index is not None and rasters:
-        raise InvalidInputError(
-            "pass either index or rasters, not both", params=("index", "rasters")
-        )
+    check_tile_source(index, rasters)
     wanted = [check_choice("stats", s, STATS) for s in stats]
     check_int_range("workers", workers, 1)
     check_choice("engine", engine, ENGINES)
