@@ -225,6 +225,30 @@ export const defaultPool = sharedPool(
   (size) => new ScorerPool(size, () => new Worker(new URL("../../workers/scorer.ts", import.meta.url), { type: "module" })),
 );
 
+/**
+ * Scores of `n` candidates by the worker pool when there are many (from
+ * `SCORER_POOL_MIN_ROWS`) and workers exist, else — or when the pool fails for another
+ * reason than an abort — in place on this thread.
+ */
+async function pooledOrInPlace(
+  n: number,
+  signal: AbortSignal | undefined,
+  inPool: (pool: ScorerPool) => Promise<Float64Array>,
+  inPlace: () => Float64Array,
+): Promise<Float64Array> {
+  checkAbort(signal);
+  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
+  if (pool !== null) {
+    try {
+      return await inPool(pool);
+    } catch (err) {
+      if (err instanceof TerrabitError && err.kind === "abort") throw err;
+      console.warn("terrabit: worker scoring failed, scoring in place:", err);
+    }
+  }
+  return inPlace();
+}
+
 /** Score candidates: the worker pool for many rows, in place otherwise. */
 export async function scoreCandidates(
   query: PreparedQuery,
@@ -233,17 +257,12 @@ export async function scoreCandidates(
   signal?: AbortSignal,
   resident = false,
 ): Promise<Float64Array> {
-  checkAbort(signal);
-  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
-  if (pool !== null) {
-    try {
-      return await pool.score(query, codes, n, { signal, resident });
-    } catch (err) {
-      if (err instanceof TerrabitError && err.kind === "abort") throw err;
-      console.warn("terrabit: worker scoring failed, scoring in place:", err);
-    }
-  }
-  return scoreBlock(query, codes.subarray(0, n * query.codeSize));
+  return pooledOrInPlace(
+    n,
+    signal,
+    (pool) => pool.score(query, codes, n, { signal, resident }),
+    () => scoreBlock(query, codes.subarray(0, n * query.codeSize)),
+  );
 }
 
 /**
@@ -257,17 +276,12 @@ export async function scoreAsymmetric(
   n: number,
   signal?: AbortSignal,
 ): Promise<Float64Array> {
-  checkAbort(signal);
-  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
-  if (pool !== null) {
-    try {
-      return await pool.scoreJob({ kind: "asymmetric", job, factors }, codes, n, { signal, resident: true });
-    } catch (err) {
-      if (err instanceof TerrabitError && err.kind === "abort") throw err;
-      console.warn("terrabit: worker scoring failed, scoring in place:", err);
-    }
-  }
-  return asymmetricBlock(job, codes, factors, 0, n, sharedRabitqKernel());
+  return pooledOrInPlace(
+    n,
+    signal,
+    (pool) => pool.scoreJob({ kind: "asymmetric", job, factors }, codes, n, { signal, resident: true }),
+    () => asymmetricBlock(job, codes, factors, 0, n, sharedRabitqKernel()),
+  );
 }
 
 /**
@@ -281,15 +295,10 @@ export async function scoreClassifier(
   n: number,
   signal?: AbortSignal,
 ): Promise<Float64Array> {
-  checkAbort(signal);
-  const pool = n >= SCORER_POOL_MIN_ROWS ? defaultPool() : null;
-  if (pool !== null) {
-    try {
-      return await pool.scoreJob({ kind: "classifier", model }, codes, n, { signal, resident: true });
-    } catch (err) {
-      if (err instanceof TerrabitError && err.kind === "abort") throw err;
-      console.warn("terrabit: worker scoring failed, scoring in place:", err);
-    }
-  }
-  return decisionValues(model, codes, 0, n);
+  return pooledOrInPlace(
+    n,
+    signal,
+    (pool) => pool.scoreJob({ kind: "classifier", model }, codes, n, { signal, resident: true }),
+    () => decisionValues(model, codes, 0, n),
+  );
 }
