@@ -10,6 +10,7 @@
  * `channel_k = clamp(floor(256 * ((p_k - lo_k) / (hi_k - lo_k))), 0, 255)`.
  */
 import { f32Array } from "./arrays";
+import { formatAtLeast } from "./manifest";
 import type { CorpusInfo } from "../types";
 
 /** The manifest metadata key. */
@@ -65,8 +66,7 @@ export function falseColourTables(components: Float32Array, mean: Float32Array, 
 export function falseColourOf(info: CorpusInfo): FalseColourState {
   const raw = info.metadata[FALSE_COLOUR_KEY];
   if (raw === undefined || raw === null) {
-    const [major, minor] = info.formatVersion.split(".").map(Number);
-    const older = (major as number) < 1 || (major === 1 && (minor as number) < 5);
+    const older = !formatAtLeast(info, 1, 5);
     return {
       params: null,
       reason: older

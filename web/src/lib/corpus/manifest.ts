@@ -48,6 +48,12 @@ function date(value: unknown): Date | null {
   return value instanceof Date ? value : null;
 }
 
+/** Whether the corpus's format version is `major.minor` or later (Python's `version_tuple`). */
+export function formatAtLeast(info: Pick<CorpusInfo, "formatVersion">, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = info.formatVersion.split(".").map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
 /** The parsed `terrabit` metadata of a manifest footer. */
 export function corpusInfo(metadata: FileMetaData, where = "manifest.parquet"): CorpusInfo {
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === "terrabit");
@@ -146,8 +152,7 @@ export async function parseManifest(bytes: ArrayBuffer, where = "manifest.parque
   }
   const sealed = await checkSeal(bytes, metadata, where); // every byte, before any is trusted
   const info = corpusInfo(metadata, where);
-  const [major = 0, minor = 0] = info.formatVersion.split(".").map(Number);
-  if (!sealed && (major > 1 || (major === 1 && minor >= 6))) {
+  if (!sealed && formatAtLeast(info, 1, 6)) {
     throw new TerrabitError(
       `${where} carries no digest of its own (${DIGEST_KEY}), which every manifest of format ` +
         `1.6 and later does (this one says ${info.formatVersion}); the manifest is damaged — ` +
