@@ -46,7 +46,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,10 @@ from terrabit.corpus.tiles import gdal_env
 from terrabit.errors import InvalidInputError
 from terrabit.geoparquet import GeoParquetWriter
 from terrabit.kernels.pooling import block_sums
+
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
+    from rasterio.io import DatasetReader
 
 __all__ = [
     "ROW_GROUP_PATCHES",
@@ -174,7 +178,7 @@ pixels that must be valid), got 1.5; e.g. 0.5
         )
 
 
-def _zone(crs: Any) -> str:
+def _zone(crs: CRS) -> str:
     """``19N`` / ``33S`` for WGS 84 / UTM, ``EPSG<code>`` for another EPSG CRS, else a short
     hash of the CRS's WKT."""
     epsg = crs.to_epsg()
@@ -216,10 +220,10 @@ class _Grid:
     ry: float
     bottom_up: bool
     nodata: float | None
-    crs: Any
+    crs: CRS
 
 
-def _grid(src: Any, path: str, *, raw: bool) -> _Grid:
+def _grid(src: DatasetReader, path: str, *, raw: bool) -> _Grid:
     """The tile's grid, checked: a CRS, north-up axes, 4+ bands, ``int8`` unless ``raw``."""
     if src.crs is None:
         raise InvalidInputError(
