@@ -222,13 +222,22 @@ def test_dask_failure_resumes_on_the_cluster(
     out = tmp_path / "c"
     real = mapreduce.reduce_cell
     broken_cells: set[str] = set()
+    lock = threading.Lock()
+    others_done = threading.Semaphore(0)
 
     def flaky(table: Any, cell: str, *args: Any, **kwargs: Any) -> Any:
-        if not broken_cells:
-            broken_cells.add(cell)
+        with lock:
+            if not broken_cells:
+                broken_cells.add(cell)
         if cell in broken_cells:
+            # fail only once other cells finished on the other worker: the run stops
+            # with work to keep, whatever the machine's speed
+            for _ in range(3):
+                others_done.acquire(timeout=30)
             raise MemoryError("simulated out of memory")
-        return real(table, cell, *args, **kwargs)
+        rows = real(table, cell, *args, **kwargs)
+        others_done.release()
+        return rows
 
     with monkeypatch.context() as m:
         m.setattr(mapreduce, "reduce_cell", flaky)

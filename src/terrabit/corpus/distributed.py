@@ -189,12 +189,14 @@ def _gather(
 ) -> None:
     """Hand each future's result to ``done(label, result)`` as it completes (``futures``
     maps a future to its label and its name for messages); the first failure (after
-    Dask's retries) cancels the rest and raises."""
+    Dask's retries) keeps the results that already arrived, cancels the rest and raises."""
     distributed = lazy_import("distributed", "dask")
+    handed: set[Any] = set()
     try:
         for fut in distributed.as_completed(list(futures)):
             label, name = futures[fut]
             if fut.status != "finished":
+                _keep_finished(futures, handed, done)
                 exc = fut.exception()
                 if isinstance(exc, TerrabitError):
                     raise exc
@@ -209,11 +211,23 @@ def _gather(
                     params=("resume",),
                 ) from exc
             done(label, fut.result())
+            handed.add(fut)
             fut.release()
     except BaseException:
         client.cancel(list(futures))
         _drain(client, {str(f.key) for f in futures})
         raise
+
+
+def _keep_finished(
+    futures: dict[Any, Any], handed: set[Any], done: Callable[[Any, Any], None]
+) -> None:
+    """Hand over the results that finished but were not handed yet (a failure stops the
+    run: what already finished is journalled, so a resume does not redo it)."""
+    for fut, (label, _name) in futures.items():
+        if fut not in handed and fut.status == "finished":
+            done(label, fut.result())
+            handed.add(fut)
 
 
 def _drain(client: Any, keys: set[str], timeout_s: float = 60.0) -> None:
