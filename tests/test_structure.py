@@ -24,6 +24,7 @@ GROUND = {
     "_atomic",
     "_progress",
     "_compat",
+    "_arrow",  # arrow <-> numpy without pyarrow's pandas shim
     "_cluster",
     "aef",  # the AEF tile format's rules (quantization, bands): no files
     "kernels",

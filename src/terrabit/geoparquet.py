@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from terrabit._arrow import array
 from terrabit._atomic import atomic_file
 from terrabit._validation import check_choice
 from terrabit.errors import InvalidInputError
@@ -391,9 +392,9 @@ def bbox_column(bounds: npt.ArrayLike, *, type: pa.StructType | None = None) -> 
         )
     if value_type == pa.float32():
         leaves = [_outward_f32(values[:, j], down=j < 2) for j in range(4)]
-        arrays = [pa.array(leaf) for leaf in leaves]
+        arrays = [array(leaf) for leaf in leaves]
     else:
-        arrays = [pa.array(values[:, j]) for j in range(4)]
+        arrays = [array(values[:, j]) for j in range(4)]
     return pa.StructArray.from_arrays(arrays, fields=list(kind))
 
 
@@ -590,7 +591,7 @@ class GeoParquetWriter:
                 [np.minimum(self._bounds[:2], low), np.maximum(self._bounds[2:], high)]
             )
         wkb = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, flavor="iso")
-        extra: dict[str, pa.Array] = {"geometry": pa.array(list(wkb), type=pa.binary())}
+        extra: dict[str, pa.Array] = {"geometry": array(list(wkb), type=pa.binary())}
         if covering:
             extra["bbox"] = bbox_column(shapely.bounds(geoms).reshape(-1, 4))
         if table is None:

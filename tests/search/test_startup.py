@@ -3,7 +3,9 @@
 The real command runs in a fresh interpreter under ``-X importtime``, which lists every
 module the process imports: the oracle is that list, not terrabit's own account. numba
 (with the scipy it imports and LLVM) costs a third of a second of start-up, most of a
-small search; only large jobs and the spatial views need it.
+small search; only large jobs and the spatial views need it. pandas costs as much again
+(pyarrow 26 imports it on its first conversion to or from numpy); a search converts through
+``terrabit._arrow`` instead.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def test_a_small_search_loads_no_compiled_kernel(
     )
     assert "terrabit.search.query" in imported  # the list is complete: the search ran
     assert sorted(COMPILED & imported) == []
+    assert "pandas" not in imported  # pyarrow's pandas shim (terrabit._arrow converts)
     if data is not None:
         assert len(data["results"]) == 5
     else:
@@ -91,3 +94,9 @@ def test_a_search_does_not_load_pyarrow_dataset(
         corpus_dir, "--bbox", _bbox(busy_box), "--positive", exemplar, "-k", 5, "--json"
     )
     assert "pyarrow.dataset" not in imported
+
+
+def test_a_global_search_does_not_load_pandas(corpus_dir: Path, exemplar: str) -> None:
+    data, imported = _search(corpus_dir, "--global", "--positive", exemplar, "-k", 5, "--json")
+    assert data is not None and len(data["results"]) == 5
+    assert "pandas" not in imported

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from terrabit._arrow import to_numpy
 from terrabit.cli.options import (
     bbox_option,
     echo_json,
@@ -306,9 +307,7 @@ def _print_table(result: Any, output: Path | None, attributes: dict[str, dict[st
     import shapely
 
     limit = _LIMIT
-    geoms = shapely.from_wkb(
-        shown.column("geometry").slice(0, limit).to_numpy(zero_copy_only=False)
-    )
+    geoms = shapely.from_wkb(to_numpy(shown.column("geometry").slice(0, limit)))
     centres = shapely.centroid(geoms) if len(geoms) else []
     for i, (rank, ident, score, value) in enumerate(
         zip(

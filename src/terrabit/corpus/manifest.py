@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from terrabit._arrow import from_numpy, to_numpy
 from terrabit.corpus import format as fmt
 from terrabit.corpus.boxes import overlaps
 from terrabit.corpus.sources import Source
@@ -151,17 +152,17 @@ def prune(manifest: pa.Table, boxes: list[Box], window: TimeWindow | None) -> pa
     >>> prune(m, [(0.5, 0.5, 2.0, 2.0)], None).column("path").to_pylist()
     ['a']
     """
-    cols = [manifest.column(n).to_numpy() for n in fmt.BBOX_FIELDS]
+    cols = [to_numpy(manifest.column(n)) for n in fmt.BBOX_FIELDS]
     keep = overlaps(cols[0], cols[1], cols[2], cols[3], boxes)
     if window is not None:
-        tmin = manifest.column("tmin").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-        tmax = manifest.column("tmax").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        tmin = to_numpy(manifest.column("tmin").cast(pa.timestamp("us")))
+        tmax = to_numpy(manifest.column("tmax").cast(pa.timestamp("us")))
         start, end = window
         if start is not None:
             keep &= tmax >= start
         if end is not None:
             keep &= tmin < end
-    return manifest.filter(pa.array(keep))
+    return manifest.filter(from_numpy(np.asarray(keep, bool)))
 
 
 def encode_manifest(manifest: pa.Table, meta: Mapping[str, Any]) -> bytes:
@@ -286,17 +287,14 @@ from a copy or republish the corpus
     if n != int(meta["shards"]):
         problems.append(f"it has {n} shard rows where its metadata says {meta['shards']}")
     for column in ("rows", "bytes"):
-        values = np.asarray(table.column(column).to_numpy(zero_copy_only=False), np.int64)
+        values = np.asarray(to_numpy(table.column(column)), np.int64)
         if int(values.sum()) != int(meta[column]) or (values <= 0).any():
             problems.append(
                 f"its shards' {column} sum to {int(values.sum())} where its metadata says "
                 f"{meta[column]}"
             )
     box = np.column_stack(
-        [
-            np.asarray(table.column(k).to_numpy(zero_copy_only=False), np.float64)
-            for k in fmt.BBOX_FIELDS
-        ]
+        [np.asarray(to_numpy(table.column(k)), np.float64) for k in fmt.BBOX_FIELDS]
     ).reshape(-1, 4)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(box).all(axis=1)
@@ -311,7 +309,7 @@ from a copy or republish the corpus
         )
     if "summary_radii" in table.column_names:
         flat = table.column("summary_radii").combine_chunks().flatten()
-        radii = np.asarray(flat.to_numpy(zero_copy_only=False), np.int64)
+        radii = np.asarray(to_numpy(flat), np.int64)
         bits = 8 * int(meta["code_size"])
         if radii.size and (radii.min() < 0 or radii.max() > bits):
             problems.append(f"its summary radii lie outside 0..{bits} bits")

@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from terrabit._arrow import array
 from terrabit.corpus import format as fmt
 from terrabit.corpus import pages as pg
 from terrabit.corpus.caches import ByteLRU
@@ -214,7 +215,7 @@ class GroupReader:
         rest = [c for c in columns if c not in arrays]
         if rest:
             table = self.read_groups(shard, [g], rest)
-            idx = pa.array(rows)
+            idx = array(rows)
             for c in rest:
                 arrays[c] = table.column(c).take(idx)
         out = pa.Table.from_arrays(
@@ -342,7 +343,7 @@ class GroupReader:
                 base = np.cumsum(sizes) - sizes
                 k = np.searchsorted(np.array(firsts), rows, side="right") - 1
                 joined = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
-                out[name] = joined.take(pa.array(base[k] + rows - np.array(firsts)[k]))
+                out[name] = joined.take(array(base[k] + rows - np.array(firsts)[k]))
         return out
 
     def _fetch_pages(

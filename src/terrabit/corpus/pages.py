@@ -54,6 +54,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from terrabit._arrow import array
 from terrabit.corpus.page_index import (
     ChunkIndexLocation,
     ColumnIndex,
@@ -417,5 +418,5 @@ def decode_pages(data: bytes | memoryview, leaf: Leaf, *, where: str = "page") -
         parts.append(arr)
         pos += used
     if not parts:
-        return pa.array([], type=leaf.arrow_type)
+        return array([], type=leaf.arrow_type)
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from terrabit._arrow import array, to_numpy
 from terrabit._validation import check_choice
 from terrabit.codecs import Codec, from_dict
 from terrabit.corpus import falsecolour, stac
@@ -581,11 +582,11 @@ holding manifest.parquet, or run `terrabit publish` first
 
 def _in_time(table: pa.Table, window: TimeWindow) -> pa.Table:
     """The rows of ``table`` whose ``datetime`` lies in ``[start, end)``."""
-    t = table.column("datetime").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    t = to_numpy(table.column("datetime").cast(pa.timestamp("us")))
     start, end = window
     keep = ~np.isnat(t)
     if start is not None:
         keep &= t >= start
     if end is not None:
         keep &= t < end
-    return table.filter(pa.array(keep))
+    return table.filter(array(keep))

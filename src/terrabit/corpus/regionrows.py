@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import shapely
 
+from terrabit._arrow import array, to_numpy
 from terrabit.corpus import format as fmt
 from terrabit.corpus.boxes import bbox_leaves_needed, covers_box, inside_boxes, overlaps, spanned
 from terrabit.corpus.pageio import GroupReader
@@ -131,7 +132,7 @@ def _bbox_bounds(
     if full:
         bbox = io.read_groups(shard, groups, ["bbox"]).column("bbox").combine_chunks()
         for k, name in enumerate(fmt.BBOX_FIELDS):
-            lo[k] = hi[k] = bbox.field(name).to_numpy(zero_copy_only=False)
+            lo[k] = hi[k] = to_numpy(bbox.field(name))
         return lo, hi, bbox
     by_fields: dict[tuple[int, ...], list[int]] = {}
     multi = exact and not shard.connected()
@@ -148,7 +149,7 @@ def _bbox_bounds(
         bbox = read.column("bbox").combine_chunks()
         rows = np.concatenate([np.arange(starts[i], starts[i] + sizes[i]) for i in idx])
         for k in fields:
-            values = bbox.field(fmt.BBOX_FIELDS[k]).to_numpy(zero_copy_only=False)
+            values = to_numpy(bbox.field(fmt.BBOX_FIELDS[k]))
             lo[k][rows] = values
             hi[k][rows] = values
     return lo, hi, None
@@ -199,7 +200,7 @@ def _assemble(
             unsure = rows[~certain[at + rows]]
             if len(unsure):
                 wkb = _take(shard, io, g, unsure, "geometry")
-                ok = shapely.intersects(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), geom)
+                ok = shapely.intersects(shapely.from_wkb(to_numpy(wkb)), geom)
                 rows = np.union1d(rows[certain[at + rows]], unsure[ok])
         if not len(rows):
             continue
@@ -209,7 +210,7 @@ def _assemble(
             table = io.read_partial(shard, g, rows, columns, kept)
         if table is None:
             full = io.read_groups(shard, [g], columns).select(columns)
-            table = full if len(rows) == n else full.take(pa.array(rows))
+            table = full if len(rows) == n else full.take(array(rows))
         pieces[g] = table
     if whole:
         table = io.read_groups(shard, whole, columns).select(columns)
@@ -232,5 +233,5 @@ def _take(
     """``column`` of the rows ``rows`` of row group ``g`` (by pages where it pays)."""
     table = io.read_partial(shard, g, rows, [column], None)
     if table is None:
-        table = io.read_groups(shard, [g], [column]).take(pa.array(rows))
+        table = io.read_groups(shard, [g], [column]).take(array(rows))
     return table.column(column)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from terrabit._arrow import to_numpy
 from terrabit.codecs import Codec
 from terrabit.corpus import format as fmt
 from terrabit.corpus import summary
@@ -111,7 +112,7 @@ def write_shard(
     temporary name, then renamed): rows in (Hilbert key of the anchor, id) order, row
     groups of :func:`row_groups`; its manifest row (extent, time range, checksums and,
     for Hamming codes, the summary balls)."""
-    exact = [table.column(name).to_numpy() for name in BOUNDS_COLUMNS]
+    exact = [to_numpy(table.column(name)) for name in BOUNDS_COLUMNS]
     extent = (
         float(exact[0].min()),
         float(exact[1].min()),
@@ -122,7 +123,7 @@ def write_shard(
     keys = hilbert.keys(*anchor(np.column_stack(exact)))
     by = pa.table({"key": keys, "id": table.column("id")})
     order = pc.sort_indices(by, sort_keys=[("key", "ascending"), ("id", "ascending")])
-    groups = row_groups(keys[order.to_numpy()], row_group_rows)
+    groups = row_groups(keys[to_numpy(order)], row_group_rows)
     table = (
         table.drop_columns([SORT_KEY_COLUMN, *BOUNDS_COLUMNS])
         .replace_schema_metadata(None)

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from terrabit._arrow import array, to_numpy
 from terrabit.corpus.format import RESERVED_COLUMNS
 from terrabit.corpus.reader import Corpus
 
@@ -55,11 +56,11 @@ def row_columns(corpus: Corpus, rows: pa.Table, columns: list[str]) -> pa.Table:
     if rows.num_rows == 0:
         return corpus.empty_table(["id", *columns])
     ids = rows.column("id")
-    geoms = shapely.from_wkb(rows.column("geometry").to_numpy(zero_copy_only=False))
+    geoms = shapely.from_wkb(to_numpy(rows.column("geometry")))
     b = shapely.bounds(geoms)
     boxes = shapely.box(b[:, 0] - _PAD, b[:, 1] - _PAD, b[:, 2] + _PAD, b[:, 3] + _PAD)
     region = shapely.union_all(boxes)
-    wanted = pa.array(ids.to_pylist(), pa.string())
+    wanted = array(ids.to_pylist(), pa.string())
     parts = []
     for path in corpus.select_shards(region).column("path").to_pylist():
         table = corpus.read_shard(path, region, columns=["id", *columns])

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from terrabit._arrow import array, to_numpy
 from terrabit.errors import InvalidInputError
 from terrabit.region import Region
 
@@ -37,7 +38,7 @@ def dedupe_rows(
     if len(geometry) == 0:
         return np.zeros(0, dtype=np.int64)
     arr = geometry.combine_chunks() if isinstance(geometry, pa.ChunkedArray) else geometry
-    groups = np.asarray(pc.dictionary_encode(arr).indices.to_numpy(), dtype=np.int64)
+    groups = np.asarray(to_numpy(pc.dictionary_encode(arr).indices), dtype=np.int64)
     order = np.lexsort((keys, scores, groups))
     g = groups[order]
     first = np.ones(len(order), dtype=bool)
@@ -67,7 +68,7 @@ def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     >>> take_rows(pa.table({"id": ["a", "b", "c"]}), np.array([2, 0])).column("id").to_pylist()
     ['c', 'a']
     """
-    return table.take(pa.array(rows, pa.int64()))
+    return table.take(array(rows, pa.int64()))
 
 
 def guard_candidates(selected: pa.Table, region: Region | None, max_candidates: int) -> None:
@@ -87,14 +88,14 @@ max_candidates=9; draw a smaller region, add a year, or raise max_candidates
     """
     if selected.num_rows == 0:
         return
-    rows = np.asarray(selected.column("rows").to_numpy(), dtype=np.int64)
+    rows = np.asarray(to_numpy(selected.column("rows")), dtype=np.int64)
     if region is None or region.is_world:
         inside = rows.sum()
     else:
         boxes = [
             shapely.box(x0, y0, x1, y1)
             for x0, y0, x1, y1 in zip(
-                *(selected.column(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax")),
+                *(to_numpy(selected.column(n)) for n in ("xmin", "ymin", "xmax", "ymax")),
                 strict=True,
             )
         ]

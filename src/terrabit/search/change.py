@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit._arrow import to_numpy
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
 
@@ -122,7 +123,7 @@ def row_years(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     [2023, -1]
     """
     years = pc.year(column)
-    return np.asarray(pc.fill_null(years, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(to_numpy(pc.fill_null(years, -1)), dtype=np.int64)
 
 
 def pick_years(
@@ -166,7 +167,7 @@ def place_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     arr = geometry.combine_chunks() if isinstance(geometry, pa.ChunkedArray) else geometry
-    groups = np.asarray(pc.dictionary_encode(arr).indices.to_numpy(), dtype=np.int64)
+    groups = np.asarray(to_numpy(pc.dictionary_encode(arr).indices), dtype=np.int64)
     first: list[np.ndarray] = []
     for y in pair:
         rows = np.flatnonzero(years == y)

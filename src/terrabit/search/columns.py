@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit._arrow import to_numpy
 from terrabit.corpus.format import fixed_codes
 
 __all__ = ["anchors", "fixed_codes", "id_keys"]
@@ -31,7 +32,7 @@ def id_keys(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if len(ids) == 0:
         return np.zeros(0, dtype=np.int64)
     ranks = pc.rank(ids, sort_keys="ascending", tiebreaker="first")
-    return np.asarray(ranks.to_numpy(), dtype=np.int64) - 1
+    return np.asarray(to_numpy(ranks), dtype=np.int64) - 1
 
 
 def anchors(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +41,7 @@ def anchors(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     if len(bbox) == 0:
         return np.zeros(0), np.zeros(0)
     xs = [
-        np.asarray(bbox.field(n).to_numpy(zero_copy_only=False), dtype=np.float64)
+        np.asarray(to_numpy(bbox.field(n)), dtype=np.float64)
         for n in ("xmin", "ymin", "xmax", "ymax")
     ]
     return (xs[0] + xs[2]) / 2, (xs[1] + xs[3]) / 2

@@ -71,6 +71,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from terrabit import __version__
+from terrabit._arrow import array, to_numpy
 from terrabit._atomic import atomic_file
 from terrabit.blocks import spatial_split
 from terrabit.corpus.reader import Corpus
@@ -109,16 +110,16 @@ def export_table(
     role = [e.role for e in ex] + ["result"] * shown.num_rows
     geoms = shapely.from_wkb(np.array(wkb, dtype=object)) if wkb else np.zeros(0, dtype=object)
     columns: dict[str, pa.Array] = {
-        "id": pa.array(ids, pa.string()),
-        "geometry": pa.array(wkb, pa.binary()),
+        "id": array(ids, pa.string()),
+        "geometry": array(wkb, pa.binary()),
         "bbox": bbox_column(
             shapely.bounds(geoms).reshape(-1, 4) if len(geoms) else np.zeros((0, 4))
         ),
-        "score": pa.array(nulls_f + shown.column("score").to_pylist(), pa.float64()),
-        "rank": pa.array(nulls_f + shown.column("rank").to_pylist(), pa.int64()),
-        "view": pa.array([result.view] * len(ids), pa.string()),
-        "value": pa.array(nulls_f + shown.column("value").to_pylist(), pa.float64()),
-        "role": pa.array(role, pa.string()),
+        "score": array(nulls_f + shown.column("score").to_pylist(), pa.float64()),
+        "rank": array(nulls_f + shown.column("rank").to_pylist(), pa.int64()),
+        "view": array([result.view] * len(ids), pa.string()),
+        "value": array(nulls_f + shown.column("value").to_pylist(), pa.float64()),
+        "role": array(role, pa.string()),
     }
     for name in _SHOWN_EXTRAS:
         if name in shown.column_names:
@@ -144,16 +145,16 @@ def _split(covering: pa.ChunkedArray, exact: pa.Array) -> pa.Array:
     corpus ``bbox`` covering (its footprint's bounds when the row was not found), blocks
     taken in :func:`~terrabit.blocks.spatial_split`'s ``hash`` order (the browser's)."""
     boxes = covering.combine_chunks()
-    missing = boxes.is_null().to_numpy(zero_copy_only=False)
+    missing = to_numpy(boxes.is_null())
     bounds = {}
     for name in ("xmin", "ymin", "xmax", "ymax"):
-        corpus_v = boxes.field(name).to_numpy(zero_copy_only=False).astype(np.float64)
-        exact_v = exact.field(name).to_numpy(zero_copy_only=False)
+        corpus_v = to_numpy(boxes.field(name)).astype(np.float64)
+        exact_v = to_numpy(exact.field(name))
         bounds[name] = np.where(missing, exact_v, corpus_v)
     lon = (bounds["xmin"] + bounds["xmax"]) / 2
     lat = (bounds["ymin"] + bounds["ymax"]) / 2
     test = spatial_split(lon, lat, test_fraction=VALIDATION_FRACTION, order="hash")
-    return pa.array(np.where(test, "validation", "train").tolist(), pa.string())
+    return array(np.where(test, "validation", "train").tolist(), pa.string())
 
 
 def _provenance(result: SearchResult, corpus: Corpus | None, with_codes: bool) -> dict[str, Any]:
@@ -222,7 +223,7 @@ def export(
         ``with_codes`` without ``corpus``.
     """
     table = export_table(result, corpus, with_codes=with_codes)
-    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    geoms = shapely.from_wkb(to_numpy(table.column("geometry")))
     if table.num_rows:
         bbox = [float(v) for v in shapely.total_bounds(geoms)]
         types = sorted({g.geom_type for g in geoms})

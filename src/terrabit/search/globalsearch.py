@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit._arrow import array, to_numpy
 from terrabit._progress import progress_bar
 from terrabit.corpus.reader import Corpus, Selection
 from terrabit.errors import InvalidInputError
@@ -84,22 +85,22 @@ def shard_lower_bounds(manifest: pa.Table, query: np.ndarray) -> np.ndarray:
         codes_col = manifest.column("summary_code")
         _check_summary(codes_col.null_count)
         centres = fixed_codes(codes_col, size)
-        radii = np.asarray(manifest.column("summary_radius_bits").to_numpy(), dtype=np.int64)
+        radii = np.asarray(to_numpy(manifest.column("summary_radius_bits")), dtype=np.int64)
         counts = np.ones(manifest.num_rows, dtype=np.int64)
     else:
         lists = manifest.column("summary_codes").combine_chunks()
         radius_lists = manifest.column("summary_radii").combine_chunks()
         _check_summary(lists.null_count)
-        counts = np.asarray(pc.list_value_length(lists).to_numpy(zero_copy_only=False), np.int64)
+        counts = np.asarray(to_numpy(pc.list_value_length(lists)), np.int64)
         if (counts < 1).any() or not np.array_equal(
-            counts, pc.list_value_length(radius_lists).to_numpy(zero_copy_only=False)
+            counts, to_numpy(pc.list_value_length(radius_lists))
         ):
             raise InvalidInputError(
                 "this corpus's manifest has summary balls that are empty or whose codes and "
                 "radii differ in number; validate the corpus (terrabit validate) and republish"
             )
         centres = fixed_codes(lists.flatten(), size)
-        radii = np.asarray(radius_lists.flatten().to_numpy(), dtype=np.int64)
+        radii = np.asarray(to_numpy(radius_lists.flatten()), dtype=np.int64)
     q = np.ascontiguousarray(query, dtype=np.uint8)[None, :]
     d = hamming_distances(q, np.ascontiguousarray(centres))[0].astype(np.int64)
     per_ball = np.maximum(0, d - radii)
@@ -147,7 +148,7 @@ def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> Se
     paths = shards.column("path").to_pylist()
     order = sorted(range(len(paths)), key=lambda i: (int(bounds[i]), paths[i]))
     cols = ["id", "geometry", "embedding"]
-    exclude = pa.array([e.id for e in exemplars if e.id is not None], pa.string())
+    exclude = array([e.id for e in exemplars if e.id is not None], pa.string())
 
     best: pa.Table | None = None  # id, geometry, distance; the k best by (distance, id)
     scanned = 0
@@ -197,16 +198,16 @@ def global_search(corpus: Corpus, query: Query, *, t0: float, bytes0: int) -> Se
             else "no row of the corpus lies in the region and time window besides the exemplar"
         )
         return SearchResult(empty_table(), "topk", exemplars, stats, reason, {"k": k}, provenance)
-    scores = np.asarray(best.column("distance").to_numpy(), dtype=np.float64)
+    scores = np.asarray(to_numpy(best.column("distance")), dtype=np.float64)
     vr = topk(scores, k, ids=np.arange(best.num_rows))  # already in (distance, id) order
     table = pa.table(
         {
             "id": best.column("id"),
             "geometry": best.column("geometry"),
-            "score": pa.array(vr.scores, pa.float64()),
-            "rank": pa.array(vr.rank, pa.int64()),
-            "value": pa.array(vr.value, pa.float64()),
-            "shown": pa.array(vr.shown, pa.bool_()),
+            "score": array(vr.scores, pa.float64()),
+            "rank": array(vr.rank, pa.int64()),
+            "value": array(vr.value, pa.float64()),
+            "shown": array(vr.shown, pa.bool_()),
         }
     )
     return SearchResult(table, "topk", exemplars, stats, None, {"k": k}, provenance)
@@ -237,7 +238,7 @@ def _scan_shard(
         {
             "id": table.column("id"),
             "geometry": table.column("geometry"),
-            "distance": pa.array(d, pa.float64()),
+            "distance": array(d, pa.float64()),
         }
     )
     merged = part if best is None else pa.concat_tables([best, part])

@@ -83,6 +83,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit._arrow import array
 from terrabit._validation import check_choice
 from terrabit.corpus.factors import COLUMN as FACTORS_COLUMN
 from terrabit.corpus.factors import factor_values
@@ -568,9 +569,9 @@ class _Run:
         """The empty result table, with the columns this query's rows would have."""
         table = empty_table(self.use_rerank)
         if self.query.view == "change":
-            return table.append_column("earlier", pa.array([], pa.string()))
+            return table.append_column("earlier", array([], pa.string()))
         if self.query.score == "classifier":
-            return table.append_column("probability", pa.array([], pa.float64()))
+            return table.append_column("probability", array([], pa.float64()))
         return table
 
     def _change(
@@ -590,7 +591,7 @@ class _Run:
             return self._finish(self._empty(), reason, extra)
         both = None if scores is None else (scores[earlier], scores[later])
         vr = change(codes[earlier], codes[later], q.k, scores=both, ids=keys[later])
-        cols = {"earlier": table.column("id").take(pa.array(earlier))}
+        cols = {"earlier": table.column("id").take(array(earlier))}
         return self._finish(result_table(take_rows(table, later), vr, cols), None, extra)
 
     def _candidates(self) -> tuple[pa.Table, pa.Table]:
@@ -622,11 +623,11 @@ class _Run:
         ex_ids = [e.id for e in self.exemplars if e.id is not None]
         if not ex_ids or not table.num_rows:
             return table
-        drop = pc.is_in(table.column("id"), value_set=pa.array(ex_ids, pa.string()))
+        drop = pc.is_in(table.column("id"), value_set=array(ex_ids, pa.string()))
         if self.query.dedupe:
             geoms = [e.geometry for e in self.exemplars if e.geometry is not None]
             drop = pc.or_(
-                drop, pc.is_in(table.column("geometry"), value_set=pa.array(geoms, pa.binary()))
+                drop, pc.is_in(table.column("geometry"), value_set=array(geoms, pa.binary()))
             )
         return table.filter(pc.invert(drop))
 
@@ -689,7 +690,7 @@ class _Run:
         q, corpus = self.query, self.corpus
         m = q.rerank_shortlist or default_shortlist(q.k, table.num_rows)
         short = best_rows(scores, min(m, table.num_rows))
-        keys = id_keys(table.column("id").take(pa.array(short)))
+        keys = id_keys(table.column("id").take(array(short)))
         short = short[np.lexsort((keys, scores[short]))][:m]
         short.sort()
         table, codes, hamming = take_rows(table, short), codes[short], scores[short]

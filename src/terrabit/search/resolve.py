@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from terrabit._arrow import array, to_numpy
 from terrabit.corpus.reader import Corpus, parse_time
 from terrabit.errors import InvalidInputError
 from terrabit.search.columns import fixed_codes
@@ -182,11 +183,12 @@ def _find_ids(corpus: Corpus, wanted: set[str], rerank: bool) -> dict[str, tuple
         ids = corpus.read_shard(path, columns=["id"])
         if ids.num_rows == 0:
             continue
-        hit = pc.is_in(ids.column("id"), value_set=pa.array(sorted(wanted), pa.string()))
+        hit = pc.is_in(ids.column("id"), value_set=array(sorted(wanted), pa.string()))
         if not pc.any(hit).as_py():
             continue
         rows = corpus.read_shard(path, columns=_row_columns(corpus, rerank))
-        rows = rows.filter(pc.is_in(rows.column("id"), value_set=pa.array(sorted(wanted))))
+        wanted_ids = array(sorted(wanted), pa.string())
+        rows = rows.filter(pc.is_in(rows.column("id"), value_set=wanted_ids))
         for i, value in enumerate(rows.column("id").to_pylist()):
             found[value] = known[(value, rerank)] = (rows.slice(i, 1), 0)
             wanted.discard(value)
@@ -228,8 +230,8 @@ def resolve_exemplars(
     if candidates is not None and candidates.num_rows and wanted_ids:
         # hash the few wanted ids, scan the candidates once
         cand_ids = candidates.column("id")
-        hit = pc.is_in(cand_ids, value_set=pa.array(wanted_ids, pa.string()))
-        rows = np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
+        hit = pc.is_in(cand_ids, value_set=array(wanted_ids, pa.string()))
+        rows = np.flatnonzero(np.asarray(to_numpy(hit), dtype=bool))
         cand_index = {cand_ids[int(i)].as_py(): int(i) for i in rows}
     n_vec = 0
     for role, values in (("positive", positives), ("negative", negatives)):

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
+from terrabit._arrow import array, to_numpy
 from terrabit._compat import lazy_import
 from terrabit.search.views import ViewResult
 
@@ -128,7 +129,7 @@ class SearchResult:
         gpd = lazy_import("geopandas", "geo")
         table = self.shown if shown_only else self.table
         frame = table.drop_columns(["geometry"]).to_pandas()
-        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        geoms = shapely.from_wkb(to_numpy(table.column("geometry")))
         return gpd.GeoDataFrame(frame, geometry=geoms, crs="OGC:CRS84")
 
 
@@ -140,18 +141,18 @@ def result_table(
     Hamming scores of a re-ranked search; ``probability``, the classifier's; ``earlier``,
     the earlier year's ids of a ``change`` view)."""
     order = np.argsort(vr.rank, kind="stable")
-    idx = pa.array(order)
+    idx = array(order)
     cols: dict[str, Any] = {
         "id": table.column("id").take(idx),
         "geometry": table.column("geometry").take(idx),
-        "score": pa.array(vr.scores[order], pa.float64()),
-        "rank": pa.array(vr.rank[order], pa.int64()),
-        "value": pa.array(vr.value[order], pa.float64()),
-        "shown": pa.array(vr.shown[order], pa.bool_()),
+        "score": array(vr.scores[order], pa.float64()),
+        "rank": array(vr.rank[order], pa.int64()),
+        "value": array(vr.value[order], pa.float64()),
+        "shown": array(vr.shown[order], pa.bool_()),
     }
     for name, values in (columns or {}).items():
         if isinstance(values, np.ndarray):
-            cols[name] = pa.array(values[order], pa.float64())
+            cols[name] = array(values[order], pa.float64())
         else:
             cols[name] = values.take(idx)
     return pa.table(cols)

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
+from terrabit._arrow import to_numpy
 from terrabit.corpus.reader import Corpus
 from terrabit.errors import InvalidInputError
 
@@ -128,9 +129,7 @@ def nearest_row(
             "snap_m",
             params=("snap_m",),
         )
-    geoms = _local(
-        shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)), lon, lat
-    )
+    geoms = _local(shapely.from_wkb(to_numpy(table.column("geometry"))), lon, lat)
     dist = shapely.distance(geoms, shapely.Point(0.0, 0.0))
     if snap_m is None:
         bounds = shapely.bounds(geoms)
