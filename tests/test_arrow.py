@@ -115,6 +115,12 @@ def test_strings_and_bytes_as_pyarrow_builds_them(texts: list[str], blobs: list[
     assert array(mixed, pa.string()).equals(pa.array(mixed, pa.string()))  # pyarrow's path
 
 
+def test_a_masked_array_keeps_its_nulls() -> None:
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    assert array(masked, pa.float64()).equals(pa.array(masked, pa.float64()))
+    assert array(masked, pa.float64()).null_count == 1
+
+
 def test_a_wider_type_is_a_cast() -> None:
     assert from_numpy(np.array([1, 2], np.int32), pa.float64()).equals(pa.array([1.0, 2.0]))
 

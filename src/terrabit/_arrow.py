@@ -141,7 +141,8 @@ def array(values: object, type: pa.DataType | None = None) -> pa.Array:
     [b'x', b'yz']
     """
     if isinstance(values, np.ndarray):
-        if values.ndim == 1 and (values.dtype in _ARROW_OF or values.dtype == np.bool_):
+        plain = not isinstance(values, np.ma.MaskedArray)  # pyarrow reads a mask as nulls
+        if plain and values.ndim == 1 and (values.dtype in _ARROW_OF or values.dtype == np.bool_):
             return from_numpy(values, type)
         return pa.array(values, type=type)
     if not isinstance(values, list) or type is None:
