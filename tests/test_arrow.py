@@ -22,6 +22,7 @@ NUMERIC = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(
 
 def _same(got: np.ndarray, want: np.ndarray) -> None:
     assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.flags.writeable == want.flags.writeable  # a view of arrow's memory is read-only
     if got.dtype.kind == "f":
         np.testing.assert_array_equal(got, want)  # NaN equal to NaN
     else:
@@ -113,6 +114,12 @@ def test_strings_and_bytes_as_pyarrow_builds_them(texts: list[str], blobs: list[
     assert array(blobs, pa.binary()).equals(pa.array(blobs, pa.binary()))
     mixed = [*texts, None]
     assert array(mixed, pa.string()).equals(pa.array(mixed, pa.string()))  # pyarrow's path
+
+
+def test_writable_where_pyarrow_gives_a_copy() -> None:
+    chunked = pa.chunked_array([[1.0, 2.0], [3.0]])
+    assert to_numpy(chunked).flags.writeable == chunked.to_numpy().flags.writeable
+    assert to_numpy(chunked.chunk(0)).flags.writeable is False  # a view, as pyarrow's
 
 
 def test_a_masked_array_keeps_its_nulls() -> None:

@@ -78,16 +78,20 @@ def to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     [True, False, True]
     """
     if isinstance(values, pa.ChunkedArray):
-        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        if values.num_chunks > 1:  # a new, writable array, as pyarrow gives
+            return np.concatenate([to_numpy(chunk) for chunk in values.chunks])
+        values = values.chunk(0) if values.num_chunks else values.combine_chunks()
     if values.null_count == 0:
         dtype = _NUMPY_OF.get(values.type)
         n, offset = len(values), values.offset
         if dtype is not None:
-            return (
+            view = (
                 np.frombuffer(values.buffers()[1], dtype, count=n, offset=offset * dtype.itemsize)
                 if n
                 else np.empty(0, dtype)
             )
+            view.flags.writeable = False  # arrow's memory: read-only, as pyarrow gives it
+            return view
         if pa.types.is_timestamp(values.type):
             ticks = to_numpy(values.view(pa.int64()))
             return ticks.view(f"datetime64[{values.type.unit}]")
