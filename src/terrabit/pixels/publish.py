@@ -48,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from terrabit._atomic import atomic_file
 from terrabit._cluster import ENGINES
 from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
@@ -137,10 +138,8 @@ def pool_to_file(job: TileJob, *, retries: int = 2) -> dict[str, Any]:
         ),
         retries=retries,
     )
-    meta = Path(job.target).with_suffix(".json")
-    tmp = meta.with_name(f".{meta.name}.tmp")
-    tmp.write_text(json.dumps(counts))
-    os.replace(tmp, meta)  # last: a tile is finished once its counts are saved
+    with atomic_file(Path(job.target).with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(counts))  # last: a tile is finished once its counts are saved
     return counts
 
 
