@@ -4,7 +4,9 @@ Errors name the ``scheduler`` parameter (the CLI shows ``--scheduler``).
 ``scheduler="local:N"`` starts N single-threaded worker processes on this machine; any other
 value is a scheduler address. An unreachable scheduler, or one with no worker, is a
 :class:`SchedulerError` raised before anything is written; a task that still fails after
-Dask's retries is a :class:`ClusterError`. Needs ``dask[distributed]`` (extra ``dask``).
+Dask's retries is a :class:`ClusterError`; :func:`gather` hands the tasks' results over as
+they complete and stops the run at such a failure, keeping what had already finished.
+Needs ``dask[distributed]`` (extra ``dask``).
 
 Examples
 --------
@@ -17,8 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal, TypeVar
 
 from terrabit._compat import lazy_import
 from terrabit.errors import InvalidInputError, TerrabitError
@@ -31,6 +34,7 @@ __all__ = [
     "SchedulerError",
     "connect",
     "describe",
+    "gather",
     "parse_scheduler",
 ]
 
@@ -40,6 +44,7 @@ ENGINES: tuple[Engine, ...] = ("local", "dask")
 #: Seconds to wait for a scheduler to answer (and for its first worker).
 CONNECT_TIMEOUT_S = 10.0
 _LOCAL = re.compile(r"^local:(\d+)$")
+_Label = TypeVar("_Label")
 
 
 class ClusterError(TerrabitError, RuntimeError):
@@ -165,3 +170,67 @@ def describe(client: Any) -> dict[str, Any]:
         "dask_workers": len(threads),
         "dask_threads": int(sum(threads.values())),
     }
+
+
+def gather(
+    client: Any,
+    futures: Mapping[Any, _Label],
+    *,
+    done: Callable[[_Label, Any], None],
+    failed: Callable[[_Label, BaseException], Exception],
+    drain: bool = False,
+) -> None:
+    """Hand each future's result to ``done(label, result)`` as it completes (``futures``
+    maps a future to its label). The first future that failed after Dask's retries stops
+    the run: the results that already arrived are handed over first (their work is kept
+    for a resume), the rest are cancelled, and the task's own
+    :class:`~terrabit.errors.TerrabitError` is raised as it is, any other error as
+    ``failed(label, error)``. With ``drain``, it raises only once no worker still runs a
+    cancelled task (tasks that write into a folder the caller cleans or resumes).
+    """
+    distributed = lazy_import("distributed", "dask")
+    handed: set[Any] = set()
+
+    def hand(fut: Any) -> None:
+        done(futures[fut], fut.result())
+        handed.add(fut)
+        fut.release()
+
+    try:
+        for fut in distributed.as_completed(list(futures)):
+            if fut.status == "finished":
+                hand(fut)
+                continue
+            for other in futures:
+                if other not in handed and other.status == "finished":
+                    hand(other)
+            exc = fut.exception()
+            if isinstance(exc, TerrabitError):
+                raise exc
+            raise failed(futures[fut], exc) from exc
+    except BaseException:
+        client.cancel(list(futures))
+        if drain:
+            _drain(client, {str(f.key) for f in futures})
+        raise
+
+
+def _drain(client: Any, keys: set[str], timeout_s: float = 60.0) -> None:
+    """Wait (up to ``timeout_s``) until no worker still executes one of ``keys``: a
+    cancelled task keeps running to its end."""
+
+    def executing(dask_worker: Any) -> list[str]:
+        return [str(k) for k, ts in dask_worker.state.tasks.items() if ts.state in _RUNNING]
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            running = {k for ks in client.run(executing).values() for k in ks}
+        except Exception:  # a worker going away: ask again
+            running = keys
+        if not running & keys:
+            return
+        time.sleep(0.05)
+
+
+_RUNNING = ("executing", "long-running", "cancelled", "resumed")

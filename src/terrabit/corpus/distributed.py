@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -61,6 +60,7 @@ from terrabit._cluster import (
     SchedulerError,
     connect,
     describe,
+    gather,
     parse_scheduler,
 )
 from terrabit._compat import lazy_import
@@ -188,68 +188,27 @@ def _gather(
     done: Callable[[Any, Any], None],
 ) -> None:
     """Hand each future's result to ``done(label, result)`` as it completes (``futures``
-    maps a future to its label and its name for messages); the first failure (after
-    Dask's retries) keeps the results that already arrived, cancels the rest and raises."""
-    distributed = lazy_import("distributed", "dask")
-    handed: set[Any] = set()
-    try:
-        for fut in distributed.as_completed(list(futures)):
-            label, name = futures[fut]
-            if fut.status != "finished":
-                _keep_finished(futures, handed, done)
-                exc = fut.exception()
-                if isinstance(exc, TerrabitError):
-                    raise exc
-                hint = ""
-                if type(exc).__name__ == "KilledWorker":
-                    hint = " — its workers died running it, most often out of memory"
-                raise ClusterError(
-                    f"{what} {name} failed on the Dask cluster after {TASK_RETRIES + 1} "
-                    f"attempts ({type(exc).__name__}: {exc}{hint}); no corpus was written — "
-                    "fix the cause (e.g. more worker memory, or a smaller buffer) and rerun "
-                    "with resume=True to keep the finished work",
-                    params=("resume",),
-                ) from exc
-            done(label, fut.result())
-            handed.add(fut)
-            fut.release()
-    except BaseException:
-        client.cancel(list(futures))
-        _drain(client, {str(f.key) for f in futures})
-        raise
+    maps a future to its label and its name for messages): :func:`terrabit._cluster.gather`
+    (a failure keeps the results that already arrived, so a resume does not redo them),
+    waiting for cancelled tasks to end before the staging folder is touched again."""
+    labels = {fut: label for fut, (label, _name) in futures.items()}
+    names = {label: name for label, name in futures.values()}
+
+    def failed(label: Any, exc: BaseException) -> ClusterError:
+        hint = ""
+        if type(exc).__name__ == "KilledWorker":
+            hint = " — its workers died running it, most often out of memory"
+        return ClusterError(
+            f"{what} {names[label]} failed on the Dask cluster after {TASK_RETRIES + 1} "
+            f"attempts ({type(exc).__name__}: {exc}{hint}); no corpus was written — "
+            "fix the cause (e.g. more worker memory, or a smaller buffer) and rerun "
+            "with resume=True to keep the finished work",
+            params=("resume",),
+        )
+
+    gather(client, labels, done=done, failed=failed, drain=True)
 
 
-def _keep_finished(
-    futures: dict[Any, Any], handed: set[Any], done: Callable[[Any, Any], None]
-) -> None:
-    """Hand over the results that finished but were not handed yet (a failure stops the
-    run: what already finished is journalled, so a resume does not redo it)."""
-    for fut, (label, _name) in futures.items():
-        if fut not in handed and fut.status == "finished":
-            done(label, fut.result())
-            handed.add(fut)
-
-
-def _drain(client: Any, keys: set[str], timeout_s: float = 60.0) -> None:
-    """Wait (up to ``timeout_s``) until no worker still executes one of ``keys``: a
-    cancelled task keeps running to its end, and must not write into a staging folder
-    that is being cleaned or resumed."""
-
-    def executing(dask_worker: Any) -> list[str]:
-        return [str(k) for k, ts in dask_worker.state.tasks.items() if ts.state in _RUNNING]
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            running = {k for ks in client.run(executing).values() for k in ks}
-        except Exception:  # a worker going away: ask again
-            running = keys
-        if not running & keys:
-            return
-        time.sleep(0.05)
-
-
-_RUNNING = ("executing", "long-running", "cancelled", "resumed")
 EVENTS = "terrabit-publish"
 """Dask event topic of the task attempts that failed (then retried, or not)."""
 

@@ -33,10 +33,9 @@ from terrabit._cluster import (
     SchedulerError,
     connect,
     describe,
+    gather,
     parse_scheduler,
 )
-from terrabit._compat import lazy_import
-from terrabit.errors import TerrabitError
 from terrabit.zonal.engine import TileReadError, TileResult, TileTask, summarise_tile, tile_key
 
 __all__ = ["ClusterError", "SchedulerError", "connect", "describe", "parse_scheduler", "run_tiles"]
@@ -67,7 +66,6 @@ def run_tiles(
     Dask retries) stops the run with its error, finished tiles having been handed to
     ``done``.
     """
-    distributed = lazy_import("distributed", "dask")
     run = uuid.uuid4().hex[:8]
     futures: dict[Any, str] = {}
     for task in tasks:
@@ -81,25 +79,20 @@ def run_tiles(
         )
         futures[fut] = task.path
     failures: list[str] = []
-    try:
-        for fut in distributed.as_completed(list(futures)):
-            path = futures[fut]
-            if fut.status != "finished":
-                exc = fut.exception()
-                if isinstance(exc, TerrabitError):
-                    raise exc
-                raise ClusterError(
-                    f"tile {path!r} failed on the Dask cluster after {retries + 1} attempts "
-                    f"({type(exc).__name__}: {exc}); finished tiles are kept in the work "
-                    "folder, so rerun the same command to resume"
-                ) from exc
-            outcome = fut.result()
-            if isinstance(outcome, str):
-                failures.append(f"{path} ({outcome})")
-            else:
-                done(outcome)
-            bar.advance()
-    except BaseException:
-        client.cancel(list(futures))
-        raise
+
+    def finished(path: str, outcome: TileResult | str) -> None:
+        if isinstance(outcome, str):
+            failures.append(f"{path} ({outcome})")
+        else:
+            done(outcome)
+        bar.advance()
+
+    def failed(path: str, exc: BaseException) -> ClusterError:
+        return ClusterError(
+            f"tile {path!r} failed on the Dask cluster after {retries + 1} attempts "
+            f"({type(exc).__name__}: {exc}); finished tiles are kept in the work "
+            "folder, so rerun the same command to resume"
+        )
+
+    gather(client, futures, done=finished, failed=failed)
     return failures
