@@ -21,10 +21,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from terrabit._compat import lazy_import
 from terrabit.errors import InvalidInputError, TerrabitError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -173,8 +176,8 @@ def describe(client: Any) -> dict[str, Any]:
 
 
 def gather(
-    client: Any,
-    futures: Mapping[Any, _Label],
+    client: Client,
+    futures: Mapping[Future, _Label],
     *,
     done: Callable[[_Label, Any], None],
     failed: Callable[[_Label, BaseException], Exception],
@@ -189,9 +192,9 @@ def gather(
     cancelled task (tasks that write into a folder the caller cleans or resumes).
     """
     distributed = lazy_import("distributed", "dask")
-    handed: set[Any] = set()
+    handed: set[Future] = set()
 
-    def hand(fut: Any) -> None:
+    def hand(fut: Future) -> None:
         done(futures[fut], fut.result())
         handed.add(fut)
         fut.release()
@@ -215,7 +218,7 @@ def gather(
         raise
 
 
-def _drain(client: Any, keys: set[str], timeout_s: float = 60.0) -> None:
+def _drain(client: Client, keys: set[str], timeout_s: float = 60.0) -> None:
     """Wait (up to ``timeout_s``) until no worker still executes one of ``keys``: a
     cancelled task keeps running to its end."""
 

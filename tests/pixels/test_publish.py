@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from terrabit._cluster import ClusterError
 from terrabit.cli.main import cli
 from terrabit.corpus import open as open_corpus
 from terrabit.errors import InvalidInputError
@@ -140,6 +141,40 @@ def test_the_dask_engine_writes_the_bytes_of_the_local_engine(
     assert result.tiles == len(pd.read_parquet(aef["index"]))
     assert digest_tree(out) == digest_tree(corpus)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pixels"]  # no work folder left
+
+
+def test_a_tile_failing_on_dask_stops_the_run_and_a_rerun_resumes(
+    aef: dict[str, Any],
+    corpus: Path,
+    dask_client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A task failing on the cluster is one ClusterError naming its tile (not the task's
+    raw exception); the tiles already pooled stay for the rerun, whose corpus is the
+    local engine's."""
+    out = tmp_path / "pixels"
+    broken = sorted(pd.read_parquet(aef["index"])["path"])[0]
+    real = pixels_publish.write_pooled_tile
+
+    def flaky(path: str, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith(broken):
+            raise MemoryError("simulated out of memory")
+        return real(path, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(pixels_publish, "write_pooled_tile", flaky)
+        with pytest.raises(
+            ClusterError,
+            match=rf"tile '[^']*{broken}' failed on the Dask cluster \(MemoryError: simulated "
+            r"out of memory\); .* rerun the same command to resume",
+        ):
+            publish_pixels(out, index=aef["index"], patch_px=8, engine="dask",
+                           scheduler=dask_client, show_progress=False)  # fmt: skip
+    result = publish_pixels(out, index=aef["index"], patch_px=8, engine="dask",
+                            scheduler=dask_client, show_progress=False)  # fmt: skip
+    assert result.tiles == len(pd.read_parquet(aef["index"]))
+    assert digest_tree(out) == digest_tree(corpus)
 
 
 def test_codec_auto_rerank_and_pass_through_reach_the_corpus(

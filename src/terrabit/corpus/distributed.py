@@ -181,7 +181,7 @@ def _reduce_task(
 
 
 def _gather(
-    client: Any,
+    client: Client,
     futures: dict[Any, Any],
     *,
     what: str,

@@ -44,12 +44,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from terrabit._atomic import atomic_file
-from terrabit._cluster import ENGINES
+from terrabit._cluster import ENGINES, ClusterError, connect, gather
 from terrabit._progress import progress_bar
 from terrabit._validation import check_bbox, check_choice, check_int_range
 from terrabit.corpus import PublishOptions, PublishResult, publish
@@ -64,6 +64,9 @@ from terrabit.corpus.tiles import (
 )
 from terrabit.errors import InvalidInputError
 from terrabit.pixels.pool import check_pool_options, write_pooled_tile
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["PixelPublishResult", "TileJob", "pool_to_file", "publish_pixels"]
 
@@ -195,21 +198,23 @@ def _run_local(
 
 
 def _run_dask(
-    client: Any, jobs: list[TileJob], done: Callable[[TileJob, dict[str, Any]], None]
+    client: Client, jobs: list[TileJob], done: Callable[[TileJob, dict[str, Any]], None]
 ) -> None:
-    from terrabit._compat import lazy_import
-
-    distributed = lazy_import("distributed", "dask")
+    """Pool ``jobs`` as Dask tasks (:func:`terrabit._cluster.gather`): a tile that fails
+    stops the run, the tiles already pooled staying in the work folder for a rerun."""
     futures = {
         client.submit(pool_to_file, job, key=f"terrabit-pixels-{Path(job.target).stem}"): job
         for job in jobs
     }
-    try:
-        for fut in distributed.as_completed(list(futures)):
-            done(futures[fut], fut.result())
-    except BaseException:
-        client.cancel(list(futures))
-        raise
+
+    def failed(job: TileJob, exc: BaseException) -> ClusterError:
+        return ClusterError(
+            f"tile {job.path!r} failed on the Dask cluster ({type(exc).__name__}: {exc}); "
+            "the tiles already pooled are kept in the work folder, so rerun the same "
+            "command to resume"
+        )
+
+    gather(client, futures, done=done, failed=failed)
 
 
 def publish_pixels(
@@ -293,8 +298,6 @@ def publish_pixels(
     with contextlib.ExitStack() as stack:
         client = None
         if opts.engine == "dask":
-            from terrabit._cluster import connect
-
             address = opts.scheduler if opts.scheduler is not None else f"local:{workers}"
             client = stack.enter_context(connect(address))
         bar = stack.enter_context(
