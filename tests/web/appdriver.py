@@ -52,6 +52,16 @@ def wait_for_run(page: Any, before: int) -> str:
     return str(page.evaluate("() => document.body.dataset.state"))
 
 
+def click_map_centre(page: Any) -> str:
+    """Click the middle of the map and wait for the search the click starts: its outcome
+    (:func:`wait_for_run`)."""
+    before = runs(page)
+    m = page.locator("#map").bounding_box()
+    assert m is not None
+    page.mouse.click(m["x"] + m["width"] / 2, m["y"] + m["height"] / 2)
+    return wait_for_run(page, before)
+
+
 def open_app(page: Any, url: str, fragment: str = "") -> None:
     """Load the app (recording console warnings too) and wait until it has settled."""
     if not hasattr(page, "console_warnings"):

@@ -16,7 +16,16 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from appdriver import assert_clean, hash_params, open_app, result_rows, runs, status, wait_for_run
+from appdriver import (
+    assert_clean,
+    click_map_centre,
+    hash_params,
+    open_app,
+    result_rows,
+    runs,
+    status,
+    wait_for_run,
+)
 
 import terrabit
 from terrabit.search import search
@@ -112,11 +121,7 @@ def test_a_newcomers_loop(
     for _ in range(2):
         page.get_by_role("button", name="Zoom in").click()
     page.wait_for_timeout(900)
-    before = runs(page)
-    m = page.locator("#map").bounding_box()
-    assert m is not None
-    page.mouse.click(m["x"] + m["width"] / 2, m["y"] + m["height"] / 2)
-    assert wait_for_run(page, before) == "done", status(page)
+    assert click_map_centre(page) == "done", status(page)
     chip = page.locator("[data-testid=positives] .chip").first
     assert farm in chip.inner_text()
 

@@ -12,7 +12,16 @@ from typing import Any
 
 import pyarrow.compute as pc
 import pytest
-from appdriver import assert_clean, hash_params, open_app, result_rows, runs, status, wait_for_run
+from appdriver import (
+    assert_clean,
+    click_map_centre,
+    hash_params,
+    open_app,
+    result_rows,
+    runs,
+    status,
+    wait_for_run,
+)
 
 import terrabit
 from terrabit.search import search
@@ -73,11 +82,7 @@ def test_a_pixel_corpus_open_find_and_change(page: Any, app_server: Any, pixels:
     page.fill("#goto-input", f"{lat:.6f}, {lon:.6f}")
     page.keyboard.press("Enter")
     page.wait_for_timeout(1200)
-    before = runs(page)
-    m = page.locator("#map").bounding_box()
-    assert m is not None
-    page.mouse.click(m["x"] + m["width"] / 2, m["y"] + m["height"] / 2)
-    assert wait_for_run(page, before) == "done", status(page)
+    assert click_map_centre(page) == "done", status(page)
     assert block in page.locator("[data-testid=positives] .chip").first.inner_text()
 
     # --- find: Python's ranking for the same query, all of 2024
