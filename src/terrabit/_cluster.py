@@ -207,7 +207,9 @@ def gather(
             for other in futures:
                 if other not in handed and other.status == "finished":
                     hand(other)
-            exc = fut.exception()
+            exc = fut.exception() if fut.status == "error" else None
+            if exc is None:  # cancelled or lost, not raised
+                exc = RuntimeError(f"the task was {fut.status}")
             if isinstance(exc, TerrabitError):
                 raise exc
             raise failed(futures[fut], exc) from exc

@@ -40,6 +40,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -202,8 +203,9 @@ def _run_dask(
 ) -> None:
     """Pool ``jobs`` as Dask tasks (:func:`terrabit._cluster.gather`): a tile that fails
     stops the run, the tiles already pooled staying in the work folder for a rerun."""
+    run = uuid.uuid4().hex[:8]  # a rerun's keys never meet a cancelled task of this run
     futures = {
-        client.submit(pool_to_file, job, key=f"terrabit-pixels-{Path(job.target).stem}"): job
+        client.submit(pool_to_file, job, key=f"terrabit-pixels-{Path(job.target).stem}-{run}"): job
         for job in jobs
     }
 
